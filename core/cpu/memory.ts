@@ -1,0 +1,132 @@
+// The machine's physical address space: guest RAM (one ArrayBuffer) from address 0, and
+// host-private page frames (where the lguest host keeps shadow page tables) at HOST_FRAME_BASE.
+// The guest can never name a host frame: the host refuses any guest PTE whose frame is at or
+// above the guest's pfn_limit, and RAM always ends below HOST_FRAME_BASE.
+
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+/** Physical address of host-private frame 0. Guest RAM must end at or below it. */
+export const HOST_FRAME_BASE = 0xf000_0000;
+export const MAX_RAM_BYTES = HOST_FRAME_BASE;
+
+/** Plain-data form of a PhysicalMemory (what snapshots store). */
+export interface PhysicalMemoryState {
+  ram: Uint8Array;
+  /** Host frame i lives at HOST_FRAME_BASE + i * PAGE_SIZE; null = free. */
+  hostFrames: (Uint8Array | null)[];
+}
+
+export class PhysicalMemory {
+  readonly ram: Uint8Array;
+  readonly ramView: DataView;
+  /** Host-private frames as 1024-word views, indexed by (phys - HOST_FRAME_BASE) >>> 12. */
+  private hostFrames: (Int32Array | null)[] = [];
+  private freeFrames: number[] = [];
+
+  constructor(ramBytes: number | Uint8Array) {
+    if (typeof ramBytes === 'number') {
+      if (!Number.isInteger(ramBytes) || ramBytes <= 0 || ramBytes % PAGE_SIZE !== 0) {
+        throw new RangeError(`RAM size must be a positive multiple of ${PAGE_SIZE}, got ${ramBytes}`);
+      }
+      if (ramBytes > MAX_RAM_BYTES) {
+        throw new RangeError(`RAM size ${ramBytes} exceeds the ${MAX_RAM_BYTES}-byte physical window`);
+      }
+      this.ram = new Uint8Array(ramBytes);
+    } else {
+      this.ram = ramBytes;
+    }
+    this.ramView = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
+  }
+
+  get ramBytes(): number {
+    return this.ram.byteLength;
+  }
+
+  /** True when [phys, phys+len) lies wholly inside guest RAM. */
+  isRam(phys: number, len: number): boolean {
+    return phys >= 0 && len >= 0 && phys + len <= this.ram.byteLength;
+  }
+
+  /** Allocates a zeroed host-private frame and returns its physical address. */
+  allocHostFrame(): number {
+    const reused = this.freeFrames.pop();
+    const index = reused ?? this.hostFrames.length;
+    this.hostFrames[index] = new Int32Array(1024);
+    return (HOST_FRAME_BASE + index * PAGE_SIZE) >>> 0;
+  }
+
+  freeHostFrame(phys: number): void {
+    const index = this.hostFrameIndex(phys);
+    this.hostFrames[index] = null;
+    this.freeFrames.push(index);
+  }
+
+  /** The 1024 little-endian words of a host frame, for the host to edit in place. */
+  hostFrameWords(phys: number): Int32Array {
+    const frame = this.hostFrames[this.hostFrameIndex(phys)];
+    if (!frame) throw new RangeError(`host frame ${hex(phys)} is not allocated`);
+    return frame;
+  }
+
+  /** Number of host frames currently allocated (for inspectors and leak tests). */
+  get hostFramesInUse(): number {
+    return this.hostFrames.length - this.freeFrames.length;
+  }
+
+  /** Aligned 32-bit physical read, from RAM or a host frame; unbacked addresses read as all ones. */
+  readU32(phys: number): number {
+    phys >>>= 0;
+    if (phys + 4 <= this.ram.byteLength) return this.ramView.getUint32(phys, true);
+    if (phys >= HOST_FRAME_BASE) {
+      const frame = this.hostFrames[(phys - HOST_FRAME_BASE) >>> 12];
+      if (frame) return frame[(phys & 0xfff) >>> 2]! >>> 0;
+    }
+    return 0xffffffff;
+  }
+
+  /** Aligned 32-bit physical write; writes to unbacked addresses are dropped. */
+  writeU32(phys: number, value: number): void {
+    phys >>>= 0;
+    if (phys + 4 <= this.ram.byteLength) {
+      this.ramView.setUint32(phys, value >>> 0, true);
+      return;
+    }
+    if (phys >= HOST_FRAME_BASE) {
+      const frame = this.hostFrames[(phys - HOST_FRAME_BASE) >>> 12];
+      if (frame) frame[(phys & 0xfff) >>> 2] = value | 0;
+    }
+  }
+
+  exportState(): PhysicalMemoryState {
+    return {
+      ram: this.ram.slice(),
+      hostFrames: this.hostFrames.map((f) => (f ? new Uint8Array(f.slice().buffer) : null)),
+    };
+  }
+
+  static fromState(state: PhysicalMemoryState): PhysicalMemory {
+    const mem = new PhysicalMemory(state.ram.slice());
+    mem.hostFrames = state.hostFrames.map((f) => {
+      if (!f) return null;
+      if (f.byteLength !== PAGE_SIZE) throw new RangeError(`host frame has ${f.byteLength} bytes, expected ${PAGE_SIZE}`);
+      return new Int32Array(f.slice().buffer);
+    });
+    mem.freeFrames = [];
+    mem.hostFrames.forEach((f, i) => {
+      if (!f) mem.freeFrames.push(i);
+    });
+    return mem;
+  }
+
+  private hostFrameIndex(phys: number): number {
+    phys >>>= 0;
+    if (phys < HOST_FRAME_BASE || phys & 0xfff) throw new RangeError(`${hex(phys)} is not a host frame address`);
+    const index = (phys - HOST_FRAME_BASE) >>> 12;
+    if (index >= this.hostFrames.length) throw new RangeError(`host frame ${hex(phys)} was never allocated`);
+    return index;
+  }
+}
+
+function hex(n: number): string {
+  return '0x' + (n >>> 0).toString(16);
+}

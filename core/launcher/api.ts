@@ -1,0 +1,33 @@
+// What the service (and the CLI) need from a running Launcher: one guest with its devices,
+// driven in slices so that the caller stays responsive and decides how time is paced.
+
+import type { MachineConfig } from './machine-config';
+
+export type LauncherStep =
+  /** The slice's instruction budget is spent; call step() again. */
+  | { kind: 'running' }
+  /** The guest is halted until wakeAtNs of virtual time (null: until input arrives). */
+  | { kind: 'idle'; wakeAtNs: number | null }
+  /** The guest is gone: killed (reason is the host's message) or powered off via CRASH. */
+  | { kind: 'dead'; reason: string };
+
+export interface LauncherEvents {
+  /** Bytes the guest wrote to its console (hvc0), in order. */
+  consoleOutput(bytes: Uint8Array): void;
+  /** Diagnostics a verbose Launcher prints (device set-up, warnings). */
+  log?(line: string): void;
+}
+
+export interface LaunchedGuest {
+  readonly config: MachineConfig;
+  /** Runs at most `budget` guest instructions (plus any device work they cause). */
+  step(budget: number): LauncherStep;
+  /** Queues keyboard bytes for the console; delivered by GETDMA + IRQ as the 2.6.23 Launcher did. */
+  consoleInput(bytes: Uint8Array): void;
+  /** Virtual time of the guest's clock, in nanoseconds. */
+  readonly virtualTimeNs: number;
+  /** Moves virtual time forward to `ns` (used while the guest is idle). */
+  advanceClockTo(ns: number): void;
+  /** Releases the guest's host slot and closes device files. */
+  close(): void;
+}

@@ -1,0 +1,20 @@
+// The machine configuration: one JSON Schema (shared with the UI's editor and the CLI) and its type.
+
+import schema from './machine-config.schema.json';
+
+export const machineConfigSchema = schema;
+
+export interface BlockDeviceConfig {
+  path: string;
+  readOnly?: boolean;
+}
+
+export interface MachineConfig {
+  name: string;
+  kernel: string;
+  initrd?: string;
+  memoryMB: number;
+  cmdline?: string;
+  blockDevices?: BlockDeviceConfig[];
+  networks?: string[];
+}
