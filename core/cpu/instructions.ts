@@ -4,13 +4,34 @@
 
 /** Operand templates in NASM (Intel) order and spelling. */
 export type OperandTemplate =
-  | 'r/m8' | 'r/m16' | 'r/m32'
-  | 'r8' | 'r16' | 'r32'
-  | 'm' | 'm8' | 'm16' | 'm32' | 'm64'
-  | 'imm8' | 'imm16' | 'imm32' | 'simm8'
-  | 'AL' | 'AX' | 'EAX' | 'CL' | 'DX' | '1'
-  | 'sreg' | 'moffs8' | 'moffs16' | 'moffs32'
-  | 'rel8' | 'rel16' | 'rel32';
+  | 'r/m8'
+  | 'r/m16'
+  | 'r/m32'
+  | 'r8'
+  | 'r16'
+  | 'r32'
+  | 'm'
+  | 'm8'
+  | 'm16'
+  | 'm32'
+  | 'm64'
+  | 'imm8'
+  | 'imm16'
+  | 'imm32'
+  | 'simm8'
+  | 'AL'
+  | 'AX'
+  | 'EAX'
+  | 'CL'
+  | 'DX'
+  | '1'
+  | 'sreg'
+  | 'moffs8'
+  | 'moffs16'
+  | 'moffs32'
+  | 'rel8'
+  | 'rel16'
+  | 'rel32';
 
 export interface InstructionForm {
   /** NASM mnemonic, e.g. 'add', 'shld', 'cmovne'. */

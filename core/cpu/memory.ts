@@ -108,7 +108,8 @@ export class PhysicalMemory {
     const mem = new PhysicalMemory(state.ram.slice());
     mem.hostFrames = state.hostFrames.map((f) => {
       if (!f) return null;
-      if (f.byteLength !== PAGE_SIZE) throw new RangeError(`host frame has ${f.byteLength} bytes, expected ${PAGE_SIZE}`);
+      if (f.byteLength !== PAGE_SIZE)
+        throw new RangeError(`host frame has ${f.byteLength} bytes, expected ${PAGE_SIZE}`);
       return new Int32Array(f.slice().buffer);
     });
     mem.freeFrames = [];

@@ -4,11 +4,23 @@
 import type { PhysicalMemory, PhysicalMemoryState } from './memory';
 
 /** General registers in Intel encoding order. */
-export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
+export const EAX = 0,
+  ECX = 1,
+  EDX = 2,
+  EBX = 3,
+  ESP = 4,
+  EBP = 5,
+  ESI = 6,
+  EDI = 7;
 export type Reg32 = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 
 /** Segment registers in Intel encoding order. */
-export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
+export const ES = 0,
+  CS = 1,
+  SS = 2,
+  DS = 3,
+  FS = 4,
+  GS = 5;
 export type SegReg = 0 | 1 | 2 | 3 | 4 | 5;
 
 export const EFLAGS_CF = 1 << 0;
@@ -37,8 +49,21 @@ export const CR0_WP = 1 << 16;
 export const CR0_PG = 1 << 31;
 
 /** Vectors of the CPU exceptions the emulator raises. */
-export const DE = 0, DB = 1, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8;
-export const TS = 10, NP = 11, SS_FAULT = 12, GP = 13, PF = 14, MF = 16, AC = 17;
+export const DE = 0,
+  DB = 1,
+  BP = 3,
+  OF = 4,
+  BR = 5,
+  UD = 6,
+  NM = 7,
+  DF = 8;
+export const TS = 10,
+  NP = 11,
+  SS_FAULT = 12,
+  GP = 13,
+  PF = 14,
+  MF = 16,
+  AC = 17;
 
 /** A segment register with its hidden descriptor cache. */
 export interface SegmentRegister {

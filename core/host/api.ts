@@ -4,8 +4,15 @@
 import type { PhysicalMemory } from '../cpu/memory';
 
 /** Negative errno values the 2.6.23 interface returned, by name. */
-export const EPERM = -1, ENOENT = -2, EINTR = -4, EFAULT = -14, EBUSY = -16, EINVAL = -22, ENOSPC = -28;
-export const EAGAIN = -11, ENOMEM = -12;
+export const EPERM = -1,
+  ENOENT = -2,
+  EINTR = -4,
+  EFAULT = -14,
+  EBUSY = -16,
+  EINVAL = -22,
+  ENOSPC = -28;
+export const EAGAIN = -11,
+  ENOMEM = -12;
 
 /** What one run() call ended with. */
 export type RunResult =
