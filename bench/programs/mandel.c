@@ -1,0 +1,32 @@
+/*
+ * Mandelbrot iteration counts with x87 doubles. The FPU is switched to double precision
+ * control first, so + - * / give the same bits natively and emulated (whose x87 computes in
+ * float64) and the checksum must agree exactly.
+ */
+#include "bench.h"
+
+#define W 120
+#define H 80
+#define MAX_ITER 256
+
+u32 bench_main(void) {
+  unsigned short cw = 0x027f; /* all exceptions masked, precision control = double */
+  __asm__ volatile("fldcw %0" : : "m"(cw));
+  u32 sum = 0;
+  for (int py = 0; py < H; py++) {
+    double ci = -1.2 + 2.4 * py / H;
+    for (int px = 0; px < W; px++) {
+      double cr = -2.1 + 3.0 * px / W;
+      double zr = 0, zi = 0;
+      int n = 0;
+      while (n < MAX_ITER && zr * zr + zi * zi <= 4.0) {
+        double t = zr * zr - zi * zi + cr;
+        zi = 2.0 * zr * zi + ci;
+        zr = t;
+        n++;
+      }
+      sum = sum * 17 + (u32)n;
+    }
+  }
+  return sum;
+}

@@ -1,0 +1,41 @@
+// Robustness: random instruction bytes at CPL 1 and 3 must only ever end in an exit or the
+// budget (never a JavaScript exception), and must run deterministically.
+
+import { describe, expect, test } from 'vitest';
+import { CODE, makeMachine } from './test-machine';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+}
+
+describe('random instruction streams', () => {
+  for (const cpl of [1, 3] as const) {
+    test(`CPL ${cpl}: every run ends in an exit or the budget, identically twice`, () => {
+      const next = rng(0x1234 + cpl);
+      let exits = 0;
+      for (let n = 0; n < 800; n++) {
+        const bytes = Array.from({ length: 24 }, () => next() & 0xff);
+        const regs = Array.from({ length: 8 }, () => (next() & 1 ? next() : next() & 0x3ffff));
+        const outcome = (): unknown => {
+          const m = makeMachine({ cpl });
+          m.load(CODE, bytes);
+          regs.forEach((v, r) => r !== 4 && m.cpu.setReg(r as 0, v));
+          const r = m.cpu.run(40);
+          return { r, s: m.cpu.exportState() };
+        };
+        const a = outcome() as { r: { kind: string } };
+        expect(['exit', 'budget']).toContain(a.r.kind);
+        if (a.r.kind === 'exit') exits++;
+        if (n % 50 === 0) expect(outcome()).toEqual(a);
+      }
+      expect(exits).toBeGreaterThan(50);
+    });
+  }
+});

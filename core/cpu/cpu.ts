@@ -1,0 +1,517 @@
+// The i386 processor: architectural state, the fetch/decode/execute loop with its decoded-
+// instruction cache, exception routing and the Cpu contract (Intel SDM vol. 3, "Protected Mode").
+
+import { createX87State, type X87Host } from './x87';
+import { CpuFault, ExitSignal, gp, isContributory } from './fault';
+import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, NT, OF, PF, RF, SF, TF, VM, ZF, materialize, settle } from './flags';
+import { decode } from './decode';
+import { DecodeCache } from './decode-cache';
+import type { Instr } from './instr';
+import { deliverEvent } from './interrupts';
+import { Mmu } from './mmu';
+import type { PhysicalMemory } from './memory';
+import {
+  D_CODE,
+  D_DB,
+  D_DC,
+  D_P,
+  D_RW,
+  D_S,
+  SEG_CS,
+  SEG_SS,
+  checkDataSegment,
+  checkReturnCode,
+  checkStackSegment,
+  checkedLinear,
+  nullCache,
+  nullInaccessibleSegments,
+} from './segmentation';
+import type {
+  Cpu,
+  CpuExit,
+  CpuOwner,
+  CpuState,
+  Reg32,
+  SegReg,
+  SegmentRegister,
+  TableRegister,
+  X87State,
+} from './types';
+
+const CR0_PE = 1,
+  CR0_ET = 0x10,
+  CR0_PG = 0x80000000 | 0;
+/** EFLAGS bits the owner (ring 0) may set directly. VM is refused: virtual-8086 mode is not modelled. */
+const OWNER_WRITABLE = CF | PF | AF | ZF | SF | TF | IF | DF | OF | IOPL | NT | RF | AC | ID | (3 << 19);
+
+/**
+ * A protected-mode i686 integer core (x87 in x87.ts) for code at CPL 1 and 3. Not modelled:
+ * real and virtual-8086 mode, task switching (task gates, IRET with NT, LTR/LLDT), call gates,
+ * 16-bit interrupt gates, debug registers and breakpoints (except TF single-step), MSRs,
+ * alignment checking (#AC), the TSS I/O bitmap (every port access is #GP(0) for the owner to
+ * emulate), HLT at CPL 0, MMX/SSE, SYSENTER/SYSCALL.
+ */
+export class I386 implements Cpu {
+  readonly mem: PhysicalMemory;
+  owner: CpuOwner;
+  readonly mmu: Mmu;
+
+  // ---- architectural state ----
+  readonly gpr = new Int32Array(8);
+  /** EIP of the instruction being executed (the restart point while it runs). */
+  ip = 0;
+  /** EIP the current instruction continues at; control transfers write it. */
+  nextIp = 0;
+  // EFLAGS with lazy status flags (see flags.ts).
+  flags = 2;
+  lazy = 0;
+  lop = 0;
+  la = 0;
+  lb = 0;
+  lres = 0;
+  lmask = 0;
+  lsign = 0;
+  segs: SegmentRegister[] = [0, 1, 2, 3, 4, 5].map(() => nullCache(0));
+  gdtr: TableRegister = { base: 0, limit: 0 };
+  idtr: TableRegister = { base: 0, limit: 0 };
+  ldtr: SegmentRegister = nullCache(0);
+  tr: SegmentRegister = nullCache(0);
+  private cr0v = CR0_PE | CR0_ET | CR0_PG;
+  cr2 = 0;
+  private cr3v = 0;
+  private cr4v = 0;
+  x87: X87State = createX87State();
+  icount = 0;
+
+  // ---- derived from the state (recomputed on load, never saved) ----
+  /** Segment bases as int32, for address arithmetic. */
+  readonly sbase = new Int32Array(6);
+  /** Bit s set: segment s is usable for reads/writes with no limit or type test (flat, expand-up). */
+  segOkR = 0;
+  segOkW = 0;
+  private cplv = 0;
+  /** CS.D: default operand and address size is 32 bits. */
+  code32 = true;
+  /** SS.B: the stack pointer is ESP (not SP). */
+  ss32 = true;
+  private csFlat = false;
+  private csLimit = 0;
+
+  // ---- caches (derived; dropCaches() forgets them) ----
+  readonly dcache: DecodeCache;
+  /** Incremented by every run(): cached instructions are re-verified against memory once per run. */
+  epoch = 0;
+  private fLinPage = -1;
+  private fPhysPage = -1;
+  private fPhysBase = 0;
+  private fArr: (Instr | undefined)[] | null = null;
+  readonly x87host: X87Host;
+  /** Statistics (derived): instructions decoded since construction. */
+  decodeCount = 0;
+
+  constructor(mem: PhysicalMemory, owner: CpuOwner) {
+    this.mem = mem;
+    this.owner = owner;
+    this.mmu = new Mmu(mem);
+    this.dcache = new DecodeCache(this.mmu.codePage);
+    this.mmu.onCodeWrite = (p, len) => {
+      // Only a store into bytes of a cached instruction drops the page's decoded code.
+      if (!this.dcache.touchesCode(p, len)) return;
+      const page = p >>> 12;
+      this.dcache.invalidatePage(page);
+      if (page === this.fPhysPage) this.fLinPage = -1;
+    };
+    this.mmu.cr0 = this.cr0v;
+    for (let s = 0; s < 6; s++) this.refreshSegment(s);
+    const mmu = this.mmu;
+    this.x87host = {
+      read8: (l) => mmu.read8(l),
+      read16: (l) => mmu.read16(l),
+      read32: (l) => mmu.read32(l),
+      write8: (l, v) => mmu.write8(l, v),
+      write16: (l, v) => mmu.write16(l, v),
+      write32: (l, v) => mmu.write32(l, v),
+      getEflags: () => this.eflags & ~(RF | VM),
+      setEflags: (v) => {
+        settle(this);
+        this.flags = (this.flags & ~ARITH) | (v & ARITH);
+      },
+      setAx: (v) => {
+        this.gpr[0] = (this.gpr[0]! & ~0xffff) | (v & 0xffff);
+      },
+    };
+  }
+
+  // ================= the run loop =================
+
+  run(budget: number): CpuExit {
+    this.epoch++;
+    let left = budget;
+    while (left > 0) {
+      try {
+        let ins = this.fetch();
+        for (;;) {
+          const fall = (this.ip + ins.len) >>> 0;
+          this.nextIp = fall;
+          const tf = this.flags & TF;
+          ins.fn(this, ins);
+          this.ip = this.nextIp;
+          this.icount++;
+          if (tf !== 0) throw new CpuFault(1, 0, false); // single-step trap after the instruction
+          if (--left <= 0) break;
+          // Straight-line code in the same page chains to the next cached instruction while
+          // nothing (TLB, CS, code writes) has reset the fetch page.
+          if (fall === this.ip && this.fLinPage !== -1 && this.csFlat) {
+            const n = ins.next;
+            if (n !== null && n.epoch === this.epoch) {
+              ins = n;
+              continue;
+            }
+            if (((this.sbase[SEG_CS]! + fall) | 0) >>> 12 === this.fLinPage) {
+              const f = this.fetch();
+              if (f.epoch === this.epoch) ins.next = f;
+              ins = f;
+              continue;
+            }
+          }
+          ins = this.fetch();
+        }
+      } catch (e) {
+        if (e instanceof ExitSignal)
+          return { kind: 'exit', vector: e.vector, errorCode: e.errorCode, cr2: this.cr2 >>> 0 };
+        if (!(e instanceof CpuFault)) throw e;
+        const exit = this.raiseException(e);
+        if (exit) return exit;
+        // A delivered exception retires nothing but still uses one unit of budget, so a guest
+        // whose handler faults again at once cannot keep run() from returning.
+        left--;
+      }
+    }
+    return { kind: 'budget' };
+  }
+
+  /**
+   * Delivers a hardware exception whose restart point is this.ip, applying the double-fault
+   * rules when delivery itself faults. Returns an exit when the final gate leads to ring 0.
+   */
+  private raiseException(f: CpuFault): CpuExit | null {
+    let vec = f.vector,
+      code = f.errorCode,
+      hasErr = f.hasError;
+    if (vec === 14) this.cr2 = f.cr2;
+    for (;;) {
+      try {
+        const ex = deliverEvent(this, vec, code, hasErr, false, this.ip);
+        return ex ? { kind: 'exit', vector: ex.vector, errorCode: ex.errorCode, cr2: this.cr2 >>> 0 } : null;
+      } catch (e) {
+        if (!(e instanceof CpuFault)) throw e;
+        // A fault while delivering #DF is a shutdown; report it as the double fault it ended in.
+        if (vec === 8) return { kind: 'exit', vector: 8, errorCode: 0, cr2: this.cr2 >>> 0 };
+        const v2 = e.vector;
+        if (v2 === 14) this.cr2 = e.cr2;
+        if ((isContributory(vec) && isContributory(v2)) || (vec === 14 && (v2 === 14 || isContributory(v2)))) {
+          vec = 8;
+          code = 0;
+          hasErr = true;
+        } else {
+          vec = v2;
+          code = e.errorCode;
+          hasErr = e.hasError;
+        }
+      }
+    }
+  }
+
+  /** INT n / INT3 / INTO: a software interrupt whose return point is the next instruction. */
+  softwareInterrupt(vector: number): void {
+    const ex = deliverEvent(this, vector, 0, false, true, this.nextIp);
+    if (ex) {
+      // The INT retires; the owner sees EIP after it.
+      this.ip = this.nextIp;
+      this.icount++;
+      throw new ExitSignal(ex.vector, ex.errorCode);
+    }
+  }
+
+  /** The decoded instruction at CS:EIP, from the cache when its bytes are unchanged. */
+  private fetch(): Instr {
+    const lin = (this.sbase[SEG_CS]! + this.ip) | 0;
+    if (lin >>> 12 !== this.fLinPage) this.refillFetch(lin);
+    const arr = this.fArr;
+    let ins: Instr | undefined;
+    if (arr !== null) {
+      ins = arr[lin & 0xfff];
+      if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, lin)) ins = undefined;
+    }
+    if (ins === undefined) ins = this.decodeAt(lin);
+    if (!this.csFlat && this.ip + ins.len - 1 > this.csLimit) throw gp(0);
+    return ins;
+  }
+
+  private refillFetch(lin: number): void {
+    this.fLinPage = -1;
+    const e = this.mmu.r[lin >>> 12]!;
+    const phys = e !== 0 ? e - 1 : this.mmu.translate(lin, false, this.mmu.user) & ~0xfff;
+    const page = phys >>> 12;
+    if (phys + 4096 <= this.mem.ram.byteLength) {
+      this.fArr = this.dcache.pageArray(page);
+      this.fPhysPage = page;
+      this.fPhysBase = phys;
+    } else {
+      this.fArr = null;
+      this.fPhysPage = -1;
+    }
+    this.fLinPage = lin >>> 12;
+  }
+
+  private verify(ins: Instr, lin: number): boolean {
+    if (ins.d32 !== this.code32) return false;
+    const ram = this.mem.ram;
+    const p = this.fPhysBase + (lin & 0xfff);
+    const b = ins.bytes;
+    for (let k = 0; k < b.length; k++) if (ram[p + k] !== b[k]) return false;
+    ins.epoch = this.epoch;
+    return true;
+  }
+
+  private decodeAt(lin: number): Instr {
+    this.decodeCount++;
+    const ins = decode(this, lin);
+    const off = lin & 0xfff;
+    if (this.fArr !== null && off + ins.len <= 4096 && lin >>> 12 === this.fLinPage) {
+      ins.epoch = this.epoch;
+      this.fArr[off] = ins;
+      this.dcache.noteInstruction(this.fPhysPage, off, ins.len);
+    }
+    return ins;
+  }
+
+  // ================= segments =================
+
+  /** Installs a segment register (selector + hidden cache) and refreshes derived fields. */
+  setSegmentCache(s: number, cache: SegmentRegister): void {
+    this.segs[s] = {
+      selector: cache.selector & 0xffff,
+      base: cache.base >>> 0,
+      limit: cache.limit >>> 0,
+      flags: cache.flags & 0x00f0ff00,
+    };
+    this.refreshSegment(s);
+  }
+
+  private refreshSegment(s: number): void {
+    const sg = this.segs[s]!;
+    const f = sg.flags;
+    this.sbase[s] = sg.base | 0;
+    const usable = (f & (D_S | D_P)) === (D_S | D_P);
+    const isCode = (f & D_CODE) !== 0;
+    const full = sg.limit === 0xffffffff && (isCode || (f & D_DC) === 0);
+    const bit = 1 << s;
+    const readable = usable && full && (!isCode || (f & D_RW) !== 0);
+    const writable = usable && full && !isCode && (f & D_RW) !== 0;
+    this.segOkR = readable ? this.segOkR | bit : this.segOkR & ~bit;
+    this.segOkW = writable ? this.segOkW | bit : this.segOkW & ~bit;
+    if (s === SEG_CS) {
+      this.cplv = sg.selector & 3;
+      this.mmu.setUser(this.cplv === 3);
+      const d32 = (f & D_DB) !== 0;
+      if (d32 !== this.code32) this.epoch++;
+      this.code32 = d32;
+      this.csFlat = sg.limit === 0xffffffff;
+      this.csLimit = sg.limit;
+      this.fLinPage = -1;
+    } else if (s === SEG_SS) {
+      this.ss32 = (f & D_DB) !== 0;
+    }
+  }
+
+  /** Linear address for reading `len` bytes at offset `off` of segment s (checks as needed). */
+  linR(s: number, off: number, len: number): number {
+    if ((this.segOkR & (1 << s)) !== 0) return (this.sbase[s]! + off) | 0;
+    return checkedLinear(this, s, off, len, false);
+  }
+
+  linW(s: number, off: number, len: number): number {
+    if ((this.segOkW & (1 << s)) !== 0) return (this.sbase[s]! + off) | 0;
+    return checkedLinear(this, s, off, len, true);
+  }
+
+  /** Jump target check against the CS limit (#GP(0) at the jumping instruction). */
+  checkCsTarget(target: number): void {
+    if (!this.csFlat && target >>> 0 > this.csLimit) throw gp(0);
+  }
+
+  // ================= flags =================
+
+  /**
+   * Writes EFLAGS as POPF/IRET do at the current CPL: IOPL only at CPL 0, IF only when
+   * CPL <= IOPL, VM/VIF/VIP never. RF ends up clear: POPF clears it, and after IRET it would
+   * only suppress instruction breakpoints (not modelled) until the next instruction retires.
+   */
+  loadFlags(v: number, size: number): void {
+    settle(this);
+    let mask = CF | PF | AF | ZF | SF | TF | DF | OF | NT | AC | ID;
+    if (this.cplv === 0) mask |= IOPL;
+    if (this.cplv <= (this.flags & IOPL) >>> 12) mask |= IF;
+    if (size === 16) mask &= 0xffff;
+    this.flags = (((this.flags & ~mask) | (v & mask)) & ~RF) | 2;
+  }
+
+  // ================= the Cpu contract =================
+
+  get eip(): number {
+    return this.ip >>> 0;
+  }
+  set eip(v: number) {
+    this.ip = v >>> 0;
+  }
+
+  get eflags(): number {
+    return materialize(this) >>> 0;
+  }
+  set eflags(v: number) {
+    this.flags = (v & OWNER_WRITABLE) | 2;
+    this.lazy = 0;
+  }
+
+  get cpl(): number {
+    return this.cplv;
+  }
+
+  get instructionCount(): number {
+    return this.icount;
+  }
+
+  getReg(r: Reg32): number {
+    return this.gpr[r]! >>> 0;
+  }
+  setReg(r: Reg32, value: number): void {
+    this.gpr[r] = value | 0;
+  }
+
+  getSegment(s: SegReg): Readonly<SegmentRegister> {
+    return this.segs[s]!;
+  }
+
+  setSelector(s: SegReg, selector: number): void {
+    this.segs[s] = { ...this.segs[s]!, selector: selector & 0xffff };
+    if (s === SEG_CS) this.refreshSegment(s);
+  }
+
+  loadSegmentsFromSelectors(): boolean {
+    const saved = this.cplv;
+    try {
+      // Data segments are loaded at CPL 0, then an IRET to RPL(CS) loads CS and SS.
+      this.cplv = 0;
+      this.mmu.setUser(false);
+      const data: [number, SegmentRegister][] = [];
+      for (const s of [0, 3, 4, 5]) data.push([s, checkDataSegment(this, this.segs[s]!.selector, 0)]);
+      const csSel = this.segs[SEG_CS]!.selector;
+      const newCpl = csSel & 3;
+      const cs = checkReturnCode(this, csSel);
+      const stack = checkStackSegment(this, this.segs[SEG_SS]!.selector, newCpl);
+      for (const [s, c] of data) this.setSegmentCache(s, c);
+      this.setSegmentCache(SEG_SS, stack);
+      this.setSegmentCache(SEG_CS, cs);
+      nullInaccessibleSegments(this, newCpl);
+      return true;
+    } catch (e) {
+      if (!(e instanceof CpuFault)) throw e;
+      this.cplv = saved;
+      this.mmu.setUser(saved === 3);
+      return false;
+    }
+  }
+
+  setTaskRegister(selector: number, base: number, limit: number): void {
+    // A busy 32-bit TSS (type 0xB), present, DPL 0.
+    this.tr = { selector: selector & 0xffff, base: base >>> 0, limit: limit >>> 0, flags: 0x8b00 };
+  }
+
+  get cr0(): number {
+    return this.cr0v >>> 0;
+  }
+  set cr0(v: number) {
+    const changed = (this.cr0v ^ v) & (CR0_PG | 0x10000 | CR0_PE);
+    this.cr0v = v | CR0_ET;
+    this.mmu.cr0 = this.cr0v;
+    if (changed) this.flushTlb();
+  }
+  get cr3(): number {
+    return this.cr3v >>> 0;
+  }
+  set cr3(v: number) {
+    this.cr3v = v | 0;
+    this.mmu.cr3 = this.cr3v;
+    this.flushTlb();
+  }
+  get cr4(): number {
+    return this.cr4v >>> 0;
+  }
+  set cr4(v: number) {
+    this.cr4v = v | 0;
+    this.mmu.cr4 = this.cr4v;
+    this.flushTlb();
+  }
+
+  flushTlb(): void {
+    this.mmu.flush();
+    this.fLinPage = -1;
+  }
+
+  invalidatePage(linear: number): void {
+    this.mmu.invalidatePage(linear);
+    this.fLinPage = -1;
+  }
+
+  exportState(): CpuState {
+    const x = this.x87;
+    return {
+      gpr: this.gpr.slice(),
+      eip: this.ip >>> 0,
+      eflags: this.eflags,
+      segs: this.segs.map((s) => ({ ...s })),
+      gdtr: { ...this.gdtr },
+      idtr: { ...this.idtr },
+      ldtr: { ...this.ldtr },
+      tr: { ...this.tr },
+      cr0: this.cr0,
+      cr2: this.cr2 >>> 0,
+      cr3: this.cr3,
+      cr4: this.cr4,
+      x87: { ...x, regs: x.regs.slice() },
+      instructionCount: this.icount,
+    };
+  }
+
+  importState(st: CpuState): void {
+    this.gpr.set(st.gpr);
+    this.ip = st.eip >>> 0;
+    this.flags = (st.eflags & OWNER_WRITABLE) | 2;
+    this.lazy = 0;
+    for (let s = 0; s < 6; s++) this.setSegmentCache(s, st.segs[s]!);
+    this.gdtr = { ...st.gdtr };
+    this.idtr = { ...st.idtr };
+    this.ldtr = { ...st.ldtr };
+    this.tr = { ...st.tr };
+    this.cr0v = st.cr0 | 0;
+    this.mmu.cr0 = this.cr0v;
+    this.cr2 = st.cr2 >>> 0;
+    this.cr3v = st.cr3 | 0;
+    this.mmu.cr3 = this.cr3v;
+    this.cr4v = st.cr4 | 0;
+    this.mmu.cr4 = this.cr4v;
+    this.x87 = { ...st.x87, regs: st.x87.regs.slice() };
+    this.icount = st.instructionCount;
+    this.dropCaches();
+  }
+
+  dropCaches(): void {
+    this.mmu.flush();
+    this.dcache.clear();
+    this.fLinPage = -1;
+    this.fPhysPage = -1;
+    this.fArr = null;
+    this.epoch++;
+  }
+}
