@@ -70,3 +70,25 @@ export interface LguestFile {
   breakOut(on: boolean): number;
   close(): void;
 }
+
+// ---- Additions (host engineer). The declarations above are unchanged; these merge into them.
+
+export interface InitializeArgs {
+  /** Wall clock at boot in seconds since the epoch (lguest_data.time); default 2007-10-09 00:00 UTC. */
+  bootEpochSeconds?: number;
+}
+
+export interface LguestFile {
+  /**
+   * Virtual time of this guest in ns: NS_PER_INSTRUCTION (10 ns, a 100 MHz virtual CPU) per
+   * executed instruction, plus the jumps made with advanceClockTo. 0 before initialize.
+   */
+  readonly virtualTimeNs: number;
+  /** Moves virtual time forward to ns (never backwards); used while run() reports 'idle'. */
+  advanceClockTo(ns: number): void;
+  /**
+   * True when run() would make progress now: the guest is not halted, or an interrupt became
+   * deliverable (e.g. another guest's DMA woke it) - the emulation of wake_up_process().
+   */
+  hasPendingWork(): boolean;
+}
