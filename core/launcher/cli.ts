@@ -1,0 +1,332 @@
+// The `lguest` command: launches one guest (or several on one host) and runs them on the terminal,
+// pacing virtual time to the wall clock while they idle, and mapping guest death to exit status.
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { LauncherStep } from './api';
+import { parseLguestArgs, UsageError, USAGE, type CliCommand } from './cli-args';
+import { formatConfigProblems, validateMachineConfig, type ConfigProblem } from './config-validation';
+import { defaultHost, launchGuestOn, type DeviceSpec, type Launcher, type LguestHostLike } from './launch';
+import type { MachineConfig } from './machine-config';
+
+/** Guest instructions per step between looks at the terminal. */
+export const SLICE_INSTRUCTIONS = 200_000;
+/** Wall-clock slack when deciding that an idle guest's wake-up time has come. */
+const TIMER_SLACK_NS = 2e6;
+/** The reason a guest gives when it powers itself off (LHCALL_CRASH "Power down"). */
+const POWER_DOWN = /^CRASH: Power down\s*$/;
+
+/** Exit status: 0 clean power-off, 1 killed or failed to start, 2 three Ctrl-C. */
+export const EXIT_OK = 0,
+  EXIT_FAILURE = 1,
+  EXIT_CTRL_C = 2;
+
+/** The terminal, abstracted so tests can drive the command. */
+export interface CliIo {
+  stdout(bytes: Uint8Array): void;
+  stderr(text: string): void;
+  /** Starts delivering keyboard input; returns a function that stops it. */
+  listenInput?(onData: (bytes: Uint8Array) => void, onEnd: () => void): () => void;
+  now(): number;
+  /** The host to run on (default: the real host with the i386 emulator). */
+  host?: () => LguestHostLike;
+}
+
+export function isPowerDown(reason: string): boolean {
+  return POWER_DOWN.test(reason);
+}
+
+/** Names command-line things the way the user typed them, in schema errors of `lguest MEM IMAGE`. */
+function cliFieldName(path: string): string {
+  if (path === '/memoryMB') return 'MEM_MB';
+  if (path === '/cmdline') return 'kernel arguments';
+  if (path.startsWith('/networks')) return '--sharenet';
+  if (path.startsWith('/blockDevices')) return '--block';
+  if (path === '/kernel') return 'IMAGE';
+  if (path === '/initrd') return '--initrd';
+  return path;
+}
+
+interface Machine {
+  config: MachineConfig;
+  baseDir?: string;
+  devices?: DeviceSpec[];
+}
+
+class ConfigFileError extends Error {}
+
+function loadConfigFile(path: string): Machine {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigFileError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const checked = validateMachineConfig(text);
+  if (!checked.ok)
+    throw new ConfigFileError(
+      `${path}: invalid machine configuration:\n${indent(formatConfigProblems(checked.errors))}`,
+    );
+  return { config: checked.config, baseDir: dirname(resolve(path)) };
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
+}
+
+function machinesOf(cmd: Exclude<CliCommand, { kind: 'help' }>): Machine[] {
+  if (cmd.kind === 'config') return [loadConfigFile(cmd.path)];
+  if (cmd.kind === 'multi') return cmd.paths.map(loadConfigFile);
+  const checked = validateMachineConfig(cmd.config);
+  if (!checked.ok) {
+    const problems: ConfigProblem[] = checked.errors.map((e) => ({ ...e, path: cliFieldName(e.path) }));
+    throw new UsageError(formatConfigProblems(problems));
+  }
+  return [{ config: checked.config, devices: cmd.devices }];
+}
+
+/**
+ * One terminal shared by several guests' consoles (--multi): every line starts with "[name] ", and
+ * when another guest speaks in the middle of a line, that line is ended first so lines never mix.
+ */
+class SharedTerminal {
+  private lastWriter: string | null = null;
+  private midLine = false;
+  private static readonly CRLF = Uint8Array.of(0x0d, 0x0a);
+
+  constructor(private readonly write: (b: Uint8Array) => void) {}
+
+  writerFor(name: string): (bytes: Uint8Array) => void {
+    const prefix = new TextEncoder().encode(`[${name}] `);
+    return (bytes) => {
+      if (bytes.length === 0) return;
+      if (this.lastWriter !== name && this.midLine) {
+        this.write(SharedTerminal.CRLF);
+        this.midLine = false;
+      }
+      this.lastWriter = name;
+      let from = 0;
+      for (let i = 0; i < bytes.length; i++) {
+        if (!this.midLine) {
+          if (i > from) this.write(bytes.subarray(from, i));
+          from = i;
+          this.write(prefix);
+          this.midLine = true;
+        }
+        if (bytes[i] === 0x0a) this.midLine = false;
+      }
+      this.write(bytes.subarray(from));
+    };
+  }
+}
+
+interface Running {
+  name: string;
+  guest: Launcher;
+  last: LauncherStep;
+}
+
+/** Runs the command; resolves to the exit status. */
+export async function runLguest(argv: readonly string[], io: CliIo): Promise<number> {
+  let cmd: CliCommand;
+  try {
+    cmd = parseLguestArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`lguest: ${e.message}\n${USAGE}\n`);
+      return EXIT_FAILURE;
+    }
+    throw e;
+  }
+  if (cmd.kind === 'help') {
+    io.stderr(USAGE + '\n');
+    return EXIT_OK;
+  }
+  const verbose = cmd.verbose;
+  const started = io.now();
+  let firstOutputAt: number | null = null;
+  const log = (line: string) => {
+    if (verbose) io.stderr(`lguest: ${line}\n`);
+  };
+
+  const running: Running[] = [];
+  const closeAll = () => running.forEach((r) => r.guest.close());
+  try {
+    const machines = machinesOf(cmd);
+    const host = io.host ? io.host() : await defaultHost();
+    const multiple = cmd.kind === 'multi';
+    const raw = (b: Uint8Array) => {
+      if (firstOutputAt === null) {
+        firstOutputAt = io.now();
+        log(`first console output ${(firstOutputAt - started).toFixed(0)} ms after launch`);
+      }
+      io.stdout(b);
+    };
+    const terminal = multiple ? new SharedTerminal(raw) : null;
+    for (const m of machines) {
+      const name = m.config.name;
+      const out = terminal ? terminal.writerFor(name) : raw;
+      const guest = launchGuestOn(
+        host,
+        m.config,
+        { consoleOutput: out, log: (line) => log(multiple ? `[${name}] ${line}` : line) },
+        { ...(m.baseDir ? { baseDir: m.baseDir } : {}), ...(m.devices ? { devices: m.devices } : {}) },
+      );
+      running.push({ name, guest, last: { kind: 'running' } });
+    }
+  } catch (e) {
+    closeAll();
+    io.stderr(`lguest: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (e instanceof UsageError) io.stderr(USAGE + '\n');
+    return EXIT_FAILURE;
+  }
+
+  const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi');
+  if (verbose) {
+    const seconds = ((io.now() - started) / 1000).toFixed(2);
+    for (const r of running) {
+      const n = r.guest.instructionCount;
+      log(
+        `${r.name}: ${n === null ? 'unknown number of' : n} instructions, ${(r.guest.virtualTimeNs / 1e9).toFixed(3)} s virtual time, ${seconds} s wall time`,
+      );
+    }
+  }
+  closeAll();
+  return status;
+}
+
+/** The run loop over all guests: round-robin slices, idle pacing, keyboard input to the first. */
+async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple: boolean): Promise<number> {
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  let ctrlC = { count: 0, first: 0 };
+  let exitStatus: number | null = null;
+  const stopInput = io.listenInput?.(
+    (bytes) => {
+      // The emergency exit of the original: three lone Ctrl-C reads within a second.
+      if (bytes.length === 1 && bytes[0] === 3) {
+        const now = io.now();
+        if (ctrlC.count === 0 || now - ctrlC.first > 1000) ctrlC = { count: 1, first: now };
+        else if (++ctrlC.count >= 3) exitStatus = EXIT_CTRL_C;
+      } else {
+        ctrlC = { count: 0, first: 0 };
+      }
+      running[0]?.guest.consoleInput(bytes);
+      poke();
+    },
+    () => poke(),
+  );
+
+  // Wall-clock time that corresponds to virtual time 0 (paced mode).
+  const wallAtZero = io.now();
+  const wallNs = () => (io.now() - wallAtZero) * 1e6;
+  let status = EXIT_OK;
+  const live = new Set(running);
+  /**
+   * Halted guests' clocks move on even while others run, so their timers still fire: at once to
+   * the wake-up with --fast, else along with the wall clock (never past the wake-up). Returns true
+   * if some guest's wake-up has come.
+   */
+  const advanceIdleClocks = (idle: Running[]): boolean => {
+    let jumped = false;
+    for (const r of idle) {
+      if (r.last.kind !== 'idle') continue;
+      const wakeAt = r.last.wakeAtNs;
+      if (fast) {
+        if (wakeAt !== null) {
+          r.guest.advanceClockTo(wakeAt);
+          jumped = true;
+        }
+        continue;
+      }
+      // Timers may fire a little early against performance.now(): a wake-up that close is due.
+      const now = wallNs() + TIMER_SLACK_NS;
+      const target = wakeAt === null ? now : Math.min(now, wakeAt);
+      if (target > r.guest.virtualTimeNs) r.guest.advanceClockTo(target);
+      if (wakeAt !== null && target >= wakeAt) jumped = true;
+    }
+    return jumped;
+  };
+  try {
+    while (live.size > 0 && exitStatus === null) {
+      let anyRunning = false;
+      for (const r of [...live]) {
+        try {
+          r.last = r.guest.step(SLICE_INSTRUCTIONS);
+        } catch (e) {
+          // A bug in the host or Launcher: end this guest with the error rather than a stack trace.
+          r.last = { kind: 'dead', reason: `internal error: ${e instanceof Error ? e.message : String(e)}` };
+        }
+        if (r.last.kind === 'dead') {
+          live.delete(r);
+          if (isPowerDown(r.last.reason)) {
+            if (multiple) io.stderr(`lguest: [${r.name}] powered off\n`);
+          } else {
+            io.stderr(multiple ? `lguest: [${r.name}] ${r.last.reason}\n` : `lguest: ${r.last.reason}\n`);
+            status = EXIT_FAILURE;
+          }
+        } else if (r.last.kind === 'running') {
+          anyRunning = true;
+        }
+      }
+      const idle = [...live].filter((r) => r.last.kind === 'idle');
+      const jumped = advanceIdleClocks(idle);
+      if (anyRunning || jumped || live.size === 0) {
+        await new Promise<void>((res) => setImmediate(res));
+        continue;
+      }
+      // Every guest is halted and none is due: sleep until the soonest wake-up or keyboard input.
+      let soonest: number | null = null;
+      if (!fast) {
+        for (const r of idle) {
+          if (r.last.kind !== 'idle' || r.last.wakeAtNs === null) continue;
+          const ahead = r.last.wakeAtNs - wallNs();
+          soonest = soonest === null ? ahead : Math.min(soonest, ahead);
+        }
+      }
+      await new Promise<void>((res) => {
+        wake = res;
+        if (soonest !== null) setTimeout(poke, Math.max(1, Math.ceil(soonest / 1e6)));
+      });
+      advanceIdleClocks(idle);
+    }
+  } finally {
+    stopInput?.();
+  }
+  return exitStatus ?? status;
+}
+
+/** The real terminal: raw mode on a TTY (restored on the way out), bytes straight through. */
+export function processIo(): CliIo {
+  return {
+    stdout: (b) => process.stdout.write(b),
+    stderr: (t) => process.stderr.write(t),
+    now: () => performance.now(),
+    listenInput(onData, onEnd) {
+      const stdin = process.stdin;
+      const tty = stdin.isTTY === true;
+      if (tty) stdin.setRawMode(true);
+      const data = (chunk: Buffer) => onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      stdin.on('data', data);
+      stdin.on('end', onEnd);
+      stdin.resume();
+      return () => {
+        stdin.off('data', data);
+        stdin.off('end', onEnd);
+        if (tty) stdin.setRawMode(false);
+        stdin.pause();
+      };
+    },
+  };
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  return runLguest(argv, processIo());
+}
