@@ -1,0 +1,21 @@
+#!/bin/sh
+# Rebuilds the demo guest into a temporary directory and fails if the result
+# differs from the committed assets/guests/demo/demo.elf.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/demo-check.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+if [ ! -f "$HERE/demo.elf" ]; then
+	echo "check.sh: $HERE/demo.elf is missing (run build.sh)" >&2
+	exit 1
+fi
+"$HERE/build.sh" "$TMP/demo.elf" >/dev/null
+want=$(sha256sum <"$HERE/demo.elf" | cut -d' ' -f1)
+got=$(sha256sum <"$TMP/demo.elf" | cut -d' ' -f1)
+if [ "$want" != "$got" ]; then
+	echo "check.sh: demo.elf is stale: committed $want, rebuilt $got" >&2
+	echo "check.sh: run assets/guests/demo/build.sh and commit demo.elf" >&2
+	exit 1
+fi
+echo "check.sh: demo.elf is up to date ($got)"
