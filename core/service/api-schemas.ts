@@ -1,0 +1,110 @@
+// The API's message schemas: every request's params checked with ajv before the service acts, so a
+// malformed message from any transport gets a typed 'bad-request' reply naming the field.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ApiMethod, ConfigFieldError } from './api';
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+// Binary payloads (console bytes, later memory and snapshots) travel as Uint8Array on both transports.
+ajv.addKeyword({
+  keyword: 'uint8array',
+  schemaType: 'boolean',
+  validate: (want: boolean, data: unknown) => !want || data instanceof Uint8Array,
+  errors: false,
+});
+
+/** A config id: the file's name without .json (no path separators, not hidden). */
+const configId = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^./\\\\\\u0000][^/\\\\\\u0000]*$' };
+const none = { type: 'object', additionalProperties: false, properties: {} };
+const byId = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: configId } };
+
+const paramSchemas: { [M in ApiMethod]: object } = {
+  'configs.list': none,
+  'configs.read': byId,
+  // The config's own content is checked against the machine schema by the store, which answers with
+  // 'invalid-config' and field errors; here it only has to be an object.
+  'configs.create': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['config'],
+    properties: { config: { type: 'object' } },
+  },
+  'configs.save': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'config'],
+    properties: { id: configId, config: { type: 'object' } },
+  },
+  'configs.delete': byId,
+  'configs.validate': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['text'],
+    properties: { text: { type: 'string', maxLength: 1_000_000 }, forId: { anyOf: [configId, { type: 'null' }] } },
+  },
+  'configs.schema': none,
+  'machines.list': none,
+  'machines.start': byId,
+  'machines.pause': byId,
+  'machines.resume': byId,
+  'machines.stop': byId,
+  'machines.reset': byId,
+  'console.input': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'data'],
+    properties: { id: configId, data: { uint8array: true } },
+  },
+  'console.backlog': byId,
+};
+
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(paramSchemas).map(([method, schema]) => [method, ajv.compile(schema)]),
+);
+
+/** The request envelope both transports carry (the params are checked per method afterwards). */
+const validateEnvelope = ajv.compile({
+  type: 'object',
+  required: ['kind', 'id', 'method'],
+  properties: {
+    kind: { const: 'request' },
+    id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    method: { type: 'string', maxLength: 100 },
+    params: {},
+  },
+  additionalProperties: false,
+});
+
+/** Field errors of a request envelope, or null when it is well-formed. */
+export function checkEnvelope(msg: unknown): ConfigFieldError[] | null {
+  return validateEnvelope(msg) ? null : (validateEnvelope.errors ?? []).map(paramError);
+}
+
+export function isApiMethod(method: unknown): method is ApiMethod {
+  return typeof method === 'string' && validators.has(method);
+}
+
+/** Field errors for params of `method`, or null when they are valid. */
+export function checkParams(method: ApiMethod, params: unknown): ConfigFieldError[] | null {
+  const validate = validators.get(method)!;
+  if (validate(params)) {
+    if (method === 'console.input' && (params as { data: Uint8Array }).data.length > 65536) {
+      return [{ pointer: '/data', message: 'at most 65536 bytes per message' }];
+    }
+    return null;
+  }
+  return (validate.errors ?? []).map((e) =>
+    e.keyword === 'uint8array' ? { pointer: e.instancePath, message: 'must be bytes (Uint8Array)' } : paramError(e),
+  );
+}
+
+function paramError(e: ErrorObject): ConfigFieldError {
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
+    return { pointer: `${e.instancePath}/${params.missingProperty}`, message: 'is required' };
+  }
+  if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+    return { pointer: `${e.instancePath}/${params.additionalProperty}`, message: 'is not a parameter of this method' };
+  }
+  return { pointer: e.instancePath, message: e.message ?? 'is invalid' };
+}

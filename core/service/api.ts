@@ -1,0 +1,145 @@
+// The workbench API: the one contract between any UI and the machines. Requests are named methods
+// with typed params and results; the service pushes named events. Both transports carry exactly this.
+
+import type { MachineConfig } from '../launcher/machine-config';
+
+export type { MachineConfig, BlockDeviceConfig } from '../launcher/machine-config';
+
+/** One problem in a config, located by a JSON pointer (RFC 6901) into the document ('' = the whole). */
+export interface ConfigFieldError {
+  pointer: string;
+  message: string;
+  /** 1-based position in the text, when the problem is a syntax error. */
+  line?: number;
+  column?: number;
+}
+
+export interface ConfigValidation {
+  ok: boolean;
+  /** The parsed config when ok. */
+  config?: MachineConfig;
+  errors: ConfigFieldError[];
+}
+
+/** A stored config as the machine list shows it. Corrupt files are listed, never dropped. */
+export type ConfigListing =
+  | { id: string; ok: true; config: MachineConfig; modifiedMs: number }
+  | { id: string; ok: false; errors: ConfigFieldError[]; modifiedMs: number };
+
+/** A stored config file: its text as on disk, and what it parses to. */
+export interface ConfigDocument {
+  id: string;
+  text: string;
+  validation: ConfigValidation;
+  modifiedMs: number;
+}
+
+/**
+ * What a machine is doing. 'idle' = the guest halted with a clock event armed; 'halted' = halted with
+ * nothing armed (only input wakes it); 'dead' = the guest or its worker is gone (reason says why).
+ */
+export type MachineState = 'stopped' | 'starting' | 'running' | 'idle' | 'halted' | 'paused' | 'dead';
+
+export interface MachineStatus {
+  id: string;
+  state: MachineState;
+  /** Why the machine died, in the host's or the worker's words. */
+  reason?: string;
+  /** Virtual time of the guest clock, nanoseconds since the machine started. */
+  virtualTimeNs: number;
+}
+
+/** A JSON Schema document (draft-07), as plain data. */
+export type JsonSchema = { [key: string]: unknown };
+
+type NoParams = Record<string, never>;
+
+/**
+ * Every request a UI can make: method name -> params and result. A new capability (inspectors,
+ * snapshots) is a new row here plus its params schema in api-schemas.ts; transports need no change.
+ */
+export interface ApiMethods {
+  'configs.list': { params: NoParams; result: ConfigListing[] };
+  'configs.read': { params: { id: string }; result: ConfigDocument };
+  'configs.create': { params: { config: MachineConfig }; result: ConfigListing };
+  /** Replaces config `id`; a changed name renames the file (refused if the new name is taken). */
+  'configs.save': { params: { id: string; config: MachineConfig }; result: ConfigListing };
+  'configs.delete': { params: { id: string }; result: { deleted: string } };
+  /** Validates config text; `forId` is the config being edited (null: a new one) for name clashes. */
+  'configs.validate': { params: { text: string; forId?: string | null }; result: ConfigValidation };
+  'configs.schema': { params: NoParams; result: JsonSchema };
+  'machines.list': { params: NoParams; result: MachineStatus[] };
+  'machines.start': { params: { id: string }; result: MachineStatus };
+  'machines.pause': { params: { id: string }; result: MachineStatus };
+  'machines.resume': { params: { id: string }; result: MachineStatus };
+  'machines.stop': { params: { id: string }; result: MachineStatus };
+  /** Stops the machine (if running) and boots it again from its saved config. */
+  'machines.reset': { params: { id: string }; result: MachineStatus };
+  /** Keystrokes for the guest console. */
+  'console.input': { params: { id: string; data: Uint8Array }; result: { accepted: number } };
+  /** The console output kept for a machine (its last bytes), for a UI that attaches late. */
+  'console.backlog': { params: { id: string }; result: { data: Uint8Array } };
+}
+
+export type ApiMethod = keyof ApiMethods;
+export type ApiParams<M extends ApiMethod> = ApiMethods[M]['params'];
+export type ApiResult<M extends ApiMethod> = ApiMethods[M]['result'];
+
+/** Everything the service pushes: event name -> payload. */
+export interface ApiEvents {
+  'machine.status': MachineStatus;
+  /** Console bytes of one run slice (streams travel batched, never one message per byte). */
+  'console.output': { id: string; data: Uint8Array };
+  /** The stored configs changed (created, saved, deleted): lists should be re-read. */
+  'configs.changed': { ids: string[] };
+}
+
+export type ApiEventName = keyof ApiEvents;
+
+export type ApiErrorCode =
+  /** The message or its params do not match the API's schema. */
+  | 'bad-request'
+  | 'unknown-method'
+  | 'not-found'
+  /** A config failed validation; details carry the field errors. */
+  | 'invalid-config'
+  /** The name is taken, or the file changed under us. */
+  | 'conflict'
+  /** The request does not fit the machine's state (e.g. pause a stopped machine). */
+  | 'bad-state'
+  /** The transport lost its connection before the reply came. */
+  | 'disconnected'
+  | 'internal';
+
+export interface ApiErrorInfo {
+  code: ApiErrorCode;
+  message: string;
+  /** Field errors for 'bad-request' and 'invalid-config'. */
+  fields?: ConfigFieldError[];
+}
+
+export type ApiReply<M extends ApiMethod> = { ok: true; result: ApiResult<M> } | { ok: false; error: ApiErrorInfo };
+
+/** The envelopes both transports carry. */
+export interface ApiRequestMessage<M extends ApiMethod = ApiMethod> {
+  kind: 'request';
+  id: number;
+  method: M;
+  params: ApiParams<M>;
+}
+export type ApiReplyMessage = { kind: 'reply'; id: number } & (
+  | { ok: true; result: unknown }
+  | { ok: false; error: ApiErrorInfo }
+);
+export interface ApiEventMessage<E extends ApiEventName = ApiEventName> {
+  kind: 'event';
+  event: E;
+  payload: ApiEvents[E];
+}
+
+/** What the renderer sees as `window.lguest`, whichever transport is underneath. */
+export interface LguestApi {
+  invoke<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiReply<M>>;
+  /** Subscribes to one event; returns the unsubscribe function. */
+  on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+}

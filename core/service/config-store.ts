@@ -1,0 +1,179 @@
+// The machine config store: one JSON file per machine in a directory, written atomically
+// (temp file, fsync, rename) so a crash never leaves half a config; corrupt files are listed as such.
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigDocument, ConfigListing, MachineConfig } from './api';
+import { validateConfigText, validateConfigValue } from './config-validation';
+import { ServiceError } from './errors';
+
+const SUFFIX = '.json';
+
+export class ConfigStore {
+  constructor(readonly dir: string) {}
+
+  async ensureDir(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+  }
+
+  /** Every config file, valid or not, sorted by id. Temp files from interrupted writes are skipped. */
+  async list(): Promise<ConfigListing[]> {
+    await this.ensureDir();
+    const names = (await fs.readdir(this.dir)).filter((n) => n.endsWith(SUFFIX) && !n.startsWith('.'));
+    const listings: ConfigListing[] = [];
+    for (const name of names.sort((a, b) => a.localeCompare(b))) {
+      const id = name.slice(0, -SUFFIX.length);
+      try {
+        const doc = await this.read(id);
+        listings.push(listingOf(doc));
+      } catch (err) {
+        // Unreadable (permissions, a directory named *.json): still listed, with the reason.
+        const message = err instanceof Error ? err.message : String(err);
+        listings.push({ id, ok: false, errors: [{ pointer: '', message }], modifiedMs: 0 });
+      }
+    }
+    return listings;
+  }
+
+  async read(id: string): Promise<ConfigDocument> {
+    const path = this.pathOf(id);
+    let text: string;
+    let modifiedMs: number;
+    try {
+      const stat = await fs.stat(path);
+      if (!stat.isFile()) throw new ServiceError('not-found', `config "${id}" is not a file`);
+      text = await fs.readFile(path, 'utf8');
+      modifiedMs = stat.mtimeMs;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new ServiceError('not-found', `no config named "${id}"`);
+      throw err;
+    }
+    const validation = validateConfigText(text);
+    if (validation.ok && validation.config!.name !== id) {
+      validation.errors.push({
+        pointer: '/name',
+        message: `the file is ${id}${SUFFIX} but the config is named "${validation.config!.name}"`,
+      });
+    }
+    return { id, text, validation, modifiedMs };
+  }
+
+  async exists(id: string): Promise<boolean> {
+    try {
+      await fs.stat(this.pathOf(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stores a new config under its name; refuses to overwrite an existing file. */
+  async create(value: unknown): Promise<ConfigListing> {
+    const config = checked(value);
+    await this.ensureDir();
+    await this.writeAtomic(config.name, serialize(config), { overwrite: false });
+    return listingOf(await this.read(config.name));
+  }
+
+  /** Replaces config `id`; if the name changed, the file is renamed (refused if the new name is taken). */
+  async save(id: string, value: unknown): Promise<ConfigListing> {
+    const config = checked(value);
+    if (!(await this.exists(id))) throw new ServiceError('not-found', `no config named "${id}"`);
+    if (config.name === id) {
+      await this.writeAtomic(id, serialize(config), { overwrite: true });
+    } else {
+      await this.writeAtomic(config.name, serialize(config), { overwrite: false });
+      await fs.unlink(this.pathOf(id));
+    }
+    return listingOf(await this.read(config.name));
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await fs.unlink(this.pathOf(id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new ServiceError('not-found', `no config named "${id}"`);
+      throw err;
+    }
+  }
+
+  pathOf(id: string): string {
+    if (id.length === 0 || id.startsWith('.') || /[/\\\0]/.test(id)) {
+      throw new ServiceError('bad-request', `"${id}" is not a config id`);
+    }
+    return join(this.dir, id + SUFFIX);
+  }
+
+  /**
+   * Write to a temp file in the same directory, fsync it, then move it into place: rename to replace,
+   * link to create (link fails if the target exists, so two creators cannot overwrite each other).
+   */
+  private async writeAtomic(id: string, text: string, opts: { overwrite: boolean }): Promise<void> {
+    const target = this.pathOf(id);
+    const tmp = join(this.dir, `.${id}${SUFFIX}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await fs.open(tmp, 'wx', 0o644);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      if (opts.overwrite) {
+        await fs.rename(tmp, target);
+      } else {
+        try {
+          await fs.link(tmp, target);
+        } catch (err) {
+          if (isErrno(err, 'EEXIST')) {
+            throw new ServiceError('conflict', `a config named "${id}" already exists`, [
+              { pointer: '/name', message: `a machine named "${id}" already exists` },
+            ]);
+          }
+          throw err;
+        }
+        await fs.unlink(tmp);
+      }
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await syncDir(this.dir);
+  }
+}
+
+function checked(value: unknown): MachineConfig {
+  const v = validateConfigValue(value);
+  if (!v.ok) throw new ServiceError('invalid-config', 'the config does not match the schema', v.errors);
+  return v.config!;
+}
+
+function serialize(config: MachineConfig): string {
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+function listingOf(doc: ConfigDocument): ConfigListing {
+  if (doc.validation.ok && doc.validation.errors.length === 0) {
+    return { id: doc.id, ok: true, config: doc.validation.config!, modifiedMs: doc.modifiedMs };
+  }
+  return { id: doc.id, ok: false, errors: doc.validation.errors, modifiedMs: doc.modifiedMs };
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the rename itself durable; not every platform can open a directory, so best effort.
+  try {
+    const h = await fs.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    /* e.g. Windows: directories cannot be fsynced */
+  }
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

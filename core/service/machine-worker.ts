@@ -1,0 +1,231 @@
+// One machine's worker thread: launches the guest through the Launcher and runs it in slices,
+// yielding between slices so pause/input/stop are handled, pacing idle time to the wall clock.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
+import type { MachineConfig } from './api';
+import type { FromWorker, MachineWorkerData, ToWorker } from './worker-protocol';
+
+type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
+
+const STATUS_INTERVAL_MS = 200;
+
+const port = parentPort!;
+const data = workerData as MachineWorkerData;
+const sliceBudget = data.sliceBudget ?? 1_000_000;
+const paced = data.paced ?? true;
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+let guest: LaunchedGuest | null = null;
+let state: 'starting' | 'running' | 'idle' | 'halted' | 'paused' = 'starting';
+let finished = false;
+let reportedState = '';
+let reportedTime = -1;
+/** Wall-clock ms at which virtual time 0 happened (shifted by the time spent paused). */
+let wallAtVirtualZero = performance.now();
+let pausedAtWall = 0;
+let wakeTimer: NodeJS.Timeout | null = null;
+let waiting = false;
+let scheduled = false;
+let consoleChunks: Uint8Array[] = [];
+
+const statusTimer = setInterval(() => reportStatus(false), STATUS_INTERVAL_MS);
+
+function virtualTime(): number {
+  return guest ? guest.virtualTimeNs : 0;
+}
+
+function reportStatus(force: boolean): void {
+  if (finished) return;
+  const t = virtualTime();
+  if (!force && state === reportedState && t === reportedTime) return;
+  reportedState = state;
+  reportedTime = t;
+  post({ type: 'status', state, virtualTimeNs: t });
+}
+
+function flushConsole(): void {
+  if (consoleChunks.length === 0) return;
+  const total = consoleChunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of consoleChunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  consoleChunks = [];
+  post({ type: 'console', data: out }, [out.buffer]);
+}
+
+function die(reason: string): void {
+  if (finished) return;
+  flushConsole();
+  finished = true;
+  post({ type: 'status', state: 'dead', virtualTimeNs: virtualTime(), reason });
+  shutdown();
+}
+
+function shutdown(): void {
+  clearInterval(statusTimer);
+  if (wakeTimer) clearTimeout(wakeTimer);
+  wakeTimer = null;
+  try {
+    guest?.close();
+  } catch {
+    /* closing a dead guest's devices must not hide why it died */
+  }
+  guest = null;
+  port.close();
+}
+
+function schedule(): void {
+  if (scheduled || finished) return;
+  scheduled = true;
+  setImmediate(runSlice);
+}
+
+/** One slice: step the guest, ship its console output as one message, decide when to run next. */
+function runSlice(): void {
+  scheduled = false;
+  if (finished || !guest || state === 'paused') return;
+  waiting = false;
+  let step;
+  try {
+    step = guest.step(sliceBudget);
+  } catch (err) {
+    die(`host error: ${errorText(err)}`);
+    return;
+  }
+  flushConsole();
+  switch (step.kind) {
+    case 'running':
+      setState('running');
+      schedule();
+      return;
+    case 'dead':
+      die(step.reason);
+      return;
+    case 'idle':
+      setState(step.wakeAtNs === null ? 'halted' : 'idle');
+      waitUntil(step.wakeAtNs);
+      return;
+  }
+}
+
+/** The guest is halted: sleep until its clock event is due in wall time, or until input comes. */
+function waitUntil(wakeAtNs: number | null): void {
+  waiting = true;
+  if (wakeAtNs === null) return; // only input (or stop) wakes a guest with no clock event
+  const delayMs = paced ? wallAtVirtualZero + wakeAtNs / 1e6 - performance.now() : 0;
+  const wake = (): void => {
+    wakeTimer = null;
+    if (!guest || finished) return;
+    if (guest.virtualTimeNs < wakeAtNs) guest.advanceClockTo(wakeAtNs);
+    schedule();
+  };
+  if (delayMs <= 0) wake();
+  else wakeTimer = setTimeout(wake, delayMs);
+}
+
+function setState(next: typeof state): void {
+  const was = state;
+  state = next;
+  // Running/idle flapping is reported by the periodic status; pause and the first run at once.
+  if (was === 'starting' || next === 'paused' || was === 'paused') reportStatus(true);
+}
+
+function wakeEarly(): void {
+  if (!waiting || state === 'paused') return;
+  if (wakeTimer) clearTimeout(wakeTimer);
+  wakeTimer = null;
+  schedule();
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (finished) return;
+  switch (msg.type) {
+    case 'input':
+      if (guest) {
+        guest.consoleInput(msg.data);
+        wakeEarly();
+      }
+      return;
+    case 'pause':
+      if (state === 'paused') return;
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = null;
+      pausedAtWall = performance.now();
+      setState('paused');
+      return;
+    case 'resume':
+      if (state !== 'paused') return;
+      // Time spent paused does not count: the guest should not rush to catch up with the wall clock.
+      wallAtVirtualZero += performance.now() - pausedAtWall;
+      setState('running');
+      schedule();
+      return;
+    case 'stop': {
+      flushConsole();
+      const t = virtualTime();
+      finished = true;
+      shutdownAfter(() => post({ type: 'stopped', virtualTimeNs: t }));
+      return;
+    }
+  }
+});
+
+function shutdownAfter(last: () => void): void {
+  last();
+  shutdown();
+}
+
+async function loadLauncher(): Promise<LaunchGuest> {
+  // Imported dynamically so that a Launcher which fails to load is a dead machine with the reason,
+  // not a worker that cannot start.
+  if (data.launcherModule) {
+    const mod = (await import(/* @vite-ignore */ data.launcherModule)) as { launchGuest?: unknown };
+    if (typeof mod.launchGuest !== 'function') throw new Error(`${data.launcherModule} does not export launchGuest`);
+    return mod.launchGuest as LaunchGuest;
+  }
+  const mod = await import('../launcher/launch');
+  return (config, events) => mod.launchGuest(config, events, data.baseDir ? { baseDir: data.baseDir } : {});
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function main(): Promise<void> {
+  reportStatus(true);
+  let launchGuest: LaunchGuest;
+  try {
+    launchGuest = await loadLauncher();
+  } catch (err) {
+    die(`no runnable guest yet: ${errorText(err)}`);
+    return;
+  }
+  const events: LauncherEvents = {
+    consoleOutput: (bytes) => consoleChunks.push(bytes.slice()),
+    log: (line) => post({ type: 'log', line }),
+  };
+  try {
+    guest = await launchGuest(data.config, events);
+  } catch (err) {
+    // A piece of the emulator that is not there yet is not the config's fault: say so plainly.
+    const missingModule = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND';
+    die(`${missingModule ? 'no runnable guest yet' : 'launch failed'}: ${errorText(err)}`);
+    return;
+  }
+  if (finished) {
+    shutdown();
+    return;
+  }
+  wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;
+  if (state === 'starting') setState('running');
+  schedule();
+}
+
+void main();

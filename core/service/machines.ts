@@ -1,0 +1,213 @@
+// The running machines: one worker thread each. Tracks every machine's status, keeps a console
+// backlog, and turns a worker that throws or exits into a 'dead' machine while the service stays up.
+
+import { Worker } from 'node:worker_threads';
+import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
+import { ServiceError } from './errors';
+import type { FromWorker, MachineWorkerData, ToWorker } from './worker-protocol';
+
+export interface MachineWorkerSpec {
+  /** The worker entry (machine-worker.ts under tsx, or the built machine-worker.js). */
+  entry: URL | string;
+  /** entry is module source code rather than a file (the tsx bootstrap). */
+  eval?: boolean;
+  execArgv?: string[];
+  /** Extra worker data for tests (a stand-in launcher module, unpaced time). */
+  extra?: Omit<MachineWorkerData, 'config'>;
+}
+
+const BACKLOG_BYTES = 256 * 1024;
+const STOP_GRACE_MS = 2000;
+
+interface Machine {
+  status: MachineStatus;
+  worker: Worker | null;
+  backlog: Uint8Array[];
+  backlogBytes: number;
+  /** Set when the service asked the worker to go, so its exit is not a death. */
+  stopping: ((s: MachineStatus) => void) | null;
+}
+
+export class MachineManager {
+  private readonly machines = new Map<string, Machine>();
+
+  constructor(
+    private readonly spec: MachineWorkerSpec,
+    private readonly emit: (msg: ApiEventMessage) => void,
+  ) {}
+
+  status(id: string): MachineStatus {
+    return this.machines.get(id)?.status ?? { id, state: 'stopped', virtualTimeNs: 0 };
+  }
+
+  isActive(id: string): boolean {
+    const s = this.status(id).state;
+    return s !== 'stopped' && s !== 'dead';
+  }
+
+  start(id: string, config: MachineConfig): MachineStatus {
+    if (this.isActive(id)) throw new ServiceError('bad-state', `machine "${id}" is already ${this.status(id).state}`);
+    const machine: Machine = {
+      status: { id, state: 'starting', virtualTimeNs: 0 },
+      worker: null,
+      backlog: [],
+      backlogBytes: 0,
+      stopping: null,
+    };
+    this.machines.set(id, machine);
+    this.publish(machine);
+    const workerData: MachineWorkerData = { ...this.spec.extra, config };
+    let worker: Worker;
+    try {
+      worker = new Worker(this.spec.entry, {
+        workerData,
+        eval: this.spec.eval ?? false,
+        execArgv: this.spec.execArgv ?? [],
+      });
+    } catch (err) {
+      this.markDead(machine, `could not start the machine worker: ${errorText(err)}`);
+      return machine.status;
+    }
+    machine.worker = worker;
+    worker.on('message', (msg: FromWorker) => this.onWorkerMessage(machine, msg));
+    worker.on('error', (err) => this.markDead(machine, `machine worker failed: ${errorText(err)}`));
+    worker.on('exit', (code) => {
+      machine.worker = null;
+      if (machine.stopping) {
+        const done = machine.stopping;
+        machine.stopping = null;
+        machine.status = { id, state: 'stopped', virtualTimeNs: machine.status.virtualTimeNs };
+        this.publish(machine);
+        done(machine.status);
+      } else if (machine.status.state !== 'dead') {
+        this.markDead(machine, `machine worker exited unexpectedly (exit code ${code})`);
+      }
+    });
+    return machine.status;
+  }
+
+  pause(id: string): MachineStatus {
+    const m = this.active(id, 'pause');
+    if (m.status.state === 'paused') return m.status;
+    this.send(m, { type: 'pause' });
+    return m.status;
+  }
+
+  resume(id: string): MachineStatus {
+    const m = this.active(id, 'resume');
+    if (m.status.state !== 'paused') throw new ServiceError('bad-state', `machine "${id}" is not paused`);
+    this.send(m, { type: 'resume' });
+    return m.status;
+  }
+
+  /** Asks the worker to close the guest and exit; terminates it if it does not within a grace period. */
+  async stop(id: string): Promise<MachineStatus> {
+    const m = this.machines.get(id);
+    if (!m || !m.worker) {
+      if (m && m.status.state === 'dead') return m.status;
+      return this.status(id);
+    }
+    const worker = m.worker;
+    const stopped = new Promise<MachineStatus>((resolve) => {
+      m.stopping = resolve;
+    });
+    this.send(m, { type: 'stop' });
+    const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+    try {
+      return await stopped;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  input(id: string, data: Uint8Array): number {
+    const m = this.active(id, 'type into');
+    this.send(m, { type: 'input', data });
+    return data.length;
+  }
+
+  backlog(id: string): Uint8Array {
+    const m = this.machines.get(id);
+    if (!m) return new Uint8Array(0);
+    return concat(m.backlog, m.backlogBytes);
+  }
+
+  forget(id: string): void {
+    if (!this.isActive(id)) this.machines.delete(id);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.machines.keys()].map((id) => this.stop(id)));
+  }
+
+  private active(id: string, what: string): Machine {
+    const m = this.machines.get(id);
+    if (!m || !m.worker || !this.isActive(id)) {
+      throw new ServiceError('bad-state', `cannot ${what} machine "${id}": it is ${this.status(id).state}`);
+    }
+    return m;
+  }
+
+  private send(m: Machine, msg: ToWorker): void {
+    m.worker?.postMessage(msg);
+  }
+
+  private onWorkerMessage(m: Machine, msg: FromWorker): void {
+    switch (msg.type) {
+      case 'status':
+        if (m.status.state === 'dead') return;
+        m.status = msg.reason
+          ? { id: m.status.id, state: msg.state, virtualTimeNs: msg.virtualTimeNs, reason: msg.reason }
+          : { id: m.status.id, state: msg.state, virtualTimeNs: msg.virtualTimeNs };
+        this.publish(m);
+        return;
+      case 'console':
+        this.appendBacklog(m, msg.data);
+        this.emit({ kind: 'event', event: 'console.output', payload: { id: m.status.id, data: msg.data } });
+        return;
+      case 'log':
+        return;
+      case 'stopped':
+        m.status = { ...m.status, virtualTimeNs: msg.virtualTimeNs };
+        return;
+    }
+  }
+
+  private markDead(m: Machine, reason: string): void {
+    if (m.status.state === 'dead' || m.status.state === 'stopped') return;
+    m.status = { id: m.status.id, state: 'dead', virtualTimeNs: m.status.virtualTimeNs, reason };
+    if (m.stopping) {
+      const done = m.stopping;
+      m.stopping = null;
+      done(m.status);
+    }
+    void m.worker?.terminate();
+    this.publish(m);
+  }
+
+  private appendBacklog(m: Machine, data: Uint8Array): void {
+    m.backlog.push(data);
+    m.backlogBytes += data.length;
+    while (m.backlogBytes - m.backlog[0]!.length >= BACKLOG_BYTES) {
+      m.backlogBytes -= m.backlog.shift()!.length;
+    }
+  }
+
+  private publish(m: Machine): void {
+    this.emit({ kind: 'event', event: 'machine.status', payload: m.status });
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out.length > BACKLOG_BYTES ? out.slice(out.length - BACKLOG_BYTES) : out;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ApiEventMessage, MachineStatus } from './api';
+import { tsxWorkerSpec, WorkbenchService } from './service';
+
+let dir: string;
+let service: WorkbenchService;
+let events: ApiEventMessage[];
+
+function fixture(name: string): string {
+  return new URL(`./test-fixtures/${name}`, import.meta.url).href;
+}
+
+function makeService(launcher: string): WorkbenchService {
+  const s = new WorkbenchService({
+    configDir: dir,
+    worker: { ...tsxWorkerSpec(), extra: { launcherModule: fixture(launcher), paced: true } },
+  });
+  s.subscribe((m) => events.push(m));
+  return s;
+}
+
+async function until<T>(what: () => T | undefined, ms = 15_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = what();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function lastStatus(id: string): MachineStatus | undefined {
+  const s = events.filter((e) => e.event === 'machine.status' && (e.payload as MachineStatus).id === id);
+  return s.length ? (s[s.length - 1]!.payload as MachineStatus) : undefined;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lguest-service-'));
+  events = [];
+});
+afterEach(async () => {
+  await service?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('API boundary', () => {
+  beforeEach(() => {
+    service = makeService('echo-launcher.ts');
+  });
+
+  it('answers bad messages with typed errors instead of throwing', async () => {
+    expect(await service.call('machines.explode', {})).toMatchObject({ ok: false, error: { code: 'unknown-method' } });
+    expect(await service.call(42, {})).toMatchObject({ ok: false, error: { code: 'unknown-method' } });
+    const r = await service.call('machines.start', { id: 42 });
+    expect(r).toMatchObject({ ok: false, error: { code: 'bad-request', fields: [{ pointer: '/id' }] } });
+    expect(await service.call('configs.read', { id: 'x', extra: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request', fields: [{ pointer: '/extra' }] },
+    });
+    expect(await service.call('configs.read', null)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await service.call('configs.read', { id: '../secrets' })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request' },
+    });
+    expect(await service.call('console.input', { id: 'demo', data: [104, 105] })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request', fields: [{ pointer: '/data', message: 'must be bytes (Uint8Array)' }] },
+    });
+    expect(await service.handleMessage('garbage')).toMatchObject({ kind: 'reply', id: -1, ok: false });
+    expect(await service.handleMessage({ kind: 'request', id: 'x', method: 'configs.list', params: {} })).toMatchObject(
+      {
+        id: -1,
+        ok: false,
+      },
+    );
+  });
+
+  it('reports config problems as invalid-config with JSON pointers', async () => {
+    const r = await service.call('configs.create', { config: { name: 'a', kernel: 'k', memoryMB: 9999 } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'invalid-config', fields: [{ pointer: '/memoryMB' }] } });
+    const v = await service.call('configs.validate', {
+      text: '{"name":"a","kernel":"k","memoryMB":8,"blockDevices":[{"readOnly":1}]}',
+    });
+    expect(v).toMatchObject({ ok: true, result: { ok: false } });
+    const pointers = (v as { result: { errors: { pointer: string }[] } }).result.errors.map((e) => e.pointer).sort();
+    expect(pointers).toEqual(['/blockDevices/0/path', '/blockDevices/0/readOnly']);
+  });
+
+  it('flags a name clash when validating a new config', async () => {
+    await service.seedDefaultConfig();
+    const text = JSON.stringify({ name: 'demo', kernel: 'k', memoryMB: 8 });
+    expect(await service.call('configs.validate', { text, forId: null })).toMatchObject({
+      result: { ok: false, errors: [{ pointer: '/name' }] },
+    });
+    expect(await service.call('configs.validate', { text, forId: 'demo' })).toMatchObject({ result: { ok: true } });
+  });
+
+  it('seeds the demo config on first start only', async () => {
+    await service.seedDefaultConfig();
+    await service.call('configs.delete', { id: 'demo' });
+    await service.call('configs.create', { config: { name: 'other', kernel: 'k', memoryMB: 8 } });
+    await service.seedDefaultConfig();
+    expect(await service.call('configs.list', {})).toMatchObject({ result: [{ id: 'other' }] });
+  });
+});
+
+describe('machines in workers', () => {
+  it('streams console output, takes input, pauses, resumes and stops', async () => {
+    service = makeService('echo-launcher.ts');
+    await service.seedDefaultConfig();
+    expect(await service.call('machines.start', { id: 'demo' })).toMatchObject({
+      ok: true,
+      result: { state: 'starting' },
+    });
+    const text = (): string =>
+      events
+        .filter((e) => e.event === 'console.output')
+        .map((e) => new TextDecoder().decode((e.payload as { data: Uint8Array }).data))
+        .join('');
+    await until(() => text().includes('hello from demo'));
+    await until(() => lastStatus('demo')?.state === 'idle');
+    await service.call('console.input', { id: 'demo', data: new TextEncoder().encode('ls\r') });
+    await until(() => text().includes('LS'));
+    const backlog = await service.call('console.backlog', { id: 'demo' });
+    expect(new TextDecoder().decode((backlog as { result: { data: Uint8Array } }).result.data)).toContain(
+      'hello from demo',
+    );
+    await service.call('machines.pause', { id: 'demo' });
+    await until(() => lastStatus('demo')?.state === 'paused');
+    expect(await service.call('machines.resume', { id: 'demo' })).toMatchObject({ ok: true });
+    await until(() => lastStatus('demo')?.state !== 'paused');
+    const stopped = await service.call('machines.stop', { id: 'demo' });
+    expect(stopped).toMatchObject({ ok: true, result: { state: 'stopped' } });
+    expect(await service.call('machines.pause', { id: 'demo' })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-state' },
+    });
+  });
+
+  it.each([
+    ['throw', /host error: emulator bug at eip 0xc0100000/],
+    ['exit', /exited unexpectedly \(exit code 3\)/],
+    ['async', /machine worker failed: late failure/],
+    ['dead', /^Bad address 0xdeadbeef$/],
+  ])('reports a machine whose worker breaks (%s) as dead, and the service stays up', async (how, reason) => {
+    service = makeService('crashing-launcher.ts');
+    await service.call('configs.create', { config: { name: 'victim', kernel: 'k', memoryMB: 8, cmdline: how } });
+    await service.call('machines.start', { id: 'victim' });
+    const dead = await until(() => (lastStatus('victim')?.state === 'dead' ? lastStatus('victim') : undefined));
+    expect(dead.reason).toMatch(reason);
+    expect(await service.call('machines.list', {})).toMatchObject({
+      ok: true,
+      result: [{ id: 'victim', state: 'dead' }],
+    });
+    // It can be started again after dying.
+    expect(await service.call('machines.start', { id: 'victim' })).toMatchObject({ ok: true });
+  });
+
+  it('reports a missing launcher honestly instead of inventing output', async () => {
+    service = makeService('no-such-launcher.ts');
+    await service.seedDefaultConfig();
+    await service.call('machines.start', { id: 'demo' });
+    const dead = await until(() => (lastStatus('demo')?.state === 'dead' ? lastStatus('demo') : undefined));
+    expect(dead.reason).toMatch(/^no runnable guest yet: /);
+    expect(events.some((e) => e.event === 'console.output')).toBe(false);
+  });
+});
