@@ -180,9 +180,14 @@ static void cmd_mem(char *args)
 
 static int need_fs(void)
 {
-	if (!fs_ok)
+	if (fs_ok)
+		return 1;
+	/* Only suggest 'format' when there is a disk it could format. */
+	if (blk_present())
 		printk("no filesystem (see 'format')\n");
-	return fs_ok;
+	else
+		printk("no block device (start the guest with a disk image)\n");
+	return 0;
 }
 
 static void cmd_ls(char *args)
