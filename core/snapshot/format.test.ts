@@ -29,6 +29,13 @@ describe('snapshot format', () => {
     expect(Object.is((back.regs as Float64Array)[1], -0)).toBe(true);
   });
 
+  it('decodes from a Node Buffer that is a view into a larger pool', () => {
+    const bytes = encodeSnapshot(sample());
+    const pool = Buffer.alloc(bytes.length + 100, 0xaa);
+    pool.set(bytes, 37);
+    expect(decodeSnapshot(pool.subarray(37, 37 + bytes.length))).toEqual(sample());
+  });
+
   it('is deterministic: the same state gives the same bytes', () => {
     expect(encodeSnapshot(sample())).toEqual(encodeSnapshot(sample()));
   });

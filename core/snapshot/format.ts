@@ -171,7 +171,8 @@ function readBlob(bytes: Uint8Array, entry: BlobEntry, i: number, base: number, 
   if (byteLength % ctor.BYTES_PER_ELEMENT !== 0) {
     throw new SnapshotFormatError(`blob ${i} length ${byteLength} is not a whole number of ${entry.type} elements`);
   }
-  const copy = bytes.slice(start, start + byteLength);
+  // Uint8Array's own slice always copies; a Node Buffer's slice() would return a view into its pool.
+  const copy = Uint8Array.prototype.slice.call(bytes, start, start + byteLength);
   return new ctor(copy.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
 }
 
