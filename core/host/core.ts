@@ -133,7 +133,10 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
     if (trapnum === TRAP_GP) {
       if (s.errcode === 0 && emulateIO(lg)) continue;
     } else if (trapnum === TRAP_PF) {
-      if (demandPage(lg, s.cr2, s.errcode)) continue;
+      if (demandPage(lg, s.cr2, s.errcode)) {
+        s.stats.demandPageFixes++;
+        continue;
+      }
       // Not a shadow miss: the Guest's own fault. It reads cr2 from lguest_data (before INIT
       // the reference stores it at GPA 8, harmlessly: the kill follows).
       const at = (s.lguestData ?? 0) + LD_CR2;

@@ -55,6 +55,8 @@ export interface LguestStats {
   irqsInjected: number[];
   /** Traps reflected into the Guest by buildFrame. */
   trapsReflected: number;
+  /** Page faults fixed by demandPage (shadow misses the Guest never sees). */
+  demandPageFixes: number;
 }
 
 export const GUEST_STATE_VERSION = 1;
@@ -161,6 +163,7 @@ export function emptyStats(): LguestStats {
     hypercalls: new Array<number>(LHCALL_MAX + 2).fill(0),
     irqsInjected: new Array<number>(LGUEST_IRQS).fill(0),
     trapsReflected: 0,
+    demandPageFixes: 0,
   };
 }
 

@@ -1,6 +1,7 @@
 // What the service (and the CLI) need from a running Launcher: one guest with its devices,
 // driven in slices so that the caller stays responsive and decides how time is paced.
 
+import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import type { MachineConfig } from './machine-config';
 
 export type LauncherStep =
@@ -30,4 +31,11 @@ export interface LaunchedGuest {
   advanceClockTo(ns: number): void;
   /** Releases the guest's host slot and closes device files. */
   close(): void;
+  /**
+   * The machine's whole state as plain data, called between steps (snapshots). Optional: guests
+   * whose host cannot export its state (test doubles) lack it.
+   */
+  exportMachineState?(): MachineStateParts;
+  /** Guest instructions retired so far, where the host counts them. */
+  readonly instructionCount?: number | null;
 }

@@ -64,6 +64,8 @@ export class BlockDevice implements LauncherDevice {
     readonly desc: DeviceDescriptor,
     readonly disk: BlockBackend,
     readonly label: string,
+    /** The image file it was opened from (snapshots record the disk's identity by it). */
+    readonly path: string | null = null,
   ) {
     this.watchKey = desc.pageGpa;
   }

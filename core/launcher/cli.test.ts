@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runLguest, type CliIo } from './cli';
 import { atoi, machineNameFor, parseLguestArgs, UsageError } from './cli-args';
 import { kernelBody, makeElf } from './test-images';
+import type { RunResult } from '../host/api';
 import { ScriptedHost, ScriptedLguestFile, type ScriptStep } from './test-lguest-file';
 
 describe('parseLguestArgs', () => {
@@ -300,6 +301,46 @@ describe('the lguest command', () => {
     expect(t.err).not.toContain('starved');
   });
 
+  it('routes "@NAME cmd" keyboard lines to that machine with --multi', async () => {
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ name: 'a', kernel: 'vmlinux', memoryMB: 4 }));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ name: 'b', kernel: 'vmlinux', memoryMB: 4 }));
+    const host = new ScriptedHost();
+    const typed: string[][] = [[], []];
+    let n = 0;
+    host.prepare = (f) => {
+      const me = n++;
+      const consoleIn = () => {
+        // The console's input buffer (bound as the guest's hvc driver does): record what arrives.
+        f.view.setUint32(0x82000 + 4, 0x83000, true);
+        f.view.setUint16(0x82000 + 68, 256, true);
+        f.bind(0, 0x82000, 1, 1);
+      };
+      const poll = (ff: ScriptedLguestFile): RunResult => {
+        const used = ff.view.getUint32(0x82000, true);
+        if (used > 0) {
+          typed[me]!.push(new TextDecoder().decode(ff.ram.subarray(0x83000, 0x83000 + used)));
+          ff.view.setUint32(0x82000, 0, true);
+        }
+        if (typed[me]!.join('').includes('quit')) return { kind: 'dead', reason: 'CRASH: Power down' };
+        if (ff.virtualTimeNs > 2e9) return { kind: 'dead', reason: 'no input arrived' };
+        ff.script.push(poll);
+        return { kind: 'idle', wakeAtNs: ff.virtualTimeNs + 1e6 };
+      };
+      f.script.push((ff) => {
+        consoleIn();
+        return poll(ff);
+      });
+    };
+    const t = terminal(host);
+    const done = runLguest(['--fast', '--multi', join(dir, 'a.json'), join(dir, 'b.json')], t);
+    // The keyboard is listened to before the first slice runs; input waits for the console buffer.
+    t.type([...new TextEncoder().encode('@b ifconfig\recho a\r@b quit\rquit\r')]);
+    const status = await done;
+    expect(typed[0]!.join('')).toBe('echo a\rquit\r');
+    expect(typed[1]!.join('')).toBe('ifconfig\rquit\r');
+    expect(status).toBe(0);
+  });
+
   it('reports an invalid configuration file by field', async () => {
     writeFileSync(join(dir, 'bad.json'), '{"name": "x", "kernel": "vmlinux", "memoryMB": "lots"}');
     const t = terminal(new ScriptedHost());
@@ -318,5 +359,26 @@ describe('the lguest command', () => {
     expect(t.err).toMatch(/lguest: console: irq 1, key 0/);
     expect(t.err).toMatch(/lguest: first console output \d+ ms after launch/);
     expect(t.err).toMatch(/lguest: vmlinux: 2000 instructions/);
+  });
+
+  it('prints the host exit and hypercall counters at exit with --verbose', async () => {
+    const host = new ScriptedHost();
+    host.prepare = (f) => {
+      const exits = new Array<number>(257).fill(0);
+      exits[14] = 1878;
+      exits[7] = 3;
+      const hypercalls = new Array<number>(18).fill(0);
+      hypercalls[15] = 788;
+      hypercalls[13] = 202;
+      const irqsInjected = new Array<number>(32).fill(0);
+      irqsInjected[0] = 76;
+      Object.assign(f, { stats: { exits, budgetExits: 9, hypercalls, irqsInjected, trapsReflected: 5 } });
+      f.script.push({ kind: 'dead', reason: 'CRASH: Power down' });
+    };
+    const t = terminal(host);
+    expect(await runLguest(['-v', '--fast', '4', join(dir, 'vmlinux')], t)).toBe(0);
+    expect(t.err).toContain('lguest: vmlinux: exits: #NM 3, #PF 1878, time slice/clock 9\n');
+    expect(t.err).toContain('lguest: vmlinux: hypercalls (sync and async): SEND_DMA 202, SET_PMD 788\n');
+    expect(t.err).toContain('lguest: vmlinux: interrupts injected: 0: 76; traps reflected 5\n');
   });
 });

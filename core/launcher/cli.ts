@@ -8,6 +8,8 @@ import { parseLguestArgs, UsageError, USAGE, type CliCommand } from './cli-args'
 import { formatConfigProblems, validateMachineConfig, type ConfigProblem } from './config-validation';
 import { defaultHost, launchGuestOn, type DeviceSpec, type Launcher, type LguestHostLike } from './launch';
 import type { MachineConfig } from './machine-config';
+import { exitStatsOf, formatExitStats } from './exit-stats';
+import { InputRouter } from './input-router';
 
 /** Guest instructions per step between looks at the terminal. */
 export const SLICE_INSTRUCTIONS = 200_000;
@@ -192,13 +194,15 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
       log(
         `${r.name}: ${n === null ? 'unknown number of' : n} instructions, ${(r.guest.virtualTimeNs / 1e9).toFixed(3)} s virtual time, ${seconds} s wall time`,
       );
+      const stats = exitStatsOf(r.guest.file);
+      if (stats) for (const line of formatExitStats(stats)) log(`${r.name}: ${line}`);
     }
   }
   closeAll();
   return status;
 }
 
-/** The run loop over all guests: round-robin slices, idle pacing, keyboard input to the first. */
+/** The run loop over all guests: round-robin slices, idle pacing, keyboard input as routed. */
 async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple: boolean): Promise<number> {
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -208,6 +212,8 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
   };
   let ctrlC = { count: 0, first: 0 };
   let exitStatus: number | null = null;
+  // --multi: "@NAME cmd" sends one line to NAME, "@NAME" + Enter moves the keyboard (input-router.ts).
+  const router = multiple ? new InputRouter(running.map((r) => r.name)) : null;
   const stopInput = io.listenInput?.(
     (bytes) => {
       // The emergency exit of the original: three lone Ctrl-C reads within a second.
@@ -218,7 +224,8 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
       } else {
         ctrlC = { count: 0, first: 0 };
       }
-      running[0]?.guest.consoleInput(bytes);
+      if (router) for (const part of router.route(bytes)) running[part.target]?.guest.consoleInput(part.bytes);
+      else running[0]?.guest.consoleInput(bytes);
       poke();
     },
     () => poke(),

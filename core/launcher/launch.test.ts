@@ -133,3 +133,23 @@ describe('step', () => {
     expect(g.virtualTimeNs).toBe(5e9);
   });
 });
+
+describe('the guest wall clock (LHCALL_GET_WALLCLOCK / lguest_data.time)', () => {
+  // 2.6.23 gives the guest the host's time of day; a fixed 2007 date made `date` in a Linux
+  // guest print "Tue Oct  9 ... 2007".
+  it('is the time of day at launch unless pinned', () => {
+    const host = new ScriptedHost();
+    const before = Math.floor(Date.now() / 1000);
+    launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
+    const after = Math.floor(Date.now() / 1000);
+    const t = host.files[0]!.args!.bootEpochSeconds;
+    expect(t).toBeGreaterThanOrEqual(before);
+    expect(t).toBeLessThanOrEqual(after);
+  });
+
+  it('can be pinned for reproducible runs', () => {
+    const host = new ScriptedHost();
+    launchGuestOn(host, cfg(), noEvents, { baseDir: dir, bootEpochSeconds: 1_000_000_000 });
+    expect(host.files[0]!.args!.bootEpochSeconds).toBe(1_000_000_000);
+  });
+});

@@ -17,6 +17,8 @@ import { InvalidGuestAddress, readLauncherDma, setUsedLen } from './launcher-dma
 import type { MachineConfig } from './machine-config';
 import { writeInitialPageTables } from './page-tables';
 import { SharenetDevice, sharedNetwork, sharenetFeatures } from './sharenet';
+import type { MachineStateParts } from '../snapshot/machine-snapshot';
+import { exportLauncherMachine } from './machine-state';
 
 const MIB = 1024 * 1024;
 /** LHREQ_INITIALIZE's success value (the byte count of its four arguments). */
@@ -39,6 +41,11 @@ export interface LaunchOptions {
   baseDir?: string;
   /** Device order; default is the config's block devices, then its networks. */
   devices?: DeviceSpec[];
+  /**
+   * The guest's wall clock at boot (seconds since the epoch). The 2.6.23 host gives the guest the
+   * host's own time of day, so the default is now; tests and replays may pin it.
+   */
+  bootEpochSeconds?: number;
 }
 
 /**
@@ -99,16 +106,53 @@ export function prepareMachine(
   const kernel = loadKernelImage(kernelFile, mem);
   const layout = planGuestLayout(mem, kernel.end, kernel.pageOffset, initrdFile ? initrdFile.length : null);
 
+  const { table, devices, console } = createDevices(mem, specs, host, onConsoleOutput, log, baseDir, openDisk);
+  try {
+    const memory = new PhysicalMemory(table.top);
+    const ram = memory.ram;
+    for (const s of kernel.segments) ram.set(s.bytes, s.gpa);
+    if (initrdFile && layout.initrd) ram.set(initrdFile, layout.initrd.gpa);
+    writeInitialPageTables(ram, layout, kernel.pageOffset);
+    writeBootParams(ram, { mem, commandLine: config.cmdline ?? '', initrd: layout.initrd });
+    table.writeTo(memory.ramView);
+    for (const d of devices) if (d instanceof BlockDevice) d.writeNumSectors(memory.ramView);
+    log(
+      `kernel ${kernelPath}: ${kernel.format}, page offset 0x${kernel.pageOffset.toString(16)}, entry 0x${kernel.entry.toString(16)}; ` +
+        `pgdir 0x${layout.pgdir.toString(16)}, pfn_limit 0x${(table.top / 4096).toString(16)}` +
+        (layout.initrd ? `, initrd at 0x${layout.initrd.gpa.toString(16)} (${layout.initrd.size} bytes)` : ''),
+    );
+    const sharedPages = devices.filter((d): d is SharenetDevice => d instanceof SharenetDevice).map((d) => d.mapping);
+    return { memory, layout, kernel, table, devices, console, sharedPages, pfnLimit: table.top / 4096 };
+  } catch (e) {
+    for (const d of devices) d.close?.();
+    throw e;
+  }
+}
+
+/**
+ * The devices of a machine, in descriptor order (the given specs, then the console), with their
+ * descriptor table. Used by a launch and by a snapshot restore; on a throw nothing stays open.
+ */
+export function createDevices(
+  mem: number,
+  specs: DeviceSpec[],
+  host: object,
+  onConsoleOutput: (bytes: Uint8Array) => void,
+  log: (line: string) => void,
+  baseDir?: string,
+  openDisk: (path: string, readOnly: boolean) => BlockBackend = openDiskImage,
+): { table: DeviceTable; devices: LauncherDevice[]; console: ConsoleDevice } {
   const table = new DeviceTable(mem);
   const devices: LauncherDevice[] = [];
   try {
     let blockCount = 0;
     for (const spec of specs) {
       if (spec.kind === 'block') {
-        const disk = openDisk(resolveGuestFile(spec.path, baseDir), spec.readOnly);
+        const path = resolveGuestFile(spec.path, baseDir);
+        const disk = openDisk(path, spec.readOnly);
         const desc = table.add(LGUEST_DEVICE_T_BLOCK, BLOCK_DEVICE_FEATURES, 1);
         const label = `lgb${String.fromCharCode(0x61 + blockCount++)}`;
-        const dev = new BlockDevice(desc, disk, label);
+        const dev = new BlockDevice(desc, disk, label, path);
         devices.push(dev);
         log(
           `block device ${label}: ${spec.path}${spec.readOnly ? ' (read-only)' : ''}, ${dev.numSectors} sectors, page 0x${desc.pageGpa.toString(16)}, irq ${desc.irq}`,
@@ -132,22 +176,7 @@ export function prepareMachine(
     const console = new ConsoleDevice(table.add(LGUEST_DEVICE_T_CONSOLE, 0, 0), onConsoleOutput);
     devices.push(console);
     log(`console: irq ${console.desc.irq}, key 0`);
-
-    const memory = new PhysicalMemory(table.top);
-    const ram = memory.ram;
-    for (const s of kernel.segments) ram.set(s.bytes, s.gpa);
-    if (initrdFile && layout.initrd) ram.set(initrdFile, layout.initrd.gpa);
-    writeInitialPageTables(ram, layout, kernel.pageOffset);
-    writeBootParams(ram, { mem, commandLine: config.cmdline ?? '', initrd: layout.initrd });
-    table.writeTo(memory.ramView);
-    for (const d of devices) if (d instanceof BlockDevice) d.writeNumSectors(memory.ramView);
-    log(
-      `kernel ${kernelPath}: ${kernel.format}, page offset 0x${kernel.pageOffset.toString(16)}, entry 0x${kernel.entry.toString(16)}; ` +
-        `pgdir 0x${layout.pgdir.toString(16)}, pfn_limit 0x${(table.top / 4096).toString(16)}` +
-        (layout.initrd ? `, initrd at 0x${layout.initrd.gpa.toString(16)} (${layout.initrd.size} bytes)` : ''),
-    );
-    const sharedPages = devices.filter((d): d is SharenetDevice => d instanceof SharenetDevice).map((d) => d.mapping);
-    return { memory, layout, kernel, table, devices, console, sharedPages, pfnLimit: table.top / 4096 };
+    return { table, devices, console };
   } catch (e) {
     for (const d of devices) d.close?.();
     throw e;
@@ -200,6 +229,8 @@ export class Launcher implements LaunchedGuest {
     readonly machine: PreparedMachine,
     readonly file: LguestFile,
     events: LauncherEvents,
+    /** The host the file was opened on (snapshots export its host-wide state); null if unknown. */
+    readonly host: LguestHostLike | null = null,
   ) {
     this.ctx = {
       ram: machine.memory.ram,
@@ -325,6 +356,11 @@ export class Launcher implements LaunchedGuest {
     return { version: 1, console: this.machine.console.exportState(), deadReason: this.deadReason };
   }
 
+  /** The whole machine as plain data, between steps (see core/snapshot/machine-snapshot.ts). */
+  exportMachineState(): MachineStateParts {
+    return exportLauncherMachine(this);
+  }
+
   importState(state: LauncherState): void {
     if (state.version !== 1) throw new Error(`Launcher state version ${String(state.version)} is not supported`);
     this.machine.console.importState(state.console);
@@ -368,6 +404,7 @@ export function launchGuestOn(
       start: machine.kernel.entry,
       pageOffset: machine.kernel.pageOffset,
       sharedPages: machine.sharedPages,
+      bootEpochSeconds: opts.bootEpochSeconds ?? Math.floor(Date.now() / 1000),
     });
     if (r !== INITIALIZE_OK) throw new Error(`LHREQ_INITIALIZE failed: ${errnoName(r)}`);
   } catch (e) {
@@ -375,7 +412,7 @@ export function launchGuestOn(
     for (const d of machine.devices) d.close?.();
     throw e;
   }
-  return new Launcher(config, machine, file, events);
+  return new Launcher(config, machine, file, events, host);
 }
 
 /** The host of launches that name none: the real host with the i386 emulator, loaded on demand. */

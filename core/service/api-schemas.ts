@@ -15,6 +15,8 @@ ajv.addKeyword({
 
 /** A config id: the file's name without .json (no path separators, not hidden). */
 const configId = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^./\\\\\\u0000][^/\\\\\\u0000]*$' };
+/** A snapshot file name in a machine's snapshot folder. */
+const snapshotFile = { type: 'string', minLength: 8, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$' };
 const none = { type: 'object', additionalProperties: false, properties: {} };
 const byId = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: configId } };
 
@@ -56,6 +58,44 @@ const paramSchemas: { [M in ApiMethod]: object } = {
     properties: { id: configId, data: { uint8array: true } },
   },
   'console.backlog': byId,
+  'inspect.registers': byId,
+  'inspect.memory': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'space', 'address', 'length'],
+    properties: {
+      id: configId,
+      space: { enum: ['physical', 'guest-virtual', 'shadow-virtual'] },
+      address: { type: 'integer', minimum: 0, maximum: 0xffffffff },
+      length: { type: 'integer', minimum: 1, maximum: 65536 },
+    },
+  },
+  'inspect.descriptors': byId,
+  'inspect.pagetables': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: {
+      id: configId,
+      slot: { type: 'integer', minimum: 0, maximum: 3 },
+      pde: { type: 'integer', minimum: 0, maximum: 1023 },
+    },
+  },
+  'inspect.counters': byId,
+  'snapshots.take': byId,
+  'snapshots.list': byId,
+  'snapshots.restore': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'file'],
+    properties: { id: configId, file: snapshotFile, allowChangedDisks: { type: 'boolean' } },
+  },
+  'snapshots.delete': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'file'],
+    properties: { id: configId, file: snapshotFile },
+  },
 };
 
 const validators = new Map<string, ValidateFunction>(

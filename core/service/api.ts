@@ -2,6 +2,18 @@
 // with typed params and results; the service pushes named events. Both transports carry exactly this.
 
 import type { MachineConfig } from '../launcher/machine-config';
+import type {
+  CountersView,
+  DescriptorsView,
+  MemorySpace,
+  MemoryView,
+  PageTablesView,
+  RegistersView,
+} from './inspector-types';
+import type { SnapshotListing } from './snapshot-types';
+
+export type * from './inspector-types';
+export type * from './snapshot-types';
 
 export type { MachineConfig, BlockDeviceConfig } from '../launcher/machine-config';
 
@@ -79,6 +91,27 @@ export interface ApiMethods {
   'console.input': { params: { id: string; data: Uint8Array }; result: { accepted: number } };
   /** The console output kept for a machine (its last bytes), for a UI that attaches late. */
   'console.backlog': { params: { id: string }; result: { data: Uint8Array } };
+  /** Inspectors: read-only queries the machine's worker answers between run slices. */
+  'inspect.registers': { params: { id: string }; result: RegistersView };
+  /** At most 64 KiB; virtual spaces translate per page (unmapped pages come back without bytes). */
+  'inspect.memory': {
+    params: { id: string; space: MemorySpace; address: number; length: number };
+    result: MemoryView;
+  };
+  'inspect.descriptors': { params: { id: string }; result: DescriptorsView };
+  /** The shadow directory cache; `slot` (default: current) listed, `pde` drilled into. */
+  'inspect.pagetables': { params: { id: string; slot?: number; pde?: number }; result: PageTablesView };
+  'inspect.counters': { params: { id: string }; result: CountersView };
+  /** Snapshots the machine (running or paused) into its snapshot folder; verified before the reply. */
+  'snapshots.take': { params: { id: string }; result: SnapshotListing };
+  /** The machine's snapshot files, oldest first; corrupt ones are listed with their error. */
+  'snapshots.list': { params: { id: string }; result: SnapshotListing[] };
+  /** Replaces the machine with the snapshot's, paused. Changed disks are refused unless allowed. */
+  'snapshots.restore': {
+    params: { id: string; file: string; allowChangedDisks?: boolean };
+    result: MachineStatus;
+  };
+  'snapshots.delete': { params: { id: string; file: string }; result: { deleted: string } };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -92,6 +125,10 @@ export interface ApiEvents {
   'console.output': { id: string; data: Uint8Array };
   /** The stored configs changed (created, saved, deleted): lists should be re-read. */
   'configs.changed': { ids: string[] };
+  /** A machine's snapshots were taken or deleted: its snapshot list should be re-read. */
+  'snapshots.changed': { id: string };
+  /** The console was replaced by a restored snapshot's: clear it and show `data` (its scrollback). */
+  'console.restored': { id: string; data: Uint8Array };
 }
 
 export type ApiEventName = keyof ApiEvents;
@@ -107,6 +144,14 @@ export type ApiErrorCode =
   | 'conflict'
   /** The request does not fit the machine's state (e.g. pause a stopped machine). */
   | 'bad-state'
+  /** An inspector address, length or table index outside what the machine has. */
+  | 'out-of-range'
+  /** A snapshot file that is corrupt, of another version, or not a machine snapshot. */
+  | 'invalid-snapshot'
+  /** A disk changed since the snapshot was taken (restore with allowChangedDisks to accept it). */
+  | 'disk-changed'
+  /** The machine cannot do this (e.g. snapshot a machine on a shared network). */
+  | 'unsupported'
   /** The transport lost its connection before the reply came. */
   | 'disconnected'
   | 'internal';

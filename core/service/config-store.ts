@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ConfigDocument, ConfigListing, MachineConfig } from './api';
 import { validateConfigText, validateConfigValue } from './config-validation';
 import { ServiceError } from './errors';
@@ -105,42 +105,54 @@ export class ConfigStore {
     return join(this.dir, id + SUFFIX);
   }
 
-  /**
-   * Write to a temp file in the same directory, fsync it, then move it into place: rename to replace,
-   * link to create (link fails if the target exists, so two creators cannot overwrite each other).
-   */
   private async writeAtomic(id: string, text: string, opts: { overwrite: boolean }): Promise<void> {
-    const target = this.pathOf(id);
-    const tmp = join(this.dir, `.${id}${SUFFIX}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const handle = await fs.open(tmp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      if (opts.overwrite) {
-        await fs.rename(tmp, target);
-      } else {
-        try {
-          await fs.link(tmp, target);
-        } catch (err) {
-          if (isErrno(err, 'EEXIST')) {
-            throw new ServiceError('conflict', `a config named "${id}" already exists`, [
-              { pointer: '/name', message: `a machine named "${id}" already exists` },
-            ]);
-          }
-          throw err;
-        }
-        await fs.unlink(tmp);
-      }
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-    await syncDir(this.dir);
+    await writeFileAtomic(this.pathOf(id), text, {
+      overwrite: opts.overwrite,
+      exists: () =>
+        new ServiceError('conflict', `a config named "${id}" already exists`, [
+          { pointer: '/name', message: `a machine named "${id}" already exists` },
+        ]),
+    });
   }
+}
+
+/**
+ * Writes a file atomically: to a temp file in the same directory, fsync it, then move it into place:
+ * rename to replace, link to create (link fails if the target exists, so two creators cannot
+ * overwrite each other; `exists` makes the error for that case). The directory must exist.
+ */
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  opts: { overwrite: boolean; exists?: () => Error },
+): Promise<void> {
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await fs.open(tmp, 'wx', 0o644);
+  try {
+    if (typeof data === 'string') await handle.writeFile(data, 'utf8');
+    else await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (opts.overwrite) {
+      await fs.rename(tmp, target);
+    } else {
+      try {
+        await fs.link(tmp, target);
+      } catch (err) {
+        if (isErrno(err, 'EEXIST') && opts.exists) throw opts.exists();
+        throw err;
+      }
+      await fs.unlink(tmp);
+    }
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dir);
 }
 
 function checked(value: unknown): MachineConfig {

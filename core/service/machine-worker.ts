@@ -4,6 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import type { MachineConfig } from './api';
+import { replyToInspect } from './inspectors';
+import { ConsoleTail, restoreFromFile, takeSnapshot } from './snapshot-worker';
 import type { FromWorker, MachineWorkerData, ToWorker } from './worker-protocol';
 
 type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
@@ -31,6 +33,8 @@ let wakeTimer: NodeJS.Timeout | null = null;
 let waiting = false;
 let scheduled = false;
 let consoleChunks: Uint8Array[] = [];
+/** Recent console output, kept in snapshots so a restored console shows context. */
+const consoleTail = new ConsoleTail();
 
 const statusTimer = setInterval(() => reportStatus(false), STATUS_INTERVAL_MS);
 
@@ -167,6 +171,16 @@ port.on('message', (msg: ToWorker) => {
       setState('running');
       schedule();
       return;
+    case 'inspect':
+      // Between run slices (this handler never runs inside one): a read-only look, then on we go.
+      post({ type: 'inspect-reply', seq: msg.seq, reply: replyToInspect(guest, msg.query) });
+      return;
+    case 'snapshot':
+      // Captured right here, between slices; the file is written and verified asynchronously.
+      void takeSnapshot(guest, msg.dir, consoleTail.bytes()).then((reply) => {
+        if (!finished) post({ type: 'snapshot-reply', seq: msg.seq, reply });
+      });
+      return;
     case 'stop': {
       flushConsole();
       const t = virtualTime();
@@ -200,6 +214,17 @@ function errorText(err: unknown): string {
 
 async function main(): Promise<void> {
   reportStatus(true);
+  const events: LauncherEvents = {
+    consoleOutput: (bytes) => {
+      consoleChunks.push(bytes.slice());
+      consoleTail.append(bytes);
+    },
+    log: (line) => post({ type: 'log', line }),
+  };
+  if (data.restore) {
+    await startFromSnapshot(data.restore.path, data.restore.allowChangedDisks, events);
+    return;
+  }
   let launchGuest: LaunchGuest;
   try {
     launchGuest = await loadLauncher();
@@ -207,10 +232,6 @@ async function main(): Promise<void> {
     die(`no runnable guest yet: ${errorText(err)}`);
     return;
   }
-  const events: LauncherEvents = {
-    consoleOutput: (bytes) => consoleChunks.push(bytes.slice()),
-    log: (line) => post({ type: 'log', line }),
-  };
   try {
     guest = await launchGuest(data.config, events);
   } catch (err) {
@@ -226,6 +247,28 @@ async function main(): Promise<void> {
   wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;
   if (state === 'starting') setState('running');
   schedule();
+}
+
+/** A machine restored from a snapshot starts paused, its console showing the snapshot's scrollback. */
+async function startFromSnapshot(path: string, allowChangedDisks: boolean, events: LauncherEvents): Promise<void> {
+  let scrollback: Uint8Array;
+  try {
+    const restored = await restoreFromFile(path, allowChangedDisks, events);
+    guest = restored.guest;
+    scrollback = restored.scrollback;
+  } catch (err) {
+    die(`restore failed: ${errorText(err)}`);
+    return;
+  }
+  if (finished) {
+    shutdown();
+    return;
+  }
+  consoleTail.replace(scrollback);
+  post({ type: 'restored', scrollback });
+  wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;
+  pausedAtWall = performance.now();
+  setState('paused');
 }
 
 void main();

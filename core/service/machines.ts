@@ -4,7 +4,11 @@
 import { Worker } from 'node:worker_threads';
 import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
 import { ServiceError } from './errors';
-import type { FromWorker, MachineWorkerData, ToWorker } from './worker-protocol';
+import { InspectRequests } from './inspect-requests';
+import type { InspectQuery, InspectResults } from './inspector-types';
+import type { SnapshotListing } from './snapshot-types';
+import { SnapshotRequests } from './snapshots';
+import type { FromWorker, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 
 export interface MachineWorkerSpec {
   /** The worker entry (machine-worker.ts under tsx, or the built machine-worker.js). */
@@ -30,6 +34,8 @@ interface Machine {
 
 export class MachineManager {
   private readonly machines = new Map<string, Machine>();
+  private readonly inspections = new InspectRequests();
+  private readonly snapshotRequests = new SnapshotRequests();
 
   constructor(
     private readonly spec: MachineWorkerSpec,
@@ -45,7 +51,8 @@ export class MachineManager {
     return s !== 'stopped' && s !== 'dead';
   }
 
-  start(id: string, config: MachineConfig): MachineStatus {
+  /** Boots the machine from its config, or (with `restore`) from a snapshot file, paused. */
+  start(id: string, config: MachineConfig, restore?: SnapshotRestore): MachineStatus {
     if (this.isActive(id)) throw new ServiceError('bad-state', `machine "${id}" is already ${this.status(id).state}`);
     const machine: Machine = {
       status: { id, state: 'starting', virtualTimeNs: 0 },
@@ -56,7 +63,7 @@ export class MachineManager {
     };
     this.machines.set(id, machine);
     this.publish(machine);
-    const workerData: MachineWorkerData = { ...this.spec.extra, config };
+    const workerData: MachineWorkerData = { ...this.spec.extra, config, ...(restore ? { restore } : {}) };
     let worker: Worker;
     try {
       worker = new Worker(this.spec.entry, {
@@ -73,6 +80,8 @@ export class MachineManager {
     worker.on('error', (err) => this.markDead(machine, `machine worker failed: ${errorText(err)}`));
     worker.on('exit', (code) => {
       machine.worker = null;
+      this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);
+      this.snapshotRequests.dropWorker(worker, `machine "${id}" stopped before its snapshot was saved`);
       if (machine.stopping) {
         const done = machine.stopping;
         machine.stopping = null;
@@ -126,6 +135,23 @@ export class MachineManager {
     return data.length;
   }
 
+  /** An inspector query, answered by the machine's worker between run slices. */
+  inspect<K extends InspectQuery['kind']>(
+    id: string,
+    query: Extract<InspectQuery, { kind: K }>,
+  ): Promise<InspectResults[K]> {
+    const m = this.active(id, 'inspect');
+    if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
+    return this.inspections.send(m.worker!, query);
+  }
+
+  /** Snapshots the machine into `dir` between two of its run slices (see snapshot-worker.ts). */
+  snapshot(id: string, dir: string): Promise<SnapshotListing> {
+    const m = this.active(id, 'snapshot');
+    if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
+    return this.snapshotRequests.send(m.worker!, dir);
+  }
+
   backlog(id: string): Uint8Array {
     const m = this.machines.get(id);
     if (!m) return new Uint8Array(0);
@@ -166,6 +192,18 @@ export class MachineManager {
         this.emit({ kind: 'event', event: 'console.output', payload: { id: m.status.id, data: msg.data } });
         return;
       case 'log':
+        return;
+      case 'snapshot-reply':
+        this.snapshotRequests.settle(msg.seq, msg.reply);
+        return;
+      case 'restored':
+        // The console now shows the restored guest: its saved scrollback replaces the backlog.
+        m.backlog = msg.scrollback.length > 0 ? [msg.scrollback] : [];
+        m.backlogBytes = msg.scrollback.length;
+        this.emit({ kind: 'event', event: 'console.restored', payload: { id: m.status.id, data: msg.scrollback } });
+        return;
+      case 'inspect-reply':
+        this.inspections.settle(msg.seq, msg.reply);
         return;
       case 'stopped':
         m.status = { ...m.status, virtualTimeNs: msg.virtualTimeNs };

@@ -20,11 +20,14 @@ import { ConfigStore } from './config-store';
 import { configSchema, validateConfigText } from './config-validation';
 import { ServiceError, toErrorInfo } from './errors';
 import { MachineManager, type MachineWorkerSpec } from './machines';
+import { snapshotHandlers, SnapshotStore } from './snapshots';
 
 export interface ServiceOptions {
   /** Directory holding one <name>.json per machine. */
   configDir: string;
   worker?: MachineWorkerSpec;
+  /** Directory of the machines' snapshot folders (default: "snapshots" beside configDir). */
+  snapshotDir?: string;
 }
 
 /** The default config created on first start, so the app runs its built-in demo guest out of the box. */
@@ -54,6 +57,7 @@ type Handlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<
 export class WorkbenchService {
   readonly store: ConfigStore;
   readonly machines: MachineManager;
+  readonly snapshots: SnapshotStore;
   private readonly listeners = new Set<(msg: ApiEventMessage) => void>();
   private readonly handlers: Handlers;
 
@@ -62,6 +66,7 @@ export class WorkbenchService {
     const worker = opts.worker ?? tsxWorkerSpec();
     const spec = { ...worker, extra: { baseDir: opts.configDir, ...worker.extra } };
     this.machines = new MachineManager(spec, (msg) => this.emit(msg));
+    this.snapshots = new SnapshotStore(opts.snapshotDir ?? join(opts.configDir, '..', 'snapshots'));
     this.handlers = this.makeHandlers();
   }
 
@@ -154,6 +159,14 @@ export class WorkbenchService {
     return doc.validation.config!;
   }
 
+  /** An inspector's machine id: a machine that exists (else 'not-found'); its state is checked next. */
+  private async inspectable(id: string): Promise<string> {
+    if (!this.machines.isActive(id) && !(await this.store.exists(id))) {
+      throw new ServiceError('not-found', `there is no machine "${id}"`);
+    }
+    return id;
+  }
+
   private makeHandlers(): Handlers {
     const store = this.store;
     const machines = this.machines;
@@ -209,6 +222,23 @@ export class WorkbenchService {
       },
       'console.input': async ({ id, data }) => ({ accepted: machines.input(id, data) }),
       'console.backlog': async ({ id }) => ({ data: machines.backlog(id) }),
+      'inspect.registers': async ({ id }) => machines.inspect(await this.inspectable(id), { kind: 'registers' }),
+      'inspect.memory': async ({ id, space, address, length }) =>
+        machines.inspect(await this.inspectable(id), { kind: 'memory', space, address, length }),
+      'inspect.descriptors': async ({ id }) => machines.inspect(await this.inspectable(id), { kind: 'descriptors' }),
+      'inspect.pagetables': async ({ id, slot, pde }) =>
+        machines.inspect(await this.inspectable(id), {
+          kind: 'pagetables',
+          ...(slot !== undefined ? { slot } : {}),
+          ...(pde !== undefined ? { pde } : {}),
+        }),
+      'inspect.counters': async ({ id }) => machines.inspect(await this.inspectable(id), { kind: 'counters' }),
+      ...snapshotHandlers({
+        store: this.snapshots,
+        machines,
+        machineExists: (id) => store.exists(id),
+        emit: (msg) => this.emit(msg),
+      }),
     };
     return h;
   }

@@ -2,6 +2,8 @@
 // guest in slices; the service only ever sees these messages, never live machine objects).
 
 import type { MachineConfig, MachineState } from './api';
+import type { InspectQuery, InspectResult } from './inspector-types';
+import type { SnapshotReply } from './snapshot-types';
 
 export interface MachineWorkerData {
   config: MachineConfig;
@@ -13,12 +15,37 @@ export interface MachineWorkerData {
   sliceBudget?: number;
   /** Pace idle time to the wall clock (true in the app; tests may switch it off). */
   paced?: boolean;
+  /** Start from this snapshot file instead of booting the config's kernel (the machine starts paused). */
+  restore?: SnapshotRestore;
 }
 
-export type ToWorker = { type: 'input'; data: Uint8Array } | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
+/** A snapshot to start from; the service has checked the file and its disks. */
+export interface SnapshotRestore {
+  path: string;
+  allowChangedDisks: boolean;
+}
+
+export type ToWorker =
+  | { type: 'input'; data: Uint8Array }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  /** An inspector query, answered between run slices with an 'inspect-reply' of the same seq. */
+  | { type: 'inspect'; seq: number; query: InspectQuery }
+  /** Snapshot the guest between run slices into `dir`; answered with a 'snapshot-reply'. */
+  | { type: 'snapshot'; seq: number; dir: string };
 
 export type FromWorker =
   | { type: 'status'; state: Exclude<MachineState, 'stopped'>; virtualTimeNs: number; reason?: string }
   | { type: 'console'; data: Uint8Array }
   | { type: 'log'; line: string }
-  | { type: 'stopped'; virtualTimeNs: number };
+  | { type: 'stopped'; virtualTimeNs: number }
+  | { type: 'inspect-reply'; seq: number; reply: InspectReply }
+  | { type: 'snapshot-reply'; seq: number; reply: SnapshotReply }
+  /** The guest was restored from a snapshot; `scrollback` is the console the snapshot kept. */
+  | { type: 'restored'; scrollback: Uint8Array };
+
+/** A worker's answer to one inspector query. */
+export type InspectReply =
+  | { ok: true; result: InspectResult }
+  | { ok: false; code: 'bad-state' | 'out-of-range' | 'internal'; message: string };

@@ -6,12 +6,14 @@ import type { ConfigListing, JsonSchema, MachineStatus } from '../../core/servic
 import { call, errorMessage, on } from './api/client';
 import { ConfigEditor } from './components/ConfigEditor';
 import { ConsoleView } from './components/ConsoleView';
+import { INSPECTOR_TABS, InspectorPanes, type InspectorTab } from './components/inspectors/InspectorPane';
 import { MachineControls } from './components/MachineControls';
+import { SnapshotsPanel } from './components/SnapshotsPanel';
 import { Sidebar } from './components/Sidebar';
 import { StatusBar } from './components/StatusBar';
 import { installMachineSchema } from './monaco-setup';
 
-type Tab = 'console' | 'config';
+type Tab = 'console' | 'config' | 'snapshots' | InspectorTab;
 /** The selection: a stored config's id, or a new config being written. */
 export type Selection = { kind: 'config'; id: string } | { kind: 'new' } | null;
 
@@ -112,6 +114,25 @@ export function App() {
           >
             Config
           </button>
+          <button
+            role="tab"
+            aria-selected={tab === 'snapshots'}
+            className={tab === 'snapshots' ? 'tab active' : 'tab'}
+            onClick={() => setTab('snapshots')}
+          >
+            Snapshots
+          </button>
+          {INSPECTOR_TABS.map((t) => (
+            <button
+              key={t.key}
+              role="tab"
+              aria-selected={tab === t.key}
+              className={tab === t.key ? 'tab active' : 'tab'}
+              onClick={() => setTab(t.key)}
+            >
+              {t.label}
+            </button>
+          ))}
         </div>
         <section className="tab-body">
           <div className={tab === 'console' ? 'tab-pane' : 'tab-pane hidden'}>
@@ -138,6 +159,10 @@ export function App() {
               <div className="empty">Select a machine, or create one with “New machine”.</div>
             )}
           </div>
+          <div className={tab === 'snapshots' ? 'tab-pane' : 'tab-pane hidden'}>
+            <SnapshotsPanel id={selectedId} status={status} onRestored={() => setTab('console')} />
+          </div>
+          <InspectorPanes tab={tab} id={selectedId} status={status} />
         </section>
         <StatusBar
           status={status}

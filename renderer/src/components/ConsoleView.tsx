@@ -74,6 +74,13 @@ export function ConsoleView({ id, status, visible }: Props) {
     const off = api.on('console.output', (ev) => {
       if (ev.id === id && backlogLoaded && !cancelled) t.write(ev.data);
     });
+    // A restored snapshot replaces the console with the scrollback it kept.
+    const offRestored = api.on('console.restored', (ev) => {
+      if (ev.id !== id || cancelled) return;
+      t.reset();
+      t.write(ev.data);
+      backlogLoaded = true;
+    });
     call('console.backlog', { id }).then(
       ({ data }) => {
         if (cancelled) return;
@@ -87,6 +94,7 @@ export function ConsoleView({ id, status, visible }: Props) {
     return () => {
       cancelled = true;
       off();
+      offRestored();
     };
   }, [id]);
 

@@ -1,0 +1,67 @@
+// A Launcher's machine as plain data for a snapshot: it gathers the CPU, memory and host state from
+// the host's file, its own device state, the boot layout and each disk's identity (never its data).
+
+import { hashDisk, type DiskIdentity } from '../snapshot/disk-identity';
+import { SnapshotUnsupportedError, type MachineStateParts } from '../snapshot/machine-snapshot';
+import type { HostState, LguestFileState } from '../host/lguest-user';
+import type { Cpu } from '../cpu/types';
+import { BlockDevice } from './block-device';
+import type { Launcher } from './launch';
+
+/** What the real host's file (LguestFileImpl) offers beyond the /dev/lguest requests. */
+interface ExportingFile {
+  readonly guest: { readonly cpu: Cpu } | null;
+  exportState(): LguestFileState | null;
+}
+
+interface ExportingHost {
+  exportState(): HostState;
+}
+
+function isExportingFile(f: object): f is ExportingFile {
+  return 'guest' in f && 'exportState' in f && typeof f.exportState === 'function';
+}
+
+function isExportingHost(h: object | null): h is ExportingHost {
+  return h !== null && 'exportState' in h && typeof h.exportState === 'function';
+}
+
+export function exportLauncherMachine(l: Launcher): MachineStateParts {
+  const name = l.config.name;
+  if ((l.config.networks ?? []).length > 0) {
+    throw new SnapshotUnsupportedError(
+      `machine "${name}" is on a shared network (${l.config.networks!.join(', ')}): snapshots cover single machines only`,
+    );
+  }
+  const file = l.file;
+  const host = l.host;
+  const guestState = isExportingFile(file) ? file.exportState() : null;
+  if (!isExportingFile(file) || !file.guest || !guestState || !isExportingHost(host)) {
+    throw new SnapshotUnsupportedError(`machine "${name}" runs on a host that cannot export its state`);
+  }
+  const disks: DiskIdentity[] = l.machine.devices
+    .filter((d): d is BlockDevice => d instanceof BlockDevice)
+    .map((d) => ({ path: d.path ?? d.label, size: d.disk.size, readOnly: d.disk.readOnly, sha256: hashDisk(d.disk) }));
+  const { kernel, layout } = l.machine;
+  return {
+    config: JSON.parse(JSON.stringify(l.config)) as MachineStateParts['config'],
+    boot: {
+      kernel: {
+        format: kernel.format,
+        pageOffset: kernel.pageOffset,
+        entry: kernel.entry,
+        markerGpa: kernel.markerGpa,
+        end: kernel.end,
+      },
+      layout: { ...layout, initrd: layout.initrd ? { ...layout.initrd } : null },
+    },
+    cpu: file.guest.cpu.exportState(),
+    memory: l.memory.exportState(),
+    host: host.exportState(),
+    guest: guestState,
+    launcher: { ...l.exportState() },
+    disks,
+    instructionCount: file.guest.cpu.instructionCount,
+    virtualTimeNs: l.virtualTimeNs,
+  };
+}

@@ -1,0 +1,90 @@
+// Restore: a Launcher built from a machine snapshot instead of a kernel image. The disks must still
+// be the ones the snapshot saw; the guest gets a new host slot and continues where it stopped.
+
+import { LguestHost } from '../host/lguest-user';
+import { checkDisks } from '../snapshot/disk-identity';
+import {
+  restoreHostSide,
+  SnapshotUnsupportedError,
+  type MachineSnapshot,
+  type MachineState,
+} from '../snapshot/machine-snapshot';
+import type { LauncherEvents } from './api';
+import { openDiskImage, type BlockBackend } from './block-device';
+import { validateMachineConfig, formatConfigProblems } from './config-validation';
+import type { GuestLayout } from './guest-layout';
+import type { KernelLayout } from './kernel-image';
+import { createDevices, Launcher, type DeviceSpec, type LauncherState, type PreparedMachine } from './launch';
+
+export interface RestoreGuestOptions {
+  /** The host to restore on; it must hold no guests. Default: a new host. */
+  host?: LguestHost;
+  /** Accept disks whose size or contents changed since the snapshot (the caller's explicit choice). */
+  allowChangedDisks?: boolean;
+  /** Opens a disk image (tests). */
+  openDisk?: (path: string, readOnly: boolean) => BlockBackend;
+}
+
+interface BootFacts {
+  kernel: Omit<KernelLayout, 'segments'>;
+  layout: GuestLayout;
+}
+
+/**
+ * Builds a running Launcher from a snapshot (or its state): checks the disks against their recorded
+ * identity (DiskChangedError names the path), restores memory, host and CPU state on a new file,
+ * re-creates the devices in their descriptor order and imports the Launcher's device state.
+ */
+export function restoreGuest(
+  snapshot: MachineSnapshot | MachineState,
+  events: LauncherEvents,
+  opts: RestoreGuestOptions = {},
+): Launcher {
+  const state = 'state' in snapshot ? snapshot.state : snapshot;
+  const checked = validateMachineConfig(state.config);
+  if (!checked.ok)
+    throw new Error(`the snapshot's machine config is not valid: ${formatConfigProblems(checked.errors)}`);
+  const config = checked.config;
+  if ((config.networks ?? []).length > 0) {
+    throw new SnapshotUnsupportedError(
+      `machine "${config.name}" was on a shared network: snapshots cover single machines only`,
+    );
+  }
+  checkDisks(state.disks, opts.allowChangedDisks ?? false);
+  const boot = state.boot as unknown as BootFacts;
+  const { host, file, memory } = restoreHostSide(state, opts.host ?? new LguestHost());
+  try {
+    const specs: DeviceSpec[] = state.disks.map((d) => ({ kind: 'block', path: d.path, readOnly: d.readOnly }));
+    const { table, devices, console } = createDevices(
+      boot.layout.mem,
+      specs,
+      host,
+      (b) => events.consoleOutput(b),
+      (line) => events.log?.(line),
+      undefined,
+      opts.openDisk ?? openDiskImage,
+    );
+    if (table.top !== memory.ram.byteLength) {
+      for (const d of devices) d.close?.();
+      throw new Error(
+        `the snapshot's memory (${memory.ram.byteLength} bytes) does not fit its devices (${table.top} bytes)`,
+      );
+    }
+    const machine: PreparedMachine = {
+      memory,
+      layout: boot.layout,
+      kernel: { ...boot.kernel, segments: [] },
+      table,
+      devices,
+      console,
+      sharedPages: [],
+      pfnLimit: table.top / 4096,
+    };
+    const launcher = new Launcher(config, machine, file, events, host);
+    launcher.importState(state.launcher as unknown as LauncherState);
+    return launcher;
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}

@@ -1,0 +1,28 @@
+// What the snapshot requests of the API carry: one stored snapshot file as a list shows it
+// (verified, or with the reason it cannot be used), and a worker's answer to "take a snapshot".
+
+/** One snapshot file of a machine. Files that cannot be read or verified are listed with their error. */
+export interface SnapshotListing {
+  machine: string;
+  /** File name inside the machine's snapshot folder (<time>-<instructions>.lgsnap). */
+  file: string;
+  sizeBytes: number;
+  modifiedMs: number;
+  /** True when the file was read back and decoded completely (checksum, version and contents). */
+  verified: boolean;
+  /** Why the file cannot be restored (corrupt, wrong version, unreadable). */
+  error?: string;
+  /** Wall-clock time the snapshot was taken (ISO 8601). */
+  createdAt?: string;
+  instructionCount?: number;
+  virtualTimeNs?: number;
+  /** Console bytes kept in the snapshot's metadata (shown again after a restore). */
+  scrollbackBytes?: number;
+  /** The disks the snapshot expects unchanged (they are not copied into it). */
+  disks?: { path: string; readOnly: boolean }[];
+}
+
+/** A machine worker's answer to a snapshot request. */
+export type SnapshotReply =
+  | { ok: true; result: SnapshotListing }
+  | { ok: false; code: 'bad-state' | 'unsupported' | 'internal'; message: string };

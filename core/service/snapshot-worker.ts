@@ -1,0 +1,115 @@
+// The machine worker's side of snapshots: capture the guest between two run slices, write the file
+// atomically, read it back and decode it before saying yes; and boot a worker from a snapshot.
+
+import { promises as fs } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
+import {
+  captureMachine,
+  decodeMachineSnapshot,
+  encodeMachineSnapshot,
+  SnapshotUnsupportedError,
+} from '../snapshot/machine-snapshot';
+import { writeFileAtomic } from './config-store';
+import type { SnapshotReply } from './snapshot-types';
+import { listingOf, snapshotFileName } from './snapshots';
+
+/** Console output kept for a snapshot's metadata (what the user saw just before it). */
+export const SCROLLBACK_BYTES = 64 * 1024;
+
+/** The last SCROLLBACK_BYTES of console output. */
+export class ConsoleTail {
+  private chunks: Uint8Array[] = [];
+  private total = 0;
+
+  append(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.chunks.push(bytes.slice());
+    this.total += bytes.length;
+    while (this.chunks.length > 1 && this.total - this.chunks[0]!.length >= SCROLLBACK_BYTES) {
+      this.total -= this.chunks.shift()!.length;
+    }
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.total);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out.length > SCROLLBACK_BYTES ? out.slice(out.length - SCROLLBACK_BYTES) : out;
+  }
+
+  replace(bytes: Uint8Array): void {
+    this.chunks = [];
+    this.total = 0;
+    this.append(bytes);
+  }
+}
+
+/**
+ * Takes a snapshot of `guest` now (the caller is between slices) into `dir`. The capture is
+ * synchronous; writing and verifying may overlap later slices since the bytes are already taken.
+ */
+export async function takeSnapshot(
+  guest: LaunchedGuest | null,
+  dir: string,
+  scrollback: Uint8Array,
+): Promise<SnapshotReply> {
+  const machine = basename(dir);
+  if (!guest) return { ok: false, code: 'bad-state', message: `machine "${machine}" has no guest to snapshot` };
+  const exportState = guest.exportMachineState?.bind(guest);
+  if (!exportState) return { ok: false, code: 'unsupported', message: 'this machine cannot export its state' };
+  let bytes: Uint8Array;
+  let createdAt: string;
+  let icount: number;
+  try {
+    const snap = captureMachine({ exportMachineState: exportState }, { scrollback });
+    bytes = encodeMachineSnapshot(snap);
+    createdAt = snap.meta.createdAt;
+    icount = snap.meta.instructionCount;
+  } catch (err) {
+    if (err instanceof SnapshotUnsupportedError) return { ok: false, code: 'unsupported', message: err.message };
+    return { ok: false, code: 'internal', message: `snapshot failed: ${errorText(err)}` };
+  }
+  let file = snapshotFileName(createdAt, icount);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    // Two snapshots of a paused machine in the same millisecond would share a name: never overwrite.
+    for (let n = 2; ; n++) {
+      try {
+        await writeFileAtomic(join(dir, file), bytes, { overwrite: false });
+        break;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'EEXIST' || n > 9) throw err;
+        file = snapshotFileName(createdAt, icount).replace(/\.lgsnap$/, `-${n}.lgsnap`);
+      }
+    }
+    const path = join(dir, file);
+    // Nothing is reported as saved until it has been read back from disk and decoded in full.
+    const back = new Uint8Array(await fs.readFile(path));
+    if (Buffer.compare(back, bytes) !== 0) throw new Error(`${path} reads back different bytes`);
+    const decoded = decodeMachineSnapshot(back);
+    const stat = await fs.stat(path);
+    return { ok: true, result: listingOf(machine, file, stat, decoded) };
+  } catch (err) {
+    return { ok: false, code: 'internal', message: `snapshot ${file} could not be saved: ${errorText(err)}` };
+  }
+}
+
+/** Boots a guest from a snapshot file (the service has checked the file and its disks already). */
+export async function restoreFromFile(
+  path: string,
+  allowChangedDisks: boolean,
+  events: LauncherEvents,
+): Promise<{ guest: LaunchedGuest; scrollback: Uint8Array }> {
+  const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
+  // Loaded on demand, as the worker loads the Launcher itself.
+  const { restoreGuest } = await import('../launcher/restore-guest');
+  return { guest: restoreGuest(snap, events, { allowChangedDisks }), scrollback: snap.meta.scrollback };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

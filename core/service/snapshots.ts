@@ -1,0 +1,248 @@
+// The service's side of machine snapshots: the snapshot folder of each machine (list with
+// verification, load, delete), snapshot requests to a machine's worker, and the API handlers.
+
+import type { Worker } from 'node:worker_threads';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { checkDisksAsync, DiskChangedError } from '../snapshot/disk-identity';
+import { decodeMachineSnapshot, type MachineSnapshot } from '../snapshot/machine-snapshot';
+import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig } from './api';
+import { ServiceError } from './errors';
+import type { MachineManager } from './machines';
+import type { SnapshotListing, SnapshotReply } from './snapshot-types';
+import type { ToWorker } from './worker-protocol';
+
+export const SNAPSHOT_SUFFIX = '.lgsnap';
+/** Capturing and writing a snapshot of a big guest takes a while; past this the request fails. */
+export const SNAPSHOT_TIMEOUT_MS = 120_000;
+
+/** <time>-<instructions>.lgsnap, with the ISO time's colons made safe for every file system. */
+export function snapshotFileName(createdAt: string, instructionCount: number): string {
+  return `${createdAt.replace(/:/g, '-')}-${instructionCount}${SNAPSHOT_SUFFIX}`;
+}
+
+export function listingOf(
+  machine: string,
+  file: string,
+  stat: { size: number; mtimeMs: number },
+  snap: MachineSnapshot,
+): SnapshotListing {
+  return {
+    machine,
+    file,
+    sizeBytes: stat.size,
+    modifiedMs: stat.mtimeMs,
+    verified: true,
+    createdAt: snap.meta.createdAt,
+    instructionCount: snap.meta.instructionCount,
+    virtualTimeNs: snap.meta.virtualTimeNs,
+    scrollbackBytes: snap.meta.scrollback.length,
+    disks: snap.state.disks.map((d) => ({ path: d.path, readOnly: d.readOnly })),
+  };
+}
+
+const MACHINE_ID = /^[^./\\\0][^/\\\0]*$/;
+const FILE_NAME = /^[0-9A-Za-z][0-9A-Za-z._-]*\.lgsnap$/;
+
+/** <data>/snapshots/<machine>/*.lgsnap. Nothing here deletes a file unless asked to. */
+export class SnapshotStore {
+  /** Verified listings by path, valid while size and mtime are unchanged (decoding is not free). */
+  private readonly verified = new Map<string, { key: string; listing: SnapshotListing }>();
+
+  constructor(readonly dir: string) {}
+
+  dirOf(machine: string): string {
+    if (!MACHINE_ID.test(machine)) throw new ServiceError('bad-request', `"${machine}" is not a machine id`);
+    return join(this.dir, machine);
+  }
+
+  pathOf(machine: string, file: string): string {
+    if (!FILE_NAME.test(file)) throw new ServiceError('bad-request', `"${file}" is not a snapshot file name`);
+    return join(this.dirOf(machine), file);
+  }
+
+  /** Every *.lgsnap of the machine, oldest first; corrupt or unreadable ones carry their error. */
+  async list(machine: string): Promise<SnapshotListing[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dirOf(machine));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    const out: SnapshotListing[] = [];
+    for (const file of names.filter((n) => n.endsWith(SNAPSHOT_SUFFIX) && !n.startsWith('.')).sort()) {
+      out.push(await this.inspectFile(machine, file));
+    }
+    return out;
+  }
+
+  /** Reads and decodes one snapshot; a bad file is an 'invalid-snapshot' error naming the problem. */
+  async load(machine: string, file: string): Promise<MachineSnapshot> {
+    const path = this.pathOf(machine, file);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await fs.readFile(path));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new ServiceError('not-found', `machine "${machine}" has no snapshot ${file}`);
+      throw new ServiceError('invalid-snapshot', `cannot read snapshot ${file}: ${errorText(err)}`);
+    }
+    try {
+      return decodeMachineSnapshot(bytes);
+    } catch (err) {
+      throw new ServiceError('invalid-snapshot', `snapshot ${file}: ${errorText(err)}`);
+    }
+  }
+
+  async delete(machine: string, file: string): Promise<void> {
+    const path = this.pathOf(machine, file);
+    try {
+      await fs.unlink(path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new ServiceError('not-found', `machine "${machine}" has no snapshot ${file}`);
+      throw err;
+    }
+    this.verified.delete(path);
+  }
+
+  /** A listing the worker verified when it wrote the file. */
+  remember(listing: SnapshotListing): void {
+    const path = this.pathOf(listing.machine, listing.file);
+    this.verified.set(path, { key: `${listing.sizeBytes}:${listing.modifiedMs}`, listing });
+  }
+
+  private async inspectFile(machine: string, file: string): Promise<SnapshotListing> {
+    const path = join(this.dirOf(machine), file);
+    let stat: { size: number; mtimeMs: number; isFile(): boolean };
+    try {
+      stat = await fs.stat(path);
+    } catch (err) {
+      return { machine, file, sizeBytes: 0, modifiedMs: 0, verified: false, error: errorText(err) };
+    }
+    const key = `${stat.size}:${stat.mtimeMs}`;
+    const known = this.verified.get(path);
+    if (known && known.key === key) return known.listing;
+    const base = { machine, file, sizeBytes: stat.size, modifiedMs: stat.mtimeMs, verified: false };
+    if (!stat.isFile()) return { ...base, error: 'not a file' };
+    try {
+      const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
+      const listing = listingOf(machine, file, stat, snap);
+      this.verified.set(path, { key, listing });
+      return listing;
+    } catch (err) {
+      return { ...base, error: errorText(err) };
+    }
+  }
+}
+
+interface Pending {
+  worker: Worker;
+  resolve: (listing: SnapshotListing) => void;
+  reject: (err: ServiceError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Snapshot requests in flight to machine workers, matched to their replies by sequence number. */
+export class SnapshotRequests {
+  private nextSeq = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  send(worker: Worker, dir: string): Promise<SnapshotListing> {
+    const seq = this.nextSeq++;
+    return new Promise<SnapshotListing>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new ServiceError('internal', 'the machine did not finish its snapshot in time'));
+      }, SNAPSHOT_TIMEOUT_MS);
+      this.pending.set(seq, { worker, resolve, reject, timer });
+      const msg: ToWorker = { type: 'snapshot', seq, dir };
+      worker.postMessage(msg);
+    });
+  }
+
+  settle(seq: number, reply: SnapshotReply): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    clearTimeout(p.timer);
+    if (reply.ok) p.resolve(reply.result);
+    else p.reject(new ServiceError(reply.code, reply.message));
+  }
+
+  dropWorker(worker: Worker, why: string): void {
+    for (const [seq, p] of this.pending) {
+      if (p.worker !== worker) continue;
+      this.pending.delete(seq);
+      clearTimeout(p.timer);
+      p.reject(new ServiceError('bad-state', why));
+    }
+  }
+}
+
+type SnapshotMethod = 'snapshots.take' | 'snapshots.list' | 'snapshots.restore' | 'snapshots.delete';
+type SnapshotHandlers = { [M in SnapshotMethod & keyof ApiMethods]: (p: ApiParams<M>) => Promise<ApiResult<M>> };
+
+export interface SnapshotDeps {
+  store: SnapshotStore;
+  machines: MachineManager;
+  /** True when a config of that id exists. */
+  machineExists(id: string): Promise<boolean>;
+  emit(msg: ApiEventMessage): void;
+}
+
+export function snapshotHandlers({ store, machines, machineExists, emit }: SnapshotDeps): SnapshotHandlers {
+  const known = async (id: string): Promise<void> => {
+    if (!machines.isActive(id) && !(await machineExists(id)) && (await store.list(id)).length === 0) {
+      throw new ServiceError('not-found', `there is no machine "${id}"`);
+    }
+  };
+  const changed = (id: string): void => emit({ kind: 'event', event: 'snapshots.changed', payload: { id } });
+  return {
+    'snapshots.take': async ({ id }) => {
+      const listing = await machines.snapshot(id, store.dirOf(id));
+      store.remember(listing);
+      changed(id);
+      return listing;
+    },
+    'snapshots.list': async ({ id }) => {
+      await known(id);
+      return store.list(id);
+    },
+    'snapshots.restore': async ({ id, file, allowChangedDisks }) => {
+      await known(id);
+      const snap = await store.load(id, file);
+      const config = snap.state.config as unknown as MachineConfig;
+      if ((config.networks ?? []).length > 0) {
+        throw new ServiceError(
+          'unsupported',
+          'the snapshot is of a machine on a shared network (single machines only)',
+        );
+      }
+      try {
+        await checkDisksAsync(snap.state.disks, allowChangedDisks ?? false);
+      } catch (err) {
+        if (err instanceof DiskChangedError) throw new ServiceError('disk-changed', err.message);
+        throw err;
+      }
+      // Checked before the running machine is stopped: a refused restore loses nothing.
+      if (machines.isActive(id)) await machines.stop(id);
+      return machines.start(id, config, {
+        path: store.pathOf(id, file),
+        allowChangedDisks: allowChangedDisks ?? false,
+      });
+    },
+    'snapshots.delete': async ({ id, file }) => {
+      await store.delete(id, file);
+      changed(id);
+      return { deleted: file };
+    },
+  };
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
