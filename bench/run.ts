@@ -14,7 +14,9 @@ import { NativeWorkspace } from '../core/cpu/difftest/native';
 import { UserMachine } from '../core/cpu/difftest/user-machine';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const PROGRAMS = ['sieve', 'crc32', 'bytecopy', 'qsort', 'strhash', 'mandel'];
+const ALL_PROGRAMS = ['sieve', 'crc32', 'bytecopy', 'qsort', 'strhash', 'mandel'];
+/** Profiling convenience: BENCH_PROGRAMS=mandel,qsort runs only those programs. */
+const PROGRAMS = process.env['BENCH_PROGRAMS']?.split(',') ?? ALL_PROGRAMS;
 const RUNS = 5;
 /** Native runs are cheap and noisier (cold caches on the first ones): take more of them. */
 const NATIVE_RUNS = 11;

@@ -8,6 +8,7 @@ import { decode } from './decode';
 import { DecodeCache } from './decode-cache';
 import type { Instr } from './instr';
 import { deliverEvent } from './interrupts';
+import { MAX_BLOCK, canEnterBlock, compileBlock, endsBlock, type Block } from './jit';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
 import {
@@ -38,6 +39,14 @@ import type {
   X87State,
 } from './types';
 
+/**
+ * Entries into an instruction before a block is compiled from it. High on purpose: a block pays
+ * off only after the JavaScript engine has optimised it, which costs far more than interpreting
+ * lukewarm code (a Linux boot touches thousands of short runs executed a few hundred times).
+ */
+const HOT_BLOCK = 20000;
+/** Shorter runs are left to the interpreter: entering a block has a fixed cost. */
+const MIN_BLOCK = 3;
 const CR0_PE = 1,
   CR0_ET = 0x10,
   CR0_PG = 0x80000000 | 0;
@@ -108,6 +117,15 @@ export class I386 implements Cpu {
   readonly x87host: X87Host;
   /** Statistics (derived): instructions decoded since construction. */
   decodeCount = 0;
+  /** Bumped whenever a store overwrites cached code: a running block stops at the next check. */
+  codeGen = 0;
+  /** Statistics (derived): blocks compiled since construction. */
+  blockCount = 0;
+  /**
+   * Entries into an instruction (as a jump target or after a block) before a block is compiled
+   * from it. A tuning knob, not state: Infinity turns the block compiler off, 1 compiles at once.
+   */
+  blockThreshold = HOT_BLOCK;
 
   constructor(mem: PhysicalMemory, owner: CpuOwner) {
     this.mem = mem;
@@ -118,6 +136,7 @@ export class I386 implements Cpu {
       // Only a store into bytes of a cached instruction drops the page's decoded code.
       if (!this.dcache.touchesCode(p, len)) return;
       const page = p >>> 12;
+      this.codeGen++;
       this.dcache.invalidatePage(page);
       if (page === this.fPhysPage) this.fLinPage = -1;
     };
@@ -146,11 +165,27 @@ export class I386 implements Cpu {
 
   run(budget: number): CpuExit {
     this.epoch++;
-    let left = budget;
-    while (left > 0) {
+    // Budget is counted in retired instructions (icount) plus one per delivered exception.
+    let limit = this.icount + budget;
+    while (this.icount < limit) {
       try {
         let ins = this.fetch();
+        // `entry`: ins was reached by a fetch (a jump target, a page change, the end of a block):
+        // the places where compiled blocks start.
+        let entry = true;
         for (;;) {
+          if (entry) {
+            if (ins.block === null && ++ins.hits >= this.blockThreshold) this.tryCompile(ins);
+            if (ins.block !== null) {
+              const n = this.runBlocks(ins, limit);
+              if (n !== ins) {
+                if (this.icount >= limit) break;
+                entry = n === null;
+                ins = n ?? this.fetch();
+                continue;
+              }
+            }
+          }
           const fall = (this.ip + ins.len) >>> 0;
           this.nextIp = fall;
           const tf = this.flags & TF;
@@ -158,10 +193,11 @@ export class I386 implements Cpu {
           this.ip = this.nextIp;
           this.icount++;
           if (tf !== 0) throw new CpuFault(1, 0, false); // single-step trap after the instruction
-          if (--left <= 0) break;
+          if (this.icount >= limit) break;
           // Straight-line code in the same page chains to the next cached instruction while
           // nothing (TLB, CS, code writes) has reset the fetch page.
           if (fall === this.ip && this.fLinPage !== -1 && this.csFlat) {
+            entry = false;
             const n = ins.next;
             if (n !== null && n.epoch === this.epoch) {
               ins = n;
@@ -175,6 +211,7 @@ export class I386 implements Cpu {
             }
           }
           ins = this.fetch();
+          entry = true;
         }
       } catch (e) {
         if (e instanceof ExitSignal)
@@ -184,10 +221,102 @@ export class I386 implements Cpu {
         if (exit) return exit;
         // A delivered exception retires nothing but still uses one unit of budget, so a guest
         // whose handler faults again at once cannot keep run() from returning.
-        left--;
+        limit--;
       }
     }
     return { kind: 'budget' };
+  }
+
+  /**
+   * Runs compiled blocks from `ins` (which has one) while each successor is cached in the same
+   * page, has a valid block and fits the budget. Returns the next instruction to interpret
+   * (`ins` itself when its block could not run), or null when the caller must fetch.
+   */
+  private runBlocks(ins: Instr, limit: number): Instr | null {
+    let cur = ins;
+    for (;;) {
+      const blk = cur.block!;
+      if ((this.flags & TF) !== 0 || !this.csFlat || limit - this.icount < blk.n || blk.eip !== this.ip) return cur;
+      if (blk.epoch !== this.epoch && !this.verifyBlock(blk)) {
+        cur.block = null;
+        cur.hits = 0;
+        return cur;
+      }
+      blk.run(this);
+      if (this.icount >= limit) return null;
+      // The successor is usually cached in the same page: skip the full fetch.
+      const lin = (this.sbase[SEG_CS]! + this.ip) | 0;
+      const arr = this.fArr;
+      if (lin >>> 12 !== this.fLinPage || arr === null) return null;
+      const n = arr[lin & 0xfff];
+      if (n === undefined || n.epoch !== this.epoch) return null;
+      if (n.block === null) {
+        if (++n.hits >= this.blockThreshold) this.tryCompile(n);
+        if (n.block === null) return n;
+      }
+      cur = n;
+    }
+  }
+
+  /**
+   * Compiles the block starting at `first` (the instruction at CS:EIP, cached in the current
+   * fetch page): consecutive cached instructions up to a control transfer, an instruction that
+   * may not run in a block, the end of the page, or MAX_BLOCK.
+   */
+  private tryCompile(first: Instr): void {
+    const arr = this.fArr;
+    const lin0 = (this.sbase[SEG_CS]! + this.ip) | 0;
+    let off = lin0 & 0xfff;
+    if (arr === null || !this.csFlat || lin0 >>> 12 !== this.fLinPage || arr[off] !== first) {
+      first.hits = -0x40000000; // not cached where a block could find it: never try again
+      return;
+    }
+    const start = off;
+    const list: Instr[] = [];
+    let ins: Instr | undefined = first;
+    while (ins !== undefined && list.length < MAX_BLOCK && canEnterBlock(ins)) {
+      list.push(ins);
+      off += ins.len;
+      if (endsBlock(ins) || off >= 4096) break;
+      ins = arr[off];
+      if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, (lin0 & ~0xfff) | off)) ins = undefined;
+      if (ins === undefined) {
+        try {
+          ins = this.decodeAt((lin0 & ~0xfff) | off);
+        } catch (e) {
+          if (!(e instanceof CpuFault)) throw e;
+          ins = undefined;
+        }
+        if (ins !== undefined && arr[off] !== ins) ins = undefined; // not cacheable (crosses the page)
+      }
+    }
+    if (list.length < MIN_BLOCK) {
+      first.hits = -0x40000000; // not worth a block: never try again
+      return;
+    }
+    const p = this.fPhysBase + start;
+    const blk: Block = {
+      run: compileBlock(list, this.ip),
+      eip: this.ip,
+      n: list.length,
+      epoch: this.epoch,
+      off: start,
+      bytes: this.mem.ram.slice(p, this.fPhysBase + off),
+      d32: this.code32,
+    };
+    this.blockCount++;
+    first.block = blk;
+  }
+
+  /** Re-checks a block's bytes against memory once per run (as verify() does for one instruction). */
+  private verifyBlock(blk: Block): boolean {
+    if (blk.d32 !== this.code32 || this.fArr === null) return false;
+    const ram = this.mem.ram;
+    const p = this.fPhysBase + blk.off;
+    const b = blk.bytes;
+    for (let k = 0; k < b.length; k++) if (ram[p + k] !== b[k]) return false;
+    blk.epoch = this.epoch;
+    return true;
   }
 
   /**

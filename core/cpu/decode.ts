@@ -20,16 +20,54 @@ import {
   undefinedOpcode,
 } from './optable';
 
-const SEG_PREFIX: Record<number, number> = { 0x26: 0, 0x2e: 1, 0x36: 2, 0x3e: 3, 0x64: 4, 0x65: 5 };
+/** Segment register named by each prefix byte (-1: not a segment prefix). */
+const SEG_PREFIX = new Int8Array(256).fill(-1);
+SEG_PREFIX[0x26] = 0;
+SEG_PREFIX[0x2e] = 1;
+SEG_PREFIX[0x36] = 2;
+SEG_PREFIX[0x3e] = 3;
+SEG_PREFIX[0x64] = 4;
+SEG_PREFIX[0x65] = 5;
+const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3];
+const INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1];
 
 /** Byte source for the decoder (the CPU's fetch path, or a plain array in tests). */
 export interface ByteSource {
   (offset: number): number;
 }
 
+// The byte stream of the instruction being decoded. Module state rather than closures: decoding
+// is on the path of every cache miss, and it never re-enters itself.
+const buf = new Uint8Array(15);
+let count = 0;
+let fromFn: ByteSource | null = null;
+let fromCpu: I386 | null = null;
+let fromLin = 0;
+
+function rd(): number {
+  if (count >= 15) throw gp(0);
+  const v = fromFn !== null ? fromFn(count) : fromCpu!.mmu.read8((fromLin + count) | 0);
+  buf[count++] = v;
+  return v;
+}
+function rd16(): number {
+  const lo = rd();
+  return lo | (rd() << 8);
+}
+function rd32(): number {
+  const b0 = rd(),
+    b1 = rd(),
+    b2 = rd();
+  return b0 | (b1 << 8) | (b2 << 16) | (rd() << 24);
+}
+
 /** Decodes the instruction at linear address `lin` for the CPU's current code segment. */
 export function decode(c: I386, lin: number): Instr {
-  return decodeBytes((k) => c.mmu.read8((lin + k) | 0), c.code32);
+  count = 0;
+  fromFn = null;
+  fromCpu = c;
+  fromLin = lin;
+  return decodeNext(c.code32);
 }
 
 /**
@@ -37,16 +75,13 @@ export function decode(c: I386, lin: number): Instr {
  * unknown opcodes decode to a #UD handler.
  */
 export function decodeBytes(byteAt: ByteSource, code32: boolean): Instr {
-  const bytes: number[] = [];
-  const rd = (): number => {
-    if (bytes.length >= 15) throw gp(0);
-    const v = byteAt(bytes.length);
-    bytes.push(v);
-    return v;
-  };
-  const rd16 = (): number => rd() | (rd() << 8);
-  const rd32 = (): number => rd() | (rd() << 8) | (rd() << 16) | (rd() << 24);
+  count = 0;
+  fromFn = byteAt;
+  fromCpu = null;
+  return decodeNext(code32);
+}
 
+function decodeNext(code32: boolean): Instr {
   const i = new Instr(undefinedOpcode);
   let o16 = !code32,
     a16 = !code32,
@@ -61,7 +96,7 @@ export function decodeBytes(byteAt: ByteSource, code32: boolean): Instr {
     else if (b === 0xf0) lock = true;
     else if (b === 0xf2) rep = 2;
     else if (b === 0xf3) rep = 1;
-    else if (SEG_PREFIX[b] !== undefined) seg = SEG_PREFIX[b]!;
+    else if (SEG_PREFIX[b]! >= 0) seg = SEG_PREFIX[b]!;
     else break;
   }
   const op = b === 0x0f ? 0x100 | rd() : b;
@@ -75,8 +110,8 @@ export function decodeBytes(byteAt: ByteSource, code32: boolean): Instr {
   i.segOverride = seg >= 0;
   const spec = OPS[op];
   if (spec === undefined) {
-    i.len = bytes.length;
-    i.bytes = Uint8Array.from(bytes);
+    i.len = count;
+    i.bytes = buf.slice(0, count);
     return i;
   }
   i.sz = spec.byte ? 8 : o16 ? 16 : 32;
@@ -112,8 +147,6 @@ export function decodeBytes(byteAt: ByteSource, code32: boolean): Instr {
         if (i.mod === 1) i.disp = (rd() << 24) >> 24;
         else if (i.mod === 2) i.disp = rd32();
       } else {
-        const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3];
-        const INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1];
         if (i.mod === 0 && i.rm === 6) {
           i.disp = rd16();
         } else {
@@ -171,7 +204,7 @@ export function decodeBytes(byteAt: ByteSource, code32: boolean): Instr {
     if (!allowed || i.mod === 3) fn = null;
   }
   i.fn = fn ?? undefinedOpcode;
-  i.len = bytes.length;
-  i.bytes = Uint8Array.from(bytes);
+  i.len = count;
+  i.bytes = buf.slice(0, count);
   return i;
 }
