@@ -24,6 +24,26 @@ export const LHCALL_SET_PMD = 15;
 export const LHCALL_LOAD_TLS = 16;
 /** Highest valid hypercall number (11 is unused and is a "Bad hypercall"). */
 export const LHCALL_MAX = 16;
+/** Hypercall names by number, without the LHCALL_ prefix (11 is unused in 2.6.23). */
+export const HYPERCALL_NAMES: readonly string[] = [
+  'FLUSH_ASYNC',
+  'LGUEST_INIT',
+  'CRASH',
+  'LOAD_GDT',
+  'NEW_PGTABLE',
+  'FLUSH_TLB',
+  'LOAD_IDT_ENTRY',
+  'SET_STACK',
+  'TS',
+  'SET_CLOCKEVENT',
+  'HALT',
+  '(unused 11)',
+  'BIND_DMA',
+  'SEND_DMA',
+  'SET_PTE',
+  'SET_PMD',
+  'LOAD_TLS',
+];
 
 export const LHCALL_RING_SIZE = 64;
 export const LGUEST_IRQS = 32;

@@ -3,6 +3,7 @@
 
 import type { LguestFile } from '../host/api';
 import type { LguestStats } from '../host/lg';
+import { HYPERCALL_NAMES } from '../host/constants';
 
 /** LguestFile has no counters; the host's LguestFileImpl exposes its guest's state for inspectors. */
 interface FileWithGuestState {
@@ -42,27 +43,6 @@ const TRAP_NAMES: Record<number, string> = {
   256: 'entry failed',
 };
 
-export const HYPERCALL_NAMES = [
-  'FLUSH_ASYNC',
-  'LGUEST_INIT',
-  'CRASH',
-  'LOAD_GDT',
-  'NEW_PGTABLE',
-  'FLUSH_TLB',
-  'LOAD_IDT_ENTRY',
-  'SET_STACK',
-  'TS',
-  'SET_CLOCKEVENT',
-  'HALT',
-  '11',
-  'BIND_DMA',
-  'SEND_DMA',
-  'SET_PTE',
-  'SET_PMD',
-  'LOAD_TLS',
-  'bad',
-];
-
 /** Three lines: exits by kind, hypercalls by number (synchronous and ring ones), IRQs injected. */
 export function formatExitStats(s: LguestStats): string[] {
   const exits: string[] = [];
@@ -72,7 +52,7 @@ export function formatExitStats(s: LguestStats): string[] {
   exits.push(`time slice/clock ${s.budgetExits}`);
   const calls: string[] = [];
   s.hypercalls.forEach((n, i) => {
-    if (n > 0) calls.push(`${HYPERCALL_NAMES[i] ?? i} ${n}`);
+    if (n > 0) calls.push(`${HYPERCALL_NAMES[i] ?? 'bad'} ${n}`);
   });
   const irqs: string[] = [];
   s.irqsInjected.forEach((n, i) => {

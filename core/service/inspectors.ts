@@ -4,6 +4,7 @@
 import type { LaunchedGuest } from '../launcher/api';
 import type { Lguest } from '../host/lg';
 import { effectiveGdt, effectiveIdt } from '../host/inspect';
+import { HYPERCALL_NAMES } from '../host/constants';
 import type { SegmentRegister } from '../cpu/types';
 import type {
   CountersView,
@@ -521,27 +522,6 @@ export function inspectPageTables(lg: Lguest, slotArg?: number, pdeArg?: number)
 
 // --- counters -----------------------------------------------------------------------------------
 
-export const HYPERCALL_NAMES = [
-  'FLUSH_ASYNC',
-  'LGUEST_INIT',
-  'CRASH',
-  'LOAD_GDT',
-  'NEW_PGTABLE',
-  'FLUSH_TLB',
-  'LOAD_IDT_ENTRY',
-  'SET_STACK',
-  'TS',
-  'SET_CLOCKEVENT',
-  'HALT',
-  '(unused 11)',
-  'BIND_DMA',
-  'SEND_DMA',
-  'SET_PTE',
-  'SET_PMD',
-  'LOAD_TLS',
-  '(bad number)',
-];
-
 const EXCEPTION_NAMES = [
   '#DE divide error',
   '#DB debug',
@@ -581,7 +561,7 @@ export function inspectCounters(lg: Lguest): CountersView {
     if (count > 0) exits.push({ number: v, name: exitName(v), count });
   });
   const hypercalls = st.hypercalls.map(
-    (count, n): NamedCount => ({ number: n, name: HYPERCALL_NAMES[n] ?? '?', count }),
+    (count, n): NamedCount => ({ number: n, name: HYPERCALL_NAMES[n] ?? '(bad number)', count }),
   );
   const irqsInjected: NamedCount[] = [];
   st.irqsInjected.forEach((count, irq) => {
