@@ -2,41 +2,25 @@
 // seeds a "demo" machine, it boots on the built-in image, commands typed into the xterm console
 // answer there, and `crash` leaves a dead machine with the guest's reason in the UI.
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRendererBuilt, startBrowserMode, type BrowserMode } from '../scripts/browser-server';
-import { artifact, launchChromium } from './helpers';
+import { artifact, openWorkbench, type Workbench } from './helpers';
 
 const BOOT_TIMEOUT = 90_000;
 const COMMAND_TIMEOUT = 30_000;
 
-let dataDir: string;
-let mode: BrowserMode;
-let browser: Browser;
+let wb: Workbench;
 let page: Page;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  await ensureRendererBuilt({ quiet: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'lguest-e2e-demo-'));
-  mode = await startBrowserMode({ configDir: join(dataDir, 'machines') });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
-  page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-  await page.goto(mode.server.url);
+  wb = await openWorkbench('lguest-e2e-demo-');
+  page = wb.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await mode?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await wb?.close();
 });
 
 const state = () => page.locator('[data-testid="machine-state"]');
@@ -81,8 +65,8 @@ async function runCommand(cmd: string): Promise<string[]> {
 describe('the demo guest in the workbench', () => {
   it('is there by default: the first start created a "demo" config on the built-in image', async () => {
     await expect.poll(() => page.locator('[data-machine="demo"]').count(), { timeout: 20_000 }).toBe(1);
-    expect(readdirSync(mode.configDir)).toEqual(['demo.json']);
-    const config = JSON.parse(readFileSync(join(mode.configDir, 'demo.json'), 'utf8')) as Record<string, unknown>;
+    expect(readdirSync(wb.mode.configDir)).toEqual(['demo.json']);
+    const config = JSON.parse(readFileSync(join(wb.mode.configDir, 'demo.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ name: 'demo', kernel: 'builtin:demo' });
     expect(config.blockDevices ?? []).toEqual([]);
   });
@@ -147,6 +131,6 @@ describe('the demo guest in the workbench', () => {
   });
 
   it('had no errors in the page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(wb.pageErrors).toEqual([]);
   });
 });

@@ -1,8 +1,12 @@
-// Shared pieces of the end-to-end tests: the Chromium to drive, where screenshots go.
+// Shared pieces of the end-to-end tests: the Chromium to drive, where screenshots go, and the
+// workbench in browser mode opened in it.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureRendererBuilt, startBrowserMode, type BrowserMode } from '../scripts/browser-server';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
@@ -19,4 +23,62 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'],
   });
+}
+
+export interface WorkbenchOptions {
+  /** Height of the 1400-wide viewport (860 unless told). */
+  viewportHeight?: number;
+  /** Grant the page clipboard read and write (for pasting into Monaco). */
+  clipboard?: boolean;
+}
+
+export interface Workbench {
+  page: Page;
+  mode: BrowserMode;
+  browser: Browser;
+  /** The temporary data directory; machine configs live in its machines/ folder. */
+  dataDir: string;
+  /** Uncaught page errors and console errors, in the order they happened. */
+  pageErrors: string[];
+  /** Closes the browser and the server and removes the data directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the workbench in browser mode on a fresh data directory (`prefix` names it in the temp
+ * folder) and opens it in Chromium, collecting page and console errors. If opening fails, what was
+ * started is closed again before the error is rethrown.
+ */
+export async function openWorkbench(prefix: string, options: WorkbenchOptions = {}): Promise<Workbench> {
+  let dataDir: string | undefined;
+  let mode: BrowserMode | undefined;
+  let browser: Browser | undefined;
+  const close = async (): Promise<void> => {
+    await browser?.close();
+    await mode?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await ensureRendererBuilt({ quiet: true });
+    dataDir = mkdtempSync(join(tmpdir(), prefix));
+    mode = await startBrowserMode({ configDir: join(dataDir, 'machines') });
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1400, height: options.viewportHeight ?? 860 } });
+    if (options.clipboard) {
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+        origin: new URL(mode.server.url).origin,
+      });
+    }
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+    await page.goto(mode.server.url);
+    return { page, mode, browser, dataDir, pageErrors, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

@@ -1,38 +1,20 @@
 // The inspector panels in browser mode, as a user meets them: boot the demo guest to its prompt,
 // pause it, and read its registers, memory, GDT/IDT, shadow page tables and counters.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRendererBuilt, startBrowserMode, type BrowserMode } from '../scripts/browser-server';
-import { artifact, launchChromium } from './helpers';
+import { artifact, openWorkbench, type Workbench } from './helpers';
 
-let dataDir: string;
-let mode: BrowserMode;
-let browser: Browser;
+let wb: Workbench;
 let page: Page;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  await ensureRendererBuilt({ quiet: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'lguest-e2e-inspect-'));
-  mode = await startBrowserMode({ configDir: join(dataDir, 'machines') });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-  await page.goto(mode.server.url);
+  wb = await openWorkbench('lguest-e2e-inspect-', { viewportHeight: 900 });
+  page = wb.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await mode?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await wb?.close();
 });
 
 const state = () => page.locator('[data-testid="machine-state"]');
@@ -155,6 +137,6 @@ describe('inspectors in browser mode', () => {
   });
 
   it('had no errors in the page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(wb.pageErrors).toEqual([]);
   });
 });

@@ -1,38 +1,22 @@
 // Machine snapshots in the workbench (browser mode, Chromium): boot the demo guest, type, take a
 // snapshot, change the guest, restore it (paused, console as it was), resume and keep working.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRendererBuilt, startBrowserMode, type BrowserMode } from '../scripts/browser-server';
-import { artifact, launchChromium } from './helpers';
+import { artifact, openWorkbench, type Workbench } from './helpers';
 
-let dataDir: string;
-let mode: BrowserMode;
-let browser: Browser;
+let wb: Workbench;
 let page: Page;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  await ensureRendererBuilt({ quiet: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'lguest-e2e-snap-'));
-  mode = await startBrowserMode({ configDir: join(dataDir, 'machines') });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
-  page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-  await page.goto(mode.server.url);
+  wb = await openWorkbench('lguest-e2e-snap-');
+  page = wb.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await mode?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await wb?.close();
 });
 
 const rows = () => page.locator('[data-testid="terminal"] .xterm-rows');
@@ -62,7 +46,7 @@ describe('machine snapshots in the workbench', () => {
     await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(1);
     expect(await row.locator('.badge').textContent()).toBe('verified');
     expect(await page.locator('.snapshots-note').textContent()).toMatch(/Saved and verified .*\.lgsnap/);
-    const folder = join(dataDir, 'snapshots', 'demo');
+    const folder = join(wb.dataDir, 'snapshots', 'demo');
     expect(readdirSync(folder).filter((f) => f.endsWith('.lgsnap'))).toHaveLength(1);
     await page.screenshot({ path: artifact('snapshots-01-taken.png') });
   });
@@ -94,7 +78,7 @@ describe('machine snapshots in the workbench', () => {
   });
 
   it('lists a corrupt snapshot file with its error, cannot restore it, and leaves it on disk until deleted', async () => {
-    const folder = join(dataDir, 'snapshots', 'demo');
+    const folder = join(wb.dataDir, 'snapshots', 'demo');
     const [good] = readdirSync(folder).filter((f) => f.endsWith('.lgsnap'));
     const bytes = readFileSync(join(folder, good!));
     bytes[bytes.length >> 1]! ^= 0x10;
@@ -125,13 +109,13 @@ describe('machine snapshots in the workbench', () => {
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await expect.poll(() => page.locator('.snapshots-table tbody tr').count()).toBe(0);
-    const folder = join(dataDir, 'snapshots', 'demo');
+    const folder = join(wb.dataDir, 'snapshots', 'demo');
     expect(existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.lgsnap')) : []).toEqual([]);
     await page.getByRole('button', { name: '■ Stop' }).click();
     await expect.poll(machineState).toBe('stopped');
   });
 
   it('had no errors in the page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(wb.pageErrors).toEqual([]);
   });
 });

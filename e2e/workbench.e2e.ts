@@ -1,41 +1,26 @@
 // The workbench in browser mode, driven in Chromium the way a person uses it: write a machine config
 // in the form and in Monaco, save, reload, see schema errors at the fields, start a machine.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import NodeWebSocket from 'ws';
-import { ensureRendererBuilt, startBrowserMode, type BrowserMode } from '../scripts/browser-server';
-import { artifact, launchChromium } from './helpers';
+import { artifact, openWorkbench, type Workbench } from './helpers';
 
-let dataDir: string;
-let mode: BrowserMode;
-let browser: Browser;
+let wb: Workbench;
 let page: Page;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  await ensureRendererBuilt({ quiet: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'lguest-e2e-'));
-  mode = await startBrowserMode({ configDir: join(dataDir, 'machines') });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
-  // Edits in Monaco are pasted, as a person replacing the document would (typing would auto-indent).
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(mode.server.url).origin });
-  page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
+  wb = await openWorkbench('lguest-e2e-', {
+    // Edits in Monaco are pasted, as a person replacing the document would (typing would auto-indent).
+    clipboard: true,
   });
-  await page.goto(mode.server.url);
+  page = wb.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await mode?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await wb?.close();
 });
 
 /** The text Monaco shows (its rendered lines; fine for documents that fit the viewport). */
@@ -100,7 +85,7 @@ describe('workbench in browser mode', () => {
     await expect.poll(() => create.isEnabled()).toBe(true);
     await create.click();
     await expect.poll(() => machineItem('alpha').count()).toBe(1);
-    const file = join(mode.configDir, 'alpha.json');
+    const file = join(wb.mode.configDir, 'alpha.json');
     await expect.poll(() => existsSync(file)).toBe(true);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(edited);
   });
@@ -115,7 +100,7 @@ describe('workbench in browser mode', () => {
   });
 
   it('shows a schema error at the field for an invalid edit, and does not save it', async () => {
-    const file = join(mode.configDir, 'alpha.json');
+    const file = join(wb.mode.configDir, 'alpha.json');
     const before = readFileSync(file, 'utf8');
     await setMonacoText(before.replace('"memoryMB": 128', '"memoryMB": 5000'));
     const memoryField = page.locator('.field[data-pointer="/memoryMB"]');
@@ -139,12 +124,12 @@ describe('workbench in browser mode', () => {
   });
 
   it('lists a corrupt config file with its error instead of dropping it', async () => {
-    writeFileSync(join(mode.configDir, 'broken.json'), '{ "name": "broken", "kernel": ');
+    writeFileSync(join(wb.mode.configDir, 'broken.json'), '{ "name": "broken", "kernel": ');
     await page.reload();
     await expect.poll(() => machineItem('broken').count(), { timeout: 20_000 }).toBe(1);
     expect(await machineItem('broken').locator('.badge').textContent()).toBe('invalid');
     expect(await machineItem('broken').locator('.machine-error').textContent()).toMatch(/JSON syntax error/);
-    expect(readFileSync(join(mode.configDir, 'broken.json'), 'utf8')).toBe('{ "name": "broken", "kernel": ');
+    expect(readFileSync(join(wb.mode.configDir, 'broken.json'), 'utf8')).toBe('{ "name": "broken", "kernel": ');
     // Opening it shows the file as it is, with the error, ready to be repaired.
     await machineItem('broken').locator('button').click();
     await expect.poll(monacoText).toContain('"name": "broken", "kernel":');
@@ -158,7 +143,7 @@ describe('workbench in browser mode', () => {
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await expect.poll(() => machineItem('alpha').count()).toBe(0);
-    expect(existsSync(join(mode.configDir, 'alpha.json'))).toBe(false);
+    expect(existsSync(join(wb.mode.configDir, 'alpha.json'))).toBe(false);
   });
 
   it('starts the demo machine and reports what it really does', async () => {
@@ -195,15 +180,15 @@ describe('workbench in browser mode', () => {
   });
 
   it('had no errors in the page (CSP included)', () => {
-    expect(pageErrors).toEqual([]);
+    expect(wb.pageErrors).toEqual([]);
   });
 });
 
 describe('browser-mode WebSocket guard', () => {
   function tryConnect(query: string): Promise<number> {
     return new Promise((resolve) => {
-      const ws = new NodeWebSocket(`ws://127.0.0.1:${mode.server.port}/api${query}`, {
-        headers: { Origin: `http://127.0.0.1:${mode.server.port}` },
+      const ws = new NodeWebSocket(`ws://127.0.0.1:${wb.mode.server.port}/api${query}`, {
+        headers: { Origin: `http://127.0.0.1:${wb.mode.server.port}` },
       });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => {
@@ -217,7 +202,7 @@ describe('browser-mode WebSocket guard', () => {
   it('rejects a missing or wrong token with 401 and accepts the right one', async () => {
     expect(await tryConnect('')).toBe(401);
     expect(await tryConnect('?token=wrong')).toBe(401);
-    expect(await tryConnect(`?token=${mode.server.token}`)).toBe(101);
+    expect(await tryConnect(`?token=${wb.mode.server.token}`)).toBe(101);
   });
 
   it('keeps a page without the token from talking to the API', async () => {
@@ -227,7 +212,7 @@ describe('browser-mode WebSocket guard', () => {
         ws.onopen = () => resolve('open');
         ws.onerror = () => resolve('refused');
       });
-    }, mode.server.port);
+    }, wb.mode.server.port);
     expect(result).toBe('refused');
   });
 });

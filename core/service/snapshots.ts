@@ -10,7 +10,7 @@ import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig }
 import { ServiceError } from './errors';
 import type { MachineManager } from './machines';
 import type { SnapshotListing, SnapshotReply } from './snapshot-types';
-import type { ToWorker } from './worker-protocol';
+import { WorkerRequests } from './worker-requests';
 
 export const SNAPSHOT_SUFFIX = '.lgsnap';
 /** Capturing and writing a snapshot of a big guest takes a while; past this the request fails. */
@@ -135,47 +135,15 @@ export class SnapshotStore {
   }
 }
 
-interface Pending {
-  worker: Worker;
-  resolve: (listing: SnapshotListing) => void;
-  reject: (err: ServiceError) => void;
-  timer: NodeJS.Timeout;
-}
-
 /** Snapshot requests in flight to machine workers, matched to their replies by sequence number. */
-export class SnapshotRequests {
-  private nextSeq = 1;
-  private readonly pending = new Map<number, Pending>();
-
+export class SnapshotRequests extends WorkerRequests<SnapshotReply> {
   send(worker: Worker, dir: string): Promise<SnapshotListing> {
-    const seq = this.nextSeq++;
-    return new Promise<SnapshotListing>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new ServiceError('internal', 'the machine did not finish its snapshot in time'));
-      }, SNAPSHOT_TIMEOUT_MS);
-      this.pending.set(seq, { worker, resolve, reject, timer });
-      const msg: ToWorker = { type: 'snapshot', seq, dir };
-      worker.postMessage(msg);
-    });
-  }
-
-  settle(seq: number, reply: SnapshotReply): void {
-    const p = this.pending.get(seq);
-    if (!p) return;
-    this.pending.delete(seq);
-    clearTimeout(p.timer);
-    if (reply.ok) p.resolve(reply.result);
-    else p.reject(new ServiceError(reply.code, reply.message));
-  }
-
-  dropWorker(worker: Worker, why: string): void {
-    for (const [seq, p] of this.pending) {
-      if (p.worker !== worker) continue;
-      this.pending.delete(seq);
-      clearTimeout(p.timer);
-      p.reject(new ServiceError('bad-state', why));
-    }
+    return this.request<SnapshotListing>(
+      worker,
+      (seq) => ({ type: 'snapshot', seq, dir }),
+      SNAPSHOT_TIMEOUT_MS,
+      'the machine did not finish its snapshot in time',
+    );
   }
 }
 
