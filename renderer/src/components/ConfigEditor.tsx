@@ -335,13 +335,7 @@ export function ConfigEditor({ id, running, onSaved, onDeleted, onCancelNew, onD
                       type="button"
                       className="button small"
                       aria-label={`Remove disk ${i + 1}`}
-                      onClick={() =>
-                        edit((d) => {
-                          const list = d.blockDevices as unknown[];
-                          list.splice(i, 1);
-                          if (list.length === 0) delete d.blockDevices;
-                        })
-                      }
+                      onClick={() => edit((d) => removeListItem(d, 'blockDevices', i))}
                     >
                       Remove
                     </button>
@@ -356,12 +350,7 @@ export function ConfigEditor({ id, running, onSaved, onDeleted, onCancelNew, onD
               <button
                 type="button"
                 className="button small"
-                onClick={() =>
-                  edit((d) => {
-                    const list = Array.isArray(d.blockDevices) ? d.blockDevices : (d.blockDevices = []);
-                    (list as unknown[]).push({ path: '' });
-                  })
-                }
+                onClick={() => edit((d) => appendListItem(d, 'blockDevices', () => ({ path: '' })))}
               >
                 + Add disk
               </button>
@@ -389,13 +378,7 @@ export function ConfigEditor({ id, running, onSaved, onDeleted, onCancelNew, onD
                       type="button"
                       className="button small"
                       aria-label={`Leave network ${i + 1}`}
-                      onClick={() =>
-                        edit((d) => {
-                          const list = d.networks as unknown[];
-                          list.splice(i, 1);
-                          if (list.length === 0) delete d.networks;
-                        })
-                      }
+                      onClick={() => edit((d) => removeListItem(d, 'networks', i))}
                     >
                       Remove
                     </button>
@@ -410,12 +393,7 @@ export function ConfigEditor({ id, running, onSaved, onDeleted, onCancelNew, onD
               <button
                 type="button"
                 className="button small"
-                onClick={() =>
-                  edit((d) => {
-                    const list = Array.isArray(d.networks) ? d.networks : (d.networks = []);
-                    (list as unknown[]).push(`lan${list.length}`);
-                  })
-                }
+                onClick={() => edit((d) => appendListItem(d, 'networks', (n) => `lan${n}`))}
               >
                 + Join network
               </button>
@@ -475,4 +453,17 @@ function Field(props: {
       ) : null}
     </div>
   );
+}
+
+/** Removes item i of one of the config's lists, dropping the field when the list becomes empty. */
+function removeListItem(d: Draft, key: 'blockDevices' | 'networks', i: number): void {
+  const list = d[key] as unknown[];
+  list.splice(i, 1);
+  if (list.length === 0) delete d[key];
+}
+
+/** Appends a new item (made from the list's current length) to one of the config's lists. */
+function appendListItem(d: Draft, key: 'blockDevices' | 'networks', make: (length: number) => unknown): void {
+  const list = (Array.isArray(d[key]) ? d[key] : (d[key] = [])) as unknown[];
+  list.push(make(list.length));
 }
