@@ -5,6 +5,7 @@
 
 import type { InstructionForm, OperandTemplate } from '../instructions';
 import { CASE_ESP, DATA_BASE, WINDOW } from './layout';
+import { EAX, EBP, EBX, ECX, EDI, EDX, EFLAGS_CF, EFLAGS_DF, ESI, ESP } from '../types';
 
 /** One differential test case: a snippet plus the state it starts from. */
 export interface DiffCase {
@@ -33,16 +34,8 @@ export interface DiffCase {
 }
 
 export const ARITH_FLAGS = 0x0001 | 0x0004 | 0x0010 | 0x0040 | 0x0080 | 0x0800;
-const CF = 0x1,
-  DF = 0x400;
-const EAX = 0,
-  ECX = 1,
-  EDX = 2,
-  EBX = 3,
-  ESP = 4,
-  EBP = 5,
-  ESI = 6,
-  EDI = 7;
+const CF = EFLAGS_CF,
+  DF = EFLAGS_DF;
 const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
 const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
