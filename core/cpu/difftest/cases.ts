@@ -615,7 +615,9 @@ export function segmentCases(seed: number): DiffCase[] {
     ['mov fs, r16 then read fs', 'mov fs, ax\n    mov ecx, fs'],
     ['mov ss, r16', 'mov ss, ax\n    mov ecx, esp'],
     ['mov ds, m16', 'mov [0x30000100], ax\n    mov ds, [0x30000100]'],
-    ['push/pop es', 'push eax\n    pop es\n    push es\n    pop edx'],
+    // A 32-bit push of a segment register writes either 16 bits or the zero-extended selector,
+    // depending on the processor model: the slot is cleared first so both read back the same.
+    ['push/pop es', 'push eax\n    pop es\n    push dword 0\n    pop edx\n    push es\n    pop edx'],
     ['pop ds', 'push eax\n    pop ds'],
     ['pop ss', 'push eax\n    pop ss'],
     ['les r32, m16:32', 'mov dword [0x30000100], 0x30000040\n    mov [0x30000104], ax\n    les ebx, [0x30000100]'],
@@ -649,10 +651,14 @@ export function segmentCases(seed: number): DiffCase[] {
 export function controlCases(seed: number): DiffCase[] {
   const rng = new Rng(seed);
   const snippets: [string, string][] = [
-    ['iretd to the same ring', 'pushfd\n    push cs\n    push dword .t\n    iretd\n    ud2\n.t: mov ecx, esp'],
+    // `push cs` writes 16 bits on some processor models: its slot is cleared first (see segmentCases).
+    [
+      'iretd to the same ring',
+      'push dword 0\n    push dword 0\n    add esp, 8\n    pushfd\n    push cs\n    push dword .t\n    iretd\n    ud2\n.t: mov ecx, esp',
+    ],
     [
       'iretd ignores IF/IOPL at CPL 3',
-      'push dword 0x3046\n    push cs\n    push dword .t\n    iretd\n    ud2\n.t: pushfd\n    pop ecx',
+      'push dword 0\n    push dword 0\n    add esp, 8\n    push dword 0x3046\n    push cs\n    push dword .t\n    iretd\n    ud2\n.t: pushfd\n    pop ecx',
     ],
     ['popfd ignores IF/IOPL at CPL 3', 'push dword 0x3cd7\n    popfd\n    pushfd\n    pop ecx'],
     [
