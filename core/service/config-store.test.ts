@@ -65,6 +65,32 @@ describe('ConfigStore', () => {
     expect(readdirSync(dir)).toEqual(['demo2.json']);
   });
 
+  it('lets exactly one of ten racing renames win; the others get conflict and leave no files', async () => {
+    await store.create(demo);
+    const names = Array.from({ length: 10 }, (_, i) => `renamed${i}`);
+    const results = await Promise.allSettled(names.map((name) => store.save('demo', { ...demo, name })));
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [names[i]!] : []));
+    expect(won).toHaveLength(1);
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(lost.map((r) => (r.reason as ServiceError).code)).toEqual(Array(9).fill('conflict'));
+    expect(readdirSync(dir)).toEqual([`${won[0]}.json`]);
+  });
+
+  it('after a rename, saving under the old id is not-found (a later request, not a race)', async () => {
+    await store.create(demo);
+    await store.save('demo', { ...demo, name: 'demo2' });
+    await expect(store.save('demo', { ...demo, name: 'demo3' })).rejects.toMatchObject({ code: 'not-found' });
+    expect(readdirSync(dir)).toEqual(['demo2.json']);
+  });
+
+  it('serializes a racing delete and rename of one config: one wins, the other is refused', async () => {
+    await store.create(demo);
+    const [del, ren] = await Promise.allSettled([store.delete('demo'), store.save('demo', { ...demo, name: 'x' })]);
+    expect(del.status).toBe('fulfilled');
+    expect(ren.status === 'rejected' && (ren.reason as ServiceError).code).toBe('conflict');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('deletes, and reports a missing config as not-found', async () => {
     await store.create(demo);
     await store.delete('demo');

@@ -11,6 +11,9 @@ import { ServiceError } from './errors';
 const SUFFIX = '.json';
 
 export class ConfigStore {
+  /** The tail of the chain that runs every change to the directory one after another. */
+  private changes: Promise<unknown> = Promise.resolve();
+
   constructor(readonly dir: string) {}
 
   async ensureDir(): Promise<void> {
@@ -71,31 +74,56 @@ export class ConfigStore {
   /** Stores a new config under its name; refuses to overwrite an existing file. */
   async create(value: unknown): Promise<ConfigListing> {
     const config = checked(value);
-    await this.ensureDir();
-    await this.writeAtomic(config.name, serialize(config), { overwrite: false });
-    return listingOf(await this.read(config.name));
+    return this.serialized(async () => {
+      await this.ensureDir();
+      await this.writeAtomic(config.name, serialize(config), { overwrite: false });
+      return listingOf(await this.read(config.name));
+    });
   }
 
   /** Replaces config `id`; if the name changed, the file is renamed (refused if the new name is taken). */
   async save(id: string, value: unknown): Promise<ConfigListing> {
     const config = checked(value);
-    if (!(await this.exists(id))) throw new ServiceError('not-found', `no config named "${id}"`);
-    if (config.name === id) {
-      await this.writeAtomic(id, serialize(config), { overwrite: true });
-    } else {
-      await this.writeAtomic(config.name, serialize(config), { overwrite: false });
-      await fs.unlink(this.pathOf(id));
-    }
-    return listingOf(await this.read(config.name));
+    return this.changeExisting(id, async () => {
+      if (config.name === id) {
+        await this.writeAtomic(id, serialize(config), { overwrite: true });
+      } else {
+        // Link the new name into place first (refused if taken), then drop the old one: a crash in
+        // between leaves both, never neither.
+        await this.writeAtomic(config.name, serialize(config), { overwrite: false });
+        await fs.unlink(this.pathOf(id));
+        await syncDir(this.dir);
+      }
+      return listingOf(await this.read(config.name));
+    });
   }
 
   async delete(id: string): Promise<void> {
-    try {
+    await this.changeExisting(id, async () => {
       await fs.unlink(this.pathOf(id));
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new ServiceError('not-found', `no config named "${id}"`);
-      throw err;
-    }
+      await syncDir(this.dir);
+    });
+  }
+
+  /**
+   * Runs a change to config `id` after every change requested before it. A config missing when the
+   * request arrives is `not-found`; one that an earlier request in the queue renamed or deleted is
+   * a `conflict`: this request was made against a version of the directory that no longer holds.
+   */
+  private async changeExisting<T>(id: string, change: () => Promise<T>): Promise<T> {
+    if (!(await this.exists(id))) throw new ServiceError('not-found', `no config named "${id}"`);
+    return this.serialized(async () => {
+      if (!(await this.exists(id))) {
+        throw new ServiceError('conflict', `config "${id}" was renamed or deleted by another request meanwhile`);
+      }
+      return change();
+    });
+  }
+
+  private serialized<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.changes.then(change);
+    this.changes = result.catch(() => undefined);
+    return result;
   }
 
   pathOf(id: string): string {

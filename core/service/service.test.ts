@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -96,6 +96,19 @@ describe('API boundary', () => {
       result: { ok: false, errors: [{ pointer: '/name' }] },
     });
     expect(await service.call('configs.validate', { text, forId: 'demo' })).toMatchObject({ result: { ok: true } });
+  });
+
+  it('answers ten racing configs.save renames of one config with one ok and nine conflicts', async () => {
+    const config = { name: 'a', kernel: 'k', memoryMB: 8 };
+    await service.call('configs.create', { config });
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        service.call('configs.save', { id: 'a', config: { ...config, name: `b${i}` } }),
+      ),
+    );
+    expect(replies.filter((r) => r.ok)).toHaveLength(1);
+    expect(replies.filter((r) => !r.ok).map((r) => !r.ok && r.error.code)).toEqual(Array(9).fill('conflict'));
+    expect(readdirSync(dir)).toHaveLength(1);
   });
 
   it('seeds the demo config on first start only', async () => {
