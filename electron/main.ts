@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     configDir: join(process.env.LGUEST_WORKBENCH_DATA ?? app.getPath('userData'), 'machines'),
     worker: { entry: machineWorkerPath() },
   });
+  await service.removeStaleTempFiles();
   await service.seedDefaultConfig();
   const unexpose = exposeServiceOverIpc(service, isAppUrl);
 

@@ -59,6 +59,7 @@ export async function startBrowserMode(
 ): Promise<BrowserMode> {
   const configDir = opts.configDir ?? defaultBrowserConfigDir();
   const service = new WorkbenchService({ configDir });
+  await service.removeStaleTempFiles();
   await service.seedDefaultConfig();
   const server = await startBrowserServer({ service, staticDir: RENDERER_DIR, port: opts.port, token: opts.token });
   return {

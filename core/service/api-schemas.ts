@@ -98,6 +98,13 @@ const paramSchemas: { [M in ApiMethod]: object } = {
   },
 };
 
+const validateSnapshotFile = ajv.compile(snapshotFile);
+
+/** True for a snapshot file name the API accepts (to restore or delete it); listings show no others. */
+export function isSnapshotFileName(name: string): boolean {
+  return validateSnapshotFile(name);
+}
+
 const validators = new Map<string, ValidateFunction>(
   Object.entries(paramSchemas).map(([method, schema]) => [method, ajv.compile(schema)]),
 );

@@ -1,12 +1,12 @@
 // The machine config store: one JSON file per machine in a directory, written atomically
 // (temp file, fsync, rename) so a crash never leaves half a config; corrupt files are listed as such.
 
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ConfigDocument, ConfigListing, MachineConfig } from './api';
+import { removeStaleTempFiles, syncDir, writeFileAtomic } from './atomic-file';
 import { validateConfigText, validateConfigValue } from './config-validation';
-import { ServiceError } from './errors';
+import { isErrno, ServiceError } from './errors';
 
 const SUFFIX = '.json';
 
@@ -37,6 +37,11 @@ export class ConfigStore {
       }
     }
     return listings;
+  }
+
+  /** Removes temp files that killed config writes left behind (at start-up). */
+  removeStaleTempFiles(): Promise<string[]> {
+    return removeStaleTempFiles(this.dir);
   }
 
   async read(id: string): Promise<ConfigDocument> {
@@ -144,45 +149,6 @@ export class ConfigStore {
   }
 }
 
-/**
- * Writes a file atomically: to a temp file in the same directory, fsync it, then move it into place:
- * rename to replace, link to create (link fails if the target exists, so two creators cannot
- * overwrite each other; `exists` makes the error for that case). The directory must exist.
- */
-export async function writeFileAtomic(
-  target: string,
-  data: string | Uint8Array,
-  opts: { overwrite: boolean; exists?: () => Error },
-): Promise<void> {
-  const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'wx', 0o644);
-  try {
-    if (typeof data === 'string') await handle.writeFile(data, 'utf8');
-    else await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    if (opts.overwrite) {
-      await fs.rename(tmp, target);
-    } else {
-      try {
-        await fs.link(tmp, target);
-      } catch (err) {
-        if (isErrno(err, 'EEXIST') && opts.exists) throw opts.exists();
-        throw err;
-      }
-      await fs.unlink(tmp);
-    }
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await syncDir(dir);
-}
-
 function checked(value: unknown): MachineConfig {
   const v = validateConfigValue(value);
   if (!v.ok) throw new ServiceError('invalid-config', 'the config does not match the schema', v.errors);
@@ -198,22 +164,4 @@ function listingOf(doc: ConfigDocument): ConfigListing {
     return { id: doc.id, ok: true, config: doc.validation.config!, modifiedMs: doc.modifiedMs };
   }
   return { id: doc.id, ok: false, errors: doc.validation.errors, modifiedMs: doc.modifiedMs };
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable; not every platform can open a directory, so best effort.
-  try {
-    const h = await fs.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  } catch {
-    /* e.g. Windows: directories cannot be fsynced */
-  }
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }

@@ -26,3 +26,8 @@ export function toErrorInfo(err: unknown): ApiErrorInfo {
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message };
 }
+
+/** True when `err` is a Node system error with this errno code (ENOENT, EEXIST, ...). */
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

@@ -76,6 +76,11 @@ export class WorkbenchService {
     if (listing.length === 0) await this.store.create(DEMO_CONFIG);
   }
 
+  /** Start-up: removes the temp files of config and snapshot writes that a kill interrupted. */
+  async removeStaleTempFiles(): Promise<string[]> {
+    return [...(await this.store.removeStaleTempFiles()), ...(await this.snapshots.removeStaleTempFiles())];
+  }
+
   /** Subscribes a transport to every event; returns the unsubscribe function. */
   subscribe(listener: (msg: ApiEventMessage) => void): () => void {
     this.listeners.add(listener);

@@ -10,7 +10,7 @@ import {
   encodeMachineSnapshot,
   SnapshotUnsupportedError,
 } from '../snapshot/machine-snapshot';
-import { writeFileAtomic } from './config-store';
+import { writeFileAtomic } from './atomic-file';
 import type { SnapshotReply } from './snapshot-types';
 import { listingOf, snapshotFileName } from './snapshots';
 

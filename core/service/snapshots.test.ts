@@ -2,7 +2,7 @@
 // atomically, verified), list (corrupt files listed, never deleted), restore (paused, console
 // replaced by the snapshot's scrollback), refused restores that lose nothing, delete.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +181,30 @@ describe('snapshots through the service', () => {
     expect(existsSync(join(dir, 'snapshots', 'demo', taken.file))).toBe(false);
     expect((await call('snapshots.list', { id: 'demo' })).map((l) => l.file)).toEqual(['zz-corrupt.lgsnap']);
     expect(await callError('snapshots.delete', { id: 'demo', file: taken.file })).toMatchObject({ code: 'not-found' });
+  });
+});
+
+describe('the snapshot folder as the API sees it', () => {
+  it("lists only files the API can restore and delete, and start-up removes killed writes' temp files", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lguest-snapdir-'));
+    const store = new WorkbenchService({ configDir: join(root, 'machines'), worker: tsxWorkerSpec() });
+    try {
+      const folder = join(root, 'snapshots', 'demo');
+      mkdirSync(folder, { recursive: true });
+      const good = '2026-12-02T10-00-00.000Z-5.lgsnap';
+      const unusable = ['my snap.lgsnap', '_x.lgsnap', 'ü.lgsnap', `${'a'.repeat(200)}.lgsnap`];
+      const stale = `.${good}.999999999.0badf00d.tmp`;
+      for (const f of [good, ...unusable, stale]) writeFileSync(join(folder, f), 'not a snapshot');
+      const listed = await store.call('snapshots.list', { id: 'demo' });
+      expect(listed.ok && (listed.result as SnapshotListing[]).map((l) => l.file)).toEqual([good]);
+      // What is listed, the API can act on.
+      expect(await store.call('snapshots.delete', { id: 'demo', file: good })).toMatchObject({ ok: true });
+      expect(await store.removeStaleTempFiles()).toEqual([join(folder, stale)]);
+      expect(readdirSync(folder).sort()).toEqual([...unusable].sort());
+    } finally {
+      await store.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

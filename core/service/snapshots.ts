@@ -6,8 +6,10 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { checkDisksAsync, DiskChangedError } from '../snapshot/disk-identity';
 import { decodeMachineSnapshot, type MachineSnapshot } from '../snapshot/machine-snapshot';
+import { isSnapshotFileName } from './api-schemas';
+import { removeStaleTempFiles } from './atomic-file';
 import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig } from './api';
-import { ServiceError } from './errors';
+import { isErrno, ServiceError } from './errors';
 import type { MachineManager } from './machines';
 import type { SnapshotListing, SnapshotReply } from './snapshot-types';
 import { WorkerRequests } from './worker-requests';
@@ -42,7 +44,6 @@ export function listingOf(
 }
 
 const MACHINE_ID = /^[^./\\\0][^/\\\0]*$/;
-const FILE_NAME = /^[0-9A-Za-z][0-9A-Za-z._-]*\.lgsnap$/;
 
 /** <data>/snapshots/<machine>/*.lgsnap. Nothing here deletes a file unless asked to. */
 export class SnapshotStore {
@@ -57,11 +58,14 @@ export class SnapshotStore {
   }
 
   pathOf(machine: string, file: string): string {
-    if (!FILE_NAME.test(file)) throw new ServiceError('bad-request', `"${file}" is not a snapshot file name`);
+    if (!isSnapshotFileName(file)) throw new ServiceError('bad-request', `"${file}" is not a snapshot file name`);
     return join(this.dirOf(machine), file);
   }
 
-  /** Every *.lgsnap of the machine, oldest first; corrupt or unreadable ones carry their error. */
+  /**
+   * Every snapshot file of the machine whose name the API accepts, oldest first; corrupt or
+   * unreadable ones carry their error. Other files in the folder are not the API's to touch.
+   */
   async list(machine: string): Promise<SnapshotListing[]> {
     let names: string[];
     try {
@@ -71,7 +75,7 @@ export class SnapshotStore {
       throw err;
     }
     const out: SnapshotListing[] = [];
-    for (const file of names.filter((n) => n.endsWith(SNAPSHOT_SUFFIX) && !n.startsWith('.')).sort()) {
+    for (const file of names.filter(isSnapshotFileName).sort()) {
       out.push(await this.inspectFile(machine, file));
     }
     return out;
@@ -103,6 +107,11 @@ export class SnapshotStore {
       throw err;
     }
     this.verified.delete(path);
+  }
+
+  /** Removes temp files that killed snapshot writes left in the machines' folders (at start-up). */
+  removeStaleTempFiles(): Promise<string[]> {
+    return removeStaleTempFiles(this.dir, 1);
   }
 
   /** A listing the worker verified when it wrote the file. */
@@ -205,10 +214,6 @@ export function snapshotHandlers({ store, machines, machineExists, emit }: Snaps
       return { deleted: file };
     },
   };
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
 
 function errorText(err: unknown): string {

@@ -1,0 +1,108 @@
+// Files written whole or not at all: the data goes to a temp file beside the target, is fsynced, and
+// only then is moved into place. A process killed mid-write leaves only its temp file, which the
+// next start-up of the service removes (removeStaleTempFiles).
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { isErrno } from './errors';
+
+/** .<target name>.<pid of the writer>.<8 hex digits>.tmp */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+function tempNameFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes a file atomically: to a temp file in the same directory, fsync it, then move it into place:
+ * rename to replace, link to create (link fails if the target exists, so two creators cannot
+ * overwrite each other; `exists` makes the error for that case). The directory must exist.
+ */
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  opts: { overwrite: boolean; exists?: () => Error },
+): Promise<void> {
+  const dir = dirname(target);
+  const tmp = tempNameFor(target);
+  const handle = await fs.open(tmp, 'wx', 0o644);
+  try {
+    if (typeof data === 'string') await handle.writeFile(data, 'utf8');
+    else await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (opts.overwrite) {
+      await fs.rename(tmp, target);
+    } else {
+      try {
+        await fs.link(tmp, target);
+      } catch (err) {
+        if (isErrno(err, 'EEXIST') && opts.exists) throw opts.exists();
+        throw err;
+      }
+      await fs.unlink(tmp);
+    }
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+/**
+ * Removes the temp files of writers that no longer run (the pid in the name is not a live process,
+ * or is this process, which has written nothing yet at start-up) from `dir` and, with `depth` 1,
+ * from its subdirectories too. Temp files of another live process are left alone: that write may
+ * still be in progress. Returns the paths removed.
+ */
+export async function removeStaleTempFiles(dir: string, depth = 0): Promise<string[]> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && depth > 0) {
+      removed.push(...(await removeStaleTempFiles(path, depth - 1)));
+      continue;
+    }
+    const m = TEMP_NAME.exec(entry.name);
+    if (!m || !entry.isFile() || processIsAlive(Number(m[1]))) continue;
+    await fs.rm(path, { force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return !isErrno(err, 'ESRCH');
+  }
+}
+
+/** Makes a rename or unlink in `dir` durable; not every platform can open a directory: best effort. */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const h = await fs.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    /* e.g. Windows: directories cannot be fsynced */
+  }
+}
