@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { MachineWorkerSpec } from '../core/service/machines';
 import { ensureRendererBuilt, startBrowserMode, type BrowserMode } from '../scripts/browser-server';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -30,6 +31,8 @@ export interface WorkbenchOptions {
   viewportHeight?: number;
   /** Grant the page clipboard read and write (for pasting into Monaco). */
   clipboard?: boolean;
+  /** How the service starts machine workers (a test Launcher in place of the real one). */
+  worker?: MachineWorkerSpec;
 }
 
 export interface Workbench {
@@ -61,7 +64,7 @@ export async function openWorkbench(prefix: string, options: WorkbenchOptions = 
   try {
     await ensureRendererBuilt({ quiet: true });
     dataDir = mkdtempSync(join(tmpdir(), prefix));
-    mode = await startBrowserMode({ configDir: join(dataDir, 'machines') });
+    mode = await startBrowserMode({ configDir: join(dataDir, 'machines'), worker: options.worker });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: options.viewportHeight ?? 860 } });
     if (options.clipboard) {

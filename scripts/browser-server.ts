@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBrowserServer, type BrowserServer } from '../core/service/browser-server';
+import type { MachineWorkerSpec } from '../core/service/machines';
 import { defaultBrowserConfigDir, WorkbenchService } from '../core/service/service';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -55,10 +56,10 @@ export async function ensureRendererBuilt(opts: { force?: boolean; quiet?: boole
 }
 
 export async function startBrowserMode(
-  opts: { configDir?: string; port?: number; token?: string } = {},
+  opts: { configDir?: string; port?: number; token?: string; worker?: MachineWorkerSpec } = {},
 ): Promise<BrowserMode> {
   const configDir = opts.configDir ?? defaultBrowserConfigDir();
-  const service = new WorkbenchService({ configDir });
+  const service = new WorkbenchService({ configDir, worker: opts.worker });
   await service.removeStaleTempFiles();
   await service.seedDefaultConfig();
   const server = await startBrowserServer({ service, staticDir: RENDERER_DIR, port: opts.port, token: opts.token });

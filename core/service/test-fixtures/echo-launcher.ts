@@ -1,5 +1,6 @@
-// Test stand-in for the Launcher: a "guest" that greets, echoes console input upper-cased, and idles
-// on a 10 ms virtual clock. Only the service tests load it (through MachineWorkerData.launcherModule).
+// Test stand-in for the Launcher: a "guest" that greets, echoes console input upper-cased (or, with
+// the command line "raw", byte for byte), and idles on a 10 ms virtual clock. Only tests load it
+// (through MachineWorkerData.launcherModule).
 
 import type { LaunchedGuest, LauncherEvents, LauncherStep } from '../../launcher/api';
 import type { MachineConfig } from '../../launcher/machine-config';
@@ -18,8 +19,10 @@ export function launchGuest(config: MachineConfig, events: LauncherEvents): Laun
         greeted = true;
         events.consoleOutput(new TextEncoder().encode(`hello from ${config.name}\r\n`));
       }
-      for (const p of pending.splice(0))
-        events.consoleOutput(new TextEncoder().encode(new TextDecoder().decode(p).toUpperCase()));
+      for (const p of pending.splice(0)) {
+        if (config.cmdline === 'raw') events.consoleOutput(p);
+        else events.consoleOutput(new TextEncoder().encode(new TextDecoder().decode(p).toUpperCase()));
+      }
       return { kind: 'idle', wakeAtNs: now + 10_000_000 };
     },
     consoleInput(bytes) {

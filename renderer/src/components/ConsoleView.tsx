@@ -1,11 +1,16 @@
 // The guest console: xterm.js fed by the machine's console stream (backlog first, then live
-// batches); keystrokes go to the machine as bytes.
+// batches) through a TerminalGuard, so that no byte stream can freeze the page; keystrokes go to
+// the machine as bytes.
 
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { useEffect, useRef } from 'react';
 import type { MachineStatus } from '../../../core/service/api';
 import { api, call } from '../api/client';
+import { TerminalGuard } from '../terminal-guard';
+
+/** Largest piece of console output handed to xterm.js in one write. */
+const WRITE_PIECE = 1024;
 
 interface Props {
   id: string | null;
@@ -16,6 +21,7 @@ interface Props {
 export function ConsoleView({ id, status, visible }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
+  const guard = useRef<TerminalGuard | null>(null);
   const fit = useRef<FitAddon | null>(null);
   const activeId = useRef<string | null>(null);
   const state = status?.state ?? 'stopped';
@@ -42,6 +48,7 @@ export function ConsoleView({ id, status, visible }: Props) {
     t.loadAddon(f);
     t.open(host.current!);
     term.current = t;
+    guard.current = new TerminalGuard(() => ({ rows: t.rows, cols: t.cols }));
     fit.current = f;
     const encoder = new TextEncoder();
     const input = t.onData((data) => {
@@ -65,26 +72,36 @@ export function ConsoleView({ id, status, visible }: Props) {
   // Output that arrives before the backlog reply is already contained in it and is skipped.
   useEffect(() => {
     const t = term.current;
-    if (!t) return;
-    t.reset();
+    const g = guard.current;
+    if (!t || !g) return;
+    const reset = (): void => {
+      t.reset();
+      g.reset();
+    };
+    // In pieces, so that xterm.js can yield to the page between them while it works through a flood.
+    const show = (data: Uint8Array): void => {
+      const safe = g.filter(data);
+      for (let at = 0; at < safe.length; at += WRITE_PIECE) t.write(safe.subarray(at, at + WRITE_PIECE));
+    };
+    reset();
     activeId.current = id;
     if (!id) return;
     let backlogLoaded = false;
     let cancelled = false;
     const off = api.on('console.output', (ev) => {
-      if (ev.id === id && backlogLoaded && !cancelled) t.write(ev.data);
+      if (ev.id === id && backlogLoaded && !cancelled) show(ev.data);
     });
     // A restored snapshot replaces the console with the scrollback it kept.
     const offRestored = api.on('console.restored', (ev) => {
       if (ev.id !== id || cancelled) return;
-      t.reset();
-      t.write(ev.data);
+      reset();
+      show(ev.data);
       backlogLoaded = true;
     });
     call('console.backlog', { id }).then(
       ({ data }) => {
         if (cancelled) return;
-        t.write(data);
+        show(data);
         backlogLoaded = true;
       },
       () => {
@@ -101,7 +118,10 @@ export function ConsoleView({ id, status, visible }: Props) {
   // A machine that starts again begins a fresh console.
   const prevState = useRef(state);
   useEffect(() => {
-    if (prevState.current !== 'starting' && state === 'starting') term.current?.reset();
+    if (prevState.current !== 'starting' && state === 'starting') {
+      term.current?.reset();
+      guard.current?.reset();
+    }
     prevState.current = state;
   }, [state]);
 
