@@ -1,7 +1,8 @@
 // The lguest block device (type 3, one shared request page, key = that page's GPA): the guest
 // describes a read or write in the page, the Launcher moves the sectors and raises the IRQ.
 
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, readSync, writeSync } from 'node:fs';
+import { openDiskFile } from './guest-file';
 import { LGUEST_DEVICE_F_RANDOMNESS, LGUEST_DEVICE_T_BLOCK, type DeviceDescriptor } from './device-table';
 import type { DeviceContext, LauncherDevice } from './device';
 import { getUsedLen, readLauncherDma, setUsedLen, type LauncherDma } from './launcher-dma';
@@ -29,9 +30,9 @@ export interface BlockBackend {
   close(): void;
 }
 
+/** A disk image file (or block device) as a BlockBackend; see guest-file.ts for what is refused. */
 export function openDiskImage(path: string, readOnly: boolean): BlockBackend {
-  const fd = openSync(path, readOnly ? 'r' : 'r+');
-  const size = fstatSync(fd).size;
+  const { fd, size } = openDiskFile(path, readOnly);
   let open = true;
   return {
     size,

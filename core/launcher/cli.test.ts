@@ -1,5 +1,6 @@
 // CLI tests: argument parsing, and the command run against ScriptedHost (a TEST DOUBLE of the
 // host implementing the real LguestFile interface) with a scripted terminal.
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +119,8 @@ interface Terminal extends CliIo {
 
 function terminal(host: ScriptedHost, opts: { realTime?: boolean } = {}): Terminal {
   let onData: ((b: Uint8Array) => void) | null = null;
+  // Typed before anyone listens, bytes wait (as in a real terminal's input queue).
+  const early: Uint8Array[] = [];
   const t: Terminal = {
     out: '',
     err: '',
@@ -128,9 +131,10 @@ function terminal(host: ScriptedHost, opts: { realTime?: boolean } = {}): Termin
     host: () => host,
     listenInput(d) {
       onData = d;
+      for (const b of early.splice(0)) d(b);
       return () => (onData = null);
     },
-    type: (bytes) => onData?.(Uint8Array.from(bytes)),
+    type: (bytes) => (onData ? onData(Uint8Array.from(bytes)) : early.push(Uint8Array.from(bytes))),
   };
   return t;
 }
@@ -159,6 +163,33 @@ describe('the lguest command', () => {
     const t = terminal(new ScriptedHost());
     expect(await runLguest(['4', join(dir, 'junk')], t)).toBe(1);
     expect(t.err).toMatch(/^lguest: not an ELF file and no gzip stream found after offset 0x34/);
+  });
+
+  it('refuses a FIFO, /dev/zero or an oversized initrd at once, naming the file, with exit status 1', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(join(dir, 'big-initrd'), new Uint8Array(4 * 1024 * 1024 + 1));
+    const cases: [string[], string][] = [
+      [['4', fifo], `lguest: cannot read kernel ${fifo}: it is a FIFO, not a regular file\n`],
+      [['4', '/dev/zero'], 'lguest: cannot read kernel /dev/zero: it is a character device, not a regular file\n'],
+      [
+        [`--initrd=${join(dir, 'big-initrd')}`, '4', join(dir, 'vmlinux')],
+        `lguest: initrd ${join(dir, 'big-initrd')} is 4194305 bytes, larger than the guest's memory (4194304 bytes)\n`,
+      ],
+      [
+        [`--block=${fifo}`, '4', join(dir, 'vmlinux')],
+        `lguest: cannot use disk ${fifo}: it is a FIFO, not a regular file or block device\n`,
+      ],
+      [
+        [`--block=/dev/zero`, '4', join(dir, 'vmlinux')],
+        `lguest: cannot use disk /dev/zero: it is a character device, not a regular file or block device\n`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const t = terminal(new ScriptedHost());
+      expect(await runLguest(args, t)).toBe(1);
+      expect(t.err).toBe(message);
+    }
   });
 
   it('names command-line things in schema errors (MEM_MB out of range)', async () => {

@@ -171,7 +171,7 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
     for (const m of machines) {
       const name = m.config.name;
       const out = terminal ? terminal.writerFor(name) : raw;
-      const guest = launchGuestOn(
+      const guest = await launchGuestOn(
         host,
         m.config,
         { consoleOutput: out, log: (line) => log(multiple ? `[${name}] ${line}` : line) },

@@ -31,12 +31,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function launch(
+async function launch(
   config: Partial<MachineConfig> = {},
   devices?: DeviceSpec[],
   host = new ScriptedHost(),
-): { guest: Launcher; file: ScriptedLguestFile; host: ScriptedHost } {
-  const guest = launchGuestOn(
+): Promise<{ guest: Launcher; file: ScriptedLguestFile; host: ScriptedHost }> {
+  const guest = await launchGuestOn(
     host,
     { name: 't', kernel: 'vmlinux', memoryMB: 4, ...config },
     { consoleOutput: (b) => output.push(b.slice()), log: (l) => logs.push(l) },
@@ -62,8 +62,8 @@ function sendDma(key: number, dmaGpa: number, sections: { addr: number; data?: U
 }
 
 describe('console', () => {
-  it('passes SEND_DMA on key 0 to consoleOutput and sets used_len', () => {
-    const { guest, file } = launch();
+  it('passes SEND_DMA on key 0 to consoleOutput and sets used_len', async () => {
+    const { guest, file } = await launch();
     file.script.push(
       sendDma(0, 0x81000, [
         { addr: 0x80000, data: enc.encode('hello') },
@@ -75,8 +75,8 @@ describe('console', () => {
     expect(file.view.getUint32(0x81000, true)).toBe(13);
   });
 
-  it('keeps input queued until a buffer is bound, then fills up to the section lengths and raises the IRQ from used_len', () => {
-    const { guest, file } = launch();
+  it('keeps input queued until a buffer is bound, then fills up to the section lengths and raises the IRQ from used_len', async () => {
+    const { guest, file } = await launch();
     guest.consoleInput(enc.encode('0123456789'));
     guest.consoleInput(enc.encode('abcdef'));
     guest.step(1000);
@@ -110,8 +110,8 @@ describe('console', () => {
     expect(guest.pendingConsoleInput).toBe(0);
   });
 
-  it('wakes an idle guest when more input becomes deliverable during the step', () => {
-    const { guest, file } = launch();
+  it('wakes an idle guest when more input becomes deliverable during the step', async () => {
+    const { guest, file } = await launch();
     writeDma(file.view, 0x90000, [{ addr: 0x91000, len: 16 }]);
     file.bind(0, 0x90000, 1, 3);
     // The guest reads its buffer, frees it and halts; the rest of the input must wake it.
@@ -126,8 +126,8 @@ describe('console', () => {
     expect(file.view.getUint32(0x90000, true)).toBe(4);
   });
 
-  it('kills the guest (not the Launcher) when its input buffer lies outside guest memory', () => {
-    const { guest, file } = launch();
+  it('kills the guest (not the Launcher) when its input buffer lies outside guest memory', async () => {
+    const { guest, file } = await launch();
     writeDma(file.view, 0x90000, [{ addr: MEM + 0x2000, len: 16 }]);
     file.bind(0, 0x90000, 1, 2);
     guest.consoleInput(enc.encode('x'));
@@ -140,14 +140,14 @@ describe('console', () => {
 });
 
 describe('Launcher state', () => {
-  it('exports undelivered console input and restores it into another Launcher', () => {
-    const a = launch();
+  it('exports undelivered console input and restores it into another Launcher', async () => {
+    const a = await launch();
     a.guest.consoleInput(enc.encode('abc'));
     a.guest.consoleInput(enc.encode('de'));
     const state = a.guest.exportState();
     expect(new TextDecoder().decode(state.console.pendingInput)).toBe('abcde');
     expect(a.guest.pendingConsoleInput).toBe(5); // exporting does not consume
-    const b = launch();
+    const b = await launch();
     b.guest.importState(structuredClone(state));
     writeDma(b.file.view, 0x90000, [{ addr: 0x91000, len: 16 }]);
     b.file.bind(0, 0x90000, 1, 2);
@@ -159,28 +159,28 @@ describe('Launcher state', () => {
 });
 
 describe('output address checks (handleOutput)', () => {
-  it('kills the guest for a DMA struct or section at or past the top of its memory', () => {
-    const a = launch();
+  it('kills the guest for a DMA struct or section at or past the top of its memory', async () => {
+    const a = await launch();
     a.file.script.push({ kind: 'dma', dma: MEM + 0x2000 - 100, key: 0 });
     const r = a.guest.step(1000);
     expect(r.kind === 'dead' && r.reason).toMatch(/Invalid address 0x401f9c \(length 100\) in a struct lguest_dma/);
 
-    const b = launch();
+    const b = await launch();
     b.file.script.push(sendDma(0, 0x81000, [{ addr: MEM + 0x1000 - 4, len: 0x1000 }]));
     const r2 = b.guest.step(1000);
     expect(r2.kind === 'dead' && r2.reason).toMatch(/Invalid address 0x400ffc \(length 4096\) in section 0/);
     expect(output).toEqual([]);
   });
 
-  it('refuses a section that ends exactly at the top (the original tested >=)', () => {
-    const { guest, file } = launch();
+  it('refuses a section that ends exactly at the top (the original tested >=)', async () => {
+    const { guest, file } = await launch();
     const top = MEM + 0x2000;
     file.script.push(sendDma(0, 0x81000, [{ addr: top - 16, len: 16 }]));
     expect(guest.step(1000).kind).toBe('dead');
   });
 
-  it('warns about DMA on a key no device watches and leaves used_len alone', () => {
-    const { guest, file } = launch();
+  it('warns about DMA on a key no device watches and leaves used_len alone', async () => {
+    const { guest, file } = await launch();
     file.script.push(sendDma(0x1234, 0x81000, [{ addr: 0x80000, data: enc.encode('zz') }]));
     guest.step(1000);
     expect(logs).toContain('Pending dma 0x81000, key 0x1234');
@@ -205,8 +205,8 @@ describe('block device', () => {
   }
   const result = (file: ScriptedLguestFile) => file.view.getInt32(BLOCK_PAGE + 12, true);
 
-  it('describes itself in the descriptor page and writes num_sectors', () => {
-    const { file } = launch({ blockDevices: [{ path: 'disk.img' }] });
+  it('describes itself in the descriptor page and writes num_sectors', async () => {
+    const { file } = await launch({ blockDevices: [{ path: 'disk.img' }] });
     expect(file.view.getUint16(MEM, true)).toBe(3);
     expect(file.view.getUint16(MEM + 2, true)).toBe(0x8000);
     expect(file.view.getUint16(MEM + 6, true)).toBe(1);
@@ -216,8 +216,8 @@ describe('block device', () => {
     expect(file.args!.pfnLimit).toBe(0x402);
   });
 
-  it('reads sectors into the bound reply buffer, sets result 1 and raises the IRQ from GETDMA', () => {
-    const { guest, file } = launch({ blockDevices: [{ path: 'disk.img' }] });
+  it('reads sectors into the bound reply buffer, sets result 1 and raises the IRQ from GETDMA', async () => {
+    const { guest, file } = await launch({ blockDevices: [{ path: 'disk.img' }] });
     writeDma(file.view, 0x90000, [
       { addr: 0x91000, len: 512 },
       { addr: 0x93000, len: 512 },
@@ -237,8 +237,8 @@ describe('block device', () => {
     expect(file.ram[0x931ff]).toBe(0x13);
   });
 
-  it('writes the sent sections to the file before answering', () => {
-    const { guest, file } = launch({ blockDevices: [{ path: 'disk.img' }] });
+  it('writes the sent sections to the file before answering', async () => {
+    const { guest, file } = await launch({ blockDevices: [{ path: 'disk.img' }] });
     writeDma(file.view, 0x90000, []);
     file.bind(BLOCK_PAGE, 0x90000, 1, 1);
     file.script.push((f) => {
@@ -260,8 +260,8 @@ describe('block device', () => {
     expect(img[1112]).toBe(0x12);
   });
 
-  it('refuses writes to a read-only disk with result 2', () => {
-    const { guest, file } = launch({ blockDevices: [{ path: 'disk.img', readOnly: true }] });
+  it('refuses writes to a read-only disk with result 2', async () => {
+    const { guest, file } = await launch({ blockDevices: [{ path: 'disk.img', readOnly: true }] });
     writeDma(file.view, 0x90000, []);
     file.bind(BLOCK_PAGE, 0x90000, 1, 1);
     file.script.push((f) => {
@@ -275,8 +275,8 @@ describe('block device', () => {
     expect(logs.some((l) => /read-only/.test(l))).toBe(true);
   });
 
-  it('answers bad requests with result 2 and a log line instead of exiting', () => {
-    const { guest, file } = launch({ blockDevices: [{ path: 'disk.img' }] });
+  it('answers bad requests with result 2 and a log line instead of exiting', async () => {
+    const { guest, file } = await launch({ blockDevices: [{ path: 'disk.img' }] });
     // No reply buffer bound: the Launcher's own IRQ number is raised.
     file.script.push((f) => {
       request(f, 0, 0, 512);
@@ -326,7 +326,7 @@ describe('block device', () => {
     expect(guest.dead).toBeNull();
   });
 
-  it('answers result 2 when the disk file itself fails (I/O error), and the Launcher stays up', () => {
+  it('answers result 2 when the disk file itself fails (I/O error), and the Launcher stays up', async () => {
     const host = new ScriptedHost();
     const failing: BlockBackend = {
       size: 4096,
@@ -339,7 +339,7 @@ describe('block device', () => {
       },
       close: () => {},
     };
-    const machine = prepareMachine(
+    const machine = await prepareMachine(
       { name: 't', kernel: 'vmlinux', memoryMB: 4, blockDevices: [{ path: 'x' }] },
       devicesOfConfig({ name: 't', kernel: 'vmlinux', memoryMB: 4, blockDevices: [{ path: 'x' }] }),
       host,
@@ -378,8 +378,8 @@ describe('block device', () => {
     expect(guest.dead).toBeNull();
   });
 
-  it('kills the guest when its reply buffer lies outside guest memory', () => {
-    const { guest, file } = launch({ blockDevices: [{ path: 'disk.img' }] });
+  it('kills the guest when its reply buffer lies outside guest memory', async () => {
+    const { guest, file } = await launch({ blockDevices: [{ path: 'disk.img' }] });
     writeDma(file.view, 0x90000, [{ addr: 0xfff00000, len: 512 }]);
     file.bind(BLOCK_PAGE, 0x90000, 1, 1);
     file.script.push((f) => {
@@ -390,19 +390,19 @@ describe('block device', () => {
     expect(r.kind === 'dead' && r.reason).toMatch(/Invalid address 0xfff00000/);
   });
 
-  it('refuses a missing disk image before the host is touched', () => {
+  it('refuses a missing disk image before the host is touched', async () => {
     const host = new ScriptedHost();
-    expect(() => launch({ blockDevices: [{ path: 'nope.img' }] }, undefined, host)).toThrow(/nope\.img/);
+    await expect(launch({ blockDevices: [{ path: 'nope.img' }] }, undefined, host)).rejects.toThrow(/nope\.img/);
     expect(host.files).toEqual([]);
   });
 });
 
 describe('shared network', () => {
-  it('gives each guest on a host the first free slot, NOCSUM, and a shared page mapping', () => {
+  it('gives each guest on a host the first free slot, NOCSUM, and a shared page mapping', async () => {
     const host = new ScriptedHost();
-    const a = launch({ networks: ['lan'] }, undefined, host);
-    const b = launch({ networks: ['lan'] }, undefined, host);
-    const c = launch({ networks: ['other'] }, undefined, host);
+    const a = await launch({ networks: ['lan'] }, undefined, host);
+    const b = await launch({ networks: ['lan'] }, undefined, host);
+    const c = await launch({ networks: ['other'] }, undefined, host);
     expect(a.file.view.getUint16(MEM, true)).toBe(2);
     expect(a.file.view.getUint16(MEM + 2, true)).toBe(0x4000);
     expect(b.file.view.getUint16(MEM + 2, true)).toBe(0x4001);
@@ -411,33 +411,33 @@ describe('shared network', () => {
     expect(c.file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:other' }]);
     // A slot is free again once its guest is closed.
     a.guest.close();
-    const d = launch({ networks: ['lan'] }, undefined, host);
+    const d = await launch({ networks: ['lan'] }, undefined, host);
     expect(d.file.view.getUint16(MEM + 2, true)).toBe(0x4000);
     // Another host has its own networks.
-    const e = launch({ networks: ['lan'] });
+    const e = await launch({ networks: ['lan'] });
     expect(e.file.view.getUint16(MEM + 2, true)).toBe(0x4000);
   });
 
-  it('refuses a guest when all 682 peer slots of a network are taken', () => {
+  it('refuses a guest when all 682 peer slots of a network are taken', async () => {
     const host = new ScriptedHost();
     const net = sharedNetwork(host, 'full');
     for (let i = 0; i < MAX_NET_PEERS; i++) net.acquireSlot();
     expect(MAX_NET_PEERS).toBe(682);
-    expect(() => launch({ networks: ['full'] }, undefined, host)).toThrow('network full is full (682 peers)');
+    await expect(launch({ networks: ['full'] }, undefined, host)).rejects.toThrow('network full is full (682 peers)');
     expect(host.files).toEqual([]);
     net.releaseSlot(5);
-    const g = launch({ networks: ['full'] }, undefined, host);
+    const g = await launch({ networks: ['full'] }, undefined, host);
     expect(g.file.view.getUint16(MEM + 2, true)).toBe(0x4005);
   });
 
-  it('documents the MAC a 2.6.23 guest derives from its guest id', () => {
+  it('documents the MAC a 2.6.23 guest derives from its guest id', async () => {
     expect(guestMac(0)).toBe('02:00:00:00:00:00');
     expect(guestMac(0x0102)).toBe('02:00:02:01:00:00');
   });
 
-  it('keeps command-line device order: IRQs follow the order the devices were given', () => {
+  it('keeps command-line device order: IRQs follow the order the devices were given', async () => {
     writeFileSync(join(dir, 'd.img'), new Uint8Array(1024));
-    const { file } = launch({}, [
+    const { file } = await launch({}, [
       { kind: 'sharenet', name: 'lan' },
       { kind: 'block', path: 'd.img', readOnly: false },
     ]);

@@ -60,7 +60,7 @@ describe('Launcher end to end (real host + CPU)', () => {
     const con: Console = { text: '' };
     const logs: string[] = [];
     const host = await defaultHost();
-    const g = launchGuestOn(
+    const g = await launchGuestOn(
       host,
       { name: 'e2e', kernel, memoryMB: 4, blockDevices: [{ path: disk }] },
       { consoleOutput: (b) => (con.text += new TextDecoder().decode(b)), log: (l) => logs.push(l) },
@@ -81,12 +81,12 @@ describe('Launcher end to end (real host + CPU)', () => {
     const receiver = buildGuest(3);
     const host = await defaultHost();
     const out = { a: '', b: '' };
-    const b = launchGuestOn(
+    const b = await launchGuestOn(
       host,
       { name: 'b', kernel: receiver, memoryMB: 4, networks: ['lan'] },
       { consoleOutput: (x) => (out.b += new TextDecoder().decode(x)) },
     );
-    const a = launchGuestOn(
+    const a = await launchGuestOn(
       host,
       { name: 'a', kernel: sender, memoryMB: 4, networks: ['lan'] },
       { consoleOutput: (x) => (out.a += new TextDecoder().decode(x)) },

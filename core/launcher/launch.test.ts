@@ -27,10 +27,12 @@ const cfg = (c: Partial<MachineConfig> = {}): MachineConfig => ({ name: 't', ker
 const noEvents = { consoleOutput: () => {} };
 
 describe('launchGuest', () => {
-  it('lays out memory and sends INITIALIZE(pfn_limit, pgdir, start, page_offset)', () => {
+  it('lays out memory and sends INITIALIZE(pfn_limit, pgdir, start, page_offset)', async () => {
     writeFileSync(join(dir, 'initrd'), new Uint8Array(5000).fill(0x5a));
     const host = new ScriptedHost();
-    const g = launchGuestOn(host, cfg({ initrd: 'initrd', cmdline: 'root=/dev/lgba' }), noEvents, { baseDir: dir });
+    const g = await launchGuestOn(host, cfg({ initrd: 'initrd', cmdline: 'root=/dev/lgba' }), noEvents, {
+      baseDir: dir,
+    });
     const a = host.files[0]!.args!;
     expect(a.pfnLimit).toBe(8 * 256 + 1); // RAM, descriptor page, no device pages; console has none
     expect(a.memory.ram.length).toBe(a.pfnLimit * 4096);
@@ -52,25 +54,25 @@ describe('launchGuest', () => {
     expect(g.config.name).toBe('t');
   });
 
-  it('refuses a bad image before opening the host', () => {
+  it('refuses a bad image before opening the host', async () => {
     writeFileSync(join(dir, 'bad'), new Uint8Array(1000));
     const host = new ScriptedHost();
-    expect(() => launchGuestOn(host, cfg({ kernel: 'bad' }), noEvents, { baseDir: dir })).toThrow(LoadError);
-    expect(() => launchGuestOn(host, cfg({ kernel: 'missing' }), noEvents, { baseDir: dir })).toThrow(
+    await expect(launchGuestOn(host, cfg({ kernel: 'bad' }), noEvents, { baseDir: dir })).rejects.toThrow(LoadError);
+    await expect(launchGuestOn(host, cfg({ kernel: 'missing' }), noEvents, { baseDir: dir })).rejects.toThrow(
       /cannot read kernel .*missing/,
     );
     expect(host.files).toEqual([]);
   });
 
-  it('closes the file and devices when INITIALIZE fails, and frees network slots', () => {
+  it('closes the file and devices when INITIALIZE fails, and frees network slots', async () => {
     const host = new ScriptedHost();
     host.prepare = (f) => (f.initializeResult = -28);
-    expect(() => launchGuestOn(host, cfg({ networks: ['lan'] }), noEvents, { baseDir: dir })).toThrow(
+    await expect(launchGuestOn(host, cfg({ networks: ['lan'] }), noEvents, { baseDir: dir })).rejects.toThrow(
       'LHREQ_INITIALIZE failed: ENOSPC',
     );
     expect(host.files[0]!.closed).toBe(true);
     host.prepare = undefined;
-    launchGuestOn(host, cfg({ networks: ['lan'] }), noEvents, { baseDir: dir });
+    await launchGuestOn(host, cfg({ networks: ['lan'] }), noEvents, { baseDir: dir });
     expect(host.files[1]!.args!.memory.ramView.getUint16(8 * MIB + 2, true)).toBe(0x4000); // slot 0 again
   });
 
@@ -84,9 +86,9 @@ describe('launchGuest', () => {
 });
 
 describe('step', () => {
-  it('reports slices, idle wake-ups and death, and stays dead', () => {
+  it('reports slices, idle wake-ups and death, and stays dead', async () => {
     const host = new ScriptedHost();
-    const g = launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
+    const g = await launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
     const f = host.files[0]!;
     f.script.push(
       { kind: 'slice' },
@@ -102,16 +104,16 @@ describe('step', () => {
     expect(f.runBudgets).toEqual([500, 500, 500, 500]);
   });
 
-  it('turns a run() error into a dead guest with the errno named', () => {
+  it('turns a run() error into a dead guest with the errno named', async () => {
     const host = new ScriptedHost();
-    const g = launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
+    const g = await launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
     host.files[0]!.run = () => -14;
     expect(g.step(10)).toEqual({ kind: 'dead', reason: 'Running guest failed: EFAULT' });
   });
 
-  it('charges DMA round trips to the budget when the host counts instructions', () => {
+  it('charges DMA round trips to the budget when the host counts instructions', async () => {
     const host = new ScriptedHost();
-    const g = launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
+    const g = await launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
     const f = host.files[0]!;
     f.instructionsPerRun = 300;
     const dma = (ff: typeof f) => {
@@ -124,9 +126,9 @@ describe('step', () => {
     expect(g.instructionCount).toBe(1200);
   });
 
-  it('delegates the clock to the host', () => {
+  it('delegates the clock to the host', async () => {
     const host = new ScriptedHost();
-    const g = launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
+    const g = await launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
     g.advanceClockTo(5e9);
     expect(g.virtualTimeNs).toBe(5e9);
     g.advanceClockTo(1e9);
@@ -137,19 +139,19 @@ describe('step', () => {
 describe('the guest wall clock (LHCALL_GET_WALLCLOCK / lguest_data.time)', () => {
   // 2.6.23 gives the guest the host's time of day; a fixed 2007 date made `date` in a Linux
   // guest print "Tue Oct  9 ... 2007".
-  it('is the time of day at launch unless pinned', () => {
+  it('is the time of day at launch unless pinned', async () => {
     const host = new ScriptedHost();
     const before = Math.floor(Date.now() / 1000);
-    launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
+    await launchGuestOn(host, cfg(), noEvents, { baseDir: dir });
     const after = Math.floor(Date.now() / 1000);
     const t = host.files[0]!.args!.bootEpochSeconds;
     expect(t).toBeGreaterThanOrEqual(before);
     expect(t).toBeLessThanOrEqual(after);
   });
 
-  it('can be pinned for reproducible runs', () => {
+  it('can be pinned for reproducible runs', async () => {
     const host = new ScriptedHost();
-    launchGuestOn(host, cfg(), noEvents, { baseDir: dir, bootEpochSeconds: 1_000_000_000 });
+    await launchGuestOn(host, cfg(), noEvents, { baseDir: dir, bootEpochSeconds: 1_000_000_000 });
     expect(host.files[0]!.args!.bootEpochSeconds).toBe(1_000_000_000);
   });
 });

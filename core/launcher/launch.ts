@@ -1,7 +1,6 @@
 // The Launcher proper (2.6.23 Documentation/lguest/lguest.c, in-process): lay out guest memory,
 // create the devices, INITIALIZE the host, then run the guest in slices and serve its DMA.
 
-import { readFileSync } from 'node:fs';
 import { PhysicalMemory } from '../cpu/memory';
 import { EAGAIN, type LguestFile, type RunResult, type SharedPageMapping } from '../host/api';
 import type { LaunchedGuest, LauncherEvents, LauncherStep } from './api';
@@ -10,6 +9,7 @@ import { writeBootParams } from './boot-params';
 import { ConsoleDevice, type ConsoleState } from './console-device';
 import type { DeviceContext, LauncherDevice } from './device';
 import { DeviceTable, LGUEST_DEVICE_T_BLOCK, LGUEST_DEVICE_T_CONSOLE, LGUEST_DEVICE_T_NET } from './device-table';
+import { readGuestImage } from './guest-file';
 import { planGuestLayout, type GuestLayout } from './guest-layout';
 import { loadKernelImage, type KernelLayout } from './kernel-image';
 import { resolveGuestFile } from './kernel-path';
@@ -88,9 +88,10 @@ export interface PreparedMachine {
 
 /**
  * Set-up steps 1-8 of §10.2 (everything before INITIALIZE). Throws LoadError for a bad image or
- * initrd, an Error for unreadable files; on a throw nothing stays open or allocated.
+ * initrd, GuestFileError for files that cannot be used (unreadable, not a regular file, larger
+ * than the guest's memory); on a throw nothing stays open or allocated.
  */
-export function prepareMachine(
+export async function prepareMachine(
   config: MachineConfig,
   specs: DeviceSpec[],
   host: object,
@@ -98,11 +99,13 @@ export function prepareMachine(
   log: (line: string) => void,
   baseDir?: string,
   openDisk: (path: string, readOnly: boolean) => BlockBackend = openDiskImage,
-): PreparedMachine {
+): Promise<PreparedMachine> {
   const mem = config.memoryMB * MIB;
   const kernelPath = resolveGuestFile(config.kernel, baseDir);
-  const kernelFile = readGuestFile(kernelPath, 'kernel');
-  const initrdFile = config.initrd ? readGuestFile(resolveGuestFile(config.initrd, baseDir), 'initrd') : null;
+  const kernelFile = await readGuestImage(kernelPath, 'kernel', mem);
+  const initrdFile = config.initrd
+    ? await readGuestImage(resolveGuestFile(config.initrd, baseDir), 'initrd', mem)
+    : null;
   const kernel = loadKernelImage(kernelFile, mem);
   const layout = planGuestLayout(mem, kernel.end, kernel.pageOffset, initrdFile ? initrdFile.length : null);
 
@@ -180,15 +183,6 @@ export function createDevices(
   } catch (e) {
     for (const d of devices) d.close?.();
     throw e;
-  }
-}
-
-function readGuestFile(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot read ${what} ${path}: ${why}`);
   }
 }
 
@@ -379,14 +373,14 @@ export class Launcher implements LaunchedGuest {
  * Creates the guest and initializes it on `host`; refuses bad images, initrds and disk files
  * before the host is touched (then nothing stays open).
  */
-export function launchGuestOn(
+export async function launchGuestOn(
   host: LguestHostLike,
   config: MachineConfig,
   events: LauncherEvents,
   opts: Omit<LaunchOptions, 'host'> = {},
-): Launcher {
+): Promise<Launcher> {
   const log = (line: string) => events.log?.(line);
-  const machine = prepareMachine(
+  const machine = await prepareMachine(
     config,
     opts.devices ?? devicesOfConfig(config),
     host,

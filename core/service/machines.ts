@@ -21,7 +21,13 @@ export interface MachineWorkerSpec {
 }
 
 const BACKLOG_BYTES = 256 * 1024;
-const STOP_GRACE_MS = 2000;
+/** A worker that has not left this long after being asked to stop is terminated. */
+const STOP_GRACE_MS = 400;
+/**
+ * `stop` answers by this time whatever the worker is doing: a thread blocked outside JavaScript
+ * (in a system call) ends only when that call returns, and the machine counts as stopped already.
+ */
+const STOP_ANSWER_MS = 800;
 
 interface Machine {
   status: MachineStatus;
@@ -76,9 +82,14 @@ export class MachineManager {
       return machine.status;
     }
     machine.worker = worker;
-    worker.on('message', (msg: FromWorker) => this.onWorkerMessage(machine, msg));
-    worker.on('error', (err) => this.markDead(machine, `machine worker failed: ${errorText(err)}`));
+    worker.on('message', (msg: FromWorker) => {
+      if (machine.worker === worker) this.onWorkerMessage(machine, msg);
+    });
+    worker.on('error', (err) => {
+      if (machine.worker === worker) this.markDead(machine, `machine worker failed: ${errorText(err)}`);
+    });
     worker.on('exit', (code) => {
+      if (machine.worker !== worker) return; // stopped already (detach)
       machine.worker = null;
       this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);
       this.snapshotRequests.dropWorker(worker, `machine "${id}" stopped before its snapshot was saved`);
@@ -109,7 +120,10 @@ export class MachineManager {
     return m.status;
   }
 
-  /** Asks the worker to close the guest and exit; terminates it if it does not within a grace period. */
+  /**
+   * Asks the worker to close the guest and exit; terminates it if it does not within a grace
+   * period, and answers within STOP_ANSWER_MS in any case.
+   */
   async stop(id: string): Promise<MachineStatus> {
     const m = this.machines.get(id);
     if (!m || !m.worker) {
@@ -121,12 +135,27 @@ export class MachineManager {
       m.stopping = resolve;
     });
     this.send(m, { type: 'stop' });
-    const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+    const grace = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+    const answer = setTimeout(() => this.detach(m, worker), STOP_ANSWER_MS);
     try {
       return await stopped;
     } finally {
-      clearTimeout(timer);
+      clearTimeout(grace);
+      clearTimeout(answer);
     }
+  }
+
+  /** The machine is stopped without waiting for its terminated worker's thread to finish. */
+  private detach(m: Machine, worker: Worker): void {
+    if (m.worker !== worker || !m.stopping) return;
+    m.worker = null;
+    this.inspections.dropWorker(worker, `machine "${m.status.id}" stopped before answering`);
+    this.snapshotRequests.dropWorker(worker, `machine "${m.status.id}" stopped before its snapshot was saved`);
+    const done = m.stopping;
+    m.stopping = null;
+    m.status = { id: m.status.id, state: 'stopped', virtualTimeNs: m.status.virtualTimeNs };
+    this.publish(m);
+    done(m.status);
   }
 
   input(id: string, data: Uint8Array): number {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,26 @@ describe('API boundary', () => {
   });
 });
 
+describe('machine files that cannot be read', () => {
+  it('kills a machine whose kernel is a FIFO or /dev/zero at once, naming the file', async () => {
+    const fifo = join(dir, 'kernel.fifo');
+    execFileSync('mkfifo', [fifo]);
+    service = new WorkbenchService({ configDir: join(dir, 'machines'), worker: tsxWorkerSpec() });
+    service.subscribe((m) => events.push(m));
+    await service.call('configs.create', { config: { name: 'fifo', kernel: fifo, memoryMB: 8 } });
+    await service.call('configs.create', { config: { name: 'zero', kernel: '/dev/zero', memoryMB: 8 } });
+    await service.call('machines.start', { id: 'fifo' });
+    await service.call('machines.start', { id: 'zero' });
+    const dead = (id: string) => until(() => (lastStatus(id)?.state === 'dead' ? lastStatus(id) : undefined));
+    expect((await dead('fifo')).reason).toBe(
+      `launch failed: cannot read kernel ${fifo}: it is a FIFO, not a regular file`,
+    );
+    expect((await dead('zero')).reason).toBe(
+      'launch failed: cannot read kernel /dev/zero: it is a character device, not a regular file',
+    );
+  });
+});
+
 describe('machines in workers', () => {
   it('streams console output, takes input, pauses, resumes and stops', async () => {
     service = makeService('echo-launcher.ts');
@@ -170,6 +191,20 @@ describe('machines in workers', () => {
     });
     // It can be started again after dying.
     expect(await service.call('machines.start', { id: 'victim' })).toMatchObject({ ok: true });
+  });
+
+  it('stops a machine whose launch never returns within a second, and it can start again', async () => {
+    service = makeService('crashing-launcher.ts');
+    await service.call('configs.create', { config: { name: 'stuck', kernel: 'k', memoryMB: 8, cmdline: 'hang' } });
+    await service.call('machines.start', { id: 'stuck' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lastStatus('stuck')?.state).toBe('starting');
+    const t0 = performance.now();
+    const stopped = await service.call('machines.stop', { id: 'stuck' });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(stopped).toMatchObject({ ok: true, result: { state: 'stopped' } });
+    expect(await service.call('machines.start', { id: 'stuck' })).toMatchObject({ ok: true });
+    expect(await service.call('machines.stop', { id: 'stuck' })).toMatchObject({ ok: true });
   });
 
   it('reports a missing launcher honestly instead of inventing output', async () => {

@@ -1,10 +1,12 @@
 // Test stand-in for the Launcher whose guest breaks its worker in the way named by the config's
-// cmdline: 'throw' (step throws), 'exit' (the thread exits), 'async' (an uncaught async error).
+// cmdline: 'throw' (step throws), 'exit' (the thread exits), 'async' (an uncaught async error),
+// 'hang' (the launch itself never returns, as a read that blocks the thread would).
 
 import type { LaunchedGuest, LauncherEvents } from '../../launcher/api';
 import type { MachineConfig } from '../../launcher/machine-config';
 
 export function launchGuest(config: MachineConfig, _events: LauncherEvents): LaunchedGuest {
+  if (config.cmdline === 'hang') for (;;);
   return {
     config,
     virtualTimeNs: 0,
