@@ -23,7 +23,14 @@ export const USAGE = `usage: lguest [--verbose] [--fast] [--sharenet=NAME] [--bl
                 keyboard input goes to the first machine
   --fast        do not pace virtual time to the wall clock: jump to the next timer when idle
   --verbose     print device set-up, time to first console output and instruction count
-Three Ctrl-C within a second quit (exit status 2).`;
+Three Ctrl-C within a second quit.
+
+Exit status (the reason is always printed on stderr as "lguest: <reason>"):
+  0   the guest powered off ("lguest: powered off")
+  1   a guest was killed (by the host or the Launcher), halted with nothing left that can
+      wake it, or could not start (bad arguments, configuration, image, initrd or disk)
+  2   quit by three Ctrl-C
+  70  internal error of the lguest command itself`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -209,7 +209,7 @@ describe('the lguest command', () => {
     const t = terminal(host);
     expect(await runLguest(['--fast', '4', join(dir, 'vmlinux'), 'quiet'], t)).toBe(0);
     expect(t.out).toBe('Linux version 2.6.23\r\n');
-    expect(t.err).toBe('');
+    expect(t.err).toBe('lguest: powered off\n');
     expect(new TextDecoder().decode(host.files[0]!.ram.subarray(0x1000, 0x1007))).toBe('quiet \0');
     expect(host.files[0]!.closed).toBe(true);
   });

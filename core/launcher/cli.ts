@@ -18,10 +18,17 @@ const TIMER_SLACK_NS = 2e6;
 /** The reason a guest gives when it powers itself off (LHCALL_CRASH "Power down"). */
 const POWER_DOWN = /^CRASH: Power down\s*$/;
 
-/** Exit status: 0 clean power-off, 1 killed or failed to start, 2 three Ctrl-C. */
+/**
+ * Exit status: 0 clean power-off, 1 killed, stuck or failed to start, 2 three Ctrl-C, 70 an
+ * internal error of the command itself (bin/lguest.js). Every one comes with a `lguest: ` line.
+ */
 export const EXIT_OK = 0,
   EXIT_FAILURE = 1,
-  EXIT_CTRL_C = 2;
+  EXIT_CTRL_C = 2,
+  EXIT_INTERNAL = 70;
+
+/** Why a halted guest is given up on when no timer and no keyboard input can ever wake it. */
+export const NOTHING_CAN_WAKE = 'the guest halted with no timer set and no more input: nothing can wake it';
 
 /** The terminal, abstracted so tests can drive the command. */
 export interface CliIo {
@@ -187,6 +194,7 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
   }
 
   const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi');
+  if (status === EXIT_CTRL_C) io.stderr('lguest: quit by three Ctrl-C\n');
   if (verbose) {
     const seconds = ((io.now() - started) / 1000).toFixed(2);
     for (const r of running) {
@@ -212,6 +220,8 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
   };
   let ctrlC = { count: 0, first: 0 };
   let exitStatus: number | null = null;
+  /** Keyboard input may still come (stdin is open). */
+  let inputOpen = io.listenInput !== undefined;
   // --multi: "@NAME cmd" sends one line to NAME, "@NAME" + Enter moves the keyboard (input-router.ts).
   const router = multiple ? new InputRouter(running.map((r) => r.name)) : null;
   const stopInput = io.listenInput?.(
@@ -228,7 +238,10 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
       else running[0]?.guest.consoleInput(bytes);
       poke();
     },
-    () => poke(),
+    () => {
+      inputOpen = false;
+      poke();
+    },
   );
 
   // Wall-clock time that corresponds to virtual time 0 (paced mode).
@@ -274,7 +287,7 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
         if (r.last.kind === 'dead') {
           live.delete(r);
           if (isPowerDown(r.last.reason)) {
-            if (multiple) io.stderr(`lguest: [${r.name}] powered off\n`);
+            io.stderr(multiple ? `lguest: [${r.name}] powered off\n` : 'lguest: powered off\n');
           } else {
             io.stderr(multiple ? `lguest: [${r.name}] ${r.last.reason}\n` : `lguest: ${r.last.reason}\n`);
             status = EXIT_FAILURE;
@@ -282,6 +295,14 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
         } else if (r.last.kind === 'running') {
           anyRunning = true;
         }
+      }
+      // Halted for good: no timer, no input to come, and no running guest that could send a DMA.
+      if (!inputOpen && [...live].every((r) => r.last.kind === 'idle' && r.last.wakeAtNs === null)) {
+        for (const r of live)
+          io.stderr(multiple ? `lguest: [${r.name}] ${NOTHING_CAN_WAKE}\n` : `lguest: ${NOTHING_CAN_WAKE}\n`);
+        live.clear();
+        status = EXIT_FAILURE;
+        break;
       }
       const idle = [...live].filter((r) => r.last.kind === 'idle');
       const jumped = advanceIdleClocks(idle);

@@ -388,12 +388,12 @@ describe('demo guest on the lguest command: block device', { timeout: TEST_TIMEO
     expect(files.get('notes.txt')).toBe(KNOWN + '\n');
   });
 
-  it('halt powers off: exit status 0, nothing on stderr, the disk keeps the data', async () => {
+  it('halt powers off: exit status 0, "lguest: powered off" on stderr, the disk keeps the data', async () => {
     guest.type('halt');
     await guest.waitFor('System halted.');
     const exit = await guest.exit();
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(guest.launcherErrors()).toEqual([]);
+    expect(guest.launcherErrors()).toEqual(['lguest: powered off']);
     const img = readFileSync(disk);
     expect(img.includes('hello-disk')).toBe(true);
     expect(readDemoFs(img)).toEqual(
