@@ -1,7 +1,8 @@
 // The lguest block device (type 3, one shared request page, key = that page's GPA): the guest
 // describes a read or write in the page, the Launcher moves the sectors and raises the IRQ.
 
-import { closeSync, fsyncSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, readSync, realpathSync, writeSync } from 'node:fs';
+import { lockDisk } from './disk-lock';
 import { openDiskFile } from './guest-file';
 import { LGUEST_DEVICE_F_RANDOMNESS, LGUEST_DEVICE_T_BLOCK, type DeviceDescriptor } from './device-table';
 import type { DeviceContext, LauncherDevice } from './device';
@@ -30,9 +31,20 @@ export interface BlockBackend {
   close(): void;
 }
 
-/** A disk image file (or block device) as a BlockBackend; see guest-file.ts for what is refused. */
+/**
+ * A disk image file (or block device) as a BlockBackend; see guest-file.ts for what is refused. A
+ * writable disk is locked for this machine until it is closed (disk-lock.ts).
+ */
 export function openDiskImage(path: string, readOnly: boolean): BlockBackend {
   const { fd, size } = openDiskFile(path, readOnly);
+  let unlock = (): void => {};
+  try {
+    // The lock is named after the file itself, however the config reaches it (links, ..).
+    if (!readOnly) unlock = lockDisk(realpathSync(path));
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   let open = true;
   return {
     size,
@@ -52,8 +64,10 @@ export function openDiskImage(path: string, readOnly: boolean): BlockBackend {
       fsyncSync(fd);
     },
     close() {
-      if (open) closeSync(fd);
+      if (!open) return;
       open = false;
+      closeSync(fd);
+      unlock();
     },
   };
 }

@@ -2,8 +2,8 @@
 // console, writes and reads a disk image, takes console input by BIND_DMA + IRQ, and two guests
 // swap a frame over a shared network. Needs nasm; fails (does not skip) while host/CPU are missing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,5 +119,74 @@ describe('Launcher end to end (real host + CPU)', () => {
     const [end] = runAll([g]);
     g.close();
     expect(end).toEqual({ kind: 'dead', reason: 'CRASH: Power down' });
+  });
+
+  it('kill -9 of the lguest command right after a block write completes: the data is in the file', async () => {
+    const kernel = buildGuest(1);
+    const disk = join(dir, 'kill.img');
+    writeFileSync(disk, new Uint8Array(4096));
+    const bin = fileURLToPath(new URL('../../bin/lguest.js', import.meta.url));
+    // The guest prints W=1 once the Launcher has answered its write, then waits for console input.
+    const child = spawn(process.execPath, [bin, '--fast', `--block=${disk}`, '4', kernel], { stdio: 'pipe' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no W=1 in 60 s; output: ${out}`)), 60_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('W=1')) {
+          child.kill('SIGKILL');
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    expect(await exited).toBe('SIGKILL');
+    const after = readFileSync(disk);
+    expect(after.subarray(512, 530).toString()).toBe('LGUEST-BLOCK-WRITE');
+    // The killed command left its disk lock behind; it is stale, so the next run takes the disk.
+    expect(existsSync(`${disk}.lock`)).toBe(true);
+    const g = await launchGuestOn(
+      await defaultHost(),
+      { name: 'again', kernel, memoryMB: 4, blockDevices: [{ path: disk }] },
+      {
+        consoleOutput: () => {},
+      },
+    );
+    g.close();
+    expect(existsSync(`${disk}.lock`)).toBe(false);
+  });
+
+  it('refuses a second machine on a writable disk that one already has, naming the disk', async () => {
+    const kernel = buildGuest(1);
+    const disk = join(dir, 'shared.img');
+    writeFileSync(disk, new Uint8Array(4096));
+    const host = await defaultHost();
+    const first = await launchGuestOn(
+      host,
+      { name: 'a', kernel, memoryMB: 4, blockDevices: [{ path: disk }] },
+      {
+        consoleOutput: () => {},
+      },
+    );
+    await expect(
+      launchGuestOn(
+        host,
+        { name: 'b', kernel, memoryMB: 4, blockDevices: [{ path: disk }] },
+        { consoleOutput: () => {} },
+      ),
+    ).rejects.toThrow(`disk ${disk} is in use by another machine of this process`);
+    // Read-only it may be shared.
+    const reader = await launchGuestOn(
+      host,
+      { name: 'c', kernel, memoryMB: 4, blockDevices: [{ path: disk, readOnly: true }] },
+      {
+        consoleOutput: () => {},
+      },
+    );
+    reader.close();
+    first.close();
   });
 });

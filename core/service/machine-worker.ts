@@ -3,6 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
+import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import { replyToInspect } from './inspectors';
 import { ConsoleTail, restoreFromFile, takeSnapshot } from './snapshot-worker';
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
     die(`${missingModule ? 'no runnable guest yet' : 'launch failed'}: ${errorText(err)}`);
     return;
   }
+  post({ type: 'disk-locks', paths: heldDiskLocks() });
   if (finished) {
     shutdown();
     return;
@@ -260,6 +262,7 @@ async function startFromSnapshot(path: string, allowChangedDisks: boolean, event
     die(`restore failed: ${errorText(err)}`);
     return;
   }
+  post({ type: 'disk-locks', paths: heldDiskLocks() });
   if (finished) {
     shutdown();
     return;

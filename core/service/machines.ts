@@ -2,6 +2,7 @@
 // backlog, and turns a worker that throws or exits into a 'dead' machine while the service stays up.
 
 import { Worker } from 'node:worker_threads';
+import { releaseLocksOfThread } from '../launcher/disk-lock';
 import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
 import { ServiceError } from './errors';
 import { InspectRequests } from './inspect-requests';
@@ -36,6 +37,8 @@ interface Machine {
   backlogBytes: number;
   /** Set when the service asked the worker to go, so its exit is not a death. */
   stopping: ((s: MachineStatus) => void) | null;
+  /** Disk lock files the worker's guest holds, released here if the worker is terminated. */
+  diskLocks: string[];
 }
 
 export class MachineManager {
@@ -66,6 +69,7 @@ export class MachineManager {
       backlog: [],
       backlogBytes: 0,
       stopping: null,
+      diskLocks: [],
     };
     this.machines.set(id, machine);
     this.publish(machine);
@@ -83,12 +87,15 @@ export class MachineManager {
     }
     machine.worker = worker;
     worker.on('message', (msg: FromWorker) => {
-      if (machine.worker === worker) this.onWorkerMessage(machine, msg);
+      if (msg.type === 'disk-locks') machine.diskLocks = msg.paths;
+      else if (machine.worker === worker) this.onWorkerMessage(machine, msg);
     });
     worker.on('error', (err) => {
       if (machine.worker === worker) this.markDead(machine, `machine worker failed: ${errorText(err)}`);
     });
     worker.on('exit', (code) => {
+      // A terminated worker could not close its disks: their locks are freed here.
+      releaseLocksOfThread(machine.diskLocks, worker.threadId);
       if (machine.worker !== worker) return; // stopped already (detach)
       machine.worker = null;
       this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);

@@ -43,7 +43,9 @@ export type FromWorker =
   | { type: 'inspect-reply'; seq: number; reply: InspectReply }
   | { type: 'snapshot-reply'; seq: number; reply: SnapshotReply }
   /** The guest was restored from a snapshot; `scrollback` is the console the snapshot kept. */
-  | { type: 'restored'; scrollback: Uint8Array };
+  | { type: 'restored'; scrollback: Uint8Array }
+  /** The disk lock files the guest holds (the service releases them if it must terminate the thread). */
+  | { type: 'disk-locks'; paths: string[] };
 
 /** A worker's answer to one inspector query. */
 export type InspectReply =
