@@ -91,7 +91,7 @@ describe('hostile guests on the lguest command', () => {
       `hostile guest endings over ${SEEDS} seeds:\n` +
         [...reasons]
           .sort((a, b) => b[1] - a[1])
-          .map(([k, n]) => `  ${n} × ${k}`)
+          .map(([k, n]) => `  ${String(n).padStart(3)}  ${k}`)
           .join('\n'),
     );
     expect(bad).toEqual([]);
