@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import { processIsRunning } from './process-running';
 
 export class DiskLockedError extends Error {
   override readonly name = 'DiskLockedError';
@@ -111,11 +112,5 @@ function sameHolder(a: Holder | null, b: Holder): boolean {
 /** Only a holder on this host whose process is gone is known to be stale. */
 function isStale(holder: Holder): boolean {
   if (holder.host !== hostname() || holder.pid <= 0) return false;
-  if (holder.pid === process.pid) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as { code?: unknown }).code === 'ESRCH';
-  }
+  return holder.pid !== process.pid && !processIsRunning(holder.pid);
 }

@@ -3,8 +3,9 @@
 // next start-up of the service removes (removeStaleTempFiles).
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { processIsRunning } from '../launcher/process-running';
 import { isErrno } from './errors';
 
 /** .<target name>.<pid of the writer>.<8 hex digits>.tmp */
@@ -60,7 +61,7 @@ export async function writeFileAtomic(
  * still be in progress. Returns the paths removed.
  */
 export async function removeStaleTempFiles(dir: string, depth = 0): Promise<string[]> {
-  let entries: import('node:fs').Dirent[];
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (err) {
@@ -75,22 +76,12 @@ export async function removeStaleTempFiles(dir: string, depth = 0): Promise<stri
       continue;
     }
     const m = TEMP_NAME.exec(entry.name);
-    if (!m || !entry.isFile() || processIsAlive(Number(m[1]))) continue;
+    const pid = Number(m?.[1]);
+    if (!m || !entry.isFile() || (pid !== process.pid && processIsRunning(pid))) continue;
     await fs.rm(path, { force: true });
     removed.push(path);
   }
   return removed;
-}
-
-function processIsAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return !isErrno(err, 'ESRCH');
-  }
 }
 
 /** Makes a rename or unlink in `dir` durable; not every platform can open a directory: best effort. */
