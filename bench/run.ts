@@ -1,26 +1,42 @@
-// CPU benchmark (`npm run bench`): small freestanding C programs built with gcc -m32 into flat
-// images, run natively (for reference time) and on the emulated I386 at CPL 3 in the same
-// flat user-mode machine the differential tests use. Each program's checksum must agree
-// between every native and emulated run; a mismatch fails the benchmark.
+// CPU benchmark (`npm run bench`): the programs in bench/programs, each run the way real software
+// runs, as a CPL-3 process with paging on inside an operating system (the harness kernel in
+// bench/harness), side by side on
+//   native  gcc -m32 flat image run as a Linux process (core/cpu/difftest/runner.c)
+//   lguest  this emulator: the harness as an lguest guest through the real Launcher and host
+//   v86     the harness as a multiboot kernel on v86 (npm), SeaBIOS from /usr/share/seabios
+//   qemu    the same multiboot kernel on qemu-system-i386 -accel tcg, where it is installed
+// Systems are interleaved within each round; each emulator boots once per round and runs every
+// program, timed from the host between the harness's start/end console markers (boot excluded).
+// Every checksum must equal the native one: a mismatch fails the benchmark.
+//
+// Knobs: BENCH_PROGRAMS=sieve,mandel (subset), BENCH_RUNS=N (rounds, default 3),
+// BENCH_SYSTEMS=lguest,v86,qemu (which emulators).
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { I386 } from '../core/cpu/cpu';
-import { BENCH_BASE, BENCH_BYTES, BENCH_STACK_TOP } from '../core/cpu/difftest/layout';
+import { join } from 'node:path';
 import { NativeWorkspace } from '../core/cpu/difftest/native';
-import { UserMachine } from '../core/cpu/difftest/user-machine';
+import { buildHarness, buildProgram } from './build';
+import { demoLaunchToPromptMs, runOnLguest } from './lguest-run';
+import type { HarnessRun } from './markers';
+import { qemuMissing, runOnQemu } from './qemu-run';
+import { runOnV86, v86Missing } from './v86-run';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL_PROGRAMS = ['sieve', 'crc32', 'bytecopy', 'qsort', 'strhash', 'mandel'];
-/** Profiling convenience: BENCH_PROGRAMS=mandel,qsort runs only those programs. */
 const PROGRAMS = process.env['BENCH_PROGRAMS']?.split(',') ?? ALL_PROGRAMS;
-const RUNS = 5;
-/** Native runs are cheap and noisier (cold caches on the first ones): take more of them. */
-const NATIVE_RUNS = 11;
-const INT3 = 3;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const SYSTEMS = process.env['BENCH_SYSTEMS']?.split(',') ?? ['lguest', 'v86', 'qemu'];
+
+type Emulator = 'lguest' | 'v86' | 'qemu';
+const EMULATORS: {
+  name: Emulator;
+  missing: () => string | null;
+  run: (k: { lguest: string; multiboot: string }) => Promise<HarnessRun>;
+}[] = [
+  { name: 'lguest', missing: () => null, run: (k) => runOnLguest(k.lguest) },
+  { name: 'v86', missing: v86Missing, run: (k) => runOnV86(k.multiboot) },
+  { name: 'qemu', missing: qemuMissing, run: (k) => runOnQemu(k.multiboot) },
+];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,113 +44,93 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Compiles one program (plus crt0) to a flat image linked at BENCH_BASE. */
-function build(dir: string, name: string): Uint8Array {
-  const src = join(HERE, 'programs');
-  const elf = join(dir, `${name}.elf`);
-  const bin = join(dir, `${name}.bin`);
-  execFileSync(
-    'gcc',
-    [
-      '-m32',
-      '-O2',
-      '-static',
-      '-nostdlib',
-      '-ffreestanding',
-      '-fno-pic',
-      '-fno-pie',
-      '-no-pie',
-      '-fno-stack-protector',
-      '-fno-asynchronous-unwind-tables',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-Wl,--build-id=none',
-      '-Wl,--no-warn-rwx-segments',
-      '-T',
-      join(src, 'link.ld'),
-      '-o',
-      elf,
-      join(src, 'crt0.c'),
-      join(src, `${name}.c`),
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  execFileSync('objcopy', ['-O', 'binary', elf, bin]);
-  return new Uint8Array(readFileSync(bin));
-}
+const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
+const fmtX = (x: number) => `${x.toFixed(2)}x`.padStart(8);
 
-interface EmulatedRun {
-  checksum: number;
-  instructions: number;
-  ms: number;
-}
-
-function runEmulated(machine: UserMachine, image: Uint8Array): EmulatedRun {
-  const region = machine.view(BENCH_BASE, BENCH_BYTES);
-  region.fill(0);
-  region.set(image);
-  const regs = new Array<number>(8).fill(0);
-  regs[4] = BENCH_STACK_TOP - 16;
-  machine.enter({ regs, eip: BENCH_BASE, eflags: 0x202, fcw: 0x37f });
-  machine.cpu.dropCaches();
-  const t0 = performance.now();
-  let exit = machine.run(50_000_000);
-  while (exit.kind === 'budget') exit = machine.run(50_000_000);
-  const ms = performance.now() - t0;
-  if (exit.vector !== INT3) {
-    throw new Error(
-      `emulated program stopped with vector ${exit.vector} (error ${exit.errorCode}) at eip 0x${machine.cpu.eip.toString(16)}`,
-    );
-  }
-  return { checksum: machine.cpu.getReg(0), instructions: machine.cpu.instructionCount, ms };
-}
-
-function main(): void {
+async function main(): Promise<void> {
+  for (const p of PROGRAMS) if (!ALL_PROGRAMS.includes(p)) throw new Error(`unknown program "${p}" in BENCH_PROGRAMS`);
+  if (!(RUNS >= 1)) throw new Error(`BENCH_RUNS must be a positive number, not "${process.env['BENCH_RUNS']}"`);
+  const emulators = EMULATORS.filter((e) => SYSTEMS.includes(e.name)).filter((e) => {
+    const why = e.missing();
+    if (why) console.log(`${e.name}: skipped: ${why}`);
+    return !why;
+  });
   const ws = new NativeWorkspace();
   const dir = mkdtempSync(join(tmpdir(), 'lguest-bench-'));
-  const overall: number[] = [];
-  let failed = false;
+  // times[system][program] = ms per round; sums[program] = every checksum seen, by system.
+  const times = new Map<string, Map<string, number[]>>();
+  const boots = new Map<string, number[]>();
+  const sums = new Map<string, string[]>();
+  const record = (system: string, name: string, checksum: number, ms: number) => {
+    if (!times.has(system)) times.set(system, new Map());
+    const t = times.get(system)!;
+    t.set(name, [...(t.get(name) ?? []), ms]);
+    sums.set(name, [...(sums.get(name) ?? []), `${system}=${checksum.toString(16)}`]);
+  };
   try {
-    const machine = new UserMachine((mem, owner) => new I386(mem, owner), BENCH_BYTES + (2 << 20), [
-      { linear: BENCH_BASE, bytes: BENCH_BYTES, writable: true },
-    ]);
-    console.log('program    guest-instr   MIPS(median)  native(median)  emu/native');
-    for (const name of PROGRAMS) {
-      const image = build(dir, name);
-      const native = ws.runBench(image, NATIVE_RUNS);
-      runEmulated(machine, image); // warm-up (JIT), not counted
-      const emulated: EmulatedRun[] = [];
-      for (let i = 0; i < RUNS; i++) emulated.push(runEmulated(machine, image));
-      const sums = new Set([...native.map(([s]) => s), ...emulated.map((e) => e.checksum)]);
-      if (sums.size !== 1) {
-        console.error(
-          `CHECKSUM MISMATCH in ${name}: native ${native.map(([s]) => '0x' + s.toString(16)).join(',')} emulated ${emulated.map((e) => '0x' + e.checksum.toString(16)).join(',')}`,
-        );
-        failed = true;
-        continue;
+    const programs = PROGRAMS.map((name) => buildProgram(dir, name));
+    const kernels = buildHarness(dir, programs);
+    for (let round = 1; round <= RUNS; round++) {
+      for (const p of programs) {
+        const [[checksum, ns]] = ws.runBench(p.image, 1) as [[number, number]];
+        record('native', p.name, checksum, ns / 1e6);
       }
-      const counts = new Set(emulated.map((e) => e.instructions));
-      if (counts.size !== 1)
-        throw new Error(`${name}: instruction counts differ between runs: ${[...counts].join(', ')}`);
-      const instructions = emulated[0]!.instructions;
-      const mips = median(emulated.map((e) => instructions / e.ms / 1000));
-      const nativeMs = median(native.map(([, ns]) => ns / 1e6));
-      const emuMs = median(emulated.map((e) => e.ms));
-      overall.push(mips);
-      console.log(
-        `${name.padEnd(10)} ${String(instructions).padStart(11)}   ${mips.toFixed(2).padStart(12)}  ${nativeMs.toFixed(3).padStart(11)} ms  ${(emuMs / nativeMs).toFixed(0).padStart(9)}x   (emulated ${emuMs.toFixed(0)} ms)`,
-      );
+      for (const e of emulators) {
+        const run = await e.run(kernels);
+        boots.set(e.name, [...(boots.get(e.name) ?? []), run.bootMs]);
+        for (const r of run.programs) record(e.name, r.name, r.checksum, r.ms);
+      }
+      process.stderr.write(`round ${round}/${RUNS} done\n`);
     }
   } finally {
     ws.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+
+  let failed = false;
+  for (const name of PROGRAMS) {
+    const seen = sums.get(name) ?? [];
+    if (new Set(seen.map((s) => s.split('=')[1])).size !== 1) {
+      console.error(`CHECKSUM MISMATCH in ${name}: ${seen.join(' ')}`);
+      failed = true;
+    }
+  }
+  const systems = ['native', ...emulators.map((e) => e.name)];
+  for (const s of systems)
+    for (const name of PROGRAMS)
+      if ((times.get(s)?.get(name)?.length ?? 0) !== RUNS) {
+        console.error(`${s} did not report ${name} in every round`);
+        failed = true;
+      }
   if (failed) {
-    console.error('benchmark FAILED: emulated results differ from native ones');
+    console.error('benchmark FAILED');
     process.exit(1);
   }
-  console.log(`overall median: ${median(overall).toFixed(2)} MIPS`);
+
+  console.log(`medians of ${RUNS} interleaved rounds; ms, and the ratio to native`);
+  console.log(['program   ', ...systems.map((s) => s.padStart(8) + (s === 'native' ? '' : '         '))].join(' '));
+  const ratios = new Map<string, number[]>(emulators.map((e) => [e.name, []]));
+  for (const name of PROGRAMS) {
+    const nativeMs = median(times.get('native')!.get(name)!);
+    const cells = [name.padEnd(10), fmtMs(nativeMs)];
+    for (const e of emulators) {
+      const ms = median(times.get(e.name)!.get(name)!);
+      ratios.get(e.name)!.push(ms / nativeMs);
+      cells.push(fmtMs(ms) + ' ' + fmtX(ms / nativeMs));
+    }
+    console.log(cells.join(' '));
+  }
+  console.log(
+    `harness boot (launch to "bench: ready"): ${emulators.map((e) => `${e.name} ${median(boots.get(e.name)!).toFixed(0)} ms`).join(', ')}`,
+  );
+  const demo: number[] = [];
+  for (let i = 0; i < RUNS; i++) demo.push(await demoLaunchToPromptMs());
+  console.log(`demo guest launch to prompt (lguest --fast): ${median(demo).toFixed(0)} ms`);
+  const summary = (name: Emulator) => {
+    const r = ratios.get(name);
+    return r ? `${median(r).toFixed(2)}x` : 'n/a';
+  };
+  console.log(`guest/native median: ${summary('lguest')} (v86 ${summary('v86')}, qemu ${summary('qemu')})`);
 }
 
-main();
+await main();

@@ -12,10 +12,10 @@ __attribute__((noinline)) static void copy_bytes(u8 *dst, const u8 *src, u32 n) 
 u32 bench_main(void) {
   u32 seed = 99;
   for (u32 i = 0; i < BYTES; i++) a[i] = (u8)lcg(&seed);
-  for (int round = 0; round < 16; round++) {
+  for (u32 round = 0; round < 480; round++) {
     copy_bytes(b, a, BYTES);
-    a[round * 1000] ^= b[BYTES - 1 - round];
-    copy_bytes(a, b, BYTES - round);
+    a[round * 1000 % BYTES] ^= b[BYTES - 1 - round % 256];
+    copy_bytes(a, b, BYTES - round % 256);
   }
   u32 sum = 0;
   for (u32 i = 0; i < BYTES; i++) sum = sum * 33 + a[i];

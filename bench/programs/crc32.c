@@ -14,7 +14,7 @@ u32 bench_main(void) {
   u32 seed = 12345;
   for (u32 i = 0; i < BYTES; i++) data[i] = (u8)(lcg(&seed) >> 24);
   u32 crc = 0;
-  for (int round = 0; round < 12; round++) {
+  for (int round = 0; round < 48; round++) {
     u32 c = 0xffffffffu;
     for (u32 i = 0; i < BYTES; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >> 8);
     crc = crc * 3 + (c ^ 0xffffffffu);

@@ -5,8 +5,8 @@
  */
 #include "bench.h"
 
-#define W 120
-#define H 80
+#define W 360
+#define H 240
 #define MAX_ITER 256
 
 u32 bench_main(void) {

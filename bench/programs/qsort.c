@@ -1,7 +1,7 @@
 /* Recursive quicksort (median of three, insertion sort for short runs) on pseudo-random ints. */
 #include "bench.h"
 
-#define COUNT 150000
+#define COUNT 300000
 static int v[COUNT];
 
 static void insertion(int *a, int n) {

@@ -6,7 +6,7 @@ static u8 composite[LIMIT + 1];
 
 u32 bench_main(void) {
   u32 checksum = 0;
-  for (int round = 0; round < 4; round++) {
+  for (int round = 0; round < 20; round++) {
     for (u32 i = 0; i <= LIMIT; i++) composite[i] = 0;
     u32 count = 0, sum = 0;
     for (u32 i = 2; i <= LIMIT; i++) {

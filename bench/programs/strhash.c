@@ -28,7 +28,7 @@ u32 bench_main(void) {
     text[pos++] = 0;
   }
   u32 inserted = 0, found = 0;
-  for (int round = 0; round < 10; round++) {
+  for (int round = 0; round < 50; round++) {
     for (u32 w = 0; w < WORDS; w++) {
       const char *s = text + offsets[w];
       u32 h = fnv1a(s), i = h & (SLOTS - 1);

@@ -1,0 +1,54 @@
+// Runs the multiboot harness kernel on v86 (npm, x86-to-wasm JIT) headless in this process, with
+// SeaBIOS and its VGA BIOS from Debian's `seabios` package. Serial port 0 carries the markers.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { V86 } from 'v86';
+import { MarkerClock, type HarnessRun } from './markers';
+
+const SEABIOS = '/usr/share/seabios';
+const TIMEOUT_MS = 600_000;
+
+function buffer(path: string): ArrayBuffer {
+  const b = readFileSync(path);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+export function v86Missing(): string | null {
+  try {
+    readFileSync(`${SEABIOS}/bios.bin`);
+    return null;
+  } catch {
+    return `SeaBIOS not found in ${SEABIOS} (Debian: apt-get install -y seabios)`;
+  }
+}
+
+export async function runOnV86(multiboot: string, memoryMB = 64): Promise<HarnessRun> {
+  const clock = new MarkerClock();
+  const emulator = new V86({
+    wasm_path: createRequire(import.meta.url).resolve('v86/build/v86.wasm'),
+    bios: { buffer: buffer(`${SEABIOS}/bios.bin`) },
+    vga_bios: { buffer: buffer(`${SEABIOS}/vgabios-stdvga.bin`) },
+    multiboot: { buffer: buffer(multiboot) },
+    memory_size: memoryMB << 20,
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('v86: the harness did not finish in time')), TIMEOUT_MS);
+      emulator.add_listener('serial0-output-byte', (byte: number) => {
+        clock.feed(String.fromCharCode(byte));
+        if (clock.done || clock.transcript.at(-1)?.startsWith('bench: fault')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  } finally {
+    await emulator.destroy();
+  }
+  return clock.result('v86');
+}
