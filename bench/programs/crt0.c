@@ -1,7 +1,8 @@
 /*
  * Start-up code for the freestanding benchmark programs: the image is loaded at its link
  * address with ESP at the top of its region; _start calls bench_main and ends with INT3 so the
- * runner (native) or the user-mode machine (emulated) sees a trap with the checksum in EAX.
+ * runner (native) or the harness kernel (bench/harness, emulated) sees a trap with the checksum
+ * in EAX.
  */
 #include "bench.h"
 
