@@ -6,7 +6,7 @@ import { SLICE_INSTRUCTIONS } from '../core/launcher/cli';
 import { resolveGuestFile } from '../core/launcher/kernel-path';
 import { launchGuest } from '../core/launcher/launch';
 import type { MachineConfig } from '../core/launcher/machine-config';
-import { MarkerClock, type HarnessRun } from './markers';
+import { HARNESS_TIMEOUT_MS, MarkerClock, type HarnessRun } from './markers';
 
 const POWER_DOWN = 'CRASH: Power down';
 const DEMO_PROMPT = 'demo$ ';
@@ -19,8 +19,10 @@ async function runFast(config: MachineConfig, onText: (text: string) => void, fi
     { consoleOutput: (bytes) => onText(decoder.decode(bytes, { stream: true })) },
     { bootEpochSeconds: 0 },
   );
+  const deadline = performance.now() + HARNESS_TIMEOUT_MS;
   try {
     while (!finished()) {
+      if (performance.now() > deadline) throw new Error(`${config.name}: still running after ${HARNESS_TIMEOUT_MS} ms`);
       const step = guest.step(SLICE_INSTRUCTIONS);
       if (step.kind === 'dead') {
         if (step.reason === POWER_DOWN) return;

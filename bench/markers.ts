@@ -2,6 +2,9 @@
 // program's time is the wall-clock time between its "bench: start NAME" and "bench: end NAME SUM"
 // lines as they arrive from the machine, so boot and set-up are not counted.
 
+/** Wall-clock limit for one harness run on any system: a hung machine fails the benchmark. */
+export const HARNESS_TIMEOUT_MS = 600_000;
+
 export interface ProgramResult {
   name: string;
   checksum: number;

@@ -2,7 +2,7 @@
 // from the serial port on stdout; the harness ends QEMU through isa-debug-exit.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { MarkerClock, type HarnessRun } from './markers';
+import { HARNESS_TIMEOUT_MS, MarkerClock, type HarnessRun } from './markers';
 
 const QEMU = 'qemu-system-i386';
 
@@ -21,8 +21,10 @@ export function runOnQemu(multiboot: string, memoryMB = 64): Promise<HarnessRun>
   child.stdout.setEncoding('latin1').on('data', (d: string) => clock.feed(d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), HARNESS_TIMEOUT_MS);
     child.on('error', reject);
     child.on('close', () => {
+      clearTimeout(timer);
       try {
         resolve(clock.result('qemu'));
       } catch (e) {

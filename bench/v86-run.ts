@@ -4,10 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { V86 } from 'v86';
-import { MarkerClock, type HarnessRun } from './markers';
+import { HARNESS_TIMEOUT_MS, MarkerClock, type HarnessRun } from './markers';
 
 const SEABIOS = '/usr/share/seabios';
-const TIMEOUT_MS = 600_000;
 
 function buffer(path: string): ArrayBuffer {
   const b = readFileSync(path);
@@ -38,7 +37,7 @@ export async function runOnV86(multiboot: string, memoryMB = 64): Promise<Harnes
   });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('v86: the harness did not finish in time')), TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new Error('v86: the harness did not finish in time')), HARNESS_TIMEOUT_MS);
       emulator.add_listener('serial0-output-byte', (byte: number) => {
         clock.feed(String.fromCharCode(byte));
         if (clock.done || clock.transcript.at(-1)?.startsWith('bench: fault')) {
