@@ -1,6 +1,6 @@
 /*
- * The harness platform as a guest of the Linux 2.6.23 lguest host (ABI: /work/shared/lguest-abi.md
- * of the project's design notes): hypercalls for the GDT, IDT, kernel stack and page tables, and
+ * The harness platform as a guest of the Linux 2.6.23 lguest host, entered by the Launcher like
+ * any lguest kernel: hypercalls (int $0x1f) for the GDT, IDT, kernel stack and page tables, and
  * the console through SEND_DMA on key 0.
  */
 #include "platform.h"
