@@ -54,6 +54,8 @@ export interface SharedPageMapping {
   gpa: number;
   /** Identity of the shared backing page: keys in it match across guests by (region, offset). */
   region: string;
+  /** The guest's own peer slot in the region (a network page), for the host's per-peer counters. */
+  peerSlot?: number;
 }
 
 /** One open "/dev/lguest" file: controls at most one guest. */

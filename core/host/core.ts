@@ -88,6 +88,9 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
   let stuckExits = 0;
   let lastCount = startCount;
   while (s.dead === null) {
+    // Interrupts (and kills) that Guests on other threads raised for us since the last exit.
+    lg.host.collectRemoteEvents(lg);
+    if (s.dead !== null) break;
     // The clock event is the Host's hrtimer: it fires between anything else.
     checkClockevent(lg);
     doHypercalls(lg);

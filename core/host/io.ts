@@ -12,8 +12,48 @@ import {
   LGUEST_MAX_DMA_SECTIONS,
   PAGE_SIZE,
 } from './constants';
+import type { PhysicalMemory } from '../cpu/memory';
 import { lguestAddressOk, lgread, lgwriteU32, u16At, u32At } from './guest-memory';
 import { kill, type DmaBinding, type Lguest } from './lg';
+
+/**
+ * The receiving Guest of an inter-Guest transfer. It may run on another thread: then its memory
+ * is shared, and its interrupt and any kill reach it through the host tables (host-tables.ts).
+ */
+export interface DmaReceiver {
+  readonly guestid: number;
+  readonly pfnLimit: number;
+  readonly mem: PhysicalMemory;
+  kill(reason: string): void;
+  raiseIrq(irq: number): void;
+}
+
+/** The receiver's binding a transfer uses; the transfer advances nextDma. */
+export interface ReceiveBinding {
+  dmas: number;
+  numDmas: number;
+  nextDma: number;
+  interrupt: number;
+}
+
+/** What a transfer did: `empty` when the receiver had no free buffer; bytes copied. */
+export interface TransferResult {
+  empty: boolean;
+  copied: number;
+}
+
+/** A Guest of this thread as a receiver: its state changes at once. */
+export function localReceiver(lg: Lguest): DmaReceiver {
+  return {
+    guestid: lg.state.guestid,
+    pfnLimit: lg.state.pfnLimit,
+    mem: lg.mem,
+    kill: (reason) => kill(lg, reason),
+    raiseIrq: (irq) => {
+      lg.state.irqsPending = (lg.state.irqsPending | (1 << irq)) >>> 0;
+    },
+  };
+}
 
 /** A struct lguest_dma as read from Guest memory. */
 export interface LguestDma {
@@ -41,12 +81,11 @@ export function dmaKeyValid(lg: Lguest, key: number): boolean {
   return key % 4 === 0 && key < lg.state.pfnLimit * PAGE_SIZE && lg.mem.isRam(key, 4);
 }
 
-/** Bindings of a set of Guests on a key identity, most recently bound first (head of the hash chain). */
-function bindingsFor(guests: Lguest[], keyId: string): { lg: Lguest; b: DmaBinding }[] {
-  const found: { lg: Lguest; b: DmaBinding }[] = [];
-  for (const lg of guests)
-    for (const b of lg.state.dma) if (b.interrupt !== 0 && b.keyId === keyId) found.push({ lg, b });
-  return found.sort((x, y) => y.b.seq - x.b.seq);
+/** This Guest's most recent binding on a key identity (the head of its hash chain), or null. */
+function latestBinding(lg: Lguest, keyId: string): DmaBinding | null {
+  let best: DmaBinding | null = null;
+  for (const b of lg.state.dma) if (b.interrupt !== 0 && b.keyId === keyId && (!best || b.seq > best.seq)) best = b;
+  return best;
 }
 
 /** LHCALL_BIND_DMA(key, dmas, numdmas, irq): returns 1 on success, 0 on failure. */
@@ -64,6 +103,7 @@ export function bindDma(lg: Lguest, key: number, dmas: number, numDmas: number, 
     const b = lg.state.dma.find((d) => d.interrupt !== 0 && d.keyId === keyId && d.dmas === dmas >>> 0);
     if (!b) return 0;
     b.interrupt = 0;
+    lg.host.bindingChanged(lg, lg.state.dma.indexOf(b));
     return 1;
   }
   const b = lg.state.dma.find((d) => d.interrupt === 0);
@@ -75,17 +115,18 @@ export function bindDma(lg: Lguest, key: number, dmas: number, numDmas: number, 
   b.nextDma = 0;
   b.interrupt = irq;
   b.seq = lg.host.nextBindingSeq();
+  lg.host.bindingChanged(lg, lg.state.dma.indexOf(b));
   return 1;
 }
 
 /** check_dma_list(): inter-Guest sections must be in range, at most a page, not crossing one. */
-function checkDmaList(lg: Lguest, dma: LguestDma): boolean {
+function checkDmaList(owner: DmaReceiver, dma: LguestDma): boolean {
   for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS; i++) {
     const len = dma.len[i]!;
     const addr = dma.addr[i]!;
     if (len === 0) return true;
-    if (!lguestAddressOk(lg.state.pfnLimit, addr, len) || len > PAGE_SIZE || (addr % PAGE_SIZE) + len > PAGE_SIZE) {
-      kill(lg, `bad DMA entry: ${fmtU(len)}@${fmtLx(addr)}`);
+    if (!lguestAddressOk(owner.pfnLimit, addr, len) || len > PAGE_SIZE || (addr % PAGE_SIZE) + len > PAGE_SIZE) {
+      owner.kill(`bad DMA entry: ${fmtU(len)}@${fmtLx(addr)}`);
       return false;
     }
   }
@@ -98,7 +139,7 @@ function checkDmaList(lg: Lguest, dma: LguestDma): boolean {
  * (The 2.6.23 code forgot to add the source offset when a source section spans two destination
  * sections; we follow the ABI document, which describes the intended copy.)
  */
-function copyData(src: Lguest, s: LguestDma, dst: Lguest, d: LguestDma): number {
+function copyData(src: Lguest, s: LguestDma, dst: DmaReceiver, d: LguestDma): number {
   let total = 0,
     si = 0,
     di = 0,
@@ -129,11 +170,11 @@ function copyData(src: Lguest, s: LguestDma, dst: Lguest, d: LguestDma): number 
 }
 
 /** do_dma(): validate both lists, make sure the receiver's pages exist, copy. */
-function doDma(src: Lguest, s: LguestDma, dst: Lguest, d: LguestDma): number {
-  if (!checkDmaList(dst, d) || !checkDmaList(src, s)) return 0;
+function doDma(src: Lguest, s: LguestDma, dst: DmaReceiver, d: LguestDma): number {
+  if (!checkDmaList(dst, d) || !checkDmaList(localReceiver(src), s)) return 0;
   for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS && d.len[i]!; i++) {
     if (!dst.mem.isRam(d.addr[i]! >>> 0, d.len[i]!)) {
-      kill(dst, 'Error mapping DMA pages');
+      dst.kill('Error mapping DMA pages');
       return 0;
     }
   }
@@ -141,9 +182,9 @@ function doDma(src: Lguest, s: LguestDma, dst: Lguest, d: LguestDma): number {
 }
 
 /** lgread_other(): read the receiver's lguest_dma; its failure is the receiver's fault. */
-function readOther(dst: Lguest, addr: number): LguestDma | null {
-  if (!lguestAddressOk(dst.state.pfnLimit, addr, LGUEST_DMA_SIZE) || !dst.mem.isRam(addr >>> 0, LGUEST_DMA_SIZE)) {
-    kill(dst, 'bad address in registered DMA struct');
+function readOther(dst: DmaReceiver, addr: number): LguestDma | null {
+  if (!lguestAddressOk(dst.pfnLimit, addr, LGUEST_DMA_SIZE) || !dst.mem.isRam(addr >>> 0, LGUEST_DMA_SIZE)) {
+    dst.kill('bad address in registered DMA struct');
     return null;
   }
   return parseDma(dst.mem.ram.subarray(addr >>> 0, (addr >>> 0) + LGUEST_DMA_SIZE));
@@ -151,9 +192,9 @@ function readOther(dst: Lguest, addr: number): LguestDma | null {
 
 /**
  * dma_transfer(): send the sender's lguest_dma at srcDma to the receiver binding b of dst.
- * Returns true when the receiver had no free buffer (the sender then retries once).
+ * `empty` when the receiver had no free buffer (the sender then retries once).
  */
-export function dmaTransfer(src: Lguest, srcDma: number, dst: Lguest, b: DmaBinding): boolean {
+export function dmaTransfer(src: Lguest, srcDma: number, dst: DmaReceiver, b: ReceiveBinding): TransferResult {
   const s = parseDma(lgread(src, srcDma, LGUEST_DMA_SIZE));
   let i = 0;
   let j = 0;
@@ -161,24 +202,25 @@ export function dmaTransfer(src: Lguest, srcDma: number, dst: Lguest, b: DmaBind
   for (i = 0; i < b.numDmas; i++) {
     j = (b.nextDma + i) % b.numDmas;
     d = readOther(dst, (b.dmas + j * LGUEST_DMA_SIZE) >>> 0);
-    if (!d) return false;
+    if (!d) return { empty: false, copied: 0 };
     if (d.usedLen === 0) break;
   }
+  let copied = 0;
   if (i !== b.numDmas && d) {
-    const copied = doDma(src, s, dst, d);
+    copied = doDma(src, s, dst, d);
     lgwriteU32(src, (srcDma + DMA_USED_LEN) >>> 0, copied);
-    if (copied === 0 && s.len[0] !== 0) return false;
+    if (copied === 0 && s.len[0] !== 0) return { empty: false, copied: 0 };
     const usedLenp = (b.dmas + j * LGUEST_DMA_SIZE + DMA_USED_LEN) >>> 0;
-    if (!lguestAddressOk(dst.state.pfnLimit, usedLenp, 4) || !dst.mem.isRam(usedLenp, 4)) {
-      kill(dst, 'bad address writing to registered DMA');
+    if (!lguestAddressOk(dst.pfnLimit, usedLenp, 4) || !dst.mem.isRam(usedLenp, 4)) {
+      dst.kill('bad address writing to registered DMA');
     } else {
       dst.mem.ramView.setUint32(usedLenp, copied >>> 0, true);
     }
     b.nextDma = (b.nextDma + 1) & 0xffff;
   }
   // The receiver gets its interrupt even with no free buffer, so it can refill; and wakes.
-  dst.state.irqsPending = (dst.state.irqsPending | (1 << b.interrupt)) >>> 0;
-  return i === b.numDmas;
+  dst.raiseIrq(b.interrupt);
+  return { empty: i === b.numDmas, copied };
 }
 
 /** LHCALL_SEND_DMA(key, dma). */
@@ -195,18 +237,19 @@ export function sendDma(lg: Lguest, key: number, udma: number): void {
     lg.state.pendingKey = key >>> 0;
     return;
   }
-  // Shared memory: another Guest may be bound on the same page. Give it one chance to restock.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const others = lg.host.otherGuests(lg);
-    const target = bindingsFor(others, keyId)[0];
-    if (!target) return;
-    lg.host.publishSharedPages(lg);
-    lg.host.refreshSharedPages(target.lg);
-    const empty = dmaTransfer(lg, udma, target.lg, target.b);
-    lg.host.publishSharedPages(target.lg);
-    lg.host.refreshSharedPages(lg);
-    if (!empty) return;
-  }
+  // Shared memory: another Guest (perhaps on another thread) may be bound on the same page. All
+  // of it happens under the host lock, as under lguest_lock. Give the receiver one chance to restock.
+  lg.host.locked(() => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const target = lg.host.sharedReceiver(lg, keyId);
+      if (!target) return;
+      lg.host.publishSharedPages(lg);
+      const r = dmaTransfer(lg, udma, target.dst, target.b);
+      target.commit(r.copied);
+      lg.host.refreshSharedPages(lg);
+      if (!r.empty) return;
+    }
+  });
 }
 
 /**
@@ -219,9 +262,8 @@ export function getDmaBuffer(lg: Lguest, key: number): number {
     kill(lg, 'bad registered DMA buffer');
     return 0;
   }
-  const found = bindingsFor([lg], lg.host.keyIdentity(lg, key))[0];
-  if (!found) return 0;
-  const b = found.b;
+  const b = latestBinding(lg, lg.host.keyIdentity(lg, key));
+  if (!b) return 0;
   let ret = 0;
   for (let j = 0; j < b.numDmas; j++) {
     ret = (b.dmas + j * LGUEST_DMA_SIZE) >>> 0;

@@ -7,7 +7,7 @@ import { fakeGuest, initedFakeGuest, LGUEST_DATA_GPA as LD, type FakeGuest } fro
 import { lgwrite } from './guest-memory';
 import { writeTimestamp } from './clock';
 import { buildFrame, maybeDeliverInterrupt } from './interrupts-and-traps';
-import { dmaTransfer } from './io';
+import { dmaTransfer, localReceiver } from './io';
 import { LguestHost } from './lguest-user';
 import { FakeCpu } from './testing/fake-cpu';
 
@@ -241,30 +241,14 @@ describe('kill messages of inter-guest DMA (two guests sharing a page)', () => {
     dma(b, 0x30000, [[0x500000, 16]]);
     dma(a, 0x30000, [[0x6000, 16]]);
     expect(
-      dmaTransfer(a.lg, 0x30000, b.lg, {
-        key: 0,
-        keyId: '',
-        dmas: 0x30000,
-        numDmas: 1,
-        nextDma: 0,
-        interrupt: 2,
-        seq: 1,
-      }),
-    ).toBe(false);
+      dmaTransfer(a.lg, 0x30000, localReceiver(b.lg), { dmas: 0x30000, numDmas: 1, nextDma: 0, interrupt: 2 }),
+    ).toEqual({ empty: false, copied: 0 });
     expect(b.lg.state.dead).toBe('Error mapping DMA pages');
     const p = pair();
     p.a.lg.state.pfnLimit = 0x2000;
     dma(p.b, 0x30000, [[0x5000, 16]]);
     dma(p.a, 0x30000, [[0x500000, 16]]);
-    dmaTransfer(p.a.lg, 0x30000, p.b.lg, {
-      key: 0,
-      keyId: '',
-      dmas: 0x30000,
-      numDmas: 1,
-      nextDma: 0,
-      interrupt: 2,
-      seq: 1,
-    });
+    dmaTransfer(p.a.lg, 0x30000, localReceiver(p.b.lg), { dmas: 0x30000, numDmas: 1, nextDma: 0, interrupt: 2 });
     expect(p.a.lg.state.dead).toBe('bad address in sending DMA');
   });
 });

@@ -3,6 +3,7 @@
 
 import type { Cpu } from '../cpu/types';
 import type { PhysicalMemory } from '../cpu/memory';
+import type { DmaReceiver, ReceiveBinding } from './io';
 import {
   DEFAULT_BOOT_EPOCH_SECONDS,
   FLAT_CODE_DPL1_HI,
@@ -142,18 +143,31 @@ export interface Lguest {
   host: HostServices;
 }
 
-/** What a Guest needs from the Host that holds all Guests (inter-Guest DMA). */
+/** A receiver found for a SEND_DMA on a shared key; commit() records the transfer in the host tables. */
+export interface SharedTarget {
+  dst: DmaReceiver;
+  b: ReceiveBinding;
+  commit(copied: number): void;
+}
+
+/** What a Guest needs from the Host that holds all Guests (inter-Guest DMA, maybe across threads). */
 export interface HostServices {
   /** Next binding sequence number (monotonic over the host). */
   nextBindingSeq(): number;
   /** The key identity for a Guest GPA, as get_futex_key would compute it. */
   keyIdentity(lg: Lguest, key: number): string;
-  /** All live Guests other than `lg` (for shared-key DMA). */
-  otherGuests(lg: Lguest): Lguest[];
-  /** Copy a Guest's shared pages into the canonical region buffers. */
+  /** Binding `index` of lg was bound or unbound: other Guests must see it if its key is shared. */
+  bindingChanged(lg: Lguest, index: number): void;
+  /** Runs fn under the host lock (lguest_lock). */
+  locked<T>(fn: () => T): T;
+  /** The most recently bound receiver of another Guest on a shared key identity (under the lock). */
+  sharedReceiver(lg: Lguest, keyId: string): SharedTarget | null;
+  /** Copy a Guest's writes to its shared pages into the canonical region pages. */
   publishSharedPages(lg: Lguest): void;
-  /** Copy the canonical region buffers into a Guest's shared pages. */
+  /** Copy the canonical region pages into a Guest's shared pages. */
   refreshSharedPages(lg: Lguest): void;
+  /** Take the interrupts and kills other threads raised for lg into its state. */
+  collectRemoteEvents(lg: Lguest): void;
 }
 
 export function emptyStats(): LguestStats {

@@ -4,7 +4,7 @@
 import { I386 } from '../cpu/cpu';
 import type { Cpu, CpuOwner, CpuState } from '../cpu/types';
 import { CS, DS, ES, FS, GS, SS } from '../cpu/types';
-import type { PhysicalMemory } from '../cpu/memory';
+import { PhysicalMemory } from '../cpu/memory';
 import {
   EBUSY,
   EINVAL,
@@ -27,8 +27,17 @@ import {
 } from './constants';
 import { runGuest } from './core';
 import { tryReadU32 } from './guest-memory';
-import { getDmaBuffer, releaseAllDma } from './io';
-import { GUEST_STATE_VERSION, newGuestState, type GuestState, type HostServices, type Lguest } from './lg';
+import { HostTables } from './host-tables';
+import { getDmaBuffer, localReceiver, releaseAllDma, type DmaReceiver } from './io';
+import {
+  GUEST_STATE_VERSION,
+  kill,
+  newGuestState,
+  type GuestState,
+  type HostServices,
+  type Lguest,
+  type SharedTarget,
+} from './lg';
 import { freeGuestPagetables, initGuestPagetable } from './page-tables';
 import { freeSwitcher, initSwitcher } from './switcher';
 
@@ -53,25 +62,37 @@ export interface LguestFileState {
 /** Never run a single CPU call for more than this many instructions (keeps numbers small). */
 const MAX_CPU_SLICE = 0x40000000;
 
+/** A Guest of this host that runs on another thread: its RAM is shared with us. */
+interface RemoteGuest {
+  generation: number;
+  mem: PhysicalMemory;
+}
+
 /**
- * The lguest host: one per process (or worker). Guests run one at a time in the caller's thread;
- * inter-Guest DMA copies between their memories.
+ * The lguest host. Its host-wide tables (guest slots, shared-key bindings, network pages) live
+ * in a SharedArrayBuffer (host-tables.ts), so one host can be driven from several threads: each
+ * thread has an LguestHost handle on the same tables and runs its own Guests, as each 2.6.23
+ * Launcher ran its Guest on its own CPU. Inter-Guest DMA is done by the sender's thread under the
+ * host lock, copying into the receiver's (shared) RAM; a receiver on another thread gets its
+ * interrupt through the tables and folds it in between exits (collectRemoteEvents).
  *
- * Shared pages (sharenet): each region has one canonical 4 KiB buffer here. A Guest's copy of a
- * shared page is refreshed from the canonical buffer before each of its runs and published back
- * after each run (and around every inter-Guest transfer). Since only one Guest executes at a
- * time, every Guest observes every other Guest's writes to the region exactly as if the page
- * were one physical page mapped by all of them.
+ * Shared pages (sharenet): each region has one canonical 4 KiB page in the tables. A Guest's copy
+ * is refreshed from it before each run and its writes are merged back after each run (and around
+ * each transfer): only the bytes the Guest changed since its refresh, so Guests running at the
+ * same time on different threads never undo each other's entries.
  */
 export class LguestHost implements HostServices {
   private readonly files: (LguestFileImpl | null)[] = new Array<LguestFileImpl | null>(LGUEST_MAX_GUESTS).fill(null);
-  private bindingSeq = 0;
-  private readonly regions = new Map<string, Uint8Array>();
+  private readonly remote = new Map<number, RemoteGuest>();
+  /** Per local Guest: its shared pages as of its last refresh (what a merge compares against). */
+  private readonly sharedBase = new WeakMap<Lguest, Uint8Array[]>();
 
   readonly createCpu: CpuFactory;
+  readonly tables: HostTables;
 
-  constructor(createCpu: CpuFactory = i386Factory) {
+  constructor(createCpu: CpuFactory = i386Factory, tables: HostTables = HostTables.create()) {
     this.createCpu = createCpu;
+    this.tables = tables;
   }
 
   /** open("/dev/lguest"). */
@@ -79,33 +100,35 @@ export class LguestHost implements HostServices {
     return new LguestFileImpl(this);
   }
 
-  /** Guests currently holding a slot, by guestid. */
+  /** Guests of this thread currently holding a slot, by guestid. */
   get guests(): (Lguest | null)[] {
     return this.files.map((f) => f?.guest ?? null);
   }
 
-  /** @internal */
-  claimSlot(file: LguestFileImpl): number {
-    const i = this.files.findIndex((f) => f === null);
-    if (i < 0) return -1;
-    this.files[i] = file;
-    return i;
-  }
-
-  /** @internal: restoring a snapshot needs the Guest's own slot back. */
-  claimSpecificSlot(file: LguestFileImpl, id: number): boolean {
-    if (id < 0 || id >= LGUEST_MAX_GUESTS || this.files[id] !== null) return false;
-    this.files[id] = file;
-    return true;
+  /** @internal: a slot from the host-wide table (-1: all 16 taken), or (restore) a given one. */
+  claimSlot(file: LguestFileImpl, pfnLimit: number, id?: number): number {
+    const g = this.tables.claimGuest(pfnLimit, id);
+    if (g >= 0) this.files[g] = file;
+    return g;
   }
 
   /** @internal */
   releaseSlot(id: number): void {
     this.files[id] = null;
+    this.tables.releaseGuest(id);
+  }
+
+  /** Another thread's Guest, whose RAM (a SharedArrayBuffer) is now visible to this thread. */
+  addRemoteGuest(guestid: number, generation: number, ram: Uint8Array): void {
+    this.remote.set(guestid, { generation, mem: new PhysicalMemory(ram) });
+  }
+
+  removeRemoteGuest(guestid: number): void {
+    this.remote.delete(guestid);
   }
 
   nextBindingSeq(): number {
-    return ++this.bindingSeq;
+    return this.tables.nextBindingSeq();
   }
 
   keyIdentity(lg: Lguest, key: number): string {
@@ -115,52 +138,139 @@ export class LguestHost implements HostServices {
     return `private:${lg.state.guestid}:${key >>> 0}`;
   }
 
-  otherGuests(lg: Lguest): Lguest[] {
-    const out: Lguest[] = [];
-    for (const f of this.files) {
-      const g = f?.guest;
-      if (g && g !== lg) out.push(g);
+  bindingChanged(lg: Lguest, index: number): void {
+    const b = lg.state.dma[index];
+    const shared = b && sharedKey(b.keyId);
+    if (!b || !shared) return;
+    if (b.interrupt === 0) {
+      this.tables.clearBinding(lg.state.guestid, index);
+      return;
     }
-    return out;
+    this.tables.setBinding(lg.state.guestid, index, {
+      irq: b.interrupt,
+      region: this.tables.region(shared.region),
+      offset: shared.offset,
+      dmas: b.dmas,
+      numDmas: b.numDmas,
+      nextDma: b.nextDma,
+      seq: b.seq,
+    });
   }
 
-  publishSharedPages(lg: Lguest): void {
-    for (const p of lg.state.sharedPages) {
-      const canon = this.regions.get(p.region);
-      if (canon && lg.mem.isRam(p.gpa, PAGE_SIZE)) canon.set(lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE));
-    }
+  locked<T>(fn: () => T): T {
+    return this.tables.locked(fn);
   }
 
-  refreshSharedPages(lg: Lguest): void {
-    for (const p of lg.state.sharedPages) {
-      const canon = this.regions.get(p.region);
-      if (canon && lg.mem.isRam(p.gpa, PAGE_SIZE)) lg.mem.ram.set(canon, p.gpa);
-    }
-  }
-
-  /** @internal: a Guest maps a region page; the first mapper's content seeds the region. */
-  attachRegion(lg: Lguest, gpa: number, region: string): void {
-    if (!this.regions.has(region)) {
-      const buf = new Uint8Array(PAGE_SIZE);
-      if (lg.mem.isRam(gpa, PAGE_SIZE)) buf.set(lg.mem.ram.subarray(gpa, gpa + PAGE_SIZE));
-      this.regions.set(region, buf);
-    } else if (lg.mem.isRam(gpa, PAGE_SIZE)) {
-      lg.mem.ram.set(this.regions.get(region)!, gpa);
-    }
-  }
-
-  exportState(): HostState {
+  sharedReceiver(lg: Lguest, keyId: string): SharedTarget | null {
+    const shared = sharedKey(keyId);
+    if (!shared) return null;
+    const t = this.tables;
+    const region = t.region(shared.region);
+    const found = t.findBinding(region, shared.offset, lg.state.guestid);
+    if (!found) return null;
+    const dst = this.receiver(found.guestid);
+    // A Guest whose memory this thread has not been shown yet cannot receive: as if not bound.
+    if (!dst) return null;
+    const b = { dmas: found.dmas, numDmas: found.numDmas, interrupt: found.interrupt, nextDma: 0 };
+    b.nextDma = t.nextDma(found.guestid, found.index);
     return {
-      bindingSeq: this.bindingSeq,
-      regions: [...this.regions].map(([name, bytes]) => ({ name, bytes: bytes.slice() })),
+      dst,
+      b,
+      commit: (copied) => {
+        t.setNextDma(found.guestid, found.index, b.nextDma);
+        const local = this.files[found.guestid]?.guest?.state.dma[found.index];
+        if (local) local.nextDma = b.nextDma;
+        if (copied > 0) t.countFrame(region, lg.state.guestid, found.guestid, copied);
+      },
     };
   }
 
-  importState(state: HostState): void {
-    this.bindingSeq = state.bindingSeq;
-    this.regions.clear();
-    for (const r of state.regions) this.regions.set(r.name, r.bytes.slice());
+  private receiver(guestid: number): DmaReceiver | null {
+    const local = this.files[guestid]?.guest;
+    if (local) return localReceiver(local);
+    const r = this.remote.get(guestid);
+    if (!r || r.generation !== this.tables.guestGeneration(guestid)) return null;
+    const t = this.tables;
+    return {
+      guestid,
+      pfnLimit: t.guestPfnLimit(guestid),
+      mem: r.mem,
+      kill: (reason) => t.killRemote(guestid, reason),
+      raiseIrq: (irq) => t.raiseIrq(guestid, irq),
+    };
   }
+
+  publishSharedPages(lg: Lguest): void {
+    const bases = this.sharedBase.get(lg);
+    if (!bases) return;
+    this.tables.locked(() => {
+      lg.state.sharedPages.forEach((p, i) => {
+        if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return;
+        const canon = this.tables.page(this.tables.region(p.region));
+        const mine = lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE);
+        const base = bases[i]!;
+        for (let k = 0; k < PAGE_SIZE; k++) if (mine[k] !== base[k]) canon[k] = mine[k]!;
+        base.set(mine);
+      });
+    });
+  }
+
+  refreshSharedPages(lg: Lguest): void {
+    const bases = this.sharedBase.get(lg);
+    if (!bases) return;
+    this.tables.locked(() => {
+      lg.state.sharedPages.forEach((p, i) => {
+        if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return;
+        const canon = this.tables.page(this.tables.region(p.region));
+        lg.mem.ram.set(canon, p.gpa);
+        bases[i]!.set(canon);
+      });
+    });
+  }
+
+  collectRemoteEvents(lg: Lguest): void {
+    const id = lg.state.guestid;
+    const irqs = this.tables.takeIrqs(id);
+    if (irqs !== 0) lg.state.irqsPending = (lg.state.irqsPending | irqs) >>> 0;
+    const reason = this.tables.takeKill(id);
+    if (reason !== null) kill(lg, reason);
+  }
+
+  /** @internal: a Guest maps its region pages; the first mapper's content seeds a region. */
+  attachRegions(lg: Lguest, peerSlots: (number | undefined)[]): void {
+    const t = this.tables;
+    t.locked(() => {
+      const bases = lg.state.sharedPages.map((p, i) => {
+        const r = t.region(p.region);
+        const peer = peerSlots[i];
+        if (peer !== undefined) t.setGuestPeer(r, lg.state.guestid, peer);
+        const base = new Uint8Array(PAGE_SIZE);
+        if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return base;
+        if (t.seedRegion(r)) t.page(r).set(lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE));
+        else lg.mem.ram.set(t.page(r), p.gpa);
+        base.set(t.page(r));
+        return base;
+      });
+      this.sharedBase.set(lg, bases);
+    });
+  }
+
+  exportState(): HostState {
+    return { bindingSeq: this.tables.bindingSeq, regions: this.tables.seededRegions() };
+  }
+
+  importState(state: HostState): void {
+    this.tables.bindingSeq = state.bindingSeq;
+    this.tables.clearRegions();
+    for (const r of state.regions) this.tables.loadRegion(r.name, r.bytes);
+  }
+}
+
+/** "shared:<region>:<offset>" split up, or null for a private key identity. */
+function sharedKey(keyId: string): { region: string; offset: number } | null {
+  if (!keyId.startsWith('shared:')) return null;
+  const colon = keyId.lastIndexOf(':');
+  return { region: keyId.slice('shared:'.length, colon), offset: Number(keyId.slice(colon + 1)) };
 }
 
 /** One open /dev/lguest file. */
@@ -172,7 +282,7 @@ export class LguestFileImpl implements LguestFile {
 
   initialize(args: InitializeArgs): number {
     if (this.guest) return this.guest.state.dead !== null ? ENOENT : EBUSY;
-    const id = this.host.claimSlot(this);
+    const id = this.host.claimSlot(this, args.pfnLimit);
     if (id < 0) return ENOSPC;
     if (args.pageOffset >>> 22 >= SWITCHER_PGD_INDEX) {
       this.host.releaseSlot(id);
@@ -198,7 +308,10 @@ export class LguestFileImpl implements LguestFile {
     state.instructionBase = cpu.instructionCount;
     initSwitcher(lg);
     initGuestPagetable(lg, args.pgdir);
-    for (const p of state.sharedPages) this.host.attachRegion(lg, p.gpa, p.region);
+    this.host.attachRegions(
+      lg,
+      (args.sharedPages ?? []).map((p) => p.peerSlot),
+    );
     return 16;
   }
 
@@ -207,6 +320,8 @@ export class LguestFileImpl implements LguestFile {
     if (!lg) return EINVAL;
     if (lg.state.dead !== null) return { kind: 'dead', reason: lg.state.dead };
     lg.state.dmaIsPending = false;
+    this.host.collectRemoteEvents(lg);
+    if (lg.state.dead !== null) return { kind: 'dead', reason: lg.state.dead };
     this.host.refreshSharedPages(lg);
     const budget = Math.min(Math.max(0, Math.floor(opts.budget)), Number.MAX_SAFE_INTEGER);
     const r = runGuest(lg, budget, MAX_CPU_SLICE);
@@ -267,7 +382,9 @@ export class LguestFileImpl implements LguestFile {
 
   hasPendingWork(): boolean {
     const lg = this.guest;
-    if (!lg || lg.state.dead !== null) return false;
+    if (!lg) return false;
+    this.host.collectRemoteEvents(lg);
+    if (lg.state.dead !== null) return false;
     if (!lg.state.halted) return true;
     if (lg.state.clockDeadlineNs !== null && virtualNow(lg) >= lg.state.clockDeadlineNs) return true;
     const ld = lg.state.lguestData;
@@ -278,7 +395,14 @@ export class LguestFileImpl implements LguestFile {
 
   /** The Host's per-Guest state, as plain data (a deep copy). */
   exportState(): LguestFileState | null {
-    return this.guest ? { guest: structuredClone(this.guest.state) } : null;
+    const lg = this.guest;
+    if (!lg) return null;
+    const state = structuredClone(lg.state);
+    // Senders on other threads advance nextDma of shared-key bindings in the host tables.
+    state.dma.forEach((b, i) => {
+      if (b.interrupt !== 0 && b.keyId.startsWith('shared:')) b.nextDma = this.host.tables.nextDma(state.guestid, i);
+    });
+    return { guest: state };
   }
 
   /**
@@ -290,11 +414,14 @@ export class LguestFileImpl implements LguestFile {
     if (this.guest) return EBUSY;
     if (args.state.guest.version !== GUEST_STATE_VERSION) return EINVAL;
     const state = structuredClone(args.state.guest);
-    if (!this.host.claimSpecificSlot(this, state.guestid)) return EBUSY;
+    if (this.host.claimSlot(this, state.pfnLimit, state.guestid) < 0) return EBUSY;
     const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
     const cpu = this.host.createCpu(args.memory, owner);
     cpu.importState(args.cpu);
-    this.guest = { state, cpu, mem: args.memory, host: this.host };
+    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host };
+    this.guest = lg;
+    this.host.attachRegions(lg, []);
+    state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
     return 16;
   }
 

@@ -407,8 +407,8 @@ describe('shared network', () => {
     expect(a.file.view.getUint16(MEM + 2, true)).toBe(0x4000);
     expect(b.file.view.getUint16(MEM + 2, true)).toBe(0x4001);
     expect(c.file.view.getUint16(MEM + 2, true)).toBe(0x4000);
-    expect(a.file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:lan' }]);
-    expect(c.file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:other' }]);
+    expect(a.file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:lan', peerSlot: 0 }]);
+    expect(c.file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:other', peerSlot: 0 }]);
     // A slot is free again once its guest is closed.
     a.guest.close();
     const d = await launch({ networks: ['lan'] }, undefined, host);
@@ -444,6 +444,6 @@ describe('shared network', () => {
     expect(file.view.getUint16(MEM, true)).toBe(2);
     expect(file.view.getUint16(MEM + 12, true)).toBe(3);
     expect(file.view.getUint16(MEM + 24, true)).toBe(1);
-    expect(file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:lan' }]);
+    expect(file.args!.sharedPages).toEqual([{ gpa: MEM + 0x1000, region: 'sharenet:lan', peerSlot: 0 }]);
   });
 });

@@ -68,7 +68,7 @@ describe('launchGuest', () => {
     const host = new ScriptedHost();
     host.prepare = (f) => (f.initializeResult = -28);
     await expect(launchGuestOn(host, cfg({ networks: ['lan'] }), noEvents, { baseDir: dir })).rejects.toThrow(
-      'LHREQ_INITIALIZE failed: ENOSPC',
+      'host full: all 16 guest slots of this lguest host are in use (LHREQ_INITIALIZE: ENOSPC)',
     );
     expect(host.files[0]!.closed).toBe(true);
     host.prepare = undefined;

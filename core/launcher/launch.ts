@@ -2,7 +2,7 @@
 // create the devices, INITIALIZE the host, then run the guest in slices and serve its DMA.
 
 import { PhysicalMemory } from '../cpu/memory';
-import { EAGAIN, type LguestFile, type RunResult, type SharedPageMapping } from '../host/api';
+import { EAGAIN, ENOSPC, type LguestFile, type RunResult, type SharedPageMapping } from '../host/api';
 import type { LaunchedGuest, LauncherEvents, LauncherStep } from './api';
 import { BlockDevice, BLOCK_DEVICE_FEATURES, openDiskImage, type BlockBackend } from './block-device';
 import { writeBootParams } from './boot-params';
@@ -17,6 +17,7 @@ import { InvalidGuestAddress, readLauncherDma, setUsedLen } from './launcher-dma
 import type { MachineConfig } from './machine-config';
 import { writeInitialPageTables } from './page-tables';
 import { SharenetDevice, sharedNetwork, sharenetFeatures } from './sharenet';
+import { LGUEST_MAX_GUESTS } from '../host/constants';
 import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import { exportLauncherMachine } from './machine-state';
 
@@ -111,7 +112,10 @@ export async function prepareMachine(
 
   const { table, devices, console } = createDevices(mem, specs, host, onConsoleOutput, log, baseDir, openDisk);
   try {
-    const memory = new PhysicalMemory(table.top);
+    // A guest on a network gets its RAM in a SharedArrayBuffer: senders on other threads of the
+    // host copy frames straight into it (as the 2.6.23 host copied into the receiver's pages).
+    const networked = devices.some((d) => d instanceof SharenetDevice);
+    const memory = new PhysicalMemory(networked ? new Uint8Array(new SharedArrayBuffer(table.top)) : table.top);
     const ram = memory.ram;
     for (const s of kernel.segments) ram.set(s.bytes, s.gpa);
     if (initrdFile && layout.initrd) ram.set(initrdFile, layout.initrd.gpa);
@@ -400,6 +404,10 @@ export async function launchGuestOn(
       sharedPages: machine.sharedPages,
       bootEpochSeconds: opts.bootEpochSeconds ?? Math.floor(Date.now() / 1000),
     });
+    if (r === ENOSPC)
+      throw new Error(
+        `host full: all ${LGUEST_MAX_GUESTS} guest slots of this lguest host are in use (LHREQ_INITIALIZE: ENOSPC)`,
+      );
     if (r !== INITIALIZE_OK) throw new Error(`LHREQ_INITIALIZE failed: ${errnoName(r)}`);
   } catch (e) {
     file?.close();

@@ -2,24 +2,34 @@
 // network maps; keys in it are shared, so the host itself moves frames between the guests.
 
 import type { SharedPageMapping } from '../host/api';
-import { PAGE_SIZE } from '../cpu/memory';
+import { HostTables, HostTablesFullError, MAX_REGION_PEERS } from '../host/host-tables';
 import { LGUEST_DEVICE_T_NET, LGUEST_NET_F_NOCSUM, type DeviceDescriptor } from './device-table';
 import type { LauncherDevice } from './device';
 
 export const NET_DEVICE_TYPE = LGUEST_DEVICE_T_NET;
-export const LGUEST_NET_BYTES = 6;
 /** Peer slots in one page: 4096 / 6. */
-export const MAX_NET_PEERS = Math.floor(PAGE_SIZE / LGUEST_NET_BYTES);
+export const MAX_NET_PEERS = MAX_REGION_PEERS;
 
 /**
  * One named network on one host: its region name and which peer slots are taken. The real Launcher
- * mapped one file MAP_SHARED into every guest; here each guest has its own RAM, and the host keeps
- * the page's bytes common to all guests that map the region (InitializeArgs.sharedPages).
+ * mapped one file MAP_SHARED into every guest and locked a byte of it per slot; here the slots
+ * and the region's page live in the host's shared tables (core/host/host-tables.ts), so Launchers
+ * on different threads of one host see one network.
  */
 export class SharedNetwork {
-  private readonly slots = new Set<number>();
+  private readonly index: number;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly tables: HostTables,
+  ) {
+    try {
+      this.index = tables.region(this.region);
+    } catch (e) {
+      if (e instanceof HostTablesFullError) throw new Error(`cannot join network ${name}: ${e.message}`);
+      throw e;
+    }
+  }
 
   /** Region identity given to the host: keys in this page match across guests by (region, offset). */
   get region(): string {
@@ -28,33 +38,33 @@ export class SharedNetwork {
 
   /** The first free peer slot (the original locked the first free byte of the file). */
   acquireSlot(): number {
-    for (let slot = 0; slot < MAX_NET_PEERS; slot++) {
-      if (!this.slots.has(slot)) {
-        this.slots.add(slot);
-        return slot;
-      }
-    }
-    throw new Error(`network ${this.name} is full (${MAX_NET_PEERS} peers)`);
+    const slot = this.tables.acquirePeer(this.index);
+    if (slot < 0) throw new Error(`network ${this.name} is full (${MAX_NET_PEERS} peers)`);
+    return slot;
   }
 
   releaseSlot(slot: number): void {
-    this.slots.delete(slot);
+    this.tables.releasePeer(this.index, slot);
   }
 
   get peers(): number {
-    return this.slots.size;
+    return this.tables.members(this.index).length;
   }
 }
 
-/** The networks of each host, by name; guests on different hosts can never share one. */
-const networksByHost = new WeakMap<object, Map<string, SharedNetwork>>();
+/** Tables of hosts that bring none (test doubles of the host): one set per host object. */
+const tablesByHost = new WeakMap<object, HostTables>();
 
+function tablesOf(host: object): HostTables {
+  if ('tables' in host && host.tables instanceof HostTables) return host.tables;
+  let t = tablesByHost.get(host);
+  if (!t) tablesByHost.set(host, (t = HostTables.create()));
+  return t;
+}
+
+/** The network `name` of a host; guests on different hosts can never share one. */
 export function sharedNetwork(host: object, name: string): SharedNetwork {
-  let byName = networksByHost.get(host);
-  if (!byName) networksByHost.set(host, (byName = new Map()));
-  let net = byName.get(name);
-  if (!net) byName.set(name, (net = new SharedNetwork(name)));
-  return net;
+  return new SharedNetwork(name, tablesOf(host));
 }
 
 /** The guest reads its slot from the low bits of features; 0x4000 asks for no checksumming. */
@@ -79,7 +89,7 @@ export class SharenetDevice implements LauncherDevice {
   ) {}
 
   get mapping(): SharedPageMapping {
-    return { gpa: this.desc.pageGpa, region: this.network.region };
+    return { gpa: this.desc.pageGpa, region: this.network.region, peerSlot: this.slot };
   }
 
   close(): void {
