@@ -19,6 +19,8 @@ export interface TestGuestOptions {
   image?: Uint8Array;
   sharedPages?: SharedPageMapping[];
   bootEpochSeconds?: number;
+  /** Guest RAM in a SharedArrayBuffer, as for a guest other threads' Guests can DMA into. */
+  sharedRam?: boolean;
 }
 
 export interface TestGuest {
@@ -50,7 +52,9 @@ export function launchTestGuest(opts: TestGuestOptions): TestGuest {
   const ramBytes = opts.ramBytes ?? 0x400000;
   const pageOffset = opts.pageOffset ?? TEST_PAGE_OFFSET;
   const host = opts.host ?? new LguestHost(opts.createCpu ?? noCpu);
-  const mem = new PhysicalMemory(ramBytes + 4096);
+  const mem = new PhysicalMemory(
+    opts.sharedRam ? new Uint8Array(new SharedArrayBuffer(ramBytes + 4096)) : ramBytes + 4096,
+  );
   if (opts.image) mem.ram.set(opts.image, TEST_LOAD_GPA);
   const pgdir = buildInitialPageTables(mem, ramBytes, pageOffset);
   const pfnLimit = ramBytes / 4096 + 1;

@@ -2,12 +2,14 @@
 // yielding between slices so pause/input/stop are handled, pacing idle time to the wall clock.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { HostTables } from '../host/host-tables';
+import type { LguestHost } from '../host/lguest-user';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import { replyToInspect } from './inspectors';
 import { ConsoleTail, restoreFromFile, takeSnapshot } from './snapshot-worker';
-import type { FromWorker, MachineWorkerData, ToWorker } from './worker-protocol';
+import type { FromWorker, HostGuest, MachineWorkerData, ToWorker } from './worker-protocol';
 
 type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
 
@@ -36,6 +38,19 @@ let scheduled = false;
 let consoleChunks: Uint8Array[] = [];
 /** Recent console output, kept in snapshots so a restored console shows context. */
 const consoleTail = new ConsoleTail();
+/** This worker's handle on the workbench's one host, and the other workers' guests it may DMA into. */
+let host: LguestHost | null = null;
+const hostPeers = new Map<number, HostGuest>();
+/** Our guest's slot when it is on a network (other workers raise its interrupts), else null. */
+let joinedAs: number | null = null;
+let remoteWakeArmed = false;
+
+type WaitAsync = (
+  a: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 const statusTimer = setInterval(() => reportStatus(false), STATUS_INTERVAL_MS);
 
@@ -75,6 +90,11 @@ function die(reason: string): void {
 
 function shutdown(): void {
   clearInterval(statusTimer);
+  if (remoteWakeArmed && host && joinedAs !== null) {
+    // Release our own pending wait so that it does not keep this thread alive.
+    const { words, index } = host.tables.irqWord(joinedAs);
+    Atomics.notify(words, index);
+  }
   if (wakeTimer) clearTimeout(wakeTimer);
   wakeTimer = null;
   try {
@@ -120,9 +140,29 @@ function runSlice(): void {
   }
 }
 
+/**
+ * While our guest sleeps, another worker's guest may send it a frame: the sender raises the
+ * interrupt in the host tables and notifies this word, which wakes us to run the guest again.
+ */
+function armRemoteWake(): void {
+  if (!host || joinedAs === null || remoteWakeArmed) return;
+  const { words, index } = host.tables.irqWord(joinedAs);
+  const r = waitAsync(words, index, 0);
+  if (!r.async) {
+    wakeEarly();
+    return;
+  }
+  remoteWakeArmed = true;
+  void r.value.then(() => {
+    remoteWakeArmed = false;
+    wakeEarly();
+  });
+}
+
 /** The guest is halted: sleep until its clock event is due in wall time, or until input comes. */
 function waitUntil(wakeAtNs: number | null): void {
   waiting = true;
+  armRemoteWake();
   if (wakeAtNs === null) return; // only input (or stop) wakes a guest with no clock event
   const delayMs = paced ? wallAtVirtualZero + wakeAtNs / 1e6 - performance.now() : 0;
   const wake = (): void => {
@@ -182,6 +222,14 @@ port.on('message', (msg: ToWorker) => {
         if (!finished) post({ type: 'snapshot-reply', seq: msg.seq, reply });
       });
       return;
+    case 'host-peer':
+      hostPeers.set(msg.guest.guestid, msg.guest);
+      host?.addRemoteGuest(msg.guest.guestid, msg.guest.generation, msg.guest.ram);
+      return;
+    case 'host-peer-left':
+      hostPeers.delete(msg.guestid);
+      host?.removeRemoteGuest(msg.guestid);
+      return;
     case 'stop': {
       flushConsole();
       const t = virtualTime();
@@ -206,7 +254,28 @@ async function loadLauncher(): Promise<LaunchGuest> {
     return mod.launchGuest as LaunchGuest;
   }
   const mod = await import('../launcher/launch');
-  return (config, events) => mod.launchGuest(config, events, data.baseDir ? { baseDir: data.baseDir } : {});
+  const shared = data.host;
+  if (shared) {
+    const { LguestHost } = await import('../host/lguest-user');
+    host = new LguestHost(undefined, HostTables.attach(shared.tables, shared.owner));
+    for (const p of hostPeers.values()) host.addRemoteGuest(p.guestid, p.generation, p.ram);
+  }
+  return (config, events) =>
+    mod.launchGuest(config, events, {
+      ...(data.baseDir ? { baseDir: data.baseDir } : {}),
+      ...(host ? { host } : {}),
+    });
+}
+
+/** Tells the service that our guest is on the shared host with RAM that other workers may DMA into. */
+function announceHostGuest(): void {
+  const lg = host?.guests.find((g) => g !== null);
+  if (!host || !lg || !(lg.mem.ram.buffer instanceof SharedArrayBuffer)) return;
+  joinedAs = lg.state.guestid;
+  post({
+    type: 'host-joined',
+    guest: { guestid: joinedAs, generation: host.tables.guestGeneration(joinedAs), ram: lg.mem.ram },
+  });
 }
 
 function errorText(err: unknown): string {
@@ -246,6 +315,7 @@ async function main(): Promise<void> {
     shutdown();
     return;
   }
+  announceHostGuest();
   wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;
   if (state === 'starting') setState('running');
   schedule();

@@ -3,13 +3,15 @@
 
 import { Worker } from 'node:worker_threads';
 import { releaseLocksOfThread } from '../launcher/disk-lock';
+import { LGUEST_MAX_GUESTS } from '../host/constants';
+import { HostTables } from '../host/host-tables';
 import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
 import { ServiceError } from './errors';
 import { InspectRequests } from './inspect-requests';
 import type { InspectQuery, InspectResults } from './inspector-types';
 import type { SnapshotListing } from './snapshot-types';
 import { SnapshotRequests } from './snapshots';
-import type { FromWorker, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
+import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 
 export interface MachineWorkerSpec {
   /** The worker entry (machine-worker.ts under tsx, or the built machine-worker.js). */
@@ -39,10 +41,22 @@ interface Machine {
   stopping: ((s: MachineStatus) => void) | null;
   /** Disk lock files the worker's guest holds, released here if the worker is terminated. */
   diskLocks: string[];
+  /** The worker's owner token in the host tables. */
+  hostOwner: number;
+  /** Its guest on the shared host, once it joined with network RAM. */
+  hostGuest: HostGuest | null;
 }
 
+/**
+ * The machines of the workbench. They all run on one lguest host: its tables live in a
+ * SharedArrayBuffer that every machine's worker attaches to (core/host/host-tables.ts), and the
+ * manager introduces the workers' network guests to each other (their RAM is shared too), so that
+ * a sender's thread can copy a frame straight into the receiver, as the 2.6.23 host did.
+ */
 export class MachineManager {
   private readonly machines = new Map<string, Machine>();
+  /** The service's own handle on the host tables (it holds no guest; it frees what dead workers held). */
+  readonly hostTables = HostTables.create();
   private readonly inspections = new InspectRequests();
   private readonly snapshotRequests = new SnapshotRequests();
 
@@ -63,6 +77,13 @@ export class MachineManager {
   /** Boots the machine from its config, or (with `restore`) from a snapshot file, paused. */
   start(id: string, config: MachineConfig, restore?: SnapshotRestore): MachineStatus {
     if (this.isActive(id)) throw new ServiceError('bad-state', `machine "${id}" is already ${this.status(id).state}`);
+    const active = [...this.machines.keys()].filter((m) => this.isActive(m)).length;
+    if (active >= LGUEST_MAX_GUESTS) {
+      throw new ServiceError(
+        'bad-state',
+        `host full: the lguest host holds at most ${LGUEST_MAX_GUESTS} guests and ${active} machines are running; stop one first`,
+      );
+    }
     const machine: Machine = {
       status: { id, state: 'starting', virtualTimeNs: 0 },
       worker: null,
@@ -70,10 +91,17 @@ export class MachineManager {
       backlogBytes: 0,
       stopping: null,
       diskLocks: [],
+      hostOwner: HostTables.newToken(this.hostTables.buffer),
+      hostGuest: null,
     };
     this.machines.set(id, machine);
     this.publish(machine);
-    const workerData: MachineWorkerData = { ...this.spec.extra, config, ...(restore ? { restore } : {}) };
+    const workerData: MachineWorkerData = {
+      ...this.spec.extra,
+      config,
+      ...(restore ? { restore } : {}),
+      host: { tables: this.hostTables.buffer, owner: machine.hostOwner },
+    };
     let worker: Worker;
     try {
       worker = new Worker(this.spec.entry, {
@@ -86,6 +114,9 @@ export class MachineManager {
       return machine.status;
     }
     machine.worker = worker;
+    // The guests already on the host that this one may send frames to.
+    for (const m of this.machines.values())
+      if (m !== machine && m.hostGuest) this.send(machine, { type: 'host-peer', guest: m.hostGuest });
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'disk-locks') machine.diskLocks = msg.paths;
       else if (machine.worker === worker) this.onWorkerMessage(machine, msg);
@@ -96,6 +127,8 @@ export class MachineManager {
     worker.on('exit', (code) => {
       // A terminated worker could not close its disks: their locks are freed here.
       releaseLocksOfThread(machine.diskLocks, worker.threadId);
+      // Its guest leaves the host only now that the thread is gone (even if stop answered earlier).
+      this.leaveHost(machine);
       if (machine.worker !== worker) return; // stopped already (detach)
       machine.worker = null;
       this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);
@@ -244,7 +277,23 @@ export class MachineManager {
       case 'stopped':
         m.status = { ...m.status, virtualTimeNs: msg.virtualTimeNs };
         return;
+      case 'host-joined':
+        m.hostGuest = msg.guest;
+        for (const other of this.machines.values())
+          if (other !== m) this.send(other, { type: 'host-peer', guest: msg.guest });
+        return;
     }
+  }
+
+  /**
+   * A worker is gone: free whatever it still held in the host tables (normally its guest's close
+   * already did; a terminated worker may even have died holding the lock) and tell the others.
+   */
+  private leaveHost(m: Machine): void {
+    this.hostTables.releaseOwner(m.hostOwner);
+    const g = m.hostGuest;
+    m.hostGuest = null;
+    if (g) for (const other of this.machines.values()) this.send(other, { type: 'host-peer-left', guestid: g.guestid });
   }
 
   private markDead(m: Machine, reason: string): void {

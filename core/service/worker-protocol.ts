@@ -17,6 +17,15 @@ export interface MachineWorkerData {
   paced?: boolean;
   /** Start from this snapshot file instead of booting the config's kernel (the machine starts paused). */
   restore?: SnapshotRestore;
+  /** The workbench's one lguest host: its shared tables and this worker's owner token in them. */
+  host?: { tables: SharedArrayBuffer; owner: number };
+}
+
+/** A guest of the shared host whose RAM other workers may DMA into (a guest on a network). */
+export interface HostGuest {
+  guestid: number;
+  generation: number;
+  ram: Uint8Array;
 }
 
 /** A snapshot to start from; the service has checked the file and its disks. */
@@ -33,7 +42,10 @@ export type ToWorker =
   /** An inspector query, answered between run slices with an 'inspect-reply' of the same seq. */
   | { type: 'inspect'; seq: number; query: InspectQuery }
   /** Snapshot the guest between run slices into `dir`; answered with a 'snapshot-reply'. */
-  | { type: 'snapshot'; seq: number; dir: string };
+  | { type: 'snapshot'; seq: number; dir: string }
+  /** Another worker's guest joined the host (its RAM is shared), or left it. */
+  | { type: 'host-peer'; guest: HostGuest }
+  | { type: 'host-peer-left'; guestid: number };
 
 export type FromWorker =
   | { type: 'status'; state: Exclude<MachineState, 'stopped'>; virtualTimeNs: number; reason?: string }
@@ -45,7 +57,9 @@ export type FromWorker =
   /** The guest was restored from a snapshot; `scrollback` is the console the snapshot kept. */
   | { type: 'restored'; scrollback: Uint8Array }
   /** The disk lock files the guest holds (the service releases them if it must terminate the thread). */
-  | { type: 'disk-locks'; paths: string[] };
+  | { type: 'disk-locks'; paths: string[] }
+  /** This worker's guest is on the shared host with RAM others may DMA into. */
+  | { type: 'host-joined'; guest: HostGuest };
 
 /** A worker's answer to one inspector query. */
 export type InspectReply =

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { HostTables } from './host-tables';
+import { LguestHost } from './lguest-user';
+import { FakeCpu } from './testing/fake-cpu';
+import { initedFakeGuest, type FakeGuest } from './testing/fake-guest';
+
+// Two LguestHost handles on one set of tables are what two worker threads of the workbench hold:
+// each runs its own guest; the other's guest is only reachable through the tables and shared RAM.
+function twoThreads(): { a: FakeGuest; b: FakeGuest; hostA: LguestHost; hostB: LguestHost } {
+  const hostA = new LguestHost((m, o) => new FakeCpu(m, o));
+  const hostB = new LguestHost((m, o) => new FakeCpu(m, o), HostTables.attach(hostA.tables.buffer));
+  // Each thread's Launcher takes its guest's peer slot on the network first.
+  expect(hostA.tables.acquirePeer(hostA.tables.region('net'))).toBe(0);
+  expect(hostB.tables.acquirePeer(hostB.tables.region('net'))).toBe(1);
+  const a = initedFakeGuest({
+    host: hostA,
+    sharedRam: true,
+    sharedPages: [{ gpa: 0x10000, region: 'net', peerSlot: 0 }],
+  });
+  const b = initedFakeGuest({
+    host: hostB,
+    sharedRam: true,
+    sharedPages: [{ gpa: 0x20000, region: 'net', peerSlot: 1 }],
+  });
+  for (const [host, g] of [
+    [hostA, b],
+    [hostB, a],
+  ] as const) {
+    const id = g.lg.state.guestid;
+    host.addRemoteGuest(id, host.tables.guestGeneration(id), g.mem.ram);
+  }
+  return { a, b, hostA, hostB };
+}
+
+const dma = (g: FakeGuest, at: number, sections: [number, number][], used = 0): void => {
+  g.mem.ram.fill(0, at, at + 100);
+  g.mem.ramView.setUint32(at, used, true);
+  sections.forEach(([addr, len], i) => {
+    g.mem.ramView.setUint32(at + 4 + i * 4, addr, true);
+    g.mem.ramView.setUint16(at + 68 + i * 2, len, true);
+  });
+};
+
+/** a binds one 64-byte receive buffer at 0x6000 on its page's key for irq 2; b sends 16 bytes to it. */
+function bindAndSend(a: FakeGuest, b: FakeGuest, text = 'frame for a!!!!!'): void {
+  dma(a, 0x30000, [[0x6000, 64]]);
+  a.cpu.hypercall(12, 0x10008, 0x30000, (1 << 8) | 2);
+  a.file.run({ budget: 2 });
+  b.mem.ram.set(new TextEncoder().encode(text), 0x7000);
+  dma(b, 0x30000, [[0x7000, 16]]);
+  b.cpu.hypercall(13, 0x20008, 0x30000);
+  b.file.run({ budget: 2 });
+}
+
+describe('one host, Guests on different threads (host tables)', () => {
+  it('guest ids come from the one table: the second handle gets slot 1', () => {
+    const { a, b, hostA } = twoThreads();
+    expect([a.lg.state.guestid, b.lg.state.guestid]).toEqual([0, 1]);
+    expect(hostA.tables.guestsInUse).toBe(2);
+  });
+
+  it("a send copies into the other thread's guest RAM; its interrupt waits for that thread", () => {
+    const { a, b, hostA } = twoThreads();
+    bindAndSend(a, b);
+    expect(new TextDecoder().decode(a.mem.ram.subarray(0x6000, 0x6010))).toBe('frame for a!!!!!');
+    expect(b.mem.ramView.getUint32(0x30000, true)).toBe(16); // sender's used_len
+    expect(a.mem.ramView.getUint32(0x30000, true)).toBe(16); // receiver's used_len
+    // Not yet in a's state: a's own thread folds it in (hasPendingWork, or its next run).
+    expect(a.lg.state.irqsPending & 4).toBe(0);
+    expect(a.file.hasPendingWork()).toBe(true);
+    expect(a.lg.state.irqsPending & 4).toBe(4);
+    const members = hostA.tables.members(hostA.tables.region('net'));
+    expect(members.map((m) => [m.peerSlot, m.guestid, m.txFrames, m.txBytes, m.rxFrames, m.rxBytes])).toEqual([
+      [0, 0, 0, 0, 1, 16],
+      [1, 1, 1, 16, 0, 0],
+    ]);
+    expect(hostA.exportState().bindingSeq).toBe(1);
+  });
+
+  it('a receiver whose memory this thread was not shown is as good as unbound: nothing is copied', () => {
+    const { a, b, hostB } = twoThreads();
+    hostB.removeRemoteGuest(a.lg.state.guestid);
+    bindAndSend(a, b);
+    expect(b.mem.ramView.getUint32(0x30000, true)).toBe(0);
+    expect(a.mem.ramView.getUint32(0x30000, true)).toBe(0);
+    a.lg.host.collectRemoteEvents(a.lg);
+    expect(a.lg.state.irqsPending & 4).toBe(0);
+  });
+
+  it('a receiver that leaves frees its slot and bindings; the sender keeps running, its DMA finds nobody', () => {
+    const { a, b, hostA } = twoThreads();
+    dma(a, 0x30000, [[0x6000, 64]]);
+    a.cpu.hypercall(12, 0x10008, 0x30000, (1 << 8) | 2);
+    a.file.run({ budget: 2 });
+    a.file.close();
+    expect(hostA.tables.guestsInUse).toBe(1);
+    dma(b, 0x30000, [[0x7000, 16]]);
+    b.cpu.hypercall(13, 0x20008, 0x30000);
+    b.file.run({ budget: 2 });
+    expect(b.mem.ramView.getUint32(0x30000, true)).toBe(0); // as 2.6.23: used_len left as the sender set it
+    expect(b.lg.state.dead).toBeNull();
+  });
+
+  it("a bad receive buffer kills the receiver on its own thread, with 2.6.23's message", () => {
+    const { a, b } = twoThreads();
+    dma(a, 0x30000, [[0x5f80, 256]]); // crosses a page
+    a.cpu.hypercall(12, 0x10008, 0x30000, (1 << 8) | 2);
+    a.file.run({ budget: 2 });
+    dma(b, 0x30000, [[0x7000, 16]]);
+    b.cpu.hypercall(13, 0x20008, 0x30000);
+    b.file.run({ budget: 2 });
+    expect(b.lg.state.dead).toBeNull();
+    expect(a.lg.state.dead).toBeNull();
+    expect(a.file.run({ budget: 2 })).toEqual({ kind: 'dead', reason: 'bad DMA entry: 256@0x5f80' });
+  });
+
+  it('16 guests across threads fill the host; the 17th gets ENOSPC', () => {
+    const hostA = new LguestHost((m, o) => new FakeCpu(m, o));
+    const hostB = new LguestHost((m, o) => new FakeCpu(m, o), HostTables.attach(hostA.tables.buffer));
+    for (let i = 0; i < 16; i++) initedFakeGuest({ host: i % 2 ? hostA : hostB, ramBytes: 0x10000 });
+    expect(() => initedFakeGuest({ host: hostB, ramBytes: 0x10000 })).toThrow('initialize failed: -28');
+  });
+
+  it('the service frees what a terminated thread held: the lock, its guest slots and peer slots', () => {
+    const { a, b, hostA, hostB } = twoThreads();
+    const t = hostA.tables;
+    const r = t.region('net');
+    // hostB's thread dies holding the lock.
+    expect(Atomics.compareExchange(t.words, 0, 0, hostB.tables.owner)).toBe(0);
+    expect(t.releaseOwner(hostB.tables.owner)).toEqual([b.lg.state.guestid]);
+    expect(t.guestsInUse).toBe(1);
+    expect(t.members(r).map((m) => m.owner)).toEqual([t.owner]);
+    expect(a.lg.state.dead).toBeNull();
+  });
+
+  it('shared network pages merge: each thread keeps the entries the other wrote meanwhile', () => {
+    const { a, b } = twoThreads();
+    a.file.run({ budget: 1 }); // refresh
+    b.file.run({ budget: 1 });
+    a.mem.ram.set([2, 0, 0, 0, 0, 0], 0x10000); // a writes peer[0] during its run
+    b.mem.ram.set([2, 0, 1, 0, 0, 0], 0x20006); // b writes peer[1] at the same time
+    a.lg.host.publishSharedPages(a.lg);
+    b.lg.host.publishSharedPages(b.lg);
+    a.lg.host.refreshSharedPages(a.lg);
+    b.lg.host.refreshSharedPages(b.lg);
+    expect([...a.mem.ram.subarray(0x10000, 0x1000c)]).toEqual([2, 0, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0]);
+    expect([...b.mem.ram.subarray(0x20000, 0x2000c)]).toEqual([2, 0, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0]);
+  });
+});
