@@ -4,27 +4,38 @@
  * our slot is features & (num_pages*4096 - 1).  We receive on the DMA key
  * page+4*me (8 bound buffers) and send a frame to peer i with
  * SEND_DMA(page+4*i) -- the Host copies it straight into i's buffers and
- * interrupts it.  On top we run a tiny "ping" protocol (ethertype 0x88B5);
- * pings are answered from the interrupt handler.
+ * interrupts it.  On top we run "ping": real Ethernet/IPv4/ICMP echo frames
+ * (guest id g is 10.0.0.g+1), so a capture of the network decodes in any
+ * packet analyser; echo requests are answered from the interrupt handler.
  */
 #include "kernel.h"
 
 #define NRX 8
 #define ETH_MAX 1514
 #define ETH_MIN 14
-#define PING_TYPE 0x88B5
-#define PING_REQ 1
-#define PING_REPLY 2
+#define ETH_P_IP 0x0800
+#define IPPROTO_ICMP 1
+#define ICMP_ECHO_REPLY 0
+#define ICMP_ECHO_REQUEST 8
+#define IP_HDR_LEN 20
 
+/* One echo frame: Ethernet, IPv4 (no options), ICMP echo, our payload. 60 bytes. */
 struct ping_frame {
 	u8 dst[6], src[6];
 	u8 type_be[2];
+	/* IPv4 */
+	u8 ver_ihl, tos, tot_len_be[2], id_be[2], frag_be[2], ttl, proto, ip_csum_be[2];
+	u8 saddr[4], daddr[4];
+	/* ICMP echo */
+	u8 icmp_type, icmp_code, icmp_csum_be[2], icmp_id_be[2], icmp_seq_be[2];
+	/* payload */
 	u8 magic[4];
-	u8 op, pad[3];
 	u32 seq;
 	u32 stamp;
-	u8 fill[26]; /* pad to the 60-byte Ethernet minimum */
+	u8 fill[6]; /* pad to the 60-byte Ethernet minimum */
 } __attribute__((packed));
+
+#define ICMP_LEN (sizeof(struct ping_frame) - 14 - IP_HDR_LEN)
 
 static u8 *peers;    /* mapped device page: u8 mac[6] per slot */
 static u32 page_gpa, nslots, me;
@@ -72,23 +83,71 @@ static u32 net_xmit(const void *frame, u32 len)
 	return sent;
 }
 
+/* The Internet checksum (RFC 1071) of len bytes, stored big-endian. */
+static void inet_csum(const void *data, u32 len, u8 *out_be)
+{
+	const u8 *b = data;
+	u32 sum = 0, i;
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (u32)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (u32)b[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = ~sum & 0xFFFF;
+	out_be[0] = (u8)(sum >> 8);
+	out_be[1] = (u8)sum;
+}
+
+static void ip_of(const u8 *m, u8 *ip)
+{
+	/* 10.0.0.<guest id + 1>: the guest id is in MAC bytes 2-3 */
+	ip[0] = 10;
+	ip[1] = 0;
+	ip[2] = m[3];
+	ip[3] = (u8)(m[2] + 1);
+}
+
+/* Fill in the IPv4 and ICMP headers and both checksums of an echo frame. */
+static void seal_ping(struct ping_frame *f, u8 icmp_type)
+{
+	f->type_be[0] = ETH_P_IP >> 8;
+	f->type_be[1] = ETH_P_IP & 0xFF;
+	f->ver_ihl = 0x45;
+	f->tos = 0;
+	f->tot_len_be[0] = 0;
+	f->tot_len_be[1] = (u8)(IP_HDR_LEN + ICMP_LEN);
+	f->frag_be[0] = 0x40; /* don't fragment */
+	f->frag_be[1] = 0;
+	f->ttl = 64;
+	f->proto = IPPROTO_ICMP;
+	ip_of(f->src, f->saddr);
+	ip_of(f->dst, f->daddr);
+	f->ip_csum_be[0] = f->ip_csum_be[1] = 0;
+	inet_csum(&f->ver_ihl, IP_HDR_LEN, f->ip_csum_be);
+	f->icmp_type = icmp_type;
+	f->icmp_code = 0;
+	f->icmp_csum_be[0] = f->icmp_csum_be[1] = 0;
+	inet_csum(&f->icmp_type, ICMP_LEN, f->icmp_csum_be);
+}
+
 static void handle_frame(u8 *buf, u32 len)
 {
 	struct ping_frame *f = (struct ping_frame *)buf;
-	if (len < sizeof(*f) || f->type_be[0] != (PING_TYPE >> 8) ||
-	    f->type_be[1] != (PING_TYPE & 0xFF) || memcmp(f->magic, "DEMO", 4))
+	if (len < sizeof(*f) || f->type_be[0] != (ETH_P_IP >> 8) || f->type_be[1] != (ETH_P_IP & 0xFF) ||
+	    f->proto != IPPROTO_ICMP || memcmp(f->magic, "DEMO", 4))
 		return;
 	if (!mac_eq(f->dst, mac))
 		return;
-	if (f->op == PING_REQ) {
+	if (f->icmp_type == ICMP_ECHO_REQUEST) {
 		/* Answer right here in the interrupt handler. */
 		struct ping_frame r = *f;
 		memcpy(r.dst, f->src, 6);
 		memcpy(r.src, mac, 6);
-		r.op = PING_REPLY;
+		seal_ping(&r, ICMP_ECHO_REPLY);
 		net_xmit(&r, sizeof(r));
 		pings_answered++;
-	} else if (f->op == PING_REPLY) {
+	} else if (f->icmp_type == ICMP_ECHO_REPLY) {
 		ping_replies++;
 		ping_from[f->seq & 3] = f->src[2] | (u32)f->src[3] << 8;
 	}
@@ -188,12 +247,16 @@ void net_ping(u32 count)
 			memset(&f, 0, sizeof(f));
 			memcpy(f.dst, p, 6);
 			memcpy(f.src, mac, 6);
-			f.type_be[0] = PING_TYPE >> 8;
-			f.type_be[1] = PING_TYPE & 0xFF;
+			f.id_be[0] = (u8)(seq >> 8);
+			f.id_be[1] = (u8)seq;
+			f.icmp_id_be[0] = 0;
+			f.icmp_id_be[1] = (u8)(me + 1);
+			f.icmp_seq_be[0] = (u8)(seq >> 8);
+			f.icmp_seq_be[1] = (u8)seq;
 			memcpy(f.magic, "DEMO", 4);
-			f.op = PING_REQ;
 			f.seq = seq;
 			f.stamp = clock_ms();
+			seal_ping(&f, ICMP_ECHO_REQUEST);
 			if (net_xmit(&f, sizeof(f)))
 				sent++;
 		}
