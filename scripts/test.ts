@@ -24,6 +24,11 @@ const requirements: Requirement[] = [
     debianPackage: 'gcc-multilib',
     present: () => compiles32Bit(),
   },
+  {
+    what: 'tshark (network capture tests read the pcap files)',
+    debianPackage: 'tshark',
+    present: () => commandWorks('tshark', ['--version']),
+  },
 ];
 
 function commandWorks(cmd: string, args: string[]): boolean {

@@ -15,6 +15,8 @@ const LOCK = 0; // 0 = free, else the owner token holding it
 const BINDING_SEQ = 1;
 const REGION_COUNT = 2;
 const NEXT_TOKEN = 3;
+const CAPTURE_USED = 4; // bytes of capture records waiting for the reader
+const CAPTURE_DROPPED = 5; // frames not recorded because the reader fell behind
 const HEADER_WORDS = 8;
 
 // Per guest slot.
@@ -38,7 +40,8 @@ const BINDING_WORDS = 8;
 // Per region: name length, seeded flag, guestid -> peer slot + 1, peer slot -> owner token.
 const R_NAME_LEN = 0;
 const R_SEEDED = 1;
-const R_GUEST_PEER = 2;
+const R_CAPTURE = 2; // 1 while frames on this region are recorded
+const R_GUEST_PEER = 3;
 const R_MEMBERS = R_GUEST_PEER + LGUEST_MAX_GUESTS;
 const REGION_WORDS = R_MEMBERS + MAX_REGION_PEERS;
 
@@ -58,7 +61,21 @@ const COUNTER_COUNT = MAX_REGIONS * MAX_REGION_PEERS * COUNTERS;
 const PAGES_BYTE = COUNTERS_BYTE + COUNTER_COUNT * 8;
 const NAMES_BYTE = PAGES_BYTE + MAX_REGIONS * PAGE_SIZE;
 const KILLS_BYTE = NAMES_BYTE + MAX_REGIONS * REGION_NAME_BYTES;
-const TOTAL_BYTES = KILLS_BYTE + LGUEST_MAX_GUESTS * KILL_REASON_BYTES;
+/** Last capture timestamp (µs), so that records are never stamped earlier than the one before. */
+const CAPTURE_CLOCK_BYTE = KILLS_BYTE + LGUEST_MAX_GUESTS * KILL_REASON_BYTES;
+const CAPTURE_BYTE = CAPTURE_CLOCK_BYTE + 8;
+/** Room for captured frames between two drains by the reader (the service or the CLI). */
+const CAPTURE_BYTES = 1 << 20;
+/** A capture record: region, length, timestamp (f64 µs), then the bytes padded to 8. */
+const CAPTURE_RECORD_HEADER = 16;
+const TOTAL_BYTES = CAPTURE_BYTE + CAPTURE_BYTES;
+
+/** One frame as recorded on a network: wall-clock time in µs since the epoch and its bytes. */
+export interface CapturedFrame {
+  region: string;
+  timeMicros: number;
+  bytes: Uint8Array;
+}
 
 /** A shared-key binding as another guest's thread sees it. */
 export interface SharedBinding {
@@ -426,6 +443,60 @@ export class HostTables {
       this.counters[(r * MAX_REGION_PEERS + dp) * COUNTERS + COUNTER_RX_FRAMES]!++;
       this.counters[(r * MAX_REGION_PEERS + dp) * COUNTERS + COUNTER_RX_BYTES]! += bytes;
     }
+  }
+
+  // ---- capture (a network's frames, for a pcap file)
+
+  /** Starts or stops recording the frames delivered on region r. */
+  setCapture(r: number, on: boolean): void {
+    this.locked(() => {
+      this.words[this.regionAt(r) + R_CAPTURE] = on ? 1 : 0;
+    });
+  }
+
+  /** Records a frame delivered on region r, if it is being captured (call under the lock). */
+  captureFrame(r: number, frame: () => Uint8Array): void {
+    if (this.words[this.regionAt(r) + R_CAPTURE] === 0) return;
+    const bytes = frame();
+    const used = this.words[CAPTURE_USED]!;
+    const size = CAPTURE_RECORD_HEADER + Math.ceil(bytes.length / 8) * 8;
+    if (used + size > CAPTURE_BYTES) {
+      this.words[CAPTURE_DROPPED]!++;
+      return;
+    }
+    const clock = new Float64Array(this.buffer, CAPTURE_CLOCK_BYTE, 1);
+    const now = Math.max(Math.floor((performance.timeOrigin + performance.now()) * 1000), clock[0]!);
+    clock[0] = now;
+    const at = CAPTURE_BYTE + used;
+    const view = new DataView(this.buffer, at, CAPTURE_RECORD_HEADER);
+    view.setInt32(0, r, true);
+    view.setInt32(4, bytes.length, true);
+    view.setFloat64(8, now, true);
+    this.bytes.set(bytes, at + CAPTURE_RECORD_HEADER);
+    this.words[CAPTURE_USED] = used + size;
+  }
+
+  /** Takes every recorded frame, oldest first, and the count of frames dropped since the last call. */
+  drainCapture(): { frames: CapturedFrame[]; dropped: number } {
+    return this.locked(() => {
+      const frames: CapturedFrame[] = [];
+      const used = this.words[CAPTURE_USED]!;
+      for (let off = 0; off < used; ) {
+        const view = new DataView(this.buffer, CAPTURE_BYTE + off, CAPTURE_RECORD_HEADER);
+        const len = view.getInt32(4, true);
+        const from = CAPTURE_BYTE + off + CAPTURE_RECORD_HEADER;
+        frames.push({
+          region: this.regionName(view.getInt32(0, true)),
+          timeMicros: view.getFloat64(8, true),
+          bytes: this.bytes.slice(from, from + len),
+        });
+        off += CAPTURE_RECORD_HEADER + Math.ceil(len / 8) * 8;
+      }
+      const dropped = this.words[CAPTURE_DROPPED]!;
+      this.words[CAPTURE_USED] = 0;
+      this.words[CAPTURE_DROPPED] = 0;
+      return { frames, dropped };
+    });
   }
 
   /** Members of region r (occupied peer slots), with their guests and counters. */

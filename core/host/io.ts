@@ -223,6 +223,21 @@ export function dmaTransfer(src: Lguest, srcDma: number, dst: DmaReceiver, b: Re
   return { empty: i === b.numDmas, copied };
 }
 
+/** The first len bytes a sender's lguest_dma describes, gathered (what the receiver got). */
+export function gatherDma(lg: Lguest, udma: number, len: number): Uint8Array {
+  const s = parseDma(lgread(lg, udma, LGUEST_DMA_SIZE));
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (let i = 0; i < LGUEST_MAX_DMA_SECTIONS && at < len && s.len[i]!; i++) {
+    const n = Math.min(s.len[i]!, len - at);
+    const from = s.addr[i]! >>> 0;
+    if (!lg.mem.isRam(from, n)) break;
+    out.set(lg.mem.ram.subarray(from, from + n), at);
+    at += n;
+  }
+  return out;
+}
+
 /** LHCALL_SEND_DMA(key, dma). */
 export function sendDma(lg: Lguest, key: number, udma: number): void {
   if (!dmaKeyValid(lg, key)) {
@@ -245,7 +260,7 @@ export function sendDma(lg: Lguest, key: number, udma: number): void {
       if (!target) return;
       lg.host.publishSharedPages(lg);
       const r = dmaTransfer(lg, udma, target.dst, target.b);
-      target.commit(r.copied);
+      target.commit(r.copied, () => gatherDma(lg, udma, r.copied));
       lg.host.refreshSharedPages(lg);
       if (!r.empty) return;
     }

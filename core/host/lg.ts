@@ -143,11 +143,14 @@ export interface Lguest {
   host: HostServices;
 }
 
-/** A receiver found for a SEND_DMA on a shared key; commit() records the transfer in the host tables. */
+/**
+ * A receiver found for a SEND_DMA on a shared key; commit() records the transfer in the host
+ * tables (the receiver's next buffer, the per-peer counters, and the frame for a capture).
+ */
 export interface SharedTarget {
   dst: DmaReceiver;
   b: ReceiveBinding;
-  commit(copied: number): void;
+  commit(copied: number, frame: () => Uint8Array): void;
 }
 
 /** What a Guest needs from the Host that holds all Guests (inter-Guest DMA, maybe across threads). */

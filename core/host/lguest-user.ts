@@ -176,11 +176,13 @@ export class LguestHost implements HostServices {
     return {
       dst,
       b,
-      commit: (copied) => {
+      commit: (copied, frame) => {
         t.setNextDma(found.guestid, found.index, b.nextDma);
         const local = this.files[found.guestid]?.guest?.state.dma[found.index];
         if (local) local.nextDma = b.nextDma;
-        if (copied > 0) t.countFrame(region, lg.state.guestid, found.guestid, copied);
+        if (copied === 0) return;
+        t.countFrame(region, lg.state.guestid, found.guestid, copied);
+        t.captureFrame(region, frame);
       },
     };
   }

@@ -7,10 +7,10 @@ import { joinKernelArgs } from './boot-params';
 import type { DeviceSpec } from './launch';
 import type { MachineConfig } from './machine-config';
 
-export const USAGE = `usage: lguest [--verbose] [--fast] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE]
+export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE]
               [--initrd=FILE] MEM_MB IMAGE [KERNEL ARGS...]
-       lguest [--verbose] [--fast] --config MACHINE.json
-       lguest [--verbose] [--fast] --multi A.json B.json ...
+       lguest [--verbose] [--fast] [--capture=FILE] --config MACHINE.json
+       lguest [--verbose] [--fast] [--capture=FILE] --multi A.json B.json ...
 
   MEM_MB        guest RAM in MiB (as atoi: "64m" is 64)
   IMAGE         vmlinux (ELF) or bzImage of a lguest guest kernel, or builtin:demo
@@ -21,6 +21,8 @@ export const USAGE = `usage: lguest [--verbose] [--fast] [--sharenet=NAME] [--bl
   --config FILE run the machine described by a JSON machine configuration
   --multi FILES run several configured machines on one host, consoles prefixed by name;
                 keyboard input goes to the first machine
+  --capture=FILE  record every frame the host moves between guests on its networks into FILE,
+                a pcap file (Ethernet) for tcpdump, Wireshark or tshark; written when lguest ends
   --fast        do not pace virtual time to the wall clock: jump to the next timer when idle
   --verbose     print device set-up, time to first console output and instruction count
 Three Ctrl-C within a second quit.
@@ -39,6 +41,8 @@ export class UsageError extends Error {
 export interface CommonFlags {
   verbose: boolean;
   fast: boolean;
+  /** --capture=FILE: a pcap of the host's network traffic. */
+  capture?: string;
 }
 
 export type CliCommand =
@@ -103,6 +107,9 @@ export function parseLguestArgs(argv: readonly string[]): CliCommand {
         break;
       case '--fast':
         flags.fast = true;
+        break;
+      case '--capture':
+        flags.capture = valueOf(a, name);
         break;
       case '--block':
       case '--block-ro':

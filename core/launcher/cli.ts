@@ -10,6 +10,9 @@ import { defaultHost, launchGuestOn, type DeviceSpec, type Launcher, type Lguest
 import type { MachineConfig } from './machine-config';
 import { exitStatsOf, formatExitStats } from './exit-stats';
 import { InputRouter } from './input-router';
+import { PcapFile } from './pcap-file';
+import { hostTablesOf } from './sharenet';
+import type { HostTables } from '../host/host-tables';
 
 /** Guest instructions per step between looks at the terminal. */
 export const SLICE_INSTRUCTIONS = 200_000;
@@ -162,7 +165,11 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
   };
 
   const running: Running[] = [];
-  const closeAll = () => running.forEach((r) => r.guest.close());
+  let capture: NetworkCapture | null = null;
+  const closeAll = () => {
+    running.forEach((r) => r.guest.close());
+    capture?.discard();
+  };
   try {
     const machines = machinesOf(cmd);
     const host = io.host ? io.host() : await defaultHost();
@@ -186,6 +193,7 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
       );
       running.push({ name, guest, last: { kind: 'running' } });
     }
+    if (cmd.capture !== undefined) capture = new NetworkCapture(host, cmd.capture);
   } catch (e) {
     closeAll();
     io.stderr(`lguest: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -193,8 +201,14 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
     return EXIT_FAILURE;
   }
 
-  const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi');
+  const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi', () => capture?.drain());
   if (status === EXIT_CTRL_C) io.stderr('lguest: quit by three Ctrl-C\n');
+  if (capture) {
+    capture.drain();
+    capture.finish();
+    log(`capture ${capture.file.path}: ${capture.file.frames} frames, ${capture.file.bytes} bytes`);
+    capture = null;
+  }
   if (verbose) {
     const seconds = ((io.now() - started) / 1000).toFixed(2);
     for (const r of running) {
@@ -210,8 +224,45 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
   return status;
 }
 
+/** --capture: every network of the host recorded into one pcap file. */
+class NetworkCapture {
+  readonly file: PcapFile;
+  private readonly tables: HostTables;
+
+  constructor(host: LguestHostLike, path: string) {
+    this.tables = hostTablesOf(host);
+    const names = this.tables.regionNames();
+    if (names.length === 0) throw new UsageError('--capture: no guest is on a network (--sharenet or "networks")');
+    try {
+      this.file = new PcapFile(path);
+    } catch (e) {
+      throw new Error(`--capture=${path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const n of names) this.tables.setCapture(this.tables.region(n), true);
+  }
+
+  drain(): void {
+    for (const f of this.tables.drainCapture().frames) this.file.write(f.timeMicros, f.bytes);
+  }
+
+  finish(): void {
+    for (const n of this.tables.regionNames()) this.tables.setCapture(this.tables.region(n), false);
+    this.file.close();
+  }
+
+  discard(): void {
+    this.file.discard();
+  }
+}
+
 /** The run loop over all guests: round-robin slices, idle pacing, keyboard input as routed. */
-async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple: boolean): Promise<number> {
+async function runGuests(
+  running: Running[],
+  io: CliIo,
+  fast: boolean,
+  multiple: boolean,
+  afterRound: () => void,
+): Promise<number> {
   let wake: (() => void) | null = null;
   const poke = () => {
     const w = wake;
@@ -296,6 +347,7 @@ async function runGuests(running: Running[], io: CliIo, fast: boolean, multiple:
           anyRunning = true;
         }
       }
+      afterRound();
       // Halted for good: no timer, no input to come, and no running guest that could send a DMA.
       if (!inputOpen && [...live].every((r) => r.last.kind === 'idle' && r.last.wakeAtNs === null)) {
         for (const r of live)

@@ -55,7 +55,8 @@ export class SharedNetwork {
 /** Tables of hosts that bring none (test doubles of the host): one set per host object. */
 const tablesByHost = new WeakMap<object, HostTables>();
 
-function tablesOf(host: object): HostTables {
+/** The shared tables of a host (a test double of the host gets tables of its own). */
+export function hostTablesOf(host: object): HostTables {
   if ('tables' in host && host.tables instanceof HostTables) return host.tables;
   let t = tablesByHost.get(host);
   if (!t) tablesByHost.set(host, (t = HostTables.create()));
@@ -64,7 +65,7 @@ function tablesOf(host: object): HostTables {
 
 /** The network `name` of a host; guests on different hosts can never share one. */
 export function sharedNetwork(host: object, name: string): SharedNetwork {
-  return new SharedNetwork(name, tablesOf(host));
+  return new SharedNetwork(name, hostTablesOf(host));
 }
 
 /** The guest reads its slot from the low bits of features; 0x4000 asks for no checksumming. */
