@@ -18,6 +18,13 @@ const configId = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^./
 /** A snapshot file name in a machine's snapshot folder. */
 const snapshotFile = { type: 'string', minLength: 8, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$' };
 const none = { type: 'object', additionalProperties: false, properties: {} };
+/** A network name, as machine configs spell it. */
+const byNetwork = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$' } },
+};
 const byId = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: configId } };
 
 const paramSchemas: { [M in ApiMethod]: object } = {
@@ -96,6 +103,11 @@ const paramSchemas: { [M in ApiMethod]: object } = {
     required: ['id', 'file'],
     properties: { id: configId, file: snapshotFile },
   },
+  'networks.list': none,
+  'networks.start': byNetwork,
+  'networks.stop': byNetwork,
+  'networks.capture.start': byNetwork,
+  'networks.capture.stop': byNetwork,
 };
 
 const validateSnapshotFile = ajv.compile(snapshotFile);

@@ -61,6 +61,36 @@ export interface MachineStatus {
   virtualTimeNs: number;
 }
 
+/** One machine on a network: its peer slot and MAC while it runs, and what the host counted for it. */
+export interface NetworkMember {
+  /** The machine (config id) holding this peer slot, or null if not known to the workbench. */
+  machine: string | null;
+  state: MachineState;
+  /** Peer slot in the network page and the guest's MAC, while the machine is on the host. */
+  peerSlot: number | null;
+  mac: string | null;
+  /** Frames and bytes the host moved from (tx) and to (rx) this peer since it joined. */
+  txFrames: number;
+  txBytes: number;
+  rxFrames: number;
+  rxBytes: number;
+}
+
+/** A network of the workbench's host: machines configured on it, or on it now. */
+export interface NetworkView {
+  name: string;
+  members: NetworkMember[];
+  /** The capture in progress on this network, if any. */
+  capture: NetworkCapture | null;
+}
+
+export interface NetworkCapture {
+  /** The pcap file (it appears under this name when the capture stops). */
+  file: string;
+  frames: number;
+  bytes: number;
+}
+
 /** A JSON Schema document (draft-07), as plain data. */
 export type JsonSchema = { [key: string]: unknown };
 
@@ -112,6 +142,15 @@ export interface ApiMethods {
     result: MachineStatus;
   };
   'snapshots.delete': { params: { id: string; file: string }; result: { deleted: string } };
+  /** The networks of the one host, with their members and live traffic counters. */
+  'networks.list': { params: NoParams; result: NetworkView[] };
+  /** Starts every stopped machine configured on the network / stops every machine on it. */
+  'networks.start': { params: { name: string }; result: MachineStatus[] };
+  'networks.stop': { params: { name: string }; result: MachineStatus[] };
+  /** Records the network's frames into a new pcap file in the workbench's captures folder. */
+  'networks.capture.start': { params: { name: string }; result: NetworkCapture };
+  /** Ends the capture; the file is complete (fsynced, renamed into place) when this answers. */
+  'networks.capture.stop': { params: { name: string }; result: NetworkCapture };
 }
 
 export type ApiMethod = keyof ApiMethods;

@@ -45,6 +45,8 @@ interface Machine {
   hostOwner: number;
   /** Its guest on the shared host, once it joined with network RAM. */
   hostGuest: HostGuest | null;
+  /** Called once the machine is past 'starting' (its guest is on the host, or it failed). */
+  started: (() => void)[];
 }
 
 /**
@@ -93,6 +95,7 @@ export class MachineManager {
       diskLocks: [],
       hostOwner: HostTables.newToken(this.hostTables.buffer),
       hostGuest: null,
+      started: [],
     };
     this.machines.set(id, machine);
     this.publish(machine);
@@ -221,6 +224,12 @@ export class MachineManager {
     return this.snapshotRequests.send(m.worker!, dir);
   }
 
+  /** The machine whose worker holds an owner token of the host tables, if it is one of ours. */
+  machineOfHostOwner(owner: number): string | null {
+    for (const [id, m] of this.machines) if (m.hostOwner === owner && this.isActive(id)) return id;
+    return null;
+  }
+
   backlog(id: string): Uint8Array {
     const m = this.machines.get(id);
     if (!m) return new Uint8Array(0);
@@ -316,7 +325,15 @@ export class MachineManager {
     }
   }
 
+  /** Resolves once the machine has left 'starting' (launched, or dead), with its status then. */
+  whenStarted(id: string): Promise<MachineStatus> {
+    const m = this.machines.get(id);
+    if (!m || m.status.state !== 'starting') return Promise.resolve(this.status(id));
+    return new Promise((resolve) => m.started.push(() => resolve(m.status)));
+  }
+
   private publish(m: Machine): void {
+    if (m.status.state !== 'starting') for (const done of m.started.splice(0)) done();
     this.emit({ kind: 'event', event: 'machine.status', payload: m.status });
   }
 }

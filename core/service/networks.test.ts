@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ApiEventMessage, MachineConfig } from './api';
+import type { ApiEventMessage, MachineConfig, NetworkCapture, NetworkView } from './api';
 import { WorkbenchService } from './service';
 
 // Workbench machines on one lguest host: each runs the demo guest in its own worker thread, and
@@ -92,6 +93,50 @@ describe('one host for all workbench machines', () => {
     // A new machine takes the freed slot and talks to a.
     await boot(demo('c'));
     expect(await shell('c', 'net ping 1', /ping: .*replies/)).toMatch(/1 sent, 1 replies/);
+  }, 120_000);
+
+  it('networks.list shows members with slots, MACs and moving counters; a capture of the ping opens in tshark', async () => {
+    await call('configs.create', { config: demo('a') });
+    await call('configs.create', { config: demo('b') });
+    await call('configs.create', { config: demo('c', ['lan1']) });
+    const started = (await call('networks.start', { name: 'lan0' })) as { id: string }[];
+    expect(started.map((s) => s.id)).toEqual(['a', 'b']);
+    await until(() => ['a', 'b'].every((id) => consoles.get(id)?.includes('demo$ ')));
+
+    const capture = (await call('networks.capture.start', { name: 'lan0' })) as NetworkCapture;
+    expect(capture.file).toMatch(/captures[/\\]lan0-\d{8}T\d{6}\.pcap$/);
+    expect(await shell('a', 'net ping 3', /ping: .*replies/)).toMatch(/3 sent, 3 replies/);
+    const list = (await call('networks.list', {})) as NetworkView[];
+    expect(list.map((n) => n.name)).toEqual(['lan0', 'lan1']);
+    const lan0 = list[0]!;
+    expect(lan0.members.map((m) => [m.machine, m.peerSlot, m.mac])).toEqual([
+      ['a', 0, '02:00:00:00:00:00'],
+      ['b', 1, '02:00:01:00:00:00'],
+    ]);
+    // 3 echo requests of 60 bytes from a to b, 3 replies back.
+    expect(lan0.members.map((m) => [m.txFrames, m.txBytes, m.rxFrames, m.rxBytes])).toEqual([
+      [3, 180, 3, 180],
+      [3, 180, 3, 180],
+    ]);
+    expect(lan0.capture).toMatchObject({ file: capture.file, frames: 6, bytes: 360 });
+    expect(list[1]!.members).toEqual([expect.objectContaining({ machine: 'c', state: 'stopped', peerSlot: null })]);
+
+    const done = (await call('networks.capture.stop', { name: 'lan0' })) as NetworkCapture;
+    expect(done).toEqual({ file: capture.file, frames: 6, bytes: 360 });
+    expect(existsSync(capture.file)).toBe(true);
+    const types = execFileSync('tshark', ['-r', capture.file, '-T', 'fields', '-e', 'icmp.type'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(types.trim().split('\n').sort()).toEqual(['0', '0', '0', '8', '8', '8']);
+    expect(await service.call('networks.capture.stop', { name: 'lan0' })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-state', message: 'network "lan0" is not being captured' },
+    });
+
+    const stopped = (await call('networks.stop', { name: 'lan0' })) as { state: string }[];
+    expect(stopped.map((s) => s.state)).toEqual(['stopped', 'stopped']);
+    expect(service.machines.hostTables.guestsInUse).toBe(0);
   }, 120_000);
 
   it('a 17th machine is refused: the host is full', async () => {

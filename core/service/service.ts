@@ -20,6 +20,7 @@ import { ConfigStore } from './config-store';
 import { configSchema, validateConfigText } from './config-validation';
 import { ServiceError, toErrorInfo } from './errors';
 import { MachineManager, type MachineWorkerSpec } from './machines';
+import { Networks } from './networks';
 import { snapshotHandlers, SnapshotStore } from './snapshots';
 
 export interface ServiceOptions {
@@ -28,6 +29,8 @@ export interface ServiceOptions {
   worker?: MachineWorkerSpec;
   /** Directory of the machines' snapshot folders (default: "snapshots" beside configDir). */
   snapshotDir?: string;
+  /** Directory of network captures (default: "captures" beside configDir). */
+  captureDir?: string;
 }
 
 /** The default config created on first start, so the app runs its built-in demo guest out of the box. */
@@ -58,6 +61,7 @@ export class WorkbenchService {
   readonly store: ConfigStore;
   readonly machines: MachineManager;
   readonly snapshots: SnapshotStore;
+  readonly networks: Networks;
   private readonly listeners = new Set<(msg: ApiEventMessage) => void>();
   private readonly handlers: Handlers;
 
@@ -67,6 +71,12 @@ export class WorkbenchService {
     const spec = { ...worker, extra: { baseDir: opts.configDir, ...worker.extra } };
     this.machines = new MachineManager(spec, (msg) => this.emit(msg));
     this.snapshots = new SnapshotStore(opts.snapshotDir ?? join(opts.configDir, '..', 'snapshots'));
+    this.networks = new Networks(
+      this.machines,
+      this.store,
+      opts.captureDir ?? join(opts.configDir, '..', 'captures'),
+      (id) => this.configFor(id),
+    );
     this.handlers = this.makeHandlers();
   }
 
@@ -134,6 +144,7 @@ export class WorkbenchService {
   }
 
   async close(): Promise<void> {
+    this.networks.close();
     await this.machines.stopAll();
     this.listeners.clear();
   }
@@ -238,6 +249,11 @@ export class WorkbenchService {
           ...(pde !== undefined ? { pde } : {}),
         }),
       'inspect.counters': async ({ id }) => machines.inspect(await this.inspectable(id), { kind: 'counters' }),
+      'networks.list': () => this.networks.list(),
+      'networks.start': ({ name }) => this.networks.start(name),
+      'networks.stop': ({ name }) => this.networks.stop(name),
+      'networks.capture.start': async ({ name }) => this.networks.startCapture(name),
+      'networks.capture.stop': async ({ name }) => this.networks.stopCapture(name),
       ...snapshotHandlers({
         store: this.snapshots,
         machines,
