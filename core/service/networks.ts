@@ -84,10 +84,10 @@ export class Networks {
 
   async start(name: string): Promise<MachineStatus[]> {
     const out: MachineStatus[] = [];
+    // One after the other: each takes its guest and peer slots before the next asks for them.
     for (const id of await this.machinesOn(name)) {
-      out.push(
-        this.machines.isActive(id) ? this.machines.status(id) : this.machines.start(id, await this.configFor(id)),
-      );
+      if (!this.machines.isActive(id)) this.machines.start(id, await this.configFor(id));
+      out.push(await this.machines.whenStarted(id));
     }
     return out;
   }
