@@ -8,12 +8,13 @@ import { ConfigEditor } from './components/ConfigEditor';
 import { ConsoleView } from './components/ConsoleView';
 import { INSPECTOR_TABS, InspectorPanes, type InspectorTab } from './components/inspectors/InspectorPane';
 import { MachineControls } from './components/MachineControls';
+import { NetworksPanel } from './components/NetworksPanel';
 import { SnapshotsPanel } from './components/SnapshotsPanel';
 import { Sidebar } from './components/Sidebar';
 import { StatusBar } from './components/StatusBar';
 import { installMachineSchema } from './monaco-setup';
 
-type Tab = 'console' | 'config' | 'snapshots' | InspectorTab;
+type Tab = 'console' | 'config' | 'snapshots' | 'networks' | InspectorTab;
 /** The selection: a stored config's id, or a new config being written. */
 export type Selection = { kind: 'config'; id: string } | { kind: 'new' } | null;
 
@@ -122,6 +123,14 @@ export function App() {
           >
             Snapshots
           </button>
+          <button
+            role="tab"
+            aria-selected={tab === 'networks'}
+            className={tab === 'networks' ? 'tab active' : 'tab'}
+            onClick={() => setTab('networks')}
+          >
+            Networks
+          </button>
           {INSPECTOR_TABS.map((t) => (
             <button
               key={t.key}
@@ -161,6 +170,9 @@ export function App() {
           </div>
           <div className={tab === 'snapshots' ? 'tab-pane' : 'tab-pane hidden'}>
             <SnapshotsPanel id={selectedId} status={status} onRestored={() => setTab('console')} />
+          </div>
+          <div className={tab === 'networks' ? 'tab-pane' : 'tab-pane hidden'}>
+            <NetworksPanel visible={tab === 'networks'} />
           </div>
           <InspectorPanes tab={tab} id={selectedId} status={status} />
         </section>
