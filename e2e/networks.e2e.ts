@@ -67,7 +67,7 @@ describe('networks between workbench machines', () => {
     await page.screenshot({ path: artifact('networks-01-counters.png') });
 
     await page.getByRole('button', { name: 'Stop capture' }).click();
-    const note = page.locator('.networks-note');
+    const note = page.locator('[data-testid="networks"] .snapshots-note');
     await expect.poll(() => note.textContent()).toMatch(/Capture saved: .*\.pcap \(6 frames\)/);
     const file = /Capture saved: (.*\.pcap) \(/.exec((await note.textContent())!)![1]!;
     const rows = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'ip.src', '-e', 'icmp.type'], {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HostTables } from './host-tables';
 import { LguestHost } from './lguest-user';
 import { FakeCpu } from './testing/fake-cpu';
-import { initedFakeGuest, type FakeGuest } from './testing/fake-guest';
+import { initedFakeGuest, writeDma, type FakeGuest } from './testing/fake-guest';
 
 // Two LguestHost handles on one set of tables are what two worker threads of the workbench hold:
 // each runs its own guest; the other's guest is only reachable through the tables and shared RAM.
@@ -32,14 +32,7 @@ function twoThreads(): { a: FakeGuest; b: FakeGuest; hostA: LguestHost; hostB: L
   return { a, b, hostA, hostB };
 }
 
-const dma = (g: FakeGuest, at: number, sections: [number, number][], used = 0): void => {
-  g.mem.ram.fill(0, at, at + 100);
-  g.mem.ramView.setUint32(at, used, true);
-  sections.forEach(([addr, len], i) => {
-    g.mem.ramView.setUint32(at + 4 + i * 4, addr, true);
-    g.mem.ramView.setUint16(at + 68 + i * 2, len, true);
-  });
-};
+const dma = writeDma;
 
 /** a binds one 64-byte receive buffer at 0x6000 on its page's key for irq 2; b sends 16 bytes to it. */
 function bindAndSend(a: FakeGuest, b: FakeGuest, text = 'frame for a!!!!!'): void {

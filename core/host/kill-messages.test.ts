@@ -3,7 +3,7 @@
 // layout can reach are unit tests on the host functions.
 
 import { describe, expect, it } from 'vitest';
-import { fakeGuest, initedFakeGuest, LGUEST_DATA_GPA as LD, type FakeGuest } from './testing/fake-guest';
+import { fakeGuest, initedFakeGuest, LGUEST_DATA_GPA as LD, writeDma, type FakeGuest } from './testing/fake-guest';
 import { lgwrite } from './guest-memory';
 import { writeTimestamp } from './clock';
 import { buildFrame, maybeDeliverInterrupt } from './interrupts-and-traps';
@@ -194,14 +194,7 @@ describe('kill messages of inter-guest DMA (two guests sharing a page)', () => {
     const b = initedFakeGuest({ host: a.host, sharedPages: [{ gpa: 0x20000, region: 'net' }] });
     return { a, b };
   }
-  const dma = (g: FakeGuest, at: number, sections: [number, number][], used = 0): void => {
-    g.mem.ram.fill(0, at, at + 100);
-    g.mem.ramView.setUint32(at, used, true);
-    sections.forEach(([addr, len], i) => {
-      g.mem.ramView.setUint32(at + 4 + i * 4, addr, true);
-      g.mem.ramView.setUint16(at + 68 + i * 2, len, true);
-    });
-  };
+  const dma = writeDma;
 
   it('bad DMA entry: %u@%#lx (receiver section crosses a page) kills the receiver', () => {
     const { a, b } = pair();

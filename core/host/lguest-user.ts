@@ -203,29 +203,27 @@ export class LguestHost implements HostServices {
   }
 
   publishSharedPages(lg: Lguest): void {
-    const bases = this.sharedBase.get(lg);
-    if (!bases) return;
-    this.tables.locked(() => {
-      lg.state.sharedPages.forEach((p, i) => {
-        if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return;
-        const canon = this.tables.page(this.tables.region(p.region));
-        const mine = lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE);
-        const base = bases[i]!;
-        for (let k = 0; k < PAGE_SIZE; k++) if (mine[k] !== base[k]) canon[k] = mine[k]!;
-        base.set(mine);
-      });
+    this.eachSharedPage(lg, (mine, base, canon) => {
+      for (let k = 0; k < PAGE_SIZE; k++) if (mine[k] !== base[k]) canon[k] = mine[k]!;
+      base.set(mine);
     });
   }
 
   refreshSharedPages(lg: Lguest): void {
+    this.eachSharedPage(lg, (mine, base, canon) => {
+      mine.set(canon);
+      base.set(canon);
+    });
+  }
+
+  /** Under the lock, each shared page of lg: its bytes, its copy as of the last refresh, the canonical page. */
+  private eachSharedPage(lg: Lguest, fn: (mine: Uint8Array, base: Uint8Array, canon: Uint8Array) => void): void {
     const bases = this.sharedBase.get(lg);
     if (!bases) return;
     this.tables.locked(() => {
       lg.state.sharedPages.forEach((p, i) => {
         if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return;
-        const canon = this.tables.page(this.tables.region(p.region));
-        lg.mem.ram.set(canon, p.gpa);
-        bases[i]!.set(canon);
+        fn(lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE), bases[i]!, this.tables.page(this.tables.region(p.region)));
       });
     });
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLguest } from './cli';
 import { pcapHeader, pcapRecord } from './pcap-file';
+import { testTerminal, until } from './test-terminal';
 
 const dir = mkdtempSync(join(tmpdir(), 'lguest-capture-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,14 +20,6 @@ function tshark(args: string[]): string {
     if ((e as { code?: string }).code === 'ENOENT')
       throw new Error('this test needs tshark (apt-get install -y tshark)');
     throw e;
-  }
-}
-
-async function until(what: () => boolean, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!what()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -53,23 +46,13 @@ describe('lguest --capture', () => {
       return p;
     });
     const pcap = join(dir, 'lan0.pcap');
-    let stdout = '';
-    let feed: ((b: Uint8Array) => void) | null = null;
-    const type = (line: string): void => feed!(new TextEncoder().encode(line));
-    const run = runLguest(['--fast', `--capture=${pcap}`, '--multi', ...paths], {
-      stdout: (b) => (stdout += new TextDecoder().decode(b)),
-      stderr: () => {},
-      now: () => performance.now(),
-      listenInput: (onData) => {
-        feed = onData;
-        return () => {};
-      },
-    });
-    await until(() => (stdout.match(/demo\$ /g) ?? []).length >= 2);
-    type('@a net ping 3\n');
-    await until(() => /ping: 1 peer\(s\), 3 sent, 3 replies/.test(stdout));
-    type('@a halt\n');
-    type('@b halt\n');
+    const term = testTerminal();
+    const run = runLguest(['--fast', `--capture=${pcap}`, '--multi', ...paths], term.io);
+    await until(() => (term.stdout.match(/demo\$ /g) ?? []).length >= 2);
+    term.type('@a net ping 3\n');
+    await until(() => /ping: 1 peer\(s\), 3 sent, 3 replies/.test(term.stdout));
+    term.type('@a halt\n');
+    term.type('@b halt\n');
     expect(await run).toBe(0);
 
     expect(readFileSync(pcap).subarray(0, 4)).toEqual(Buffer.from([0xd4, 0xc3, 0xb2, 0xa1]));

@@ -7,21 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEventMessage, MachineStatus, MemoryView, PageTablesView, RegistersView } from './api';
 import { DEMO_CONFIG, tsxWorkerSpec, WorkbenchService } from './service';
+import { until } from '../launcher/test-terminal';
 
 let dir: string;
 let service: WorkbenchService;
 let consoleText = '';
 const statuses: MachineStatus[] = [];
-
-async function until<T>(what: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function lastState(id: string): string | undefined {
   return statuses.filter((s) => s.id === id).at(-1)?.state;

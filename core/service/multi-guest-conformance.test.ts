@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLguest } from '../launcher/cli';
+import { testTerminal, until } from '../launcher/test-terminal';
 import type { ApiEventMessage, MachineConfig } from './api';
 import { WorkbenchService } from './service';
 
@@ -59,16 +60,6 @@ function normalize(text: string): string {
   return text.replace(/ in \d+ ms/g, ' in N ms');
 }
 
-async function until<T>(what: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Drives one scenario over consoles that some transport fills; returns each guest's transcript. */
 async function drive(
   s: Scenario,
@@ -102,28 +93,19 @@ async function viaCli(s: Scenario, dir: string): Promise<Map<string, string>> {
     writeFileSync(p, JSON.stringify(m));
     return p;
   });
-  let stdout = '';
-  let feed: ((b: Uint8Array) => void) | null = null;
+  const term = testTerminal();
   const consoles = (): Map<string, string> => {
     const out = new Map<string, string>();
-    const re = /(?:^|(?<=\n))\[([a-z0-9]+)\] /g;
-    const marks = [...stdout.matchAll(re)];
+    const stdout = term.stdout;
+    const marks = [...stdout.matchAll(/(?:^|(?<=\n))\[([a-z0-9]+)\] /g)];
     marks.forEach((m, i) => {
       const end = i + 1 < marks.length ? marks[i + 1]!.index : stdout.length;
       out.set(m[1]!, (out.get(m[1]!) ?? '') + stdout.slice(m.index + m[0].length, end));
     });
     return out;
   };
-  const run = runLguest(['--fast', '--multi', ...paths], {
-    stdout: (b) => (stdout += new TextDecoder().decode(b)),
-    stderr: () => {},
-    now: () => performance.now(),
-    listenInput: (onData) => {
-      feed = onData;
-      return () => {};
-    },
-  });
-  const typed = (machine: string, line: string): void => feed!(new TextEncoder().encode(`@${machine} ${line}`));
+  const run = runLguest(['--fast', '--multi', ...paths], term.io);
+  const typed = (machine: string, line: string): void => term.type(`@${machine} ${line}`);
   const transcript = await drive(s, consoles, typed);
   for (const m of s.machines) typed(m.name, 'halt\n');
   expect(await run).toBe(0);

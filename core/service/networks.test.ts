@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiEventMessage, MachineConfig, NetworkCapture, NetworkView } from './api';
+import { until } from '../launcher/test-terminal';
 import { WorkbenchService } from './service';
 
 // Workbench machines on one lguest host: each runs the demo guest in its own worker thread, and
@@ -15,16 +16,6 @@ const consoles = new Map<string, string>();
 
 function demo(name: string, networks: string[] = ['lan0']): MachineConfig {
   return { name, kernel: 'builtin:demo', memoryMB: 16, networks };
-}
-
-async function until<T>(what: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function call(method: string, params: object): Promise<unknown> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiEventMessage, MachineStatus } from './api';
 import { tsxWorkerSpec, WorkbenchService } from './service';
+import { until } from '../launcher/test-terminal';
 
 let dir: string;
 let service: WorkbenchService;
@@ -21,16 +22,6 @@ function makeService(launcher: string): WorkbenchService {
   });
   s.subscribe((m) => events.push(m));
   return s;
-}
-
-async function until<T>(what: () => T | undefined, ms = 15_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function lastStatus(id: string): MachineStatus | undefined {

@@ -29,3 +29,13 @@ export function initedFakeGuest(opts: Omit<TestGuestOptions, 'createCpu'> = {}):
   g.file.run({ budget: 1 });
   return g;
 }
+
+/** Writes a struct lguest_dma at `at`: used_len, then (addr, len) sections. */
+export function writeDma(g: TestGuest, at: number, sections: [number, number][], used = 0): void {
+  g.mem.ram.fill(0, at, at + 100);
+  g.mem.ramView.setUint32(at, used, true);
+  sections.forEach(([addr, len], i) => {
+    g.mem.ramView.setUint32(at + 4 + i * 4, addr, true);
+    g.mem.ramView.setUint16(at + 68 + i * 2, len, true);
+  });
+}

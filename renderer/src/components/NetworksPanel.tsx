@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { NetworkView } from '../../../core/service/api';
 import { call, errorMessage } from '../api/client';
 import { formatBytes } from './SnapshotsPanel';
+// The note line and the table look like the Snapshots tab's (its classes, from SnapshotsPanel.css).
 import './NetworksPanel.css';
 
 /** How often the counters are re-read while the tab is shown. */
@@ -49,12 +50,12 @@ export function NetworksPanel({ visible }: { visible: boolean }) {
   if (networks === null) return <div className="empty">Loading…</div>;
 
   return (
-    <div className="networks" data-testid="networks">
+    <div className="snapshots networks" data-testid="networks">
       <div className="muted">
         All machines run on one lguest host (at most 16 guests); guests on the same network exchange frames through it.
       </div>
       {note && (
-        <div className={`networks-note ${note.kind}`} role="status">
+        <div className={`snapshots-note ${note.kind}`} role="status">
           {note.text}
         </div>
       )}
@@ -123,7 +124,7 @@ export function NetworksPanel({ visible }: { visible: boolean }) {
               </button>
             )}
           </div>
-          <table className="networks-table">
+          <table className="snapshots-table networks-table">
             <thead>
               <tr>
                 <th>Machine</th>
