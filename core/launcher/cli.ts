@@ -139,6 +139,18 @@ interface Running {
   name: string;
   guest: Launcher;
   last: LauncherStep;
+  /** What --verbose reports of a guest, kept when it is closed at its death. */
+  ended?: GuestSummary;
+}
+
+interface GuestSummary {
+  instructions: number | null;
+  virtualTimeNs: number;
+  stats: ReturnType<typeof exitStatsOf>;
+}
+
+function summaryOf(g: Launcher): GuestSummary {
+  return { instructions: g.instructionCount, virtualTimeNs: g.virtualTimeNs, stats: exitStatsOf(g.file) };
 }
 
 /** Runs the command; resolves to the exit status. */
@@ -212,11 +224,10 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
   if (verbose) {
     const seconds = ((io.now() - started) / 1000).toFixed(2);
     for (const r of running) {
-      const n = r.guest.instructionCount;
+      const { instructions: n, virtualTimeNs, stats } = r.ended ?? summaryOf(r.guest);
       log(
-        `${r.name}: ${n === null ? 'unknown number of' : n} instructions, ${(r.guest.virtualTimeNs / 1e9).toFixed(3)} s virtual time, ${seconds} s wall time`,
+        `${r.name}: ${n === null ? 'unknown number of' : n} instructions, ${(virtualTimeNs / 1e9).toFixed(3)} s virtual time, ${seconds} s wall time`,
       );
-      const stats = exitStatsOf(r.guest.file);
       if (stats) for (const line of formatExitStats(stats)) log(`${r.name}: ${line}`);
     }
   }
@@ -337,6 +348,10 @@ async function runGuests(
         }
         if (r.last.kind === 'dead') {
           live.delete(r);
+          // As in 2.6.23, where the Launcher exits with its guest: the guest's host slot, DMA
+          // bindings and network slot are freed now, so its peers' frames to it fail from here on.
+          r.ended = summaryOf(r.guest);
+          r.guest.close();
           if (isPowerDown(r.last.reason)) {
             io.stderr(multiple ? `lguest: [${r.name}] powered off\n` : 'lguest: powered off\n');
           } else {

@@ -5,19 +5,21 @@ import type { CliIo } from './cli';
 
 export interface TestTerminal {
   io: CliIo;
-  /** Everything written to stdout so far, decoded. */
+  /** Everything written to stdout and stderr so far, decoded. */
   readonly stdout: string;
+  readonly stderr: string;
   /** Keyboard input, as if typed (the command must have started listening). */
   type(text: string): void;
 }
 
 export function testTerminal(): TestTerminal {
   let stdout = '';
+  let stderr = '';
   let feed: ((b: Uint8Array) => void) | null = null;
   return {
     io: {
       stdout: (b) => (stdout += new TextDecoder().decode(b)),
-      stderr: () => {},
+      stderr: (t) => (stderr += t),
       now: () => performance.now(),
       listenInput: (onData) => {
         feed = onData;
@@ -26,6 +28,9 @@ export function testTerminal(): TestTerminal {
     },
     get stdout() {
       return stdout;
+    },
+    get stderr() {
+      return stderr;
     },
     type(text) {
       if (!feed) throw new Error('the command is not reading the keyboard yet');

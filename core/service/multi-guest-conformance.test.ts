@@ -17,6 +17,8 @@ interface Step {
   command: string;
   /** The step is over when this machine's output since the command matches, and shows the prompt. */
   until: RegExp;
+  /** The command ends the guest (no prompt follows). */
+  ends?: boolean;
 }
 
 interface Scenario {
@@ -53,6 +55,16 @@ const SCENARIOS: Scenario[] = [
       { machine: 'c', command: 'net', until: /pings answered/ },
     ],
   },
+  {
+    name: 'a guest that powers off leaves the network; frames to it fail, its peer keeps running',
+    machines: [demo('a', ['lan0']), demo('b', ['lan0'])],
+    steps: [
+      { machine: 'a', command: 'net ping 1', until: /replies/ },
+      { machine: 'b', command: 'halt', until: /System halted\./, ends: true },
+      { machine: 'a', command: 'net ping 2', until: /replies/ },
+      { machine: 'a', command: 'net', until: /pings answered/ },
+    ],
+  },
 ];
 
 /** What may differ between runs: round-trip times in ms. */
@@ -65,6 +77,7 @@ async function drive(
   s: Scenario,
   consoles: () => Map<string, string>,
   type: (machine: string, line: string) => void,
+  gone: (machine: string) => boolean,
 ): Promise<Map<string, string>> {
   await until(() => s.machines.every((m) => consoles().get(m.name)?.includes('demo$ ')));
   for (const step of s.steps) {
@@ -72,8 +85,10 @@ async function drive(
     type(step.machine, step.command + '\n');
     await until(() => {
       const out = consoles().get(step.machine)!.slice(from);
-      return step.until.test(out) && out.endsWith('demo$ ');
+      return step.until.test(out) && (step.ends || out.endsWith('demo$ '));
     });
+    // A guest that ended must be gone from the host before the next step, whichever the transport.
+    if (step.ends) await until(() => gone(step.machine));
   }
   return new Map([...consoles()].map(([k, v]) => [k, normalize(v)]));
 }
@@ -106,8 +121,9 @@ async function viaCli(s: Scenario, dir: string): Promise<Map<string, string>> {
   };
   const run = runLguest(['--fast', '--multi', ...paths], term.io);
   const typed = (machine: string, line: string): void => term.type(`@${machine} ${line}`);
-  const transcript = await drive(s, consoles, typed);
-  for (const m of s.machines) typed(m.name, 'halt\n');
+  const transcript = await drive(s, consoles, typed, (m) => term.stderr.includes(`[${m}] powered off`));
+  const ended = new Set(s.steps.filter((t) => t.ends).map((t) => t.machine));
+  for (const m of s.machines) if (!ended.has(m.name)) typed(m.name, 'halt\n');
   expect(await run).toBe(0);
   return transcript;
 }
@@ -131,6 +147,7 @@ async function viaWorkbench(s: Scenario, dir: string): Promise<Map<string, strin
       s,
       () => consoles,
       (id, line) => void service.call('console.input', { id, data: new TextEncoder().encode(line) }),
+      (id) => service.machines.status(id).state === 'dead',
     );
   } finally {
     await service.close();
@@ -158,6 +175,7 @@ describe('multi-guest conformance: CLI --multi and the workbench give the same c
         for (const m of s.machines) expect(wb.get(m.name), `console of ${m.name}`).toBe(cli.get(m.name));
         // The scenario really exchanged frames (no test passes on silent networks).
         expect(cli.get('a')).toMatch(/ping: 1 peer\(s\), (\d+) sent, \1 replies/);
+        if (s.steps.some((t) => t.ends)) expect(cli.get('a')).toMatch(/2 sent, 0 replies.*tx 1 \(errors 2\)/s);
       },
       120_000,
     );
