@@ -84,6 +84,8 @@ interface RemoteGuest {
 export class LguestHost implements HostServices {
   private readonly files: (LguestFileImpl | null)[] = new Array<LguestFileImpl | null>(LGUEST_MAX_GUESTS).fill(null);
   private readonly remote = new Map<number, RemoteGuest>();
+  /** Region name -> index in the tables (indices never change until the regions are cleared). */
+  private readonly regionIndex = new Map<string, number>();
   /** Per local Guest: its shared pages as of its last refresh (what a merge compares against). */
   private readonly sharedBase = new WeakMap<Lguest, Uint8Array[]>();
 
@@ -140,15 +142,15 @@ export class LguestHost implements HostServices {
 
   bindingChanged(lg: Lguest, index: number): void {
     const b = lg.state.dma[index];
-    const shared = b && sharedKey(b.keyId);
-    if (!b || !shared) return;
-    if (b.interrupt === 0) {
+    const shared = b && b.interrupt !== 0 ? sharedKey(b.keyId) : null;
+    if (!b || !shared) {
+      // Free, or on a private key that no other Guest can send to: nothing for others to find.
       this.tables.clearBinding(lg.state.guestid, index);
       return;
     }
     this.tables.setBinding(lg.state.guestid, index, {
       irq: b.interrupt,
-      region: this.tables.region(shared.region),
+      region: this.region(shared.region),
       offset: shared.offset,
       dmas: b.dmas,
       numDmas: b.numDmas,
@@ -161,11 +163,17 @@ export class LguestHost implements HostServices {
     return this.tables.locked(fn);
   }
 
+  private region(name: string): number {
+    let r = this.regionIndex.get(name);
+    if (r === undefined) this.regionIndex.set(name, (r = this.tables.region(name)));
+    return r;
+  }
+
   sharedReceiver(lg: Lguest, keyId: string): SharedTarget | null {
     const shared = sharedKey(keyId);
     if (!shared) return null;
     const t = this.tables;
-    const region = t.region(shared.region);
+    const region = this.region(shared.region);
     const found = t.findBinding(region, shared.offset, lg.state.guestid);
     if (!found) return null;
     const dst = this.receiver(found.guestid);
@@ -223,7 +231,7 @@ export class LguestHost implements HostServices {
     this.tables.locked(() => {
       lg.state.sharedPages.forEach((p, i) => {
         if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return;
-        fn(lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE), bases[i]!, this.tables.page(this.tables.region(p.region)));
+        fn(lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE), bases[i]!, this.tables.page(this.region(p.region)));
       });
     });
   }
@@ -241,7 +249,7 @@ export class LguestHost implements HostServices {
     const t = this.tables;
     t.locked(() => {
       const bases = lg.state.sharedPages.map((p, i) => {
-        const r = t.region(p.region);
+        const r = this.region(p.region);
         const peer = peerSlots[i];
         if (peer !== undefined) t.setGuestPeer(r, lg.state.guestid, peer);
         const base = new Uint8Array(PAGE_SIZE);
@@ -262,6 +270,7 @@ export class LguestHost implements HostServices {
   importState(state: HostState): void {
     this.tables.bindingSeq = state.bindingSeq;
     this.tables.clearRegions();
+    this.regionIndex.clear();
     for (const r of state.regions) this.tables.loadRegion(r.name, r.bytes);
   }
 }
@@ -430,7 +439,9 @@ export class LguestFileImpl implements LguestFile {
     if (!this.guest) throw new Error('lguest: importState needs an initialized file');
     if (st.guest.version !== GUEST_STATE_VERSION)
       throw new Error(`lguest: host state version ${st.guest.version} is not supported`);
-    this.guest.state = structuredClone(st.guest);
-    this.guest.cpu.dropCaches();
+    const lg = this.guest;
+    lg.state = structuredClone(st.guest);
+    lg.cpu.dropCaches();
+    lg.state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
   }
 }
