@@ -8,7 +8,7 @@ import { decode } from './decode';
 import { DecodeCache } from './decode-cache';
 import type { Instr } from './instr';
 import { deliverEvent } from './interrupts';
-import { MAX_BLOCK, canEnterBlock, compileBlock, endsBlock, type Block } from './jit';
+import { compileRegion, type Region } from './jit';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
 import {
@@ -40,13 +40,13 @@ import type {
 } from './types';
 
 /**
- * Entries into an instruction before a block is compiled from it. High on purpose: a block pays
- * off only after the JavaScript engine has optimised it, which costs far more than interpreting
- * lukewarm code (a Linux boot touches thousands of short runs executed a few hundred times).
+ * Entries into an instruction before the region of its page is compiled (or grown) to include
+ * it. High on purpose: a region pays off only after the JavaScript engine has optimised it,
+ * which costs far more than interpreting lukewarm code.
  */
-const HOT_BLOCK = 20000;
-/** Shorter runs are left to the interpreter: entering a block has a fixed cost. */
-const MIN_BLOCK = 3;
+const HOT_ENTRY = 2000;
+/** Times one page's region may be recompiled to grow before its page is left to the interpreter. */
+const MAX_REGROW = 24;
 const CR0_PE = 1,
   CR0_ET = 0x10,
   CR0_PG = 0x80000000 | 0;
@@ -117,15 +117,20 @@ export class I386 implements Cpu {
   readonly x87host: X87Host;
   /** Statistics (derived): instructions decoded since construction. */
   decodeCount = 0;
-  /** Bumped whenever a store overwrites cached code: a running block stops at the next check. */
+  /** Bumped whenever a store overwrites cached code: a running region stops at the next check. */
   codeGen = 0;
-  /** Statistics (derived): blocks compiled since construction. */
+  /** Statistics (derived): regions compiled since construction. */
   blockCount = 0;
   /**
-   * Entries into an instruction (as a jump target or after a block) before a block is compiled
-   * from it. A tuning knob, not state: Infinity turns the block compiler off, 1 compiles at once.
+   * Entries into an instruction (as a jump target or after a region exit) before a region is
+   * compiled to include it. A tuning knob, not state: Infinity turns the compiler off, 1
+   * compiles at once.
    */
-  blockThreshold = HOT_BLOCK;
+  blockThreshold = HOT_ENTRY;
+  /** The compiled region of each physical code page, with how often it was regrown. */
+  private regions: ({ region: Region; grown: number } | undefined)[] = [];
+  /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */
+  dataFlat = false;
 
   constructor(mem: PhysicalMemory, owner: CpuOwner) {
     this.mem = mem;
@@ -138,6 +143,11 @@ export class I386 implements Cpu {
       const page = p >>> 12;
       this.codeGen++;
       this.dcache.invalidatePage(page);
+      const reg = this.regions[page];
+      if (reg !== undefined) {
+        reg.region.dead = true;
+        this.regions[page] = undefined;
+      }
       if (page === this.fPhysPage) this.fLinPage = -1;
     };
     this.mmu.cr0 = this.cr0v;
@@ -170,21 +180,14 @@ export class I386 implements Cpu {
     while (this.icount < limit) {
       try {
         let ins = this.fetch();
-        // `entry`: ins was reached by a fetch (a jump target, a page change, the end of a block):
-        // the places where compiled blocks start.
+        // `entry`: ins was reached by a fetch (a jump target, a page change, a region exit): the
+        // places where compiled regions are entered.
         let entry = true;
         for (;;) {
-          if (entry) {
-            if (ins.block === null && ++ins.hits >= this.blockThreshold) this.tryCompile(ins);
-            if (ins.block !== null) {
-              const n = this.runBlocks(ins, limit);
-              if (n !== ins) {
-                if (this.icount >= limit) break;
-                entry = n === null;
-                ins = n ?? this.fetch();
-                continue;
-              }
-            }
+          if (entry && (ins.region !== null || ++ins.hits >= this.blockThreshold) && this.runRegion(ins, limit)) {
+            if (this.icount >= limit) break;
+            ins = this.fetch();
+            continue;
           }
           const fall = (this.ip + ins.len) >>> 0;
           this.nextIp = fall;
@@ -228,95 +231,95 @@ export class I386 implements Cpu {
   }
 
   /**
-   * Runs compiled blocks from `ins` (which has one) while each successor is cached in the same
-   * page, has a valid block and fits the budget. Returns the next instruction to interpret
-   * (`ins` itself when its block could not run), or null when the caller must fetch.
+   * Runs the compiled region that may be entered at `ins` (the instruction at CS:EIP, just
+   * fetched), compiling one first when `ins` has become hot. Returns false when nothing ran
+   * (no region, TF set, segments not flat, or too little budget for its first block).
    */
-  private runBlocks(ins: Instr, limit: number): Instr | null {
-    let cur = ins;
-    for (;;) {
-      const blk = cur.block!;
-      if ((this.flags & TF) !== 0 || !this.csFlat || limit - this.icount < blk.n || blk.eip !== this.ip) return cur;
-      if (blk.epoch !== this.epoch && !this.verifyBlock(blk)) {
-        cur.block = null;
-        cur.hits = 0;
-        return cur;
-      }
-      blk.run(this);
-      if (this.icount >= limit) return null;
-      // The successor is usually cached in the same page: skip the full fetch.
-      const lin = (this.sbase[SEG_CS]! + this.ip) | 0;
-      const arr = this.fArr;
-      if (lin >>> 12 !== this.fLinPage || arr === null) return null;
-      const n = arr[lin & 0xfff];
-      if (n === undefined || n.epoch !== this.epoch) return null;
-      if (n.block === null) {
-        if (++n.hits >= this.blockThreshold) this.tryCompile(n);
-        if (n.block === null) return n;
-      }
-      cur = n;
+  private runRegion(ins: Instr, limit: number): boolean {
+    if ((this.flags & TF) !== 0 || !this.csFlat || !this.dataFlat) return false;
+    let r = ins.region;
+    if (r !== null && r.dead) r = ins.region = null;
+    if (r === null) {
+      if (ins.hits < this.blockThreshold) return false;
+      r = this.compileRegionAt(ins);
+      if (r === null) return false;
     }
+    const lin = (this.sbase[SEG_CS]! + this.ip) | 0;
+    if (r.linPage !== lin >>> 12 || r.d32 !== this.code32 || r.csBase !== this.sbase[SEG_CS]) return false;
+    if (r.epoch !== this.epoch && !this.verifyRegion(r)) {
+      this.dropRegion(r);
+      ins.region = null;
+      ins.hits = 0;
+      return false;
+    }
+    const ip0 = this.ip,
+      ic0 = this.icount;
+    r.run(this, limit);
+    return this.icount !== ic0 || this.ip !== ip0;
   }
 
   /**
-   * Compiles the block starting at `first` (the instruction at CS:EIP, cached in the current
-   * fetch page): consecutive cached instructions up to a control transfer, an instruction that
-   * may not run in a block, the end of the page, or MAX_BLOCK.
+   * Compiles (or grows) the region of the current code page so that it can be entered at `first`
+   * (the instruction at CS:EIP, cached in the current fetch page).
    */
-  private tryCompile(first: Instr): void {
+  private compileRegionAt(first: Instr): Region | null {
     const arr = this.fArr;
     const lin0 = (this.sbase[SEG_CS]! + this.ip) | 0;
-    let off = lin0 & 0xfff;
-    if (arr === null || !this.csFlat || lin0 >>> 12 !== this.fLinPage || arr[off] !== first) {
-      first.hits = -0x40000000; // not cached where a block could find it: never try again
-      return;
+    const off0 = lin0 & 0xfff;
+    const page = this.fPhysPage;
+    const old = this.regions[page];
+    if (arr === null || lin0 >>> 12 !== this.fLinPage || arr[off0] !== first || (old?.grown ?? 0) >= MAX_REGROW) {
+      first.hits = -0x40000000; // not cached where a region could find it: never try again
+      return null;
     }
-    const start = off;
-    const list: Instr[] = [];
-    let ins: Instr | undefined = first;
-    while (ins !== undefined && list.length < MAX_BLOCK && canEnterBlock(ins)) {
-      list.push(ins);
-      off += ins.len;
-      if (endsBlock(ins) || off >= 4096) break;
-      ins = arr[off];
-      if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, (lin0 & ~0xfff) | off)) ins = undefined;
+    const linBase = lin0 & ~0xfff;
+    const at = (off: number): Instr | undefined => {
+      let ins = arr[off];
+      if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, linBase | off)) ins = undefined;
       if (ins === undefined) {
         try {
-          ins = this.decodeAt((lin0 & ~0xfff) | off);
+          ins = this.decodeAt(linBase | off);
         } catch (e) {
           if (!(e instanceof CpuFault)) throw e;
-          ins = undefined;
+          return undefined;
         }
-        if (ins !== undefined && arr[off] !== ins) ins = undefined; // not cacheable (crosses the page)
+        if (arr[off] !== ins) return undefined; // not cacheable (crosses the page)
       }
-    }
-    if (list.length < MIN_BLOCK) {
-      first.hits = -0x40000000; // not worth a block: never try again
-      return;
-    }
-    const p = this.fPhysBase + start;
-    const blk: Block = {
-      run: compileBlock(list, this.ip),
-      eip: this.ip,
-      n: list.length,
-      epoch: this.epoch,
-      off: start,
-      bytes: this.mem.ram.slice(p, this.fPhysBase + off),
-      d32: this.code32,
+      return ins;
     };
+    const reuse = old !== undefined && !old.region.dead && old.region.linPage === lin0 >>> 12;
+    const entries = reuse ? [...old.region.entries, off0] : [off0];
+    const r = compileRegion(at, linBase, this.sbase[SEG_CS]!, this.code32, entries);
+    if (r === null || !r.leaders.includes(first)) {
+      first.hits = -0x40000000;
+      return null;
+    }
+    if (old !== undefined) old.region.dead = true;
+    r.epoch = this.epoch;
+    for (const l of r.leaders) l.region = r;
+    this.regions[page] = { region: r, grown: (old?.grown ?? 0) + 1 };
     this.blockCount++;
-    first.block = blk;
+    return r;
   }
 
-  /** Re-checks a block's bytes against memory once per run (as verify() does for one instruction). */
-  private verifyBlock(blk: Block): boolean {
-    if (blk.d32 !== this.code32 || this.fArr === null) return false;
+  /** Re-checks a region's instruction bytes against memory once per run (as verify() does). */
+  private verifyRegion(r: Region): boolean {
+    if (this.fArr === null) return false;
     const ram = this.mem.ram;
-    const p = this.fPhysBase + blk.off;
-    const b = blk.bytes;
-    for (let k = 0; k < b.length; k++) if (ram[p + k] !== b[k]) return false;
-    blk.epoch = this.epoch;
+    const base = this.fPhysBase;
+    for (let n = 0; n < r.list.length; n++) {
+      const b = r.list[n]!.bytes;
+      const p = base + r.offs[n]!;
+      for (let k = 0; k < b.length; k++) if (ram[p + k] !== b[k]) return false;
+    }
+    r.epoch = this.epoch;
     return true;
+  }
+
+  private dropRegion(r: Region): void {
+    r.dead = true;
+    const page = this.fPhysPage;
+    if (this.regions[page]?.region === r) this.regions[page] = undefined;
   }
 
   /**
@@ -452,6 +455,8 @@ export class I386 implements Cpu {
     } else if (s === SEG_SS) {
       this.ss32 = (f & D_DB) !== 0;
     }
+    const d = this.segOkR & this.segOkW & 0xd;
+    this.dataFlat = d === 0xd && this.ss32 && (this.sbase[0]! | this.sbase[2]! | this.sbase[3]!) === 0;
   }
 
   /** Linear address for reading `len` bytes at offset `off` of segment s (checks as needed). */
@@ -638,6 +643,7 @@ export class I386 implements Cpu {
   dropCaches(): void {
     this.mmu.flush();
     this.dcache.clear();
+    this.regions = [];
     this.fLinPage = -1;
     this.fPhysPage = -1;
     this.fArr = null;

@@ -204,6 +204,8 @@ function decodeNext(code32: boolean): Instr {
     if (!allowed || i.mod === 3) fn = null;
   }
   i.fn = fn ?? undefinedOpcode;
+  const role = spec.role;
+  i.role = typeof role === 'number' ? role : role[i.reg]!;
   i.len = count;
   i.bytes = buf.slice(0, count);
   return i;

@@ -2,7 +2,7 @@
 // executes it (Intel SDM vol. 2, "Instruction Format"). Cached by physical address.
 
 import type { I386 } from './cpu';
-import type { Block } from './jit';
+import type { Region } from './jit';
 
 export type Handler = (c: I386, i: Instr) => void;
 
@@ -42,10 +42,12 @@ export class Instr {
   d32 = true;
   /** The cached instruction that follows in the same page (a derived shortcut for the fetch). */
   next: Instr | null = null;
-  /** Times the run loop reached this instruction by a fetch (branch target or block exit). */
+  /** How the form may take part in compiled code (ROLE_* in optable.ts). */
+  role = 0;
+  /** Times the run loop reached this instruction by a fetch (branch target or region exit). */
   hits = 0;
-  /** The compiled block starting here, if any (derived; see jit.ts). */
-  block: Block | null = null;
+  /** The compiled region that may be entered here, if any (derived; see jit.ts). */
+  region: Region | null = null;
 
   constructor(fn: Handler) {
     this.fn = fn;

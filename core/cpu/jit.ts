@@ -1,288 +1,263 @@
-// The block compiler: a hot straight-line run of decoded instructions inside one physical code
-// page becomes one JavaScript function (a "translation block"), so the run loop stops paying a
-// dispatch per instruction. Blocks are derived data: they hang off cached instructions, are
-// dropped with their page, and always leave the architectural state exactly as the interpreter
-// would (EIP and registers of a faulting instruction, one instructionCount per retirement).
+// The region compiler: the hot code of one code page becomes one JavaScript function whose
+// basic blocks sit in a `switch` inside a loop, so jumps, loops, calls and returns that stay in
+// the page stay in compiled code. Regions are derived data: they hang off cached instructions,
+// die with their page, and always leave the architectural state exactly as the interpreter
+// would (EIP and registers of a faulting instruction, one instruction count per retirement, a
+// stop exactly where the budget runs out).
+//
+// What each instruction may do in compiled code comes from its row of the opcode map (the
+// ROLE_* of optable.ts); jit-forms.ts generates the inline code of the common forms, and every
+// other form runs through its ordinary handler (Instr.fn), x87 included.
 
 import type { I386 } from './cpu';
-import { ARITH, testCond } from './flags';
+import { getCF, testCond } from './flags';
+import { shiftOp } from './alu';
 import type { Handler, Instr } from './instr';
+import { ROLE_BRANCH, ROLE_NEVER, ROLE_PLAIN, ROLE_USES_IP } from './optable';
+import { condition, eaOf, inlineForm, load, store, type FlagSource } from './jit-forms';
 
-/** A compiled block: `run` executes it from its first instruction (TF clear, flat CS). */
-export interface Block {
-  run: (c: I386) => void;
-  /** EIP of the first instruction (the code holds absolute EIPs: one mapping of the page). */
-  eip: number;
-  /** Instructions in the block: the run-loop enters it only with at least this much budget. */
-  n: number;
-  /** Run epoch in which `bytes` were last checked against memory. */
-  epoch: number;
-  /** Offset of the first byte in its physical page, and a copy of all the block's bytes. */
-  off: number;
-  bytes: Uint8Array;
-  /** CS.D the instructions were decoded for. */
+/** A compiled region: all blocks reachable from its entry points inside one linear code page. */
+export interface Region {
+  /** Runs from c.ip (one of the region's block starts) until an exit, fault or the budget. */
+  run: (c: I386, limit: number) => void;
+  /** Linear page, CS base and CS.D the code was compiled for (it holds absolute EIPs). */
+  linPage: number;
+  csBase: number;
   d32: boolean;
+  /** Page offsets the region was grown from (the hot entry points seen so far). */
+  entries: number[];
+  /** Every compiled instruction and its page offset (bytes re-verified once per run). */
+  list: Instr[];
+  offs: number[];
+  /** Block starts: where the run loop may enter. */
+  leaders: Instr[];
+  /** Run epoch in which the bytes were last checked against memory. */
+  epoch: number;
+  /** Replaced by a larger region or invalidated: no longer entered. */
+  dead: boolean;
 }
 
-/** Longest block, in instructions. */
-export const MAX_BLOCK = 48;
+/** Most instructions in one region (bounds the size of the generated function). */
+export const MAX_REGION = 600;
 
-/**
- * How an opcode may take part in a block: NO ends the block before it; PLAIN neither reads nor
- * writes EIP; IP reads c.ip / c.nextIp and may change nextIp (control transfers, string and x87
- * instructions) and, when nextIp leaves the fall-through, ends the block after it. END always
- * ends the block after it. Everything that can change CS, SS, paging, TF or IF, or leave the run
- * loop other than by a CpuFault, is NO.
- */
-const NO = 0,
-  PLAIN = 1,
-  IP = 2,
-  END = 3;
-const KIND = new Uint8Array(512);
-function mark(kind: number, ...ops: number[]): void {
-  for (const op of ops) KIND[op] = kind;
-}
-function range(a: number, b: number): number[] {
-  const r: number[] = [];
-  for (let k = a; k <= b; k++) r.push(k);
-  return r;
-}
-for (let op = 0; op < 0x40; op++) if ((op & 7) < 6) KIND[op] = PLAIN;
-mark(PLAIN, 0x27, 0x2f, 0x37, 0x3f);
-mark(PLAIN, ...range(0x40, 0x61), 0x68, 0x69, 0x6a, 0x6b);
-mark(END, ...range(0x70, 0x7f), ...range(0x180, 0x18f), 0xc2, 0xc3, 0xe8, 0xe9, 0xeb, ...range(0xe0, 0xe3));
-mark(PLAIN, ...range(0x80, 0x8b), 0x8d, 0x8f, ...range(0x90, 0x99), 0x9c, 0x9e, 0x9f);
-mark(PLAIN, ...range(0xa0, 0xa3), 0xa8, 0xa9, ...range(0xb0, 0xbf));
-mark(IP, 0xa4, 0xa5, 0xa6, 0xa7, ...range(0xaa, 0xaf), 0x9b, ...range(0xd8, 0xdf));
-mark(PLAIN, 0xc0, 0xc1, 0xc6, 0xc7, 0xc8, 0xc9, ...range(0xd0, 0xd5), 0xd7);
-mark(PLAIN, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfc, 0xfd, 0xfe);
-mark(PLAIN, ...range(0x118, 0x11f), ...range(0x140, 0x14f), ...range(0x190, 0x19f));
-mark(PLAIN, 0x1a3, 0x1a4, 0x1a5, 0x1ab, 0x1ac, 0x1ad, 0x1af, 0x1b0, 0x1b1, 0x1b3, 0x1b6, 0x1b7);
-mark(PLAIN, ...range(0x1ba, 0x1bf), 0x1c0, 0x1c1, 0x1c7, ...range(0x1c8, 0x1cf));
+type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => void;
+/** Region factories by source text (a derived cache shared by all CPUs, bounded in size). */
+const FACTORIES = new Map<string, RegionFactory>();
+const MAX_FACTORY_CHARS = 24 * 1024 * 1024;
+let factoryChars = 0;
 
-/** The part a decoded instruction can play in a block. */
-function kindOf(i: Instr): number {
-  if (i.op === 0xff) {
-    // INC/DEC/PUSH r/m are plain, near CALL/JMP r/m end the block, far forms and /7 never enter.
-    const r = i.reg;
-    return r === 0 || r === 1 || r === 6 ? PLAIN : r === 2 || r === 4 ? END : NO;
-  }
-  return KIND[i.op]!;
+const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
+function isJcc(op: number): boolean {
+  return (op & 0x1f0) === 0x70 || (op & 0x1f0) === 0x180;
 }
 
-type BlockFactory = (...args: unknown[]) => (c: I386) => void;
-/** Block factories by source text (a derived, bounded cache shared by all CPUs). */
-const FACTORIES = new Map<string, BlockFactory>();
-const MAX_FACTORIES = 4096;
-
-const REG = ['g[0]', 'g[1]', 'g[2]', 'g[3]', 'g[4]', 'g[5]', 'g[6]', 'g[7]'];
-const MIN = -0x80000000;
-
-/** The effective-address expression of a 32-bit-address memory operand, as int32. */
-function eaExpr(i: Instr): string {
-  const parts: string[] = [];
-  if (i.base >= 0) parts.push(REG[i.base]!);
-  if (i.index >= 0) parts.push(i.scale === 0 ? REG[i.index]! : `(${REG[i.index]!} << ${i.scale})`);
-  if (i.disp !== 0 || parts.length === 0) parts.push(String(i.disp | 0));
-  return parts.length === 1 && i.base >= 0 && i.index < 0 && i.disp === 0 ? parts[0]! : `((${parts.join(' + ')}) | 0)`;
+/** The in-page offset a direct branch goes to, or -1 (indirect, another page, 16-bit). */
+function directTarget(i: Instr, ip: number, linPage: number): number {
+  if (i.o16 || !(isJcc(i.op) || RELATIVE.has(i.op) || (i.op >= 0xe0 && i.op <= 0xe3))) return -1;
+  const t = (ip + i.len + i.imm) >>> 0;
+  return t >>> 12 === linPage ? t & 0xfff : -1;
 }
 
-/** Records a 32-bit ALU result for the lazy flags (as alu32 in exec-fast.ts does). */
-function aluExpr(op: number, a: string, b: string, dest: string | null): string | null {
-  let r: string, kind: number;
-  switch (op) {
-    case 0:
-      r = '(a + b) | 0';
-      kind = 0;
-      break;
-    case 1:
-      r = 'a | b';
-      kind = 2;
-      break;
-    case 4:
-      r = 'a & b';
-      kind = 2;
-      break;
-    case 5:
-    case 7:
-      r = '(a - b) | 0';
-      kind = 1;
-      break;
-    case 6:
-      r = 'a ^ b';
-      kind = 2;
-      break;
-    default:
-      return null; // ADC/SBB: the generic handler
-  }
-  const operands = kind === 2 ? 'c.la = 0; c.lb = 0;' : 'c.la = a; c.lb = b;';
-  const store = dest === null || op === 7 ? '' : ` ${dest} = r;`;
-  return `{ const a = ${a}, b = ${b}; const r = ${r}; c.lop = ${kind}; ${operands} c.lres = r; c.lmask = -1; c.lsign = ${MIN}; c.lazy = ${ARITH};${store} }`;
-}
-
-/** A byte register (AL..BH) as an expression. */
-function byteReg(r: number): string {
-  return r < 4 ? `(${REG[r]!} & 255)` : `((${REG[r - 4]!} >> 8) & 255)`;
-}
-
-/** An 8-bit compare or TEST (no result stored), recording flags as aluOp(…, 8) does. */
-function cmpTest8(op: number, a: string, b: string): string {
-  const rec =
-    op === 7
-      ? 'c.lop = 1; c.la = a; c.lb = b; c.lres = (a - b) & 255;'
-      : 'c.lop = 2; c.la = 0; c.lb = 0; c.lres = a & b;';
-  return `{ const a = ${a}, b = ${b}; ${rec} c.lmask = 255; c.lsign = 128; c.lazy = ${ARITH}; }`;
-}
-
-/**
- * Straight-line JavaScript for one instruction when a simple 32-bit form applies (register and
- * plain memory operands), else null. `mem` tells whether it touches memory (may fault/write).
- */
-function inlineBody(i: Instr): { code: string; mem: boolean; store: boolean } | null {
-  if (i.lock || i.a16 || i.rep !== 0) return null;
+/** Whether execution may go on after the branch at its fall-through. */
+function fallsThrough(i: Instr): boolean {
   const op = i.op;
-  if (i.sz === 8) {
-    // The commonest byte forms: compares and tests that only set flags, and byte stores.
-    if (op === 0x84 && i.mod === 3)
-      return { code: cmpTest8(4, byteReg(i.rm), byteReg(i.reg)), mem: false, store: false };
-    if (op === 0x38 && i.mod === 3)
-      return { code: cmpTest8(7, byteReg(i.rm), byteReg(i.reg)), mem: false, store: false };
-    if (op === 0x3a && i.mod === 3)
-      return { code: cmpTest8(7, byteReg(i.reg), byteReg(i.rm)), mem: false, store: false };
-    if (op === 0xa8 || op === 0x3c)
-      return { code: cmpTest8(op === 0x3c ? 7 : 4, '(g[0] & 255)', String(i.imm & 0xff)), mem: false, store: false };
-    if (op === 0x88 && i.mod !== 3)
-      return { code: `c.mmu.write8(c.linW(${i.seg}, ${eaExpr(i)}, 1), ${byteReg(i.reg)});`, mem: true, store: true };
-    return null;
-  }
-  if (i.sz !== 32) return null;
-  if (op === 0x1b6) {
-    if (i.mod === 3) return { code: `${REG[i.reg]!} = ${byteReg(i.rm)};`, mem: false, store: false };
-    return { code: `${REG[i.reg]!} = c.mmu.read8(c.linR(${i.seg}, ${eaExpr(i)}, 1));`, mem: true, store: false };
-  }
-  const reg = REG[i.reg]!,
-    rm = REG[i.rm]!;
-  const seg = i.seg;
-  if (op === 0x89) {
-    if (i.mod === 3) return { code: `${rm} = ${reg};`, mem: false, store: false };
-    return { code: `c.mmu.write32(c.linW(${seg}, ${eaExpr(i)}, 4), ${reg});`, mem: true, store: true };
-  }
-  if (op === 0x8b) {
-    if (i.mod === 3) return { code: `${reg} = ${rm};`, mem: false, store: false };
-    return { code: `${reg} = c.mmu.read32(c.linR(${seg}, ${eaExpr(i)}, 4));`, mem: true, store: false };
-  }
-  if (op >= 0xb8 && op <= 0xbf) return { code: `${REG[op & 7]!} = ${i.imm | 0};`, mem: false, store: false };
-  if (op === 0x8d && i.mod !== 3) return { code: `${reg} = ${eaExpr(i)};`, mem: false, store: false };
-  if (op < 0x40 && (op & 7) === 1 && i.mod === 3) {
-    const code = aluExpr((op >> 3) & 7, rm, reg, rm);
-    return code === null ? null : { code, mem: false, store: false };
-  }
-  if (op < 0x40 && (op & 7) === 3) {
-    const src = i.mod === 3 ? rm : `c.mmu.read32(c.linR(${seg}, ${eaExpr(i)}, 4))`;
-    const code = aluExpr((op >> 3) & 7, reg, i.mod === 3 ? rm : 'm', reg);
-    if (code === null) return null;
-    return i.mod === 3
-      ? { code, mem: false, store: false }
-      : { code: `{ const m = ${src}; ${code} }`, mem: true, store: false };
-  }
-  if (op < 0x40 && (op & 7) === 5) {
-    const code = aluExpr((op >> 3) & 7, 'g[0]', String(i.imm | 0), 'g[0]');
-    return code === null ? null : { code, mem: false, store: false };
-  }
-  if ((op === 0x81 || op === 0x83) && i.mod === 3) {
-    const code = aluExpr(i.reg, rm, String(i.imm | 0), rm);
-    return code === null ? null : { code, mem: false, store: false };
-  }
-  if (op === 0x85 && i.mod === 3) {
-    const code = aluExpr(4, rm, reg, null);
-    return code === null ? null : { code, mem: false, store: false };
-  }
-  return null;
+  if (op === 0xe9 || op === 0xeb || op === 0xc2 || op === 0xc3) return false;
+  return !(op === 0xff && i.reg === 4);
 }
 
 /**
- * Compiles `list` (consecutive instructions starting at linear EIP `ip0`) into a block function.
- * Each instruction either runs inline or through its own handler; after anything that may write
- * memory the block checks whether cached code was overwritten (c.codeGen) and stops there.
+ * Compiles the region of the code page at linear `linBase` reachable from `entries` (page
+ * offsets). `at(off)` gives the cached instruction at an offset of the page (undefined when
+ * none can be cached there). Returns null when no entry starts a compilable block.
  */
-export function compileBlock(list: Instr[], ip0: number): (c: I386) => void {
-  const names: string[] = [];
-  const values: (Handler | Instr | typeof testCond)[] = [];
-  const lines: string[] = [];
-  const ips: number[] = [];
-  let ip = ip0 >>> 0;
-  const n = list.length;
-  const exit = (k: number, next: string): string => `{ c.ip = ${next}; c.icount = ic0 + ${k + 1}; return; }`;
-  for (let k = 0; k < n; k++) {
-    const i = list[k]!;
-    ips.push(ip);
-    const fall = (ip + i.len) >>> 0;
-    const last = k === n - 1;
-    const kind = kindOf(i);
-    const body = kind === PLAIN ? inlineBody(i) : null;
-    if (body !== null) {
-      if (body.mem) lines.push(`k = ${k};`);
-      lines.push(body.code);
-      if (body.store && !last) lines.push(`if (c.codeGen !== cg) ${exit(k, String(fall))}`);
-    } else if ((i.op & 0x1f0) === 0x70 || (i.op & 0x1f0) === 0x180) {
-      if (!i.o16) {
-        lines.push(`c.ip = testCond(c, ${i.op & 0xf}) ? ${(fall + i.imm) >>> 0} : ${fall};`);
-        lines.push(`c.icount = ic0 + ${n}; return;`);
-        continue;
-      }
-      names.push(`h${k}`, `i${k}`);
-      values.push(i.fn, i);
-      lines.push(`k = ${k}; c.ip = ${ip}; c.nextIp = ${fall}; h${k}(c, i${k});`);
-      lines.push(`c.ip = c.nextIp; c.icount = ic0 + ${n}; return;`);
-      continue;
-    } else if ((i.op === 0xe9 || i.op === 0xeb) && !i.o16) {
-      lines.push(`c.ip = ${(fall + i.imm) >>> 0}; c.icount = ic0 + ${n}; return;`);
-      continue;
-    } else {
-      names.push(`h${k}`, `i${k}`);
-      values.push(i.fn, i);
-      if (kind === PLAIN) {
-        lines.push(`k = ${k}; h${k}(c, i${k});`);
-        if (!last) lines.push(`if (c.codeGen !== cg) ${exit(k, String(fall))}`);
-      } else {
-        lines.push(`k = ${k}; c.ip = ${ip}; c.nextIp = ${fall}; h${k}(c, i${k});`);
-        if (!last) lines.push(`if (c.nextIp !== ${fall} || c.codeGen !== cg) ${exit(k, 'c.nextIp')}`);
-        else {
-          lines.push(`c.ip = c.nextIp; c.icount = ic0 + ${n}; return;`);
-          continue;
-        }
-      }
+export function compileRegion(
+  at: (off: number) => Instr | undefined,
+  linBase: number,
+  csBase: number,
+  d32: boolean,
+  entries: number[],
+): Region | null {
+  const linPage = linBase >>> 12;
+  // Pass 1: every instruction reachable from the entries without leaving the page, and the
+  // block starts (entries, branch targets, fall-throughs of branches).
+  const seen = new Map<number, Instr>();
+  const leaders = new Set<number>();
+  const work: number[] = [];
+  const lead = (off: number): void => {
+    if (off >= 0 && off < 4096 && !leaders.has(off)) {
+      leaders.add(off);
+      work.push(off);
     }
-    if (last) lines.push(`c.ip = ${fall}; c.icount = ic0 + ${n};`);
-    ip = fall;
+  };
+  for (const e of entries) lead(e);
+  while (work.length > 0 && seen.size < MAX_REGION) {
+    let off = work.shift()!;
+    while (off < 4096 && !seen.has(off) && seen.size < MAX_REGION) {
+      const i = at(off);
+      if (i === undefined || i.role === ROLE_NEVER) break;
+      seen.set(off, i);
+      if (i.role === ROLE_BRANCH) {
+        lead(directTarget(i, (linBase + off) >>> 0, linPage));
+        if (fallsThrough(i)) lead(off + i.len);
+        break;
+      }
+      off += i.len;
+    }
   }
-  names.push('testCond');
-  values.push(testCond);
+  const starts = [...leaders].filter((o) => seen.has(o)).sort((x, y) => x - y);
+  if (starts.length === 0) return null;
+  const index = new Map<number, number>();
+  starts.forEach((o, n) => index.set(o, n));
+
+  // Pass 2: one `case` per block.
+  const handlers: Handler[] = [];
+  const instrs: Instr[] = [];
+  const ips: number[] = [];
+  const pos: number[] = [];
+  const list: Instr[] = [];
+  const offs: number[] = [];
+  const cases: string[] = [];
+  const base = linBase >>> 0;
+  /** Continues at a known EIP: the block that starts there, or an exit to the run loop. */
+  const goto = (t: number): string => {
+    const n = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
+    return n !== undefined ? `blk = ${n}; continue;` : `c.ip = ${t >>> 0}; c.icount = ic; return;`;
+  };
+  /** Continues at an EIP computed at run time. */
+  const gotoAny = (expr: string): string =>
+    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue; c.ip = x; c.icount = ic; return;`;
+  starts.forEach((start, n) => {
+    const block: Instr[] = [];
+    let off = start;
+    for (;;) {
+      const i = seen.get(off)!;
+      block.push(i);
+      off += i.len;
+      if (i.role === ROLE_BRANCH || !seen.has(off) || index.has(off)) break;
+    }
+    const len = block.length;
+    const lines: string[] = [
+      `case ${n}: {`,
+      `if (ic + ${len} > limit) { c.ip = ${(base + start) >>> 0}; c.icount = ic; return; }`,
+    ];
+    let ip = (base + start) >>> 0;
+    let flags: FlagSource | null = null;
+    block.forEach((i, p) => {
+      const g = list.length;
+      list.push(i);
+      offs.push(ip - base);
+      ips.push(ip);
+      pos.push(p);
+      const fall = (ip + i.len) >>> 0;
+      const retire = `c.icount = ic + ${p + 1};`;
+      const codeCheck = `if (c.codeGen !== cg) { c.ip = ${fall}; ${retire} return; }`;
+      const viaHandler = (): string => {
+        handlers.push(i.fn);
+        instrs.push(i);
+        const h = handlers.length - 1;
+        return `k = ${g}; h${h}(c, i${h});`;
+      };
+      if (i.role === ROLE_PLAIN) {
+        const form = inlineForm(i, flags);
+        if (form !== null) {
+          if (form.faults) lines.push(`k = ${g};`);
+          lines.push(form.code);
+          if (form.stores) lines.push(codeCheck);
+          if (form.flags !== undefined) flags = form.flags;
+        } else {
+          lines.push(viaHandler(), codeCheck);
+          flags = null;
+        }
+      } else if (i.role === ROLE_USES_IP) {
+        lines.push(`c.ip = ${ip}; c.nextIp = ${fall};`, viaHandler());
+        lines.push(`if (c.nextIp !== ${fall} || c.codeGen !== cg) { c.ip = c.nextIp; ${retire} return; }`);
+        flags = null;
+      } else {
+        lines.push(branch(i, ip, fall, len, g, flags, goto, gotoAny, viaHandler));
+      }
+      ip = fall;
+    });
+    const last = block[len - 1]!;
+    if (last.role !== ROLE_BRANCH) lines.push(`ic += ${len};`, goto(ip));
+    lines.push('}');
+    cases.push(lines.join('\n'));
+  });
+
+  const finder = starts.map((o, n) => `case ${o}: return ${n};`).join(' ');
+  const prelude = handlers.map((_, h) => `const h${h} = H[${h}], i${h} = I[${h}];`).join('\n');
   const src =
-    `return function block(c) {\n` +
-    `const g = c.gpr; const ic0 = c.icount; const cg = c.codeGen; let k = 0;\n` +
-    `try {\n${lines.join('\n')}\n} catch (e) {\n` +
-    `c.ip = IPS[k]; c.icount = ic0 + k; throw e;\n}\n};`;
-  names.push('IPS');
+    `${prelude}\nfunction find(o) { switch (o) { ${finder} } return -1; }\n` +
+    `return function region(c, limit) {\n` +
+    `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, CP = mmu.codePage, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
+    `let ic = c.icount, k = 0, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
+    `let blk = find(c.ip - ${base});\nif (blk < 0) return;\n` +
+    `try {\nfor (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n} catch (err) {\n` +
+    `c.ip = IPS[k]; c.icount = ic + POS[k]; throw err;\n}\n};`;
   // Identical code (the same bytes at the same EIP, e.g. after dropCaches()) reuses its factory,
   // so the JavaScript engine keeps the optimised code it already made for it.
-  const key = names.join(',') + '\n' + src;
-  let factory = FACTORIES.get(key);
+  let factory = FACTORIES.get(src);
   if (factory === undefined) {
-    factory = new Function(...names, src) as BlockFactory;
-    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
-    FACTORIES.set(key, factory);
+    factory = new Function('H', 'I', 'IPS', 'POS', 'testCond', 'getCF', 'shiftOp', src) as RegionFactory;
+    if (factoryChars + src.length > MAX_FACTORY_CHARS) {
+      FACTORIES.clear();
+      factoryChars = 0;
+    }
+    FACTORIES.set(src, factory);
+    factoryChars += src.length;
   }
-  return factory(...values, ips);
+  return {
+    run: factory(handlers, instrs, Int32Array.from(ips), Int32Array.from(pos), testCond, getCF, shiftOp),
+    linPage,
+    csBase,
+    d32,
+    entries: [...entries],
+    list,
+    offs,
+    leaders: starts.map((o) => seen.get(o)!),
+    epoch: -1,
+    dead: false,
+  };
 }
 
-/** True when the block may start with or continue through this instruction. */
-export function canEnterBlock(i: Instr): boolean {
-  return kindOf(i) !== NO;
+/** The code that ends a block with a branch (len instructions, the branch being number g). */
+function branch(
+  i: Instr,
+  ip: number,
+  fall: number,
+  len: number,
+  g: number,
+  flags: FlagSource | null,
+  goto: (t: number) => string,
+  gotoAny: (expr: string) => string,
+  viaHandler: () => string,
+): string {
+  const op = i.op;
+  const done = `ic += ${len};`;
+  const codeCheck = (t: string): string => `if (c.codeGen !== cg) { c.ip = ${t} >>> 0; c.icount = ic; return; }`;
+  if (!i.o16 && !i.a16) {
+    if (isJcc(op)) {
+      const t = (fall + i.imm) >>> 0;
+      return `${done} if (${condition(op & 15, flags)}) { ${goto(t)} } ${goto(fall)}`;
+    }
+    if (op === 0xe9 || op === 0xeb) return `${done} ${goto((fall + i.imm) >>> 0)}`;
+    if (op === 0xe8) {
+      const t = (fall + i.imm) >>> 0;
+      return `k = ${g}; s = (g[4] - 4) | 0; ${store(4, 's', String(fall | 0))} g[4] = s; ${done} ${codeCheck(String(t))} ${goto(t)}`;
+    }
+    if (op === 0xc3 || op === 0xc2) {
+      const drop = 4 + (op === 0xc2 ? i.imm : 0);
+      return `k = ${g}; s = g[4]; ${load(4, 's', 'v')} g[4] = (s + ${drop}) | 0; ${done} ${gotoAny('v')}`;
+    }
+    if (op === 0xff && (i.reg === 2 || i.reg === 4)) {
+      const src = i.mod === 3 ? `v = g[${i.rm}];` : load(4, segLinear(i), 'v');
+      if (i.reg === 4) return `k = ${g}; ${src} ${done} ${gotoAny('v')}`;
+      return `k = ${g}; ${src} s = (g[4] - 4) | 0; ${store(4, 's', String(fall | 0))} g[4] = s; ${done} ${codeCheck('v')} ${gotoAny('v')}`;
+    }
+  }
+  return `c.ip = ${ip}; c.nextIp = ${fall}; ${viaHandler()} ${done} ${codeCheck('c.nextIp')} ${gotoAny('c.nextIp')}`;
 }
 
-/** True when the block must end after this instruction. */
-export function endsBlock(i: Instr): boolean {
-  const k = kindOf(i);
-  return k === END;
+/** Linear address of a branch's memory operand (read). */
+function segLinear(i: Instr): string {
+  return i.seg === 0 || i.seg === 2 || i.seg === 3 ? eaOf(i) : `c.linR(${i.seg}, ${eaOf(i)}, 4)`;
 }

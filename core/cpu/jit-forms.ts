@@ -1,0 +1,437 @@
+// Code generators for the fall-through instruction forms the region compiler (jit.ts) inlines:
+// JavaScript statements that do exactly what the form's handler does, with the TLB hit path
+// inlined as typed-array lookups. Anything not covered here runs through its handler.
+//
+// The statements run inside a region function with these locals: g (the general registers), c
+// (the CPU), mmu, R/W (the current TLB tables), CP (pages holding cached code), dv/ram (guest
+// RAM), and scratch variables a, b, r (ALU operands and result: kept for a following Jcc), and
+// l, e, p, s, v, x. A region is only entered with ES, SS and DS flat (base 0, full limit,
+// readable and writable) and a 32-bit stack, so those segments need no checks here.
+
+import type { Instr } from './instr';
+
+/** What a following Jcc/SETcc/CMOVcc may read from the locals a, b, r instead of the flags. */
+export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'incdec32';
+
+export interface Form {
+  code: string;
+  /** May raise a fault: the region records which instruction runs first. */
+  faults: boolean;
+  /** May write memory: the region checks for overwritten code after it. */
+  stores: boolean;
+  /** Flags left in a/b/r; undefined: flags and a/b/r untouched; null: unknown. */
+  flags?: FlagSource | null;
+}
+
+const ARITH = 0x8d5;
+const SEG_FLAT = [true, false, true, true, false, false];
+
+/** Effective address (segment offset, int32) of a 32-bit-address memory operand. */
+export function eaOf(i: Instr): string {
+  const parts: string[] = [];
+  if (i.base >= 0) parts.push(`g[${i.base}]`);
+  if (i.index >= 0) parts.push(i.scale === 0 ? `g[${i.index}]` : `(g[${i.index}] << ${i.scale})`);
+  if (i.disp !== 0 || parts.length === 0) parts.push(String(i.disp | 0));
+  return parts.length === 1 && i.base >= 0 && i.index < 0 ? parts[0]! : `((${parts.join(' + ')}) | 0)`;
+}
+
+/** Linear address of the memory operand for an access of n bytes. */
+function linear(i: Instr, write: boolean, n: number): string {
+  if (SEG_FLAT[i.seg]) return eaOf(i);
+  return `c.${write ? 'linW' : 'linR'}(${i.seg}, ${eaOf(i)}, ${n})`;
+}
+
+/** Reads n bytes at linear `lin` into `dst` (a local or register lvalue). */
+export function load(n: number, lin: string, dst: string): string {
+  if (n === 4)
+    return `l = ${lin}; e = R[l >>> 12]; ${dst} = e !== 0 && (l & 4095) <= 4092 ? dv.getInt32(e - 1 + (l & 4095), true) : mmu.read32(l);`;
+  if (n === 1) return `l = ${lin}; e = R[l >>> 12]; ${dst} = e !== 0 ? ram[e - 1 + (l & 4095)] : mmu.read8(l);`;
+  return `${dst} = mmu.read16(${lin});`;
+}
+
+/** Writes `val` (an expression that must not use l or e) as n bytes at linear `lin`. */
+export function store(n: number, lin: string, val: string): string {
+  if (n === 4)
+    return `l = ${lin}; e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092 && CP[e >>> 12] === 0) dv.setInt32(e - 1 + (l & 4095), ${val}, true); else mmu.write32(l, ${val});`;
+  return `l = ${lin}; e = W[l >>> 12]; if (e !== 0 && CP[e >>> 12] === 0) ram[e - 1 + (l & 4095)] = ${val}; else mmu.write8(l, ${val});`;
+}
+
+/** Read-modify-write of n (1 or 4) bytes: `a` gets the old value, `compute` sets `r`, r is stored. */
+function rmw(n: number, lin: string, compute: string): string {
+  const fast = n === 4 ? '(l & 4095) <= 4092 && ' : '';
+  const get = n === 4 ? 'dv.getInt32(p, true)' : 'ram[p]';
+  const put = n === 4 ? 'dv.setInt32(p, r, true)' : 'ram[p] = r';
+  return (
+    `l = ${lin}; e = W[l >>> 12]; ` +
+    `if (e !== 0 && ${fast}CP[e >>> 12] === 0) { p = e - 1 + (l & 4095); a = ${get}; } ` +
+    `else { mmu.probeWrite(l, ${n}); p = -1; a = mmu.read${n * 8}(l); } ` +
+    `${compute} if (p >= 0) ${put}; else mmu.write${n * 8}(l, r);`
+  );
+}
+
+function regRead(r: number, sz: number): string {
+  if (sz === 32) return `g[${r}]`;
+  return r < 4 ? `(g[${r}] & 255)` : `((g[${r - 4}] >> 8) & 255)`;
+}
+
+function regWrite(r: number, sz: number, val: string): string {
+  if (sz === 32) return `g[${r}] = ${val};`;
+  return r < 4
+    ? `g[${r}] = (g[${r}] & -256) | (${val} & 255);`
+    : `g[${r - 4}] = (g[${r - 4}] & -65281) | ((${val} & 255) << 8);`;
+}
+
+/** r from a and b for ALU operation op (ADD..CMP but ADC/SBB), and its lazy-flag record. */
+function aluCalc(op: number, sz: number): { code: string; flags: FlagSource | null } | null {
+  const mask = sz === 32 ? '-1' : '255';
+  const sign = sz === 32 ? '-2147483648' : '128';
+  const cut = sz === 32 ? ' | 0' : ' & 255';
+  let r: string, kind: number;
+  switch (op) {
+    case 0:
+      r = `(a + b)${cut}`;
+      kind = 0;
+      break;
+    case 5:
+    case 7:
+      r = `(a - b)${cut}`;
+      kind = 1;
+      break;
+    case 1:
+      r = 'a | b';
+      kind = 2;
+      break;
+    case 4:
+      r = 'a & b';
+      kind = 2;
+      break;
+    case 6:
+      r = 'a ^ b';
+      kind = 2;
+      break;
+    default:
+      return null;
+  }
+  const operands = kind === 2 ? '' : ' c.la = a; c.lb = b;';
+  const code = `r = ${r}; c.lop = ${kind};${operands} c.lres = r; c.lmask = ${mask}; c.lsign = ${sign}; c.lazy = ${ARITH};`;
+  const flags: FlagSource | null =
+    sz === 32
+      ? kind === 0
+        ? 'add32'
+        : kind === 1
+          ? 'sub32'
+          : 'logic32'
+      : kind === 0
+        ? null
+        : kind === 1
+          ? 'sub8'
+          : 'logic8';
+  return { code, flags };
+}
+
+/**
+ * An ALU operation whose first operand (also the destination when `write`) is the r/m operand
+ * ('E'), the reg operand ('G') or the accumulator ('A'); `second` is an expression or 'E'.
+ */
+function aluGen(i: Instr, op: number, sz: number, first: 'E' | 'G' | 'A', second: string, write: boolean): Form | null {
+  const calc = aluCalc(op, sz);
+  if (calc === null) return null;
+  const n = sz >>> 3;
+  if (first === 'E' && i.mod !== 3) {
+    if (!write)
+      return {
+        code: `${load(n, linear(i, false, n), 'a')} b = ${second}; ${calc.code}`,
+        faults: true,
+        stores: false,
+        flags: calc.flags,
+      };
+    return {
+      code: rmw(n, linear(i, true, n), `b = ${second}; ${calc.code}`),
+      faults: true,
+      stores: true,
+      flags: calc.flags,
+    };
+  }
+  let pre = '';
+  let bset = `b = ${second};`;
+  if (second === 'E') {
+    if (i.mod === 3) bset = `b = ${regRead(i.rm, sz)};`;
+    else {
+      pre = load(n, linear(i, false, n), 'b');
+      bset = '';
+    }
+  }
+  const loc = first === 'E' ? i.rm : first === 'G' ? i.reg : 0;
+  const code = `${pre} a = ${regRead(loc, sz)}; ${bset} ${calc.code}${write ? ' ' + regWrite(loc, sz, 'r') : ''}`;
+  return { code, faults: pre !== '', stores: false, flags: calc.flags };
+}
+
+const COND_SUB32 = [
+  '',
+  '',
+  'a >>> 0 < b >>> 0',
+  'a >>> 0 >= b >>> 0',
+  'a === b',
+  'a !== b',
+  'a >>> 0 <= b >>> 0',
+  'a >>> 0 > b >>> 0',
+  'r < 0',
+  'r >= 0',
+  '',
+  '',
+  'a < b',
+  'a >= b',
+  'a <= b',
+  'a > b',
+];
+const COND_SUB8 = [
+  '',
+  '',
+  'a < b',
+  'a >= b',
+  'a === b',
+  'a !== b',
+  'a <= b',
+  'a > b',
+  '(r & 128) !== 0',
+  '(r & 128) === 0',
+  '',
+  '',
+  '(a << 24) < (b << 24)',
+  '(a << 24) >= (b << 24)',
+  '(a << 24) <= (b << 24)',
+  '(a << 24) > (b << 24)',
+];
+const COND_LOGIC32 = [
+  'false',
+  'true',
+  'false',
+  'true',
+  'r === 0',
+  'r !== 0',
+  'r === 0',
+  'r !== 0',
+  'r < 0',
+  'r >= 0',
+  '',
+  '',
+  'r < 0',
+  'r >= 0',
+  'r <= 0',
+  'r > 0',
+];
+const COND_LOGIC8 = [
+  'false',
+  'true',
+  'false',
+  'true',
+  'r === 0',
+  'r !== 0',
+  'r === 0',
+  'r !== 0',
+  '(r & 128) !== 0',
+  '(r & 128) === 0',
+  '',
+  '',
+  '(r & 128) !== 0',
+  '(r & 128) === 0',
+  '(r === 0 || (r & 128) !== 0)',
+  '(r !== 0 && (r & 128) === 0)',
+];
+const COND_ADD32 = [
+  '',
+  '',
+  'r >>> 0 < a >>> 0',
+  'r >>> 0 >= a >>> 0',
+  'r === 0',
+  'r !== 0',
+  '',
+  '',
+  'r < 0',
+  'r >= 0',
+  '',
+  '',
+  '',
+  '',
+  '',
+  '',
+];
+const COND_INCDEC32 = ['', '', '', '', 'r === 0', 'r !== 0', '', '', 'r < 0', 'r >= 0', '', '', '', '', '', ''];
+const FUSED: Record<FlagSource, string[]> = {
+  sub32: COND_SUB32,
+  sub8: COND_SUB8,
+  logic32: COND_LOGIC32,
+  logic8: COND_LOGIC8,
+  add32: COND_ADD32,
+  incdec32: COND_INCDEC32,
+};
+
+/** Condition cc (0..15) as an expression: from a/b/r when the flags' source is known. */
+export function condition(cc: number, src: FlagSource | null): string {
+  const fused = src === null ? '' : FUSED[src][cc]!;
+  return fused !== '' ? fused : `testCond(c, ${cc})`;
+}
+
+/** INC (dec false) or DEC of a 32-bit value: CF is made concrete, the others follow r lazily. */
+function incDec32(dec: boolean): string {
+  return (
+    `c.flags = (c.flags & -2) | getCF(c); b = 1; r = (a ${dec ? '-' : '+'} 1) | 0; ` +
+    `c.lop = ${dec ? 1 : 0}; c.la = a; c.lb = 1; c.lres = r; c.lmask = -1; c.lsign = -2147483648; c.lazy = ${ARITH & ~1};`
+  );
+}
+
+/** The r/m operand as a value in `dst` (a register expression, or a load). */
+function readE(i: Instr, sz: number, dst: string): { code: string; faults: boolean } {
+  if (i.mod === 3) return { code: `${dst} = ${regRead(i.rm, sz)};`, faults: false };
+  return { code: load(sz >>> 3, linear(i, false, sz >>> 3), dst), faults: true };
+}
+
+/**
+ * Inline JavaScript for a PLAIN fall-through form, or null when it runs through its handler.
+ * `prev` is the flag source left by the instruction before it in the same basic block.
+ */
+export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
+  if (i.lock || i.a16 || i.rep !== 0) return null;
+  const op = i.op;
+  const sz = i.sz;
+  if (sz === 16) return null;
+  if (op < 0x40 && (op & 7) < 6) {
+    const alu = (op >> 3) & 7;
+    const write = alu !== 7;
+    switch (op & 7) {
+      case 0:
+      case 1:
+        return aluGen(i, alu, sz, 'E', regRead(i.reg, sz), write);
+      case 2:
+      case 3:
+        return aluGen(i, alu, sz, 'G', 'E', write);
+      default:
+        return aluGen(i, alu, sz, 'A', String(sz === 32 ? i.imm | 0 : i.imm & 255), write);
+    }
+  }
+  if (op >= 0x80 && op <= 0x83)
+    return aluGen(i, i.reg, sz, 'E', String(sz === 32 ? i.imm | 0 : i.imm & 255), i.reg !== 7);
+  if (op === 0x84 || op === 0x85) return aluGen(i, 4, sz, 'E', regRead(i.reg, sz), false);
+  if (op === 0xa8 || op === 0xa9) return aluGen(i, 4, sz, 'A', String(sz === 32 ? i.imm | 0 : i.imm & 255), false);
+  if ((op === 0xf6 || op === 0xf7) && i.reg === 0)
+    return aluGen(i, 4, sz, 'E', String(sz === 32 ? i.imm | 0 : i.imm & 255), false);
+  if (sz === 32 && op >= 0x40 && op < 0x50) {
+    const reg = op & 7;
+    return {
+      code: `a = g[${reg}]; ${incDec32(op >= 0x48)} g[${reg}] = r;`,
+      faults: false,
+      stores: false,
+      flags: 'incdec32',
+    };
+  }
+  if (sz === 32 && op === 0xff && i.reg < 2) {
+    if (i.mod === 3)
+      return {
+        code: `a = g[${i.rm}]; ${incDec32(i.reg === 1)} g[${i.rm}] = r;`,
+        faults: false,
+        stores: false,
+        flags: 'incdec32',
+      };
+    return { code: rmw(4, linear(i, true, 4), incDec32(i.reg === 1)), faults: true, stores: true, flags: 'incdec32' };
+  }
+  switch (op) {
+    case 0x88:
+      if (i.mod === 3) return { code: regWrite(i.rm, 8, regRead(i.reg, 8)), faults: false, stores: false };
+      return { code: store(1, linear(i, true, 1), regRead(i.reg, 8)), faults: true, stores: true };
+    case 0x89:
+      if (i.mod === 3) return { code: `g[${i.rm}] = g[${i.reg}];`, faults: false, stores: false };
+      return { code: store(4, linear(i, true, 4), `g[${i.reg}]`), faults: true, stores: true };
+    case 0x8a: {
+      const src = readE(i, 8, 'v');
+      return { code: `${src.code} ${regWrite(i.reg, 8, 'v')}`, faults: src.faults, stores: false };
+    }
+    case 0x8b: {
+      const src = readE(i, 32, `g[${i.reg}]`);
+      return { code: src.code, faults: src.faults, stores: false };
+    }
+    case 0x8d:
+      return i.mod === 3 ? null : { code: `g[${i.reg}] = ${eaOf(i)};`, faults: false, stores: false };
+    case 0xa0:
+    case 0xa1: {
+      const n = sz >>> 3;
+      return { code: `${load(n, linear(i, false, n), 'v')} ${regWrite(0, sz, 'v')}`, faults: true, stores: false };
+    }
+    case 0xa2:
+    case 0xa3: {
+      const n = sz >>> 3;
+      return { code: store(n, linear(i, true, n), regRead(0, sz)), faults: true, stores: true };
+    }
+    case 0xc6:
+    case 0xc7: {
+      if (i.reg !== 0) return null;
+      const imm = String(sz === 32 ? i.imm | 0 : i.imm & 255);
+      if (i.mod === 3) return { code: regWrite(i.rm, sz, imm), faults: false, stores: false };
+      return { code: store(sz >>> 3, linear(i, true, sz >>> 3), imm), faults: true, stores: true };
+    }
+    case 0x1b6:
+    case 0x1be: {
+      const src = readE(i, 8, 'v');
+      const val = op === 0x1b6 ? 'v' : '(v << 24) >> 24';
+      return { code: `${src.code} g[${i.reg}] = ${val};`, faults: src.faults, stores: false };
+    }
+    case 0x1b7:
+    case 0x1bf: {
+      const src = i.mod === 3 ? { code: `v = g[${i.rm}] & 65535;`, faults: false } : readE(i, 16, 'v');
+      const val = op === 0x1b7 ? 'v' : '(v << 16) >> 16';
+      return { code: `${src.code} g[${i.reg}] = ${val};`, faults: src.faults, stores: false };
+    }
+    case 0x87:
+      if (i.mod !== 3) return null;
+      return { code: `v = g[${i.rm}]; g[${i.rm}] = g[${i.reg}]; g[${i.reg}] = v;`, faults: false, stores: false };
+    case 0x98:
+      return { code: 'g[0] = (g[0] << 16) >> 16;', faults: false, stores: false };
+    case 0x99:
+      return { code: 'g[2] = g[0] >> 31;', faults: false, stores: false };
+    case 0x68:
+    case 0x6a:
+      return { code: `s = (g[4] - 4) | 0; ${store(4, 's', String(i.imm | 0))} g[4] = s;`, faults: true, stores: true };
+    case 0xc1:
+    case 0xd1:
+    case 0xd3: {
+      if (i.mod !== 3) return null;
+      const count = op === 0xc1 ? String(i.imm & 31) : op === 0xd1 ? '1' : 'g[1] & 31';
+      if (count === '0') return { code: '', faults: false, stores: false };
+      return {
+        code: `x = ${count}; if (x !== 0) g[${i.rm}] = shiftOp(c, ${i.reg}, g[${i.rm}], x, 32);`,
+        faults: false,
+        stores: false,
+        flags: null,
+      };
+    }
+  }
+  if (op >= 0x90 && op < 0x98 && sz === 32)
+    return {
+      code: op === 0x90 ? '' : `v = g[0]; g[0] = g[${op & 7}]; g[${op & 7}] = v;`,
+      faults: false,
+      stores: false,
+    };
+  if (op >= 0xb0 && op < 0xb8) return { code: regWrite(op & 7, 8, String(i.imm & 255)), faults: false, stores: false };
+  if (op >= 0xb8 && op < 0xc0) return { code: `g[${op & 7}] = ${i.imm | 0};`, faults: false, stores: false };
+  if (op >= 0x50 && op < 0x58)
+    return {
+      code: `v = g[${op & 7}]; s = (g[4] - 4) | 0; ${store(4, 's', 'v')} g[4] = s;`,
+      faults: true,
+      stores: true,
+    };
+  if (op >= 0x58 && op < 0x60)
+    return {
+      code: `s = g[4]; ${load(4, 's', 'v')} g[4] = (s + 4) | 0; g[${op & 7}] = v;`,
+      faults: true,
+      stores: false,
+    };
+  if (op >= 0x190 && op < 0x1a0) {
+    const set = `v = ${condition(op & 15, prev)} ? 1 : 0;`;
+    if (i.mod === 3) return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false };
+    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true };
+  }
+  if (op >= 0x140 && op < 0x150) {
+    const src = readE(i, 32, 'v');
+    return { code: `${src.code} if (${condition(op & 15, prev)}) g[${i.reg}] = v;`, faults: src.faults, stores: false };
+  }
+  return null;
+}
