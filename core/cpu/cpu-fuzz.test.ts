@@ -2,18 +2,7 @@
 // budget (never a JavaScript exception), and must run deterministically.
 
 import { describe, expect, test } from 'vitest';
-import { CODE, makeMachine } from './test-machine';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
+import { CODE, makeMachine, rng } from './test-machine';
 
 describe('random instruction streams', () => {
   for (const cpl of [1, 3] as const) {

@@ -45,6 +45,14 @@ import type {
  * which costs far more than interpreting lukewarm code.
  */
 const HOT_ENTRY = 2000;
+/**
+ * LGUEST_COMPILE=off turns the region compiler off and LGUEST_COMPILE=eager compiles at the
+ * first entry, so that every test can be run both ways (the compiler must be invisible).
+ */
+const DEFAULT_THRESHOLD = ((): number => {
+  const v = typeof process === 'undefined' ? undefined : process.env['LGUEST_COMPILE'];
+  return v === 'off' ? Infinity : v === 'eager' ? 1 : HOT_ENTRY;
+})();
 /** Times one page's region may be recompiled to grow before its page is left to the interpreter. */
 const MAX_REGROW = 24;
 const CR0_PE = 1,
@@ -126,7 +134,7 @@ export class I386 implements Cpu {
    * compiled to include it. A tuning knob, not state: Infinity turns the compiler off, 1
    * compiles at once.
    */
-  blockThreshold = HOT_ENTRY;
+  blockThreshold = DEFAULT_THRESHOLD;
   /** The compiled region of each physical code page, with how often it was regrown. */
   private regions: ({ region: Region; grown: number } | undefined)[] = [];
   /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */

@@ -123,3 +123,15 @@ export function asm(source: string, origin = CODE): Uint8Array {
   execFileSync('nasm', ['-f', 'bin', '-o', out, src]);
   return new Uint8Array(readFileSync(out));
 }
+
+/** A small deterministic xorshift generator of uint32 values (for fuzz tests). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+}
