@@ -29,8 +29,8 @@ const SEG_FLAT = [true, false, true, true, false, false];
 /** Effective address (segment offset, int32) of a 32-bit-address memory operand. */
 export function eaOf(i: Instr): string {
   const parts: string[] = [];
-  if (i.base >= 0) parts.push(`g[${i.base}]`);
-  if (i.index >= 0) parts.push(i.scale === 0 ? `g[${i.index}]` : `(g[${i.index}] << ${i.scale})`);
+  if (i.base >= 0) parts.push(`q${i.base}`);
+  if (i.index >= 0) parts.push(i.scale === 0 ? `q${i.index}` : `(q${i.index} << ${i.scale})`);
   if (i.disp !== 0 || parts.length === 0) parts.push(String(i.disp | 0));
   return parts.length === 1 && i.base >= 0 && i.index < 0 ? parts[0]! : `((${parts.join(' + ')}) | 0)`;
 }
@@ -70,15 +70,15 @@ function rmw(n: number, lin: string, compute: string): string {
 }
 
 function regRead(r: number, sz: number): string {
-  if (sz === 32) return `g[${r}]`;
-  return r < 4 ? `(g[${r}] & 255)` : `((g[${r - 4}] >> 8) & 255)`;
+  if (sz === 32) return `q${r}`;
+  return r < 4 ? `(q${r} & 255)` : `((q${r - 4} >> 8) & 255)`;
 }
 
 function regWrite(r: number, sz: number, val: string): string {
-  if (sz === 32) return `g[${r}] = ${val};`;
+  if (sz === 32) return `q${r} = ${val};`;
   return r < 4
-    ? `g[${r}] = (g[${r}] & -256) | (${val} & 255);`
-    : `g[${r - 4}] = (g[${r - 4}] & -65281) | ((${val} & 255) << 8);`;
+    ? `q${r} = (q${r} & -256) | (${val} & 255);`
+    : `q${r - 4} = (q${r - 4} & -65281) | ((${val} & 255) << 8);`;
 }
 
 /** r from a and b for ALU operation op (ADD..CMP but ADC/SBB), and its lazy-flag record. */
@@ -318,7 +318,7 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
   if (sz === 32 && op >= 0x40 && op < 0x50) {
     const reg = op & 7;
     return {
-      code: `a = g[${reg}]; ${incDec32(op >= 0x48)} g[${reg}] = r;`,
+      code: `a = q${reg}; ${incDec32(op >= 0x48)} q${reg} = r;`,
       faults: false,
       stores: false,
       flags: 'incdec32',
@@ -327,7 +327,7 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
   if (sz === 32 && op === 0xff && i.reg < 2) {
     if (i.mod === 3)
       return {
-        code: `a = g[${i.rm}]; ${incDec32(i.reg === 1)} g[${i.rm}] = r;`,
+        code: `a = q${i.rm}; ${incDec32(i.reg === 1)} q${i.rm} = r;`,
         faults: false,
         stores: false,
         flags: 'incdec32',
@@ -339,18 +339,18 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
       if (i.mod === 3) return { code: regWrite(i.rm, 8, regRead(i.reg, 8)), faults: false, stores: false };
       return { code: store(1, linear(i, true, 1), regRead(i.reg, 8)), faults: true, stores: true };
     case 0x89:
-      if (i.mod === 3) return { code: `g[${i.rm}] = g[${i.reg}];`, faults: false, stores: false };
-      return { code: store(4, linear(i, true, 4), `g[${i.reg}]`), faults: true, stores: true };
+      if (i.mod === 3) return { code: `q${i.rm} = q${i.reg};`, faults: false, stores: false };
+      return { code: store(4, linear(i, true, 4), `q${i.reg}`), faults: true, stores: true };
     case 0x8a: {
       const src = readE(i, 8, 'v');
       return { code: `${src.code} ${regWrite(i.reg, 8, 'v')}`, faults: src.faults, stores: false };
     }
     case 0x8b: {
-      const src = readE(i, 32, `g[${i.reg}]`);
+      const src = readE(i, 32, `q${i.reg}`);
       return { code: src.code, faults: src.faults, stores: false };
     }
     case 0x8d:
-      return i.mod === 3 ? null : { code: `g[${i.reg}] = ${eaOf(i)};`, faults: false, stores: false };
+      return i.mod === 3 ? null : { code: `q${i.reg} = ${eaOf(i)};`, faults: false, stores: false };
     case 0xa0:
     case 0xa1: {
       const n = sz >>> 3;
@@ -372,32 +372,32 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
     case 0x1be: {
       const src = readE(i, 8, 'v');
       const val = op === 0x1b6 ? 'v' : '(v << 24) >> 24';
-      return { code: `${src.code} g[${i.reg}] = ${val};`, faults: src.faults, stores: false };
+      return { code: `${src.code} q${i.reg} = ${val};`, faults: src.faults, stores: false };
     }
     case 0x1b7:
     case 0x1bf: {
-      const src = i.mod === 3 ? { code: `v = g[${i.rm}] & 65535;`, faults: false } : readE(i, 16, 'v');
+      const src = i.mod === 3 ? { code: `v = q${i.rm} & 65535;`, faults: false } : readE(i, 16, 'v');
       const val = op === 0x1b7 ? 'v' : '(v << 16) >> 16';
-      return { code: `${src.code} g[${i.reg}] = ${val};`, faults: src.faults, stores: false };
+      return { code: `${src.code} q${i.reg} = ${val};`, faults: src.faults, stores: false };
     }
     case 0x87:
       if (i.mod !== 3) return null;
-      return { code: `v = g[${i.rm}]; g[${i.rm}] = g[${i.reg}]; g[${i.reg}] = v;`, faults: false, stores: false };
+      return { code: `v = q${i.rm}; q${i.rm} = q${i.reg}; q${i.reg} = v;`, faults: false, stores: false };
     case 0x98:
-      return { code: 'g[0] = (g[0] << 16) >> 16;', faults: false, stores: false };
+      return { code: 'q0 = (q0 << 16) >> 16;', faults: false, stores: false };
     case 0x99:
-      return { code: 'g[2] = g[0] >> 31;', faults: false, stores: false };
+      return { code: 'q2 = q0 >> 31;', faults: false, stores: false };
     case 0x68:
     case 0x6a:
-      return { code: `s = (g[4] - 4) | 0; ${store(4, 's', String(i.imm | 0))} g[4] = s;`, faults: true, stores: true };
+      return { code: `s = (q4 - 4) | 0; ${store(4, 's', String(i.imm | 0))} q4 = s;`, faults: true, stores: true };
     case 0xc1:
     case 0xd1:
     case 0xd3: {
       if (i.mod !== 3) return null;
-      const count = op === 0xc1 ? String(i.imm & 31) : op === 0xd1 ? '1' : 'g[1] & 31';
+      const count = op === 0xc1 ? String(i.imm & 31) : op === 0xd1 ? '1' : 'q1 & 31';
       if (count === '0') return { code: '', faults: false, stores: false };
       return {
-        code: `x = ${count}; if (x !== 0) g[${i.rm}] = shiftOp(c, ${i.reg}, g[${i.rm}], x, 32);`,
+        code: `x = ${count}; if (x !== 0) q${i.rm} = shiftOp(c, ${i.reg}, q${i.rm}, x, 32);`,
         faults: false,
         stores: false,
         flags: null,
@@ -406,21 +406,21 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
   }
   if (op >= 0x90 && op < 0x98 && sz === 32)
     return {
-      code: op === 0x90 ? '' : `v = g[0]; g[0] = g[${op & 7}]; g[${op & 7}] = v;`,
+      code: op === 0x90 ? '' : `v = q0; q0 = q${op & 7}; q${op & 7} = v;`,
       faults: false,
       stores: false,
     };
   if (op >= 0xb0 && op < 0xb8) return { code: regWrite(op & 7, 8, String(i.imm & 255)), faults: false, stores: false };
-  if (op >= 0xb8 && op < 0xc0) return { code: `g[${op & 7}] = ${i.imm | 0};`, faults: false, stores: false };
+  if (op >= 0xb8 && op < 0xc0) return { code: `q${op & 7} = ${i.imm | 0};`, faults: false, stores: false };
   if (op >= 0x50 && op < 0x58)
     return {
-      code: `v = g[${op & 7}]; s = (g[4] - 4) | 0; ${store(4, 's', 'v')} g[4] = s;`,
+      code: `v = q${op & 7}; s = (q4 - 4) | 0; ${store(4, 's', 'v')} q4 = s;`,
       faults: true,
       stores: true,
     };
   if (op >= 0x58 && op < 0x60)
     return {
-      code: `s = g[4]; ${load(4, 's', 'v')} g[4] = (s + 4) | 0; g[${op & 7}] = v;`,
+      code: `s = q4; ${load(4, 's', 'v')} q4 = (s + 4) | 0; q${op & 7} = v;`,
       faults: true,
       stores: false,
     };
@@ -431,7 +431,7 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
   }
   if (op >= 0x140 && op < 0x150) {
     const src = readE(i, 32, 'v');
-    return { code: `${src.code} if (${condition(op & 15, prev)}) g[${i.reg}] = v;`, faults: src.faults, stores: false };
+    return { code: `${src.code} if (${condition(op & 15, prev)}) q${i.reg} = v;`, faults: src.faults, stores: false };
   }
   return null;
 }

@@ -74,6 +74,8 @@ function generator(seed: number): () => string {
     () => `mov [smc + 1], ${pick(R)}`,
     // A load that may fault: EAX is random, so [EAX] is often outside the mapped 4 MiB.
     () => `mov ${pick(R)}, [eax]`,
+    // A string store through its handler that may fault part-way (the page after DATA is absent).
+    () => `push edi\n lea edi, [ebx + ${0xff0 + 4 * (next() % 4)}]\n mov ecx, ${next() % 8}\n rep stosd\n pop edi`,
   ];
   return () => pick(forms)();
 }
@@ -120,6 +122,7 @@ function machine(bytes: Uint8Array, regs: number[], cpl: 1 | 3, threshold: numbe
   regs.forEach((v, r) => r !== 4 && m.cpu.setReg(r as 0, v));
   m.cpu.setReg(3, DATA);
   m.cpu.setReg(6, DATA + 0x80);
+  m.setPte(DATA + 0x1000, 0);
   m.cpu.blockThreshold = threshold;
   return m;
 }

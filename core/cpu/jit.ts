@@ -37,6 +37,14 @@ export interface Region {
   dead: boolean;
 }
 
+/**
+ * Inside a region the general registers live in the locals q0..q7: they are written back to
+ * c.gpr (SPILL) whenever the region is left and before every handler call, and read again after
+ * it; `sp` marks a handler running, whose registers are the ones to keep if it faults.
+ */
+const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
+const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
+
 /** Most instructions in one region (bounds the size of the generated function). */
 export const MAX_REGION = 600;
 
@@ -155,7 +163,7 @@ export function compileRegion(
         handlers.push(i.fn);
         instrs.push(i);
         const h = handlers.length - 1;
-        return `k = ${g}; h${h}(c, i${h});`;
+        return `k = ${g}; ${SPILL} sp = 1; h${h}(c, i${h}); sp = 0; ${FILL}`;
       };
       if (i.role === ROLE_PLAIN) {
         const form = inlineForm(i, flags);
@@ -189,10 +197,11 @@ export function compileRegion(
     `${prelude}\nfunction find(o) { switch (o) { ${finder} } return -1; }\n` +
     `return function region(c, limit) {\n` +
     `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, CP = mmu.codePage, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
-    `let ic = c.icount, k = 0, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
+    `let ic = c.icount, k = 0, sp = 0, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
     `let blk = find(c.ip - ${base});\nif (blk < 0) return;\n` +
+    `let q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3], q4 = g[4], q5 = g[5], q6 = g[6], q7 = g[7];\n` +
     `try {\nfor (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n} catch (err) {\n` +
-    `c.ip = IPS[k]; c.icount = ic + POS[k]; throw err;\n}\n};`;
+    `c.ip = IPS[k]; c.icount = ic + POS[k]; if (sp !== 0) { ${FILL} } throw err;\n} finally {\n${SPILL}\n}\n};`;
   // Identical code (the same bytes at the same EIP, e.g. after dropCaches()) reuses its factory,
   // so the JavaScript engine keeps the optimised code it already made for it.
   let factory = FACTORIES.get(src);
@@ -242,16 +251,16 @@ function branch(
     if (op === 0xe9 || op === 0xeb) return `${done} ${goto((fall + i.imm) >>> 0)}`;
     if (op === 0xe8) {
       const t = (fall + i.imm) >>> 0;
-      return `k = ${g}; s = (g[4] - 4) | 0; ${store(4, 's', String(fall | 0))} g[4] = s; ${done} ${codeCheck(String(t))} ${goto(t)}`;
+      return `k = ${g}; s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck(String(t))} ${goto(t)}`;
     }
     if (op === 0xc3 || op === 0xc2) {
       const drop = 4 + (op === 0xc2 ? i.imm : 0);
-      return `k = ${g}; s = g[4]; ${load(4, 's', 'v')} g[4] = (s + ${drop}) | 0; ${done} ${gotoAny('v')}`;
+      return `k = ${g}; s = q4; ${load(4, 's', 'v')} q4 = (s + ${drop}) | 0; ${done} ${gotoAny('v')}`;
     }
     if (op === 0xff && (i.reg === 2 || i.reg === 4)) {
-      const src = i.mod === 3 ? `v = g[${i.rm}];` : load(4, segLinear(i), 'v');
+      const src = i.mod === 3 ? `v = q${i.rm};` : load(4, segLinear(i), 'v');
       if (i.reg === 4) return `k = ${g}; ${src} ${done} ${gotoAny('v')}`;
-      return `k = ${g}; ${src} s = (g[4] - 4) | 0; ${store(4, 's', String(fall | 0))} g[4] = s; ${done} ${codeCheck('v')} ${gotoAny('v')}`;
+      return `k = ${g}; ${src} s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck('v')} ${gotoAny('v')}`;
     }
   }
   return `c.ip = ${ip}; c.nextIp = ${fall}; ${viaHandler()} ${done} ${codeCheck('c.nextIp')} ${gotoAny('c.nextIp')}`;
