@@ -9,6 +9,7 @@ import { DecodeCache } from './decode-cache';
 import type { Instr } from './instr';
 import { deliverEvent } from './interrupts';
 import { compileRegion, type Region } from './jit';
+import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
 import {
@@ -45,6 +46,8 @@ import type {
  * which costs far more than interpreting lukewarm code.
  */
 const HOT_ENTRY = 2000;
+/** Entries into a block start before the page's running region is recompiled to include it. */
+const GROW_ENTRY = 64;
 /**
  * LGUEST_COMPILE=off turns the region compiler off and LGUEST_COMPILE=eager compiles at the
  * first entry, so that every test can be run both ways (the compiler must be invisible).
@@ -54,7 +57,7 @@ const DEFAULT_THRESHOLD = ((): number => {
   return v === 'off' ? Infinity : v === 'eager' ? 1 : HOT_ENTRY;
 })();
 /** Times one page's region may be recompiled to grow before its page is left to the interpreter. */
-const MAX_REGROW = 24;
+const MAX_REGROW = 48;
 const CR0_PE = 1,
   CR0_ET = 0x10,
   CR0_PG = 0x80000000 | 0;
@@ -135,6 +138,10 @@ export class I386 implements Cpu {
    * compiles at once.
    */
   blockThreshold = DEFAULT_THRESHOLD;
+  /** Entries before runRegion() looks at an instruction (the lower of the two thresholds). */
+  private get growAt(): number {
+    return Math.min(this.blockThreshold, GROW_ENTRY);
+  }
   /** The compiled region of each physical code page, with how often it was regrown. */
   private regions: ({ region: Region; grown: number } | undefined)[] = [];
   /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */
@@ -192,7 +199,7 @@ export class I386 implements Cpu {
         // places where compiled regions are entered.
         let entry = true;
         for (;;) {
-          if (entry && (ins.region !== null || ++ins.hits >= this.blockThreshold) && this.runRegion(ins, limit)) {
+          if (entry && (ins.region !== null || ++ins.hits >= this.growAt) && this.runRegion(ins, limit)) {
             if (this.icount >= limit) break;
             ins = this.fetch();
             continue;
@@ -208,7 +215,8 @@ export class I386 implements Cpu {
           // Straight-line code in the same page chains to the next cached instruction while
           // nothing (TLB, CS, code writes) has reset the fetch page.
           if (fall === this.ip && this.fLinPage !== -1 && this.csFlat) {
-            entry = false;
+            // After a branch not taken the next instruction starts a block: count it as an entry.
+            entry = ins.role === ROLE_BRANCH;
             const n = ins.next;
             if (n !== null && n.epoch === this.epoch) {
               ins = n;
@@ -248,7 +256,8 @@ export class I386 implements Cpu {
     let r = ins.region;
     if (r !== null && r.dead) r = ins.region = null;
     if (r === null) {
-      if (ins.hits < this.blockThreshold) return false;
+      // A page whose region is running already grows sooner: its other blocks are warm.
+      if (this.regions[this.fPhysPage] === undefined && ins.hits < this.blockThreshold) return false;
       r = this.compileRegionAt(ins);
       if (r === null) return false;
     }
@@ -297,7 +306,8 @@ export class I386 implements Cpu {
     };
     const reuse = old !== undefined && !old.region.dead && old.region.linPage === lin0 >>> 12;
     const entries = reuse ? [...old.region.entries, off0] : [off0];
-    const r = compileRegion(at, linBase, this.sbase[SEG_CS]!, this.code32, entries);
+    const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
+    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries);
     if (r === null || !r.leaders.includes(first)) {
       first.hits = -0x40000000;
       return null;

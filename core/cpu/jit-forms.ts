@@ -11,7 +11,7 @@
 import type { Instr } from './instr';
 
 /** What a following Jcc/SETcc/CMOVcc may read from the locals a, b, r instead of the flags. */
-export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'incdec32';
+export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
 
 export interface Form {
   code: string;
@@ -23,7 +23,10 @@ export interface Form {
   flags?: FlagSource | null;
 }
 
-const ARITH = 0x8d5;
+const ARITH = 0x8d5,
+  PF = 0x4,
+  ZF = 0x40,
+  SF = 0x80;
 const SEG_FLAT = [true, false, true, true, false, false];
 
 /** Effective address (segment offset, int32) of a 32-bit-address memory operand. */
@@ -256,20 +259,38 @@ const COND_ADD32 = [
   '',
   '',
 ];
-const COND_INCDEC32 = ['', '', '', '', 'r === 0', 'r !== 0', '', '', 'r < 0', 'r >= 0', '', '', '', '', '', ''];
+const COND_ZS32 = ['', '', '', '', 'r === 0', 'r !== 0', '', '', 'r < 0', 'r >= 0', '', '', '', '', '', ''];
 const FUSED: Record<FlagSource, string[]> = {
   sub32: COND_SUB32,
   sub8: COND_SUB8,
   logic32: COND_LOGIC32,
   logic8: COND_LOGIC8,
   add32: COND_ADD32,
-  incdec32: COND_INCDEC32,
+  zs32: COND_ZS32,
 };
 
 /** Condition cc (0..15) as an expression: from a/b/r when the flags' source is known. */
 export function condition(cc: number, src: FlagSource | null): string {
   const fused = src === null ? '' : FUSED[src][cc]!;
   return fused !== '' ? fused : `testCond(c, ${cc})`;
+}
+
+/**
+ * Flags as recordResultWith(c, bits, r, 32) leaves them: CF/OF/AF from `bits` (an expression),
+ * ZF/SF/PF following r.
+ */
+function resultWith(bits: string): string {
+  return `c.flags = (c.flags & ${~ARITH}) | ${bits}; c.lop = 2; c.lres = r; c.lmask = -1; c.lsign = -2147483648; c.lazy = ${ZF | SF | PF};`;
+}
+
+/** SHL (4), SHR (5) or SAR (7) of register rm by a constant count n (1..31), as shiftOp does. */
+function shiftConst(op: number, rm: number, n: number): string | null {
+  let calc: string;
+  if (op === 4) calc = `r = a << ${n}; x = (a >>> ${32 - n}) & 1; ${resultWith(`x | ((((r >>> 31) ^ x) & 1) << 11)`)}`;
+  else if (op === 5) calc = `r = (a >>> ${n}) | 0; ${resultWith(`((a >>> ${n - 1}) & 1) | ((a >>> 31) << 11)`)}`;
+  else if (op === 7) calc = `r = a >> ${n}; ${resultWith(`((a >> ${n - 1}) & 1)`)}`;
+  else return null;
+  return `a = q${rm}; ${calc} q${rm} = r;`;
 }
 
 /** INC (dec false) or DEC of a 32-bit value: CF is made concrete, the others follow r lazily. */
@@ -321,7 +342,7 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
       code: `a = q${reg}; ${incDec32(op >= 0x48)} q${reg} = r;`,
       faults: false,
       stores: false,
-      flags: 'incdec32',
+      flags: 'zs32',
     };
   }
   if (sz === 32 && op === 0xff && i.reg < 2) {
@@ -330,9 +351,9 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
         code: `a = q${i.rm}; ${incDec32(i.reg === 1)} q${i.rm} = r;`,
         faults: false,
         stores: false,
-        flags: 'incdec32',
+        flags: 'zs32',
       };
-    return { code: rmw(4, linear(i, true, 4), incDec32(i.reg === 1)), faults: true, stores: true, flags: 'incdec32' };
+    return { code: rmw(4, linear(i, true, 4), incDec32(i.reg === 1)), faults: true, stores: true, flags: 'zs32' };
   }
   switch (op) {
     case 0x88:
@@ -396,6 +417,8 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
       if (i.mod !== 3) return null;
       const count = op === 0xc1 ? String(i.imm & 31) : op === 0xd1 ? '1' : 'q1 & 31';
       if (count === '0') return { code: '', faults: false, stores: false };
+      const fixed = op === 0xd3 ? null : shiftConst(i.reg, i.rm, op === 0xd1 ? 1 : i.imm & 31);
+      if (fixed !== null) return { code: fixed, faults: false, stores: false, flags: 'zs32' };
       return {
         code: `x = ${count}; if (x !== 0) q${i.rm} = shiftOp(c, ${i.reg}, q${i.rm}, x, 32);`,
         faults: false,
@@ -403,6 +426,12 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
         flags: null,
       };
     }
+  }
+  if (op === 0x1af || op === 0x69 || op === 0x6b) {
+    const src = readE(i, 32, 'a');
+    const b = op === 0x1af ? `q${i.reg}` : String(i.imm | 0);
+    const calc = `b = ${b}; r = Math.imul(a, b); ${resultWith('(a * b !== r ? 2049 : 0)')} q${i.reg} = r;`;
+    return { code: `${src.code} ${calc}`, faults: src.faults, stores: false, flags: 'zs32' };
   }
   if (op >= 0x90 && op < 0x98 && sz === 32)
     return {

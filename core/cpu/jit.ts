@@ -24,7 +24,7 @@ export interface Region {
   linPage: number;
   csBase: number;
   d32: boolean;
-  /** Page offsets the region was grown from (the hot entry points seen so far). */
+  /** Page offsets of its block starts (kept when the region grows). */
   entries: number[];
   /** Every compiled instruction and its page offset (bytes re-verified once per run). */
   list: Instr[];
@@ -75,11 +75,15 @@ function fallsThrough(i: Instr): boolean {
 
 /**
  * Compiles the region of the code page at linear `linBase` reachable from `entries` (page
- * offsets). `at(off)` gives the cached instruction at an offset of the page (undefined when
- * none can be cached there). Returns null when no entry starts a compilable block.
+ * offsets) through blocks that have already run (`visited`): a block never run has no type
+ * feedback in the JavaScript engine and would only make the optimised region deoptimise when
+ * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
+ * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
+ * cached there). Returns null when no entry starts a compilable block.
  */
 export function compileRegion(
   at: (off: number) => Instr | undefined,
+  visited: (off: number) => boolean,
   linBase: number,
   csBase: number,
   d32: boolean,
@@ -92,7 +96,7 @@ export function compileRegion(
   const leaders = new Set<number>();
   const work: number[] = [];
   const lead = (off: number): void => {
-    if (off >= 0 && off < 4096 && !leaders.has(off)) {
+    if (off >= 0 && off < 4096 && !leaders.has(off) && (visited(off) || entries.includes(off))) {
       leaders.add(off);
       work.push(off);
     }
@@ -219,7 +223,7 @@ export function compileRegion(
     linPage,
     csBase,
     d32,
-    entries: [...entries],
+    entries: starts,
     list,
     offs,
     leaders: starts.map((o) => seen.get(o)!),
