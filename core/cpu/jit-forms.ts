@@ -308,6 +308,37 @@ function readE(i: Instr, sz: number, dst: string): { code: string; faults: boole
 }
 
 /**
+ * Inline JavaScript for a MOVS/STOS/LODS without REP (byte or dword, 32-bit addressing): one
+ * element, ESI/EDI stepping by DF. Null for other string forms (they run through handlers).
+ */
+export function inlineString(i: Instr): Form | null {
+  if (i.rep !== 0 || i.a16 || i.lock || i.sz === 16) return null;
+  const n = i.sz >>> 3;
+  const src = SEG_FLAT[i.seg] ? 'q6' : `c.linR(${i.seg}, q6, ${n})`;
+  const step = `x = (c.flags & 1024) !== 0 ? ${-n} : ${n};`;
+  switch (i.op) {
+    case 0xa4:
+    case 0xa5:
+      return {
+        code: `${load(n, src, 'v')} ${store(n, 'q7', 'v')} ${step} q6 = (q6 + x) | 0; q7 = (q7 + x) | 0;`,
+        faults: true,
+        stores: true,
+      };
+    case 0xaa:
+    case 0xab:
+      return { code: `v = q0; ${store(n, 'q7', 'v')} ${step} q7 = (q7 + x) | 0;`, faults: true, stores: true };
+    case 0xac:
+    case 0xad:
+      return {
+        code: `${load(n, src, 'v')} ${regWrite(0, i.sz, 'v')} ${step} q6 = (q6 + x) | 0;`,
+        faults: true,
+        stores: false,
+      };
+  }
+  return null;
+}
+
+/**
  * Inline JavaScript for a PLAIN fall-through form, or null when it runs through its handler.
  * `prev` is the flag source left by the instruction before it in the same basic block.
  */

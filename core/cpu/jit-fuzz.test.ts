@@ -17,10 +17,15 @@ const R16 = ['ax', 'cx', 'dx', 'bp'];
 
 function generator(seed: number): () => string {
   const next = rng(seed);
-  const pick = <T,>(xs: T[]): T => xs[next() % xs.length]!;
+  const pick = <T>(xs: T[]): T => xs[next() % xs.length]!;
   const imm = (): number => (next() & 1 ? next() | 0 : (next() % 512) - 256);
   const mem = (): string =>
-    pick([`[ebx + ${(next() % 64) * 4}]`, `[esi + ${next() % 253}]`, `[ebx + esi*2 + ${next() % 100}]`, `[ebx + ${next() % 250}]`]);
+    pick([
+      `[ebx + ${(next() % 64) * 4}]`,
+      `[esi + ${next() % 253}]`,
+      `[ebx + esi*2 + ${next() % 100}]`,
+      `[ebx + ${next() % 250}]`,
+    ]);
   const forms: (() => string)[] = [
     () => `${pick(ALU)} ${pick(R)}, ${pick(R)}`,
     () => `${pick(ALU)} ${pick(R)}, dword ${mem()}`,
@@ -74,6 +79,11 @@ function generator(seed: number): () => string {
     () => `mov [smc + 1], ${pick(R)}`,
     // A load that may fault: EAX is random, so [EAX] is often outside the mapped 4 MiB.
     () => `mov ${pick(R)}, [eax]`,
+    () => pick(['std', 'cld']),
+    () => {
+      const str = ['movsb', 'movsd', 'stosb', 'stosd', 'lodsb', 'lodsd'];
+      return `push esi\n push edi\n lea esi, [ebx + ${next() % 200}]\n lea edi, [ebx + ${256 + (next() % 200)}]\n ${pick(str)}\n ${pick(str)}\n pop edi\n pop esi`;
+    },
     // A string store through its handler that may fault part-way (the page after DATA is absent).
     () => `push edi\n lea edi, [ebx + ${0xff0 + 4 * (next() % 4)}]\n mov ecx, ${next() % 8}\n rep stosd\n pop edi`,
   ];
@@ -144,8 +154,16 @@ describe('region compiler against the interpreter (random programs)', () => {
             eb = b.cpu.run(budget);
           expect(eb, `program ${n}, slice ${slice}`).toEqual(ea);
           expect(b.cpu.exportState(), `program ${n}, slice ${slice}`).toEqual(a.cpu.exportState());
-          expect(Buffer.from(b.mem.ram.subarray(DATA, DATA + 0x400)).equals(Buffer.from(a.mem.ram.subarray(DATA, DATA + 0x400)))).toBe(true);
-          expect(Buffer.from(b.mem.ram.subarray(CODE, CODE + 0x1000)).equals(Buffer.from(a.mem.ram.subarray(CODE, CODE + 0x1000)))).toBe(true);
+          expect(
+            Buffer.from(b.mem.ram.subarray(DATA, DATA + 0x400)).equals(
+              Buffer.from(a.mem.ram.subarray(DATA, DATA + 0x400)),
+            ),
+          ).toBe(true);
+          expect(
+            Buffer.from(b.mem.ram.subarray(CODE, CODE + 0x1000)).equals(
+              Buffer.from(a.mem.ram.subarray(CODE, CODE + 0x1000)),
+            ),
+          ).toBe(true);
           if (ea.kind === 'exit') {
             if (ea.vector !== 0x1f) faults++;
             break;

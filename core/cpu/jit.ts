@@ -14,7 +14,7 @@ import { getCF, testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Handler, Instr } from './instr';
 import { ROLE_BRANCH, ROLE_NEVER, ROLE_PLAIN, ROLE_USES_IP } from './optable';
-import { condition, eaOf, inlineForm, load, store, type FlagSource } from './jit-forms';
+import { condition, eaOf, inlineForm, inlineString, load, store, type FlagSource } from './jit-forms';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
 export interface Region {
@@ -169,17 +169,15 @@ export function compileRegion(
         const h = handlers.length - 1;
         return `k = ${g}; ${SPILL} sp = 1; h${h}(c, i${h}); sp = 0; ${FILL}`;
       };
-      if (i.role === ROLE_PLAIN) {
-        const form = inlineForm(i, flags);
-        if (form !== null) {
-          if (form.faults) lines.push(`k = ${g};`);
-          lines.push(form.code);
-          if (form.stores) lines.push(codeCheck);
-          if (form.flags !== undefined) flags = form.flags;
-        } else {
-          lines.push(viaHandler(), codeCheck);
-          flags = null;
-        }
+      const form = i.role === ROLE_PLAIN ? inlineForm(i, flags) : i.role === ROLE_USES_IP ? inlineString(i) : null;
+      if (form !== null) {
+        if (form.faults) lines.push(`k = ${g};`);
+        lines.push(form.code);
+        if (form.stores) lines.push(codeCheck);
+        if (form.flags !== undefined) flags = form.flags;
+      } else if (i.role === ROLE_PLAIN) {
+        lines.push(viaHandler(), codeCheck);
+        flags = null;
       } else if (i.role === ROLE_USES_IP) {
         lines.push(`c.ip = ${ip}; c.nextIp = ${fall};`, viaHandler());
         lines.push(`if (c.nextIp !== ${fall} || c.codeGen !== cg) { c.ip = c.nextIp; ${retire} return; }`);
