@@ -43,11 +43,10 @@ import type {
 /**
  * Entries into an instruction before the region of its page is compiled (or grown) to include
  * it. High on purpose: a region pays off only after the JavaScript engine has optimised it,
- * which costs far more than interpreting lukewarm code.
+ * which costs far more than interpreting lukewarm code; a Linux boot runs thousands of code
+ * paths a few thousand times each, and leaves a region after about 30 instructions on average.
  */
-const HOT_ENTRY = 2000;
-/** Entries into a block start before the page's running region is recompiled to include it. */
-const GROW_ENTRY = 64;
+const HOT_ENTRY = 20000;
 /**
  * LGUEST_COMPILE=off turns the region compiler off and LGUEST_COMPILE=eager compiles at the
  * first entry, so that every test can be run both ways (the compiler must be invisible).
@@ -57,7 +56,7 @@ const DEFAULT_THRESHOLD = ((): number => {
   return v === 'off' ? Infinity : v === 'eager' ? 1 : HOT_ENTRY;
 })();
 /** Times one page's region may be recompiled to grow before its page is left to the interpreter. */
-const MAX_REGROW = 48;
+const MAX_REGROW = 16;
 const CR0_PE = 1,
   CR0_ET = 0x10,
   CR0_PG = 0x80000000 | 0;
@@ -138,10 +137,6 @@ export class I386 implements Cpu {
    * compiles at once.
    */
   blockThreshold = DEFAULT_THRESHOLD;
-  /** Entries before runRegion() looks at an instruction (the lower of the two thresholds). */
-  private get growAt(): number {
-    return Math.min(this.blockThreshold, GROW_ENTRY);
-  }
   /** The compiled region of each physical code page, with how often it was regrown. */
   private regions: ({ region: Region; grown: number } | undefined)[] = [];
   /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */
@@ -199,7 +194,7 @@ export class I386 implements Cpu {
         // places where compiled regions are entered.
         let entry = true;
         for (;;) {
-          if (entry && (ins.region !== null || ++ins.hits >= this.growAt) && this.runRegion(ins, limit)) {
+          if (entry && (ins.region !== null || ++ins.hits >= this.blockThreshold) && this.runRegion(ins, limit)) {
             if (this.icount >= limit) break;
             ins = this.fetch();
             continue;
@@ -257,7 +252,7 @@ export class I386 implements Cpu {
     if (r !== null && r.dead) r = ins.region = null;
     if (r === null) {
       // A page whose region is running already grows sooner: its other blocks are warm.
-      if (this.regions[this.fPhysPage] === undefined && ins.hits < this.blockThreshold) return false;
+      if (ins.hits < this.blockThreshold) return false;
       r = this.compileRegionAt(ins);
       if (r === null) return false;
     }

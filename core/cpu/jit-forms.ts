@@ -21,6 +21,16 @@ export interface Form {
   stores: boolean;
   /** Flags left in a/b/r; undefined: flags and a/b/r untouched; null: unknown. */
   flags?: FlagSource | null;
+  /**
+   * The lazy-flag record, run after `code` (it reads only a, b, r and x); the region leaves it
+   * out when a later instruction of the block replaces every status flag first and nothing in
+   * between can fault or read them.
+   */
+  record?: string;
+  /** Replaces all six status flags without reading them (a record that makes earlier ones dead). */
+  setsAll?: boolean;
+  /** Reads the status flags (SETcc, CMOVcc). */
+  reads?: boolean;
 }
 
 const ARITH = 0x8d5,
@@ -85,7 +95,7 @@ function regWrite(r: number, sz: number, val: string): string {
 }
 
 /** r from a and b for ALU operation op (ADD..CMP but ADC/SBB), and its lazy-flag record. */
-function aluCalc(op: number, sz: number): { code: string; flags: FlagSource | null } | null {
+function aluCalc(op: number, sz: number): { code: string; record: string; flags: FlagSource | null } | null {
   const mask = sz === 32 ? '-1' : '255';
   const sign = sz === 32 ? '-2147483648' : '128';
   const cut = sz === 32 ? ' | 0' : ' & 255';
@@ -116,7 +126,8 @@ function aluCalc(op: number, sz: number): { code: string; flags: FlagSource | nu
       return null;
   }
   const operands = kind === 2 ? '' : ' c.la = a; c.lb = b;';
-  const code = `r = ${r}; c.lop = ${kind};${operands} c.lres = r; c.lmask = ${mask}; c.lsign = ${sign}; c.lazy = ${ARITH};`;
+  const code = `r = ${r};`;
+  const record = `c.lop = ${kind};${operands} c.lres = r; c.lmask = ${mask}; c.lsign = ${sign}; c.lazy = ${ARITH};`;
   const flags: FlagSource | null =
     sz === 32
       ? kind === 0
@@ -129,7 +140,7 @@ function aluCalc(op: number, sz: number): { code: string; flags: FlagSource | nu
         : kind === 1
           ? 'sub8'
           : 'logic8';
-  return { code, flags };
+  return { code, record, flags };
 }
 
 /**
@@ -147,12 +158,16 @@ function aluGen(i: Instr, op: number, sz: number, first: 'E' | 'G' | 'A', second
         faults: true,
         stores: false,
         flags: calc.flags,
+        record: calc.record,
+        setsAll: true,
       };
     return {
       code: rmw(n, linear(i, true, n), `b = ${second}; ${calc.code}`),
       faults: true,
       stores: true,
       flags: calc.flags,
+      record: calc.record,
+      setsAll: true,
     };
   }
   let pre = '';
@@ -166,7 +181,7 @@ function aluGen(i: Instr, op: number, sz: number, first: 'E' | 'G' | 'A', second
   }
   const loc = first === 'E' ? i.rm : first === 'G' ? i.reg : 0;
   const code = `${pre} a = ${regRead(loc, sz)}; ${bset} ${calc.code}${write ? ' ' + regWrite(loc, sz, 'r') : ''}`;
-  return { code, faults: pre !== '', stores: false, flags: calc.flags };
+  return { code, faults: pre !== '', stores: false, flags: calc.flags, record: calc.record, setsAll: true };
 }
 
 const COND_SUB32 = [
@@ -284,13 +299,20 @@ function resultWith(bits: string): string {
 }
 
 /** SHL (4), SHR (5) or SAR (7) of register rm by a constant count n (1..31), as shiftOp does. */
-function shiftConst(op: number, rm: number, n: number): string | null {
-  let calc: string;
-  if (op === 4) calc = `r = a << ${n}; x = (a >>> ${32 - n}) & 1; ${resultWith(`x | ((((r >>> 31) ^ x) & 1) << 11)`)}`;
-  else if (op === 5) calc = `r = (a >>> ${n}) | 0; ${resultWith(`((a >>> ${n - 1}) & 1) | ((a >>> 31) << 11)`)}`;
-  else if (op === 7) calc = `r = a >> ${n}; ${resultWith(`((a >> ${n - 1}) & 1)`)}`;
-  else return null;
-  return `a = q${rm}; ${calc} q${rm} = r;`;
+function shiftConst(op: number, rm: number, n: number): Form | null {
+  let calc: string, bits: string;
+  if (op === 4) {
+    calc = `r = a << ${n}; x = (a >>> ${32 - n}) & 1;`;
+    bits = `x | ((((r >>> 31) ^ x) & 1) << 11)`;
+  } else if (op === 5) {
+    calc = `r = (a >>> ${n}) | 0;`;
+    bits = `((a >>> ${n - 1}) & 1) | ((a >>> 31) << 11)`;
+  } else if (op === 7) {
+    calc = `r = a >> ${n};`;
+    bits = `((a >> ${n - 1}) & 1)`;
+  } else return null;
+  const code = `a = q${rm}; ${calc} q${rm} = r;`;
+  return { code, faults: false, stores: false, flags: 'zs32', record: resultWith(bits), setsAll: true };
 }
 
 /** INC (dec false) or DEC of a 32-bit value: CF is made concrete, the others follow r lazily. */
@@ -449,7 +471,7 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
       const count = op === 0xc1 ? String(i.imm & 31) : op === 0xd1 ? '1' : 'q1 & 31';
       if (count === '0') return { code: '', faults: false, stores: false };
       const fixed = op === 0xd3 ? null : shiftConst(i.reg, i.rm, op === 0xd1 ? 1 : i.imm & 31);
-      if (fixed !== null) return { code: fixed, faults: false, stores: false, flags: 'zs32' };
+      if (fixed !== null) return fixed;
       return {
         code: `x = ${count}; if (x !== 0) q${i.rm} = shiftOp(c, ${i.reg}, q${i.rm}, x, 32);`,
         faults: false,
@@ -461,8 +483,15 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
   if (op === 0x1af || op === 0x69 || op === 0x6b) {
     const src = readE(i, 32, 'a');
     const b = op === 0x1af ? `q${i.reg}` : String(i.imm | 0);
-    const calc = `b = ${b}; r = Math.imul(a, b); ${resultWith('(a * b !== r ? 2049 : 0)')} q${i.reg} = r;`;
-    return { code: `${src.code} ${calc}`, faults: src.faults, stores: false, flags: 'zs32' };
+    const calc = `b = ${b}; r = Math.imul(a, b); q${i.reg} = r;`;
+    return {
+      code: `${src.code} ${calc}`,
+      faults: src.faults,
+      stores: false,
+      flags: 'zs32',
+      record: resultWith('(a * b !== r ? 2049 : 0)'),
+      setsAll: true,
+    };
   }
   if (op >= 0x90 && op < 0x98 && sz === 32)
     return {
@@ -486,12 +515,13 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
     };
   if (op >= 0x190 && op < 0x1a0) {
     const set = `v = ${condition(op & 15, prev)} ? 1 : 0;`;
-    if (i.mod === 3) return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false };
-    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true };
+    if (i.mod === 3) return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false, reads: true };
+    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true, reads: true };
   }
   if (op >= 0x140 && op < 0x150) {
     const src = readE(i, 32, 'v');
-    return { code: `${src.code} if (${condition(op & 15, prev)}) q${i.reg} = v;`, faults: src.faults, stores: false };
+    const code = `${src.code} if (${condition(op & 15, prev)}) q${i.reg} = v;`;
+    return { code, faults: src.faults, stores: false, reads: true };
   }
   return null;
 }

@@ -14,7 +14,7 @@ import { getCF, testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Handler, Instr } from './instr';
 import { ROLE_BRANCH, ROLE_NEVER, ROLE_PLAIN, ROLE_USES_IP } from './optable';
-import { condition, eaOf, inlineForm, inlineString, load, store, type FlagSource } from './jit-forms';
+import { condition, eaOf, inlineForm, inlineString, load, store, type FlagSource, type Form } from './jit-forms';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
 export interface Region {
@@ -46,12 +46,12 @@ const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
 const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
 
 /** Most instructions in one region (bounds the size of the generated function). */
-export const MAX_REGION = 600;
+export const MAX_REGION = 200;
 
 type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => void;
 /** Region factories by source text (a derived cache shared by all CPUs, bounded in size). */
 const FACTORIES = new Map<string, RegionFactory>();
-const MAX_FACTORY_CHARS = 24 * 1024 * 1024;
+const MAX_FACTORY_CHARS = 8 * 1024 * 1024;
 let factoryChars = 0;
 
 const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
@@ -153,7 +153,15 @@ export function compileRegion(
       `if (ic + ${len} > limit) { c.ip = ${(base + start) >>> 0}; c.icount = ic; return; }`,
     ];
     let ip = (base + start) >>> 0;
+    // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
+    const forms = block.map((i) => {
+      const f = i.role === ROLE_PLAIN ? inlineForm(i, flags) : i.role === ROLE_USES_IP ? inlineString(i) : null;
+      if (f === null) flags = null;
+      else if (f.flags !== undefined) flags = f.flags;
+      return f;
+    });
+    flags = null;
     block.forEach((i, p) => {
       const g = list.length;
       list.push(i);
@@ -169,10 +177,11 @@ export function compileRegion(
         const h = handlers.length - 1;
         return `k = ${g}; ${SPILL} sp = 1; h${h}(c, i${h}); sp = 0; ${FILL}`;
       };
-      const form = i.role === ROLE_PLAIN ? inlineForm(i, flags) : i.role === ROLE_USES_IP ? inlineString(i) : null;
+      const form = forms[p]!;
       if (form !== null) {
         if (form.faults) lines.push(`k = ${g};`);
         lines.push(form.code);
+        if (form.record !== undefined && !recordDead(forms, p)) lines.push(form.record);
         if (form.stores) lines.push(codeCheck);
         if (form.flags !== undefined) flags = form.flags;
       } else if (i.role === ROLE_PLAIN) {
@@ -228,6 +237,17 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
+}
+
+/** True when the flag record of forms[p] is replaced before anything can observe it. */
+function recordDead(forms: (Form | null)[], p: number): boolean {
+  for (let q = p + 1; q < forms.length; q++) {
+    const f = forms[q]!;
+    if (f === null || f.faults || f.reads === true) return false;
+    if (f.setsAll === true) return true;
+    if (f.flags !== undefined) return false;
+  }
+  return false;
 }
 
 /** The code that ends a block with a branch (len instructions, the branch being number g). */
