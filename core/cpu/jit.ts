@@ -46,7 +46,7 @@ const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
 const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
 
 /** Most instructions in one region (bounds the size of the generated function). */
-export const MAX_REGION = 200;
+export const MAX_REGION = 150;
 
 type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => void;
 /** Region factories by source text (a derived cache shared by all CPUs, bounded in size). */
