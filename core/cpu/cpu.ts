@@ -129,8 +129,9 @@ export class I386 implements Cpu {
   decodeCount = 0;
   /** Bumped whenever a store overwrites cached code: a running region stops at the next check. */
   codeGen = 0;
-  /** Statistics (derived): regions compiled since construction. */
+  /** Statistics (derived): regions compiled since construction, and runs of compiled regions. */
   blockCount = 0;
+  regionRuns = 0;
   /**
    * Entries into an instruction (as a jump target or after a region exit) before a region is
    * compiled to include it. A tuning knob, not state: Infinity turns the compiler off, 1
@@ -266,6 +267,7 @@ export class I386 implements Cpu {
     }
     const ip0 = this.ip,
       ic0 = this.icount;
+    this.regionRuns++;
     r.run(this, limit);
     return this.icount !== ic0 || this.ip !== ip0;
   }

@@ -1,6 +1,6 @@
-// The block compiler must be invisible: the same program run with blocks compiled at once and
+// The region compiler must be invisible: the same program run with regions compiled at once and
 // with the compiler off gives the same exits, state and memory after every slice, including
-// faults inside blocks, budgets ending inside blocks, self-modifying code and x87 instructions.
+// faults inside regions, budgets ending inside them, self-modifying code and x87 instructions.
 
 import { describe, expect, test } from 'vitest';
 import { CODE, asm, makeMachine } from './test-machine';
@@ -92,7 +92,7 @@ function trace(m: TestMachine, slice: number): unknown[] {
   return out;
 }
 
-describe('compiled blocks', () => {
+describe('compiled regions', () => {
   for (const slice of [1_000_000, 777, 13]) {
     test(`behave exactly like the interpreter (slices of ${slice})`, () => {
       const a = fresh(Infinity),
@@ -142,5 +142,41 @@ describe('compiled blocks', () => {
     rb.push(b.cpu.run(50_000), b.cpu.exportState());
     expect(rb).toEqual(ra);
     expect(b.cpu.blockCount).toBeGreaterThan(before);
+  });
+
+  test('a loop with branches, calls and returns in one page stays inside its region', () => {
+    const program = `
+    mov ecx, 20000
+    xor eax, eax
+  l:
+    add eax, ecx
+    test ecx, 1
+    jz even
+    call fn
+    jmp next
+  even:
+    xor eax, 0x55
+  next:
+    dec ecx
+    jnz l
+    int 0x1f
+  fn:
+    rol eax, 3
+    ret`;
+    const run = (threshold: number): [unknown, unknown, number] => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      m.cpu.blockThreshold = threshold;
+      return [m.cpu.run(1_000_000), m.cpu.exportState(), m.cpu.regionRuns];
+    };
+    const [exitA, stateA, runsA] = run(Infinity);
+    const [exitB, stateB, runsB] = run(1);
+    expect(exitB).toEqual(exitA);
+    expect(stateB).toEqual(stateA);
+    expect(runsA).toBe(0);
+    // 20000 iterations of 8-9 instructions: entered a few times while the region grows, then the
+    // whole loop (both arms, the call and the return) runs inside it.
+    expect(runsB).toBeGreaterThan(0);
+    expect(runsB).toBeLessThan(20);
   });
 });
