@@ -55,7 +55,7 @@ const DEFAULT_THRESHOLD = ((): number => {
   const v = typeof process === 'undefined' ? undefined : process.env['LGUEST_COMPILE'];
   return v === 'off' ? Infinity : v === 'eager' ? 1 : HOT_ENTRY;
 })();
-/** Times one page's region may be recompiled to grow before its page is left to the interpreter. */
+/** Times one page's region may be recompiled to grow; later hot entries of the page stay interpreted. */
 const MAX_REGROW = 16;
 const CR0_PE = 1,
   CR0_ET = 0x10,
