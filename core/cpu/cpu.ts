@@ -46,7 +46,7 @@ import type {
  * which costs far more than interpreting lukewarm code; a Linux boot runs thousands of code
  * paths a few thousand times each, and leaves a region after about 30 instructions on average.
  */
-const HOT_ENTRY = 20000;
+const HOT_ENTRY = 50000;
 /**
  * LGUEST_COMPILE=off turns the region compiler off and LGUEST_COMPILE=eager compiles at the
  * first entry, so that every test can be run both ways (the compiler must be invisible).
