@@ -1,0 +1,138 @@
+// Writes the snapshot fixtures of THIS build into core/snapshot/fixtures/ (see its README): the demo
+// guest at its prompt, with and without a disk. Existing fixtures are never replaced: a fixture is a
+// file an older build wrote, and the current build must keep reading it.
+//
+//   npx tsx scripts/make-snapshot-fixtures.ts
+
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDemoFs } from '../assets/guests/demo/mkfs';
+import { SNAPSHOT_FORMAT_VERSION } from '../core/snapshot/format';
+import { captureMachine, encodeMachineSnapshot, MACHINE_SNAPSHOT_LAYOUT } from '../core/snapshot/machine-snapshot';
+import { launchGuest } from '../core/launcher/launch';
+import type { MachineConfig } from '../core/launcher/machine-config';
+import { replayTo } from '../core/launcher/replay';
+import {
+  FIXTURE_BOOT_EPOCH,
+  FIXTURE_DIR,
+  FIXTURE_MANIFEST,
+  machineDigests,
+  readFixtureManifest,
+  runFixture,
+  sha256Hex,
+  type FixtureEntry,
+  type FixtureInput,
+} from '../core/launcher/snapshot-fixtures';
+
+interface Recipe {
+  name: string;
+  about: string;
+  config: MachineConfig;
+  /** A demofs disk made for the fixture (written by the guest, so it must be writable). */
+  disk?: Uint8Array;
+  /** Instructions to the snapshot, with input on the way (absolute counts). */
+  boot: { instructions: number; inputs: { at: number; text: string }[] };
+  run: { instructions: number; inputs: FixtureInput[]; consoleContains: string[] };
+}
+
+const recipes: Recipe[] = [
+  {
+    name: 'demo-prompt',
+    about: 'the demo guest (8 MiB, no disk) at its first prompt, with "echo queued" typed but not yet read',
+    config: { name: 'fixture-prompt', kernel: 'builtin:demo', memoryMB: 8 },
+    boot: { instructions: 1_500_000, inputs: [{ at: 1_500_000, text: 'echo queued\r' }] },
+    run: {
+      instructions: 1_500_000,
+      inputs: [
+        { after: 300_000, text: 'echo fixture-run\r' },
+        { after: 700_000, text: 'uname -a\r' },
+      ],
+      consoleContains: ['queued', 'fixture-run', 'lguest'],
+    },
+  },
+  {
+    name: 'demo-disk',
+    about: 'the demo guest (8 MiB) with a writable 64 KiB demofs disk, after "write note hello-fixture"',
+    config: { name: 'fixture-disk', kernel: 'builtin:demo', memoryMB: 8 },
+    disk: buildDemoFs([{ name: 'readme.txt', data: new TextEncoder().encode('fixture disk\n') }], {
+      sectors: 128,
+      label: 'fixture',
+    }),
+    boot: { instructions: 2_500_000, inputs: [{ at: 1_500_000, text: 'write note hello-fixture\r' }] },
+    run: {
+      instructions: 2_500_000,
+      inputs: [
+        { after: 100_000, text: 'cat note\r' },
+        { after: 600_000, text: 'write more second-write\r' },
+        { after: 1_200_000, text: 'rm note\r' },
+        { after: 1_700_000, text: 'ls\r' },
+      ],
+      consoleContains: ['hello-fixture', 'more'],
+    },
+  },
+];
+
+async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
+  const tag = `v${SNAPSHOT_FORMAT_VERSION}.${MACHINE_SNAPSHOT_LAYOUT}`;
+  const file = `${recipe.name}-${tag}.lgsnap`;
+  if (manifest.some((e) => e.file === file) || existsSync(join(FIXTURE_DIR, file))) {
+    console.log(`${file}: exists, kept`);
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'lguest-fixture-'));
+  try {
+    const config = structuredClone(recipe.config);
+    const diskFiles: string[] = [];
+    if (recipe.disk) {
+      const diskName = `${recipe.name}-${tag}.img`;
+      writeFileSync(join(work, diskName), recipe.disk);
+      config.blockDevices = [{ path: join(work, diskName) }];
+      diskFiles.push(diskName);
+    }
+    let text = '';
+    const output = (): string => text;
+    const guest = await launchGuest(
+      config,
+      { consoleOutput: (b) => (text += new TextDecoder().decode(b)) },
+      { bootEpochSeconds: FIXTURE_BOOT_EPOCH },
+    );
+    const events = recipe.boot.inputs.map((i) => ({ at: i.at, bytes: new TextEncoder().encode(i.text) }));
+    const end = replayTo(guest, recipe.boot.instructions, events);
+    if (end.kind !== 'reached') throw new Error(`${recipe.name}: boot ended early: ${JSON.stringify(end)}`);
+    const snapshot = encodeMachineSnapshot(captureMachine(guest, { scrollback: new TextEncoder().encode(text) }));
+    const restored = machineDigests(guest);
+    // The disks as the snapshot saw them (this build records their identity, not their data).
+    for (const d of diskFiles) copyFileSync(join(work, d), join(FIXTURE_DIR, d));
+    const runOutput = runFixture(guest, recipe.run, output);
+    for (const s of recipe.run.consoleContains) {
+      if (!runOutput.includes(s)) throw new Error(`${recipe.name}: the run's output lacks "${s}":\n${runOutput}`);
+    }
+    const endDigests = machineDigests(guest);
+    guest.close();
+    writeFileSync(join(FIXTURE_DIR, file), snapshot);
+    manifest.push({
+      file,
+      about: recipe.about,
+      formatVersion: SNAPSHOT_FORMAT_VERSION,
+      layout: MACHINE_SNAPSHOT_LAYOUT,
+      disks: diskFiles,
+      restored,
+      run: {
+        instructions: recipe.run.instructions,
+        inputs: recipe.run.inputs,
+        end: endDigests,
+        console: sha256Hex(new TextEncoder().encode(runOutput)),
+        consoleContains: recipe.run.consoleContains,
+        disks: diskFiles.map((d) => sha256Hex(readFileSync(join(work, d)))),
+      },
+    });
+    console.log(`${file}: ${snapshot.length} bytes${diskFiles.length ? `, disks ${diskFiles.join(', ')}` : ''}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const manifest = existsSync(FIXTURE_MANIFEST) ? readFixtureManifest() : [];
+for (const r of recipes) await make(r, manifest);
+writeFileSync(FIXTURE_MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
