@@ -4,19 +4,21 @@
 //
 //   npx tsx scripts/make-snapshot-fixtures.ts
 
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDemoFs } from '../assets/guests/demo/mkfs';
 import { SNAPSHOT_FORMAT_VERSION } from '../core/snapshot/format';
 import { captureMachine, encodeMachineSnapshot, MACHINE_SNAPSHOT_LAYOUT } from '../core/snapshot/machine-snapshot';
 import { launchGuest } from '../core/launcher/launch';
 import type { MachineConfig } from '../core/launcher/machine-config';
+import { freezeDisks } from '../core/launcher/machine-disks';
 import { replayTo } from '../core/launcher/replay';
 import {
   FIXTURE_BOOT_EPOCH,
   FIXTURE_DIR,
   FIXTURE_MANIFEST,
+  diskDigests,
   machineDigests,
   readFixtureManifest,
   runFixture,
@@ -29,8 +31,10 @@ interface Recipe {
   name: string;
   about: string;
   config: MachineConfig;
-  /** A demofs disk made for the fixture (written by the guest, so it must be writable). */
-  disk?: Uint8Array;
+  /** Arguments of the demo guest's mkfs.ts for a demofs disk made for the fixture (written by the guest). */
+  mkfs?: string[];
+  /** Run the disks on overlays (a snapshot then freezes them; the fixture keeps the frozen files). */
+  overlays?: boolean;
   /** Instructions to the snapshot, with input on the way (absolute counts). */
   boot: { instructions: number; inputs: { at: number; text: string }[] };
   run: { instructions: number; inputs: FixtureInput[]; consoleContains: string[] };
@@ -55,10 +59,7 @@ const recipes: Recipe[] = [
     name: 'demo-disk',
     about: 'the demo guest (8 MiB) with a writable 64 KiB demofs disk, after "write note hello-fixture"',
     config: { name: 'fixture-disk', kernel: 'builtin:demo', memoryMB: 8 },
-    disk: buildDemoFs([{ name: 'readme.txt', data: new TextEncoder().encode('fixture disk\n') }], {
-      sectors: 128,
-      label: 'fixture',
-    }),
+    mkfs: ['--sectors', '128', '--label', 'fixture', 'readme.txt:fixture disk'],
     boot: { instructions: 2_500_000, inputs: [{ at: 1_500_000, text: 'write note hello-fixture\r' }] },
     run: {
       instructions: 2_500_000,
@@ -69,6 +70,24 @@ const recipes: Recipe[] = [
         { after: 1_700_000, text: 'ls\r' },
       ],
       consoleContains: ['hello-fixture', 'more'],
+    },
+  },
+  {
+    name: 'demo-overlay',
+    about: 'the demo guest (8 MiB) with a 64 KiB demofs disk on an overlay, after "write note hello-overlay"',
+    config: { name: 'fixture-overlay', kernel: 'builtin:demo', memoryMB: 8 },
+    mkfs: ['--sectors', '128', '--label', 'fixture', 'readme.txt:fixture disk'],
+    overlays: true,
+    boot: { instructions: 2_500_000, inputs: [{ at: 1_500_000, text: 'write note hello-overlay\r' }] },
+    run: {
+      instructions: 2_500_000,
+      inputs: [
+        { after: 100_000, text: 'cat note\r' },
+        { after: 600_000, text: 'write more second-write\r' },
+        { after: 1_200_000, text: 'rm note\r' },
+        { after: 1_700_000, text: 'ls\r' },
+      ],
+      consoleContains: ['hello-overlay', 'more'],
     },
   },
 ];
@@ -84,31 +103,38 @@ async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
   try {
     const config = structuredClone(recipe.config);
     const diskFiles: string[] = [];
-    if (recipe.disk) {
+    if (recipe.mkfs) {
       const diskName = `${recipe.name}-${tag}.img`;
-      writeFileSync(join(work, diskName), recipe.disk);
+      const mkfs = new URL('../assets/guests/demo/mkfs.ts', import.meta.url).pathname;
+      execFileSync(process.execPath, ['--import', 'tsx', mkfs, join(work, diskName), ...recipe.mkfs]);
       config.blockDevices = [{ path: join(work, diskName) }];
       diskFiles.push(diskName);
     }
     let text = '';
     const output = (): string => text;
+    const disksDir = join(work, 'disks');
     const guest = await launchGuest(
       config,
       { consoleOutput: (b) => (text += new TextDecoder().decode(b)) },
-      { bootEpochSeconds: FIXTURE_BOOT_EPOCH },
+      { bootEpochSeconds: FIXTURE_BOOT_EPOCH, ...(recipe.overlays ? { disksDir } : {}) },
     );
     const events = recipe.boot.inputs.map((i) => ({ at: i.at, bytes: new TextEncoder().encode(i.text) }));
     const end = replayTo(guest, recipe.boot.instructions, events);
     if (end.kind !== 'reached') throw new Error(`${recipe.name}: boot ended early: ${JSON.stringify(end)}`);
-    const snapshot = encodeMachineSnapshot(captureMachine(guest, { scrollback: new TextEncoder().encode(text) }));
+    const captured = captureMachine(guest, { scrollback: new TextEncoder().encode(text) });
+    const snapshot = encodeMachineSnapshot(captured);
     const restored = machineDigests(guest);
-    // The disks as the snapshot saw them (this build records their identity, not their data).
+    freezeDisks(guest.machine.devices);
+    // The disks as the snapshot saw them: base images, and the overlays it froze.
     for (const d of diskFiles) copyFileSync(join(work, d), join(FIXTURE_DIR, d));
+    const overlays = captured.state.disks.flatMap((d) => (d.overlay ? [d.overlay] : []));
+    for (const o of overlays) copyFileSync(join(disksDir, o), join(FIXTURE_DIR, o));
     const runOutput = runFixture(guest, recipe.run, output);
     for (const s of recipe.run.consoleContains) {
       if (!runOutput.includes(s)) throw new Error(`${recipe.name}: the run's output lacks "${s}":\n${runOutput}`);
     }
     const endDigests = machineDigests(guest);
+    const endDisks = diskDigests(guest);
     guest.close();
     writeFileSync(join(FIXTURE_DIR, file), snapshot);
     manifest.push({
@@ -117,6 +143,7 @@ async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
       formatVersion: SNAPSHOT_FORMAT_VERSION,
       layout: MACHINE_SNAPSHOT_LAYOUT,
       disks: diskFiles,
+      ...(overlays.length > 0 ? { overlays } : {}),
       restored,
       run: {
         instructions: recipe.run.instructions,
@@ -124,7 +151,7 @@ async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
         end: endDigests,
         console: sha256Hex(new TextEncoder().encode(runOutput)),
         consoleContains: recipe.run.consoleContains,
-        disks: diskFiles.map((d) => sha256Hex(readFileSync(join(work, d)))),
+        disks: endDisks,
       },
     });
     console.log(`${file}: ${snapshot.length} bytes${diskFiles.length ? `, disks ${diskFiles.join(', ')}` : ''}`);

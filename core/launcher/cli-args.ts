@@ -7,10 +7,10 @@ import { joinKernelArgs } from './boot-params';
 import type { DeviceSpec } from './launch';
 import type { MachineConfig } from './machine-config';
 
-export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE]
+export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--disposable] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE]
               [--initrd=FILE] MEM_MB IMAGE [KERNEL ARGS...]
-       lguest [--verbose] [--fast] [--capture=FILE] --config MACHINE.json
-       lguest [--verbose] [--fast] [--capture=FILE] --multi A.json B.json ...
+       lguest [--verbose] [--fast] [--capture=FILE] [--disposable] --config MACHINE.json
+       lguest [--verbose] [--fast] [--capture=FILE] [--disposable] --multi A.json B.json ...
 
   MEM_MB        guest RAM in MiB (as atoi: "64m" is 64)
   IMAGE         vmlinux (ELF) or bzImage of a lguest guest kernel, or builtin:demo
@@ -25,6 +25,7 @@ export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--sha
                 a pcap file (Ethernet) for tcpdump, Wireshark or tshark; written when lguest ends
   --fast        do not pace virtual time to the wall clock: jump to the next timer when idle
   --verbose     print device set-up, time to first console output and instruction count
+  --disposable  disk writes go to temporary overlays deleted at exit; disk images stay unchanged
 Three Ctrl-C within a second quit.
 
 Exit status (the reason is always printed on stderr as "lguest: <reason>"):
@@ -43,6 +44,7 @@ export interface CommonFlags {
   fast: boolean;
   /** --capture=FILE: a pcap of the host's network traffic. */
   capture?: string;
+  disposable: boolean;
 }
 
 export type CliCommand =
@@ -74,7 +76,7 @@ function valueOf(arg: string, name: string): string {
 }
 
 export function parseLguestArgs(argv: readonly string[]): CliCommand {
-  const flags: CommonFlags = { verbose: false, fast: false };
+  const flags: CommonFlags = { verbose: false, fast: false, disposable: false };
   const devices: DeviceSpec[] = [];
   const positional: string[] = [];
   let initrd: string | undefined;
@@ -110,6 +112,9 @@ export function parseLguestArgs(argv: readonly string[]): CliCommand {
         break;
       case '--capture':
         flags.capture = valueOf(a, name);
+        break;
+      case '--disposable':
+        flags.disposable = true;
         break;
       case '--block':
       case '--block-ro':

@@ -18,6 +18,7 @@ describe('parseLguestArgs', () => {
       kind: 'single',
       verbose: true,
       fast: false,
+      disposable: false,
       devices: [{ kind: 'block', path: 'disk.img', readOnly: false }],
       config: {
         name: 'vmlinux',
@@ -54,18 +55,21 @@ describe('parseLguestArgs', () => {
       path: 'm.json',
       verbose: false,
       fast: false,
+      disposable: false,
     });
     expect(parseLguestArgs(['--config=m.json', '-v'])).toEqual({
       kind: 'config',
       path: 'm.json',
       verbose: true,
       fast: false,
+      disposable: false,
     });
-    expect(parseLguestArgs(['--fast', '--multi', 'a.json', 'b.json'])).toEqual({
+    expect(parseLguestArgs(['--fast', '--disposable', '--multi', 'a.json', 'b.json'])).toEqual({
       kind: 'multi',
       paths: ['a.json', 'b.json'],
       verbose: false,
       fast: true,
+      disposable: true,
     });
     expect(parseLguestArgs(['--help'])).toEqual({ kind: 'help' });
   });

@@ -199,7 +199,7 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
       const out = terminal ? terminal.writerFor(name) : raw;
       const guest = await launchGuestOn(
         host,
-        m.config,
+        cmd.disposable ? { ...m.config, disposable: true } : m.config,
         { consoleOutput: out, log: (line) => log(multiple ? `[${name}] ${line}` : line) },
         { ...(m.baseDir ? { baseDir: m.baseDir } : {}), ...(m.devices ? { devices: m.devices } : {}) },
       );

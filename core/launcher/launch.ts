@@ -20,6 +20,7 @@ import { SharenetDevice, sharedNetwork, sharenetFeatures } from './sharenet';
 import { LGUEST_MAX_GUESTS } from '../host/constants';
 import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import { exportLauncherMachine } from './machine-state';
+import { disposableDiskOpener, machineDiskOpener, type DiskOpener } from './machine-disks';
 
 const MIB = 1024 * 1024;
 /** LHREQ_INITIALIZE's success value (the byte count of its four arguments). */
@@ -47,6 +48,18 @@ export interface LaunchOptions {
    * host's own time of day, so the default is now; tests and replays may pin it.
    */
   bootEpochSeconds?: number;
+  /**
+   * The folder of the machine's disk overlays: writable disks then run on copy-on-write overlays
+   * there and their images are never written (machine-disks.ts). Without it a writable disk is
+   * written in place, as the 2.6.23 Launcher did. A disposable config ignores it.
+   */
+  disksDir?: string;
+}
+
+/** How a launch opens its disks: disposable overlays, the machine's overlays, or the images themselves. */
+function diskOpenerFor(config: MachineConfig, disksDir: string | undefined): DiskOpener {
+  if (config.disposable) return disposableDiskOpener();
+  return disksDir ? machineDiskOpener(disksDir) : openDiskImage;
 }
 
 /**
@@ -391,6 +404,7 @@ export async function launchGuestOn(
     (b) => events.consoleOutput(b),
     log,
     opts.baseDir,
+    diskOpenerFor(config, opts.disksDir),
   );
   let file: LguestFile | null = null;
   try {

@@ -17,4 +17,6 @@ export interface MachineConfig {
   cmdline?: string;
   blockDevices?: BlockDeviceConfig[];
   networks?: string[];
+  /** Disk writes go to temporary overlays thrown away at stop; the disk images stay as they are. */
+  disposable?: boolean;
 }

@@ -172,7 +172,7 @@ describe('machine snapshots of the demo guest', () => {
     const snap = decodeMachineSnapshot(encodeMachineSnapshot(captureMachine(a.guest)));
     a.guest.close();
     expect(snap.state.disks).toEqual([
-      { path: disk, size: 65536, readOnly: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      { path: disk, size: 65536, readOnly: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), overlay: null },
     ]);
 
     // Unchanged: fine.

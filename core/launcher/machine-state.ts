@@ -7,6 +7,7 @@ import type { HostState, LguestFileState } from '../host/lguest-user';
 import type { Cpu } from '../cpu/types';
 import { BlockDevice } from './block-device';
 import type { Launcher } from './launch';
+import { OverlayDisk } from './overlay-disk';
 
 /** What the real host's file (LguestFileImpl) offers beyond the /dev/lguest requests. */
 interface ExportingFile {
@@ -39,9 +40,32 @@ export function exportLauncherMachine(l: Launcher): MachineStateParts {
   if (!isExportingFile(file) || !file.guest || !guestState || !isExportingHost(host)) {
     throw new SnapshotUnsupportedError(`machine "${name}" runs on a host that cannot export its state`);
   }
+  if (l.config.disposable) {
+    throw new SnapshotUnsupportedError(
+      `machine "${name}" is a disposable run: its disk writes are thrown away at stop, so it cannot be snapshotted`,
+    );
+  }
+  // An overlaid disk is its base image's identity plus the active overlay (frozen right after the
+  // capture); any other disk is hashed whole.
   const disks: DiskIdentity[] = l.machine.devices
     .filter((d): d is BlockDevice => d instanceof BlockDevice)
-    .map((d) => ({ path: d.path ?? d.label, size: d.disk.size, readOnly: d.disk.readOnly, sha256: hashDisk(d.disk) }));
+    .map((d) =>
+      d.disk instanceof OverlayDisk
+        ? {
+            path: d.disk.basePath,
+            size: d.disk.size,
+            readOnly: false,
+            sha256: d.disk.baseSha256,
+            overlay: d.disk.activeFile,
+          }
+        : {
+            path: d.path ?? d.label,
+            size: d.disk.size,
+            readOnly: d.disk.readOnly,
+            sha256: hashDisk(d.disk),
+            overlay: null,
+          },
+    );
   const { kernel, layout } = l.machine;
   return {
     config: JSON.parse(JSON.stringify(l.config)) as MachineStateParts['config'],

@@ -1,5 +1,6 @@
-// Restore: a Launcher built from a machine snapshot instead of a kernel image. The disks must still
-// be the ones the snapshot saw; the guest gets a new host slot and continues where it stopped.
+// Restore: a Launcher built from a machine snapshot instead of a kernel image. The base images must
+// still be the ones the snapshot saw; each writable disk continues on a new overlay above the one
+// the snapshot froze; the guest gets a new host slot and continues where it stopped.
 
 import { LguestHost } from '../host/lguest-user';
 import { checkDisks } from '../snapshot/disk-identity';
@@ -14,6 +15,7 @@ import { openDiskImage, type BlockBackend } from './block-device';
 import { validateMachineConfig, formatConfigProblems } from './config-validation';
 import type { GuestLayout } from './guest-layout';
 import type { KernelLayout } from './kernel-image';
+import { restoreDiskOpener } from './machine-disks';
 import { createDevices, Launcher, type DeviceSpec, type LauncherState, type PreparedMachine } from './launch';
 
 export interface RestoreGuestOptions {
@@ -21,6 +23,11 @@ export interface RestoreGuestOptions {
   host?: LguestHost;
   /** Accept disks whose size or contents changed since the snapshot (the caller's explicit choice). */
   allowChangedDisks?: boolean;
+  /**
+   * The machine's disk overlay folder: each writable disk gets a new overlay there on top of the
+   * overlay its snapshot froze (or on its image). Without it, disks are opened as they are.
+   */
+  disksDir?: string;
   /** Opens a disk image (tests). */
   openDisk?: (path: string, readOnly: boolean) => BlockBackend;
 }
@@ -51,6 +58,12 @@ export function restoreGuest(
     );
   }
   checkDisks(state.disks, opts.allowChangedDisks ?? false);
+  const overlaid = state.disks.find((d) => d.overlay !== null);
+  if (overlaid && !opts.disksDir) {
+    throw new SnapshotUnsupportedError(
+      `disk ${overlaid.path} of the snapshot lives in overlay ${overlaid.overlay}: restore it with its machine's disk folder`,
+    );
+  }
   const boot = state.boot as unknown as BootFacts;
   const { host, file, memory } = restoreHostSide(state, opts.host ?? new LguestHost());
   try {
@@ -62,7 +75,7 @@ export function restoreGuest(
       (b) => events.consoleOutput(b),
       (line) => events.log?.(line),
       undefined,
-      opts.openDisk ?? openDiskImage,
+      opts.openDisk ?? (opts.disksDir ? restoreDiskOpener(opts.disksDir, state.disks) : openDiskImage),
     );
     if (table.top !== memory.ram.byteLength) {
       for (const d of devices) d.close?.();

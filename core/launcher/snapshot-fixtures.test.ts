@@ -1,7 +1,7 @@
 // A format that lasts: every snapshot fixture an earlier build wrote (core/snapshot/fixtures) is
 // restored by this build to the same machine, and a fixed run from it reaches the same state.
 
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { SNAPSHOT_FORMAT_VERSION } from '../snapshot/format';
 import { decodeMachineSnapshot, MACHINE_SNAPSHOT_LAYOUT } from '../snapshot/machine-snapshot';
 import { restoreGuest } from './restore-guest';
 import {
+  diskDigests,
   FIXTURE_DIR,
   machineDigests,
   readFixtureManifest,
@@ -43,22 +44,34 @@ describe('snapshot fixtures written by earlier builds', () => {
       const dir = mkdtempSync(join(work, 'run-'));
       const disks = entry.disks.map((name) => join(dir, name));
       entry.disks.forEach((name, i) => copyFileSync(join(FIXTURE_DIR, name), disks[i]!));
+      const disksDir = join(dir, 'disks');
+      mkdirSync(disksDir);
+      for (const o of entry.overlays ?? []) copyFileSync(join(FIXTURE_DIR, o), join(disksDir, o));
+      const baseBefore = disks.map((p) => sha256Hex(readFileSync(p)));
       expect(snap.state.disks).toHaveLength(disks.length);
       // The disks were elsewhere when the fixture was made; they are here now.
       snap.state.disks.forEach((d, i) => (d.path = disks[i]!));
 
       let text = '';
-      const guest = restoreGuest(snap, { consoleOutput: (b) => (text += new TextDecoder().decode(b)) });
+      const overlaid = entry.overlays !== undefined;
+      const guest = restoreGuest(
+        snap,
+        { consoleOutput: (b) => (text += new TextDecoder().decode(b)) },
+        overlaid ? { disksDir } : {},
+      );
       try {
         expectDigests(machineDigests(guest), entry.restored, sameLayout);
         const out = runFixture(guest, entry.run, () => text);
         for (const s of entry.run.consoleContains) expect(out).toContain(s);
         expect(sha256Hex(new TextEncoder().encode(out))).toBe(entry.run.console);
         expectDigests(machineDigests(guest), entry.run.end, sameLayout);
+        expect(diskDigests(guest)).toEqual(entry.run.disks);
       } finally {
         guest.close();
       }
-      expect(disks.map((p) => sha256Hex(readFileSync(p)))).toEqual(entry.run.disks);
+      // Overlaid disks leave their base images as they were; others are written in place.
+      if (overlaid) expect(disks.map((p) => sha256Hex(readFileSync(p)))).toEqual(baseBefore);
+      else expect(disks.map((p) => sha256Hex(readFileSync(p)))).toEqual(entry.run.disks);
     });
   }
 });

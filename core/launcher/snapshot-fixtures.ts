@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unpackToBytes } from '../snapshot/sparse-pages';
 import { encodeMachineState, machineStateOf, type MachineState } from '../snapshot/machine-snapshot';
+import { hashDisk } from '../snapshot/disk-identity';
+import { BlockDevice } from './block-device';
 import type { Launcher } from './launch';
 import { replayTo, type InputEvent } from './replay';
 
@@ -39,6 +41,8 @@ export interface FixtureEntry {
   layout: number;
   /** Disk images the snapshot needs, by file name in FIXTURE_DIR, in the snapshot's disk order. */
   disks: string[];
+  /** Overlay files the snapshot's disks froze (they go into the machine's disk folder); absent: none. */
+  overlays?: string[];
   restored: FixtureDigests;
   /** The deterministic run after the restore: inputs, length, and where it ends. */
   run: {
@@ -49,7 +53,7 @@ export interface FixtureEntry {
     console: string;
     /** Strings the console output of the run must contain (a readable cross-check). */
     consoleContains: string[];
-    /** SHA-256 of each disk image after the run. */
+    /** SHA-256 of each disk's contents as the guest sees them after the run. */
     disks: string[];
   };
 }
@@ -75,7 +79,8 @@ export function stateDigests(state: MachineState): FixtureDigests {
       ...config,
       ...(config.blockDevices ? { blockDevices: config.blockDevices.map((b) => ({ ...b, path: base(b.path) })) } : {}),
     },
-    disks: state.disks.map((d) => ({ ...d, path: base(d.path) })),
+    // An overlay's file name is random; which overlay a disk runs on is not part of the machine.
+    disks: state.disks.map((d) => ({ ...d, path: base(d.path), overlay: d.overlay === null ? null : 'overlay' })),
   };
   const cpu = state.cpu;
   const core = createHash('sha256');
@@ -91,6 +96,11 @@ export function stateDigests(state: MachineState): FixtureDigests {
     }),
   );
   return { state: sha256Hex(encodeMachineState(located)), core: core.digest('hex') };
+}
+
+/** SHA-256 of each disk's contents as the guest sees them (through its overlays, if any). */
+export function diskDigests(guest: Launcher): string[] {
+  return guest.machine.devices.filter((d): d is BlockDevice => d instanceof BlockDevice).map((d) => hashDisk(d.disk));
 }
 
 export function machineDigests(guest: Launcher): FixtureDigests {

@@ -1,5 +1,6 @@
 // Disks are not copied into a snapshot: it records each disk's identity (path, size, read-only flag,
-// SHA-256 of its contents) and a restore refuses a disk that no longer matches, naming its path.
+// SHA-256 of its contents, and for a writable disk the overlay it froze) and a restore refuses a base
+// image that no longer matches, naming its path.
 
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
@@ -9,8 +10,13 @@ export interface DiskIdentity {
   path: string;
   size: number;
   readOnly: boolean;
-  /** SHA-256 of the whole image, lowercase hex. */
+  /** SHA-256 of the whole image, lowercase hex (for an overlaid disk: of its base image). */
   sha256: string;
+  /**
+   * The frozen overlay holding the disk's changed blocks at the snapshot (a file name in the
+   * machine's disk folder), or null: the disk is the image itself.
+   */
+  overlay: string | null;
 }
 
 /** Anything that reads a disk at an offset (a Launcher block backend, or a file). */
@@ -34,16 +40,23 @@ export function hashDisk(disk: DiskReader): string {
   return hash.digest('hex');
 }
 
+/** Hashes by path, valid while the file's inode, size and times are the same (hashing is O(size)). */
+const knownHashes = new Map<string, { key: string; sha256: string }>();
+
 /** Size and SHA-256 of the file at `path` as it is now. */
 export function identifyDiskFile(path: string): { size: number; sha256: string } {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const known = knownHashes.get(path);
+    if (known?.key === key) return { size: st.size, sha256: known.sha256 };
     const sha256 = hashDisk({
-      size,
+      size: st.size,
       read: (into, position) => readSync(fd, into, 0, into.length, position),
     });
-    return { size, sha256 };
+    knownHashes.set(path, { key, sha256 });
+    return { size: st.size, sha256 };
   } finally {
     closeSync(fd);
   }

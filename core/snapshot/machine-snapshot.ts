@@ -17,8 +17,13 @@ import {
   type SparsePages,
 } from './sparse-pages';
 
-/** Version of the tree's layout (the container has its own format version). */
-export const MACHINE_SNAPSHOT_LAYOUT = 1;
+/**
+ * Version of the tree's layout (the container has its own format version). Every change adds a
+ * step to MIGRATIONS and new fixtures (core/snapshot/fixtures): files of older layouts stay readable.
+ *   1: the first layout.
+ *   2: each disk records the overlay its snapshot froze (`overlay`, null for a disk without one).
+ */
+export const MACHINE_SNAPSHOT_LAYOUT = 2;
 export const MACHINE_SNAPSHOT_KIND = 'lguest-machine';
 
 /** Plain data owned by a layer above (the Launcher's state, the config, the boot layout). */
@@ -144,9 +149,29 @@ export function machineStateTree(state: MachineState): SnapshotValue {
 
 /** Decodes and checks a snapshot file: container errors name the offset, content errors the field. */
 export function decodeMachineSnapshot(bytes: Uint8Array): MachineSnapshot {
-  const tree = decodeSnapshot(bytes);
+  const tree = migrateMachineSnapshot(decodeSnapshot(bytes));
   checkMachineSnapshot(tree);
   return tree as unknown as MachineSnapshot;
+}
+
+/** Layout n -> n+1, each on a tree already checked to be a machine snapshot of layout n. */
+const MIGRATIONS: Record<number, (root: Tree) => void> = {
+  1: (root) => {
+    const state = record(root.state, '/state');
+    if (!Array.isArray(state.disks)) throw new SnapshotContentError('/state/disks', 'must be an array');
+    state.disks.forEach((d, i) => (record(d, `/state/disks/${i}`).overlay = null));
+  },
+};
+
+/** Brings a tree of an older layout to the current one (a tree of an unknown layout is left as it is). */
+function migrateMachineSnapshot(tree: SnapshotValue): SnapshotValue {
+  const root = record(tree, '');
+  if (root.kind !== MACHINE_SNAPSHOT_KIND) return tree;
+  while (typeof root.layout === 'number' && root.layout < MACHINE_SNAPSHOT_LAYOUT && MIGRATIONS[root.layout]) {
+    MIGRATIONS[root.layout]!(root);
+    root.layout += 1;
+  }
+  return root;
 }
 
 /**
@@ -324,6 +349,9 @@ function checkMachineSnapshot(tree: SnapshotValue): void {
     if (typeof disk.readOnly !== 'boolean') throw new SnapshotContentError(`${p}/readOnly`, 'must be a boolean');
     if (!/^[0-9a-f]{64}$/.test(str(disk, 'sha256', p)))
       throw new SnapshotContentError(`${p}/sha256`, 'must be 64 hex digits');
+    const overlay = disk.overlay;
+    if (overlay !== null && (typeof overlay !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(overlay)))
+      throw new SnapshotContentError(`${p}/overlay`, 'must be null or an overlay file name');
   });
   const clock = record(state.clock, '/state/clock');
   num(clock, 'instructionCount', '/state/clock');

@@ -1,0 +1,199 @@
+// A writable disk as the guest sees it: the base image (opened read-only) under a chain of overlays,
+// the top one active. A snapshot freezes the active overlay and continues on a new one above it.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { identifyDiskFile } from '../snapshot/disk-identity';
+import type { BlockBackend } from './block-device';
+import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, OverlayFile, openOverlayChain } from './disk-overlay';
+
+function baseImageSha256(path: string): string {
+  return identifyDiskFile(path).sha256;
+}
+
+export function newOverlayName(): string {
+  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}${OVERLAY_SUFFIX}`;
+}
+
+export class OverlayDisk implements BlockBackend {
+  readonly readOnly = false;
+  readonly size: number;
+  private readonly baseFd: number;
+  /** Frozen layers, bottom first, then the active one last. */
+  private chain: OverlayFile[];
+  /** Block -> the layer holding its newest copy. */
+  private readonly where = new Map<number, OverlayFile>();
+  private closed = false;
+
+  private constructor(
+    readonly basePath: string,
+    readonly baseSha256: string,
+    chain: OverlayFile[],
+  ) {
+    this.baseFd = openSync(basePath, 'r');
+    this.size = fstatSync(this.baseFd).size;
+    this.chain = chain;
+    for (const layer of chain) {
+      if (layer.header.size !== this.size || layer.header.base.sha256 !== baseSha256) {
+        closeSync(this.baseFd);
+        throw new OverlayError(
+          `overlay ${layer.path} belongs to another base image (sha256 ${layer.header.base.sha256}, ${layer.header.size} bytes) ` +
+            `than ${basePath} (sha256 ${baseSha256}, ${this.size} bytes)`,
+        );
+      }
+      for (const b of layer.blocks.keys()) this.where.set(b, layer);
+    }
+  }
+
+  /**
+   * Opens a base image with an active overlay on top: `tip` is an existing overlay file to continue
+   * writing, or null for a new overlay (named `newTipName`, in `dir`) directly on the base.
+   */
+  static open(basePath: string, dir: string, tip: string | null, newTipName = newOverlayName()): OverlayDisk {
+    const sha256 = baseImageSha256(basePath);
+    let chain: OverlayFile[];
+    if (tip) {
+      chain = openOverlayChain(join(dir, tip), true);
+    } else {
+      const size = fstatSize(basePath);
+      chain = [OverlayFile.create(join(dir, newTipName), { size, base: { sha256 }, parent: null })];
+    }
+    try {
+      return new OverlayDisk(basePath, sha256, chain);
+    } catch (e) {
+      for (const l of chain) l.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens a base image with a new active overlay on top of the frozen overlay `frozen` (a snapshot's
+   * disk), or directly on the base when `frozen` is null.
+   */
+  static branch(basePath: string, dir: string, frozen: string | null, newTipName = newOverlayName()): OverlayDisk {
+    if (frozen === null) return OverlayDisk.open(basePath, dir, null, newTipName);
+    const sha256 = baseImageSha256(basePath);
+    const below = openOverlayChain(join(dir, frozen), false);
+    try {
+      const top = below[below.length - 1]!;
+      const tip = OverlayFile.create(join(dir, newTipName), {
+        size: top.header.size,
+        base: { sha256 },
+        parent: { file: basename(top.path), id: top.header.id },
+      });
+      return new OverlayDisk(basePath, sha256, [...below, tip]);
+    } catch (e) {
+      for (const l of below) l.close();
+      throw e;
+    }
+  }
+
+  get active(): OverlayFile {
+    return this.chain[this.chain.length - 1]!;
+  }
+
+  /** The active overlay's file name (what a snapshot taken now records for this disk). */
+  get activeFile(): string {
+    return basename(this.active.path);
+  }
+
+  get dir(): string {
+    return dirname(this.active.path);
+  }
+
+  /**
+   * Freezes the active overlay and continues on a new one above it. Returns the frozen file's name.
+   * Every write to the frozen file was already durable (each write fsyncs before it completes).
+   */
+  freeze(newTipName = newOverlayName()): string {
+    const frozen = this.active;
+    const tip = OverlayFile.create(join(this.dir, newTipName), {
+      size: this.size,
+      base: { sha256: this.baseSha256 },
+      parent: { file: basename(frozen.path), id: frozen.header.id },
+    });
+    // Reopen the frozen layer read-only: nothing can append to it any more.
+    frozen.close();
+    const reopened = OverlayFile.open(frozen.path, false);
+    this.chain = [...this.chain.slice(0, -1), reopened, tip];
+    for (const [b, layer] of this.where) if (layer === frozen) this.where.set(b, reopened);
+    return basename(frozen.path);
+  }
+
+  /** Every block any layer holds, ascending (a disk diff's raw material). */
+  changedBlocks(): number[] {
+    return [...this.where.keys()].sort((a, b) => a - b);
+  }
+
+  private readBlock(block: number, into: Uint8Array): void {
+    const layer = this.where.get(block);
+    if (layer) {
+      layer.readBlock(block, into);
+      return;
+    }
+    into.fill(0);
+    const at = block * OVERLAY_BLOCK;
+    const want = Math.min(OVERLAY_BLOCK, this.size - at);
+    let done = 0;
+    while (done < want) {
+      const n = readSync(this.baseFd, into, done, want - done, at + done);
+      if (n <= 0) break;
+      done += n;
+    }
+  }
+
+  read(into: Uint8Array, position: number): number {
+    const end = Math.min(this.size, position + into.length);
+    const block = new Uint8Array(OVERLAY_BLOCK);
+    let at = position;
+    while (at < end) {
+      const b = Math.floor(at / OVERLAY_BLOCK);
+      const off = at - b * OVERLAY_BLOCK;
+      const n = Math.min(OVERLAY_BLOCK - off, end - at);
+      this.readBlock(b, block);
+      into.set(block.subarray(off, off + n), at - position);
+      at += n;
+    }
+    return Math.max(0, end - position);
+  }
+
+  write(data: Uint8Array, position: number): void {
+    if (position < 0 || position + data.length > this.size) {
+      throw new OverlayError(`write of ${data.length} bytes at ${position} is outside the ${this.size}-byte disk`);
+    }
+    const out: { block: number; data: Uint8Array }[] = [];
+    let at = position;
+    const end = position + data.length;
+    while (at < end) {
+      const b = Math.floor(at / OVERLAY_BLOCK);
+      const off = at - b * OVERLAY_BLOCK;
+      const n = Math.min(OVERLAY_BLOCK - off, end - at);
+      const block = new Uint8Array(OVERLAY_BLOCK);
+      // A partial block keeps the rest of its current contents.
+      if (n < OVERLAY_BLOCK) this.readBlock(b, block);
+      block.set(data.subarray(at - position, at - position + n), off);
+      out.push({ block: b, data: block });
+      at += n;
+    }
+    const active = this.active;
+    active.appendBlocks(out);
+    for (const { block } of out) this.where.set(block, active);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.chain) l.close();
+    closeSync(this.baseFd);
+  }
+}
+
+function fstatSize(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+}
