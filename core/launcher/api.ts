@@ -36,6 +36,8 @@ export interface LaunchedGuest {
    * whose host cannot export its state (test doubles) lack it.
    */
   exportMachineState?(): MachineStateParts;
+  /** Right after a snapshot's capture: freeze the disks' overlays and continue on new ones. */
+  freezeDisks?(): void;
   /** Guest instructions retired so far, where the host counts them. */
   readonly instructionCount?: number | null;
 }

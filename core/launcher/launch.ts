@@ -20,7 +20,7 @@ import { SharenetDevice, sharedNetwork, sharenetFeatures } from './sharenet';
 import { LGUEST_MAX_GUESTS } from '../host/constants';
 import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import { exportLauncherMachine } from './machine-state';
-import { disposableDiskOpener, machineDiskOpener, type DiskOpener } from './machine-disks';
+import { disposableDiskOpener, freezeDisks, machineDiskOpener, type DiskOpener } from './machine-disks';
 
 const MIB = 1024 * 1024;
 /** LHREQ_INITIALIZE's success value (the byte count of its four arguments). */
@@ -370,6 +370,10 @@ export class Launcher implements LaunchedGuest {
   /** The whole machine as plain data, between steps (see core/snapshot/machine-snapshot.ts). */
   exportMachineState(): MachineStateParts {
     return exportLauncherMachine(this);
+  }
+
+  freezeDisks(): void {
+    freezeDisks(this.machine.devices);
   }
 
   importState(state: LauncherState): void {

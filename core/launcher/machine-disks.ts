@@ -2,14 +2,28 @@
 // (head.json), a new branch at a restore, freezing at a snapshot, and disposable runs whose overlays
 // live in a temporary folder that is removed at stop. Base images are only ever read.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { DiskIdentity } from '../snapshot/disk-identity';
 import { BlockDevice, openDiskImage, type BlockBackend } from './block-device';
 import type { LauncherDevice } from './device';
-import { OVERLAY_SUFFIX, OverlayFile, syncDir } from './disk-overlay';
+import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, OverlayFile, syncDir } from './disk-overlay';
 import { OverlayDisk } from './overlay-disk';
 
 export type DiskOpener = (path: string, readOnly: boolean) => BlockBackend;
@@ -74,8 +88,11 @@ export function machineDiskOpener(dir: string): DiskOpener {
     if (readOnly) return openDiskImage(path, true);
     const known = readHead(dir).disks[i];
     const tip = known && known.base === path && existsSync(join(dir, known.file)) ? known.file : null;
-    const disk = OverlayDisk.open(path, dir, tip);
-    if (tip === null) setHead(dir, i, path, disk.activeFile);
+    // An overlay something is built on was frozen by a snapshot (a crash came before head.json
+    // moved on): it is never written again, so the disk continues on a new overlay above it.
+    if (tip !== null && !hasChild(dir, tip)) return OverlayDisk.open(path, dir, tip);
+    const disk = OverlayDisk.branch(path, dir, tip);
+    setHead(dir, i, path, disk.activeFile);
     return disk;
   };
 }
@@ -131,8 +148,53 @@ export function freezeDisks(devices: readonly LauncherDevice[]): void {
   for (const d of devices) {
     if (!(d instanceof BlockDevice)) continue;
     const index = i++;
-    if (!(d.disk instanceof OverlayDisk)) continue;
-    d.disk.freeze();
-    setHead(d.disk.dir, index, d.disk.basePath, d.disk.activeFile);
+    if (d.disk instanceof OverlayDisk) freezeDisk(d.disk, index);
   }
+}
+
+/** Freezes disk `index`'s active overlay, continues on a new one and makes that the disk's head. */
+export function freezeDisk(disk: OverlayDisk, index: number): string {
+  const frozen = disk.freeze();
+  setHead(disk.dir, index, disk.basePath, disk.activeFile);
+  return frozen;
+}
+
+/**
+ * "Commit to base", the one thing that writes a base image, and only when the user asks: writes
+ * disk `index` of a stopped machine, as the guest last saw it, into its base image. The image is
+ * copied, the changed blocks written into the copy, the copy fsynced and renamed over the image,
+ * so a crash leaves either the old or the new image whole. The disk then continues on a new, empty
+ * overlay; snapshots taken on the old image can no longer be restored (their base changed).
+ */
+export function commitToBase(dir: string, index: number): { base: string; blocks: number } {
+  const known = readHead(dir).disks[index];
+  if (!known) throw new OverlayError(`disk ${index} of this machine has no overlay to commit`);
+  const disk = OverlayDisk.open(known.base, dir, known.file);
+  const blocks = disk.changedBlocks();
+  const tmp = join(dirname(known.base), `.${basename(known.base)}.${randomBytes(4).toString('hex')}.commit`);
+  try {
+    copyFileSync(known.base, tmp);
+    const fd = openSync(tmp, 'r+');
+    try {
+      const buf = new Uint8Array(OVERLAY_BLOCK);
+      for (const b of blocks) {
+        const n = disk.read(buf, b * OVERLAY_BLOCK);
+        writeSync(fd, buf, 0, n, b * OVERLAY_BLOCK);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, known.base);
+    syncDir(dirname(known.base));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    disk.close();
+  }
+  const fresh = OverlayDisk.open(known.base, dir, null);
+  fresh.close();
+  setHead(dir, index, known.base, fresh.activeFile);
+  return { base: known.base, blocks: blocks.length };
 }

@@ -263,6 +263,7 @@ async function loadLauncher(): Promise<LaunchGuest> {
   return (config, events) =>
     mod.launchGuest(config, events, {
       ...(data.baseDir ? { baseDir: data.baseDir } : {}),
+      ...(data.disksDir ? { disksDir: data.disksDir } : {}),
       ...(host ? { host } : {}),
     });
 }
@@ -325,7 +326,7 @@ async function main(): Promise<void> {
 async function startFromSnapshot(path: string, allowChangedDisks: boolean, events: LauncherEvents): Promise<void> {
   let scrollback: Uint8Array;
   try {
-    const restored = await restoreFromFile(path, allowChangedDisks, events);
+    const restored = await restoreFromFile(path, allowChangedDisks, events, data.disksDir);
     guest = restored.guest;
     scrollback = restored.scrollback;
   } catch (err) {

@@ -21,6 +21,8 @@ export interface MachineWorkerSpec {
   execArgv?: string[];
   /** Extra worker data for tests (a stand-in launcher module, unpaced time). */
   extra?: Omit<MachineWorkerData, 'config'>;
+  /** The disk overlay folder of a machine (none: its disks are written in place). */
+  disksDirOf?: (id: string) => string;
 }
 
 const BACKLOG_BYTES = 256 * 1024;
@@ -104,6 +106,7 @@ export class MachineManager {
       config,
       ...(restore ? { restore } : {}),
       host: { tables: this.hostTables.buffer, owner: machine.hostOwner },
+      ...(this.spec.disksDirOf ? { disksDir: this.spec.disksDirOf(id) } : {}),
     };
     let worker: Worker;
     try {

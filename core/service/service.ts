@@ -68,9 +68,11 @@ export class WorkbenchService {
   constructor(opts: ServiceOptions) {
     this.store = new ConfigStore(opts.configDir);
     const worker = opts.worker ?? tsxWorkerSpec();
-    const spec = { ...worker, extra: { baseDir: opts.configDir, ...worker.extra } };
+    const snapshots = new SnapshotStore(opts.snapshotDir ?? join(opts.configDir, '..', 'snapshots'));
+    // A machine's disk overlays live beside its snapshots, which name them.
+    const spec = { ...worker, extra: { baseDir: opts.configDir, ...worker.extra }, disksDirOf: snapshots.disksDirOf };
     this.machines = new MachineManager(spec, (msg) => this.emit(msg));
-    this.snapshots = new SnapshotStore(opts.snapshotDir ?? join(opts.configDir, '..', 'snapshots'));
+    this.snapshots = snapshots;
     this.networks = new Networks(
       this.machines,
       this.store,

@@ -66,6 +66,8 @@ export async function takeSnapshot(
   let icount: number;
   try {
     const snap = captureMachine({ exportMachineState: exportState }, { scrollback });
+    // Before the next slice: the overlays the snapshot names become read-only, writes go on above them.
+    guest.freezeDisks?.();
     bytes = encodeMachineSnapshot(snap);
     createdAt = snap.meta.createdAt;
     icount = snap.meta.instructionCount;
@@ -103,11 +105,13 @@ export async function restoreFromFile(
   path: string,
   allowChangedDisks: boolean,
   events: LauncherEvents,
+  disksDir?: string,
 ): Promise<{ guest: LaunchedGuest; scrollback: Uint8Array }> {
   const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
   // Loaded on demand, as the worker loads the Launcher itself.
   const { restoreGuest } = await import('../launcher/restore-guest');
-  return { guest: restoreGuest(snap, events, { allowChangedDisks }), scrollback: snap.meta.scrollback };
+  const guest = restoreGuest(snap, events, { allowChangedDisks, ...(disksDir ? { disksDir } : {}) });
+  return { guest, scrollback: snap.meta.scrollback };
 }
 
 function errorText(err: unknown): string {

@@ -57,6 +57,9 @@ export class SnapshotStore {
     return join(this.dir, machine);
   }
 
+  /** The folder of the machine's disk overlays (snapshots name the overlays they froze there). */
+  readonly disksDirOf = (machine: string): string => join(this.dirOf(machine), 'disks');
+
   pathOf(machine: string, file: string): string {
     if (!isSnapshotFileName(file)) throw new ServiceError('bad-request', `"${file}" is not a snapshot file name`);
     return join(this.dirOf(machine), file);

@@ -19,6 +19,8 @@ export interface MachineWorkerData {
   restore?: SnapshotRestore;
   /** The workbench's one lguest host: its shared tables and this worker's owner token in them. */
   host?: { tables: SharedArrayBuffer; owner: number };
+  /** The machine's disk overlay folder: writable disks run on copy-on-write overlays there. */
+  disksDir?: string;
 }
 
 /** A guest of the shared host whose RAM other workers may DMA into (a guest on a network). */
