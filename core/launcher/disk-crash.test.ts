@@ -23,9 +23,13 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function runChild(dir: string, killAt: number): { lines: string[]; signal: NodeJS.Signals | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, join(dir, 'disks'), join(dir, 'base.img'), String(killAt)], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', CHILD, join(dir, 'disks'), join(dir, 'base.img'), String(killAt)],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (r.signal === null && r.status !== 0) throw new Error(`crash child failed: ${r.stderr}`);
   return { lines: r.stdout.split('\n').filter(Boolean), signal: r.signal };
 }

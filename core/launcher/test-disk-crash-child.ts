@@ -24,8 +24,7 @@ for (const name of ['writeSync', 'fsyncSync', 'renameSync', 'copyFileSync', 'ftr
 syncBuiltinESMExports();
 
 const { commitToBase, freezeDisk, machineDiskOpener, restoreDiskOpener } = await import('./machine-disks');
-const { OverlayDisk } = await import('./overlay-disk');
-type Disk = InstanceType<typeof OverlayDisk>;
+type Disk = import('./overlay-disk').OverlayDisk;
 
 const say = (line: string): boolean => process.stdout.write(`${line}\n`);
 function seen(disk: Disk): string {
