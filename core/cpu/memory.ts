@@ -98,14 +98,20 @@ export class PhysicalMemory {
   }
 
   exportState(): PhysicalMemoryState {
-    return {
-      ram: this.ram.slice(),
-      hostFrames: this.hostFrames.map((f) => (f ? new Uint8Array(f.slice().buffer) : null)),
-    };
+    return { ...this.exportStateView(), ram: this.ram.slice() };
   }
 
-  static fromState(state: PhysicalMemoryState): PhysicalMemory {
-    const mem = new PhysicalMemory(state.ram.slice());
+  /**
+   * The state without a copy of RAM: `ram` is the live array, valid until the guest runs again
+   * (a snapshot copies what it keeps from it at once; copying 64 MiB first would double its cost).
+   */
+  exportStateView(): PhysicalMemoryState {
+    return { ram: this.ram, hostFrames: this.hostFrames.map((f) => (f ? new Uint8Array(f.slice().buffer) : null)) };
+  }
+
+  /** `adopt`: the new memory takes `state.ram` itself as its RAM instead of a copy. */
+  static fromState(state: PhysicalMemoryState, adopt = false): PhysicalMemory {
+    const mem = new PhysicalMemory(adopt ? state.ram : state.ram.slice());
     mem.hostFrames = state.hostFrames.map((f) => {
       if (!f) return null;
       if (f.byteLength !== PAGE_SIZE)

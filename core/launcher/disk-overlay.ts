@@ -70,7 +70,7 @@ export class OverlayFile {
     readonly path: string,
     readonly header: OverlayHeader,
     fd: number,
-    readonly writable: boolean,
+    private writable: boolean,
   ) {
     this.fd = fd;
     this.end = OVERLAY_BLOCK;
@@ -107,25 +107,7 @@ export class OverlayFile {
   static open(path: string, writable: boolean): OverlayFile {
     const fd = openSync(path, writable ? 'r+' : 'r');
     try {
-      const head = new Uint8Array(OVERLAY_BLOCK);
-      if (readAll(fd, head, 0) < OVERLAY_BLOCK) throw new OverlayError(`overlay ${path} is shorter than its header`);
-      const view = new DataView(head.buffer);
-      if (new TextDecoder().decode(head.subarray(0, 8)) !== OVERLAY_MAGIC) {
-        throw new OverlayError(`${path} is not a disk overlay (bad magic at offset 0)`);
-      }
-      const version = view.getUint32(8, true);
-      if (version !== OVERLAY_VERSION) {
-        throw new OverlayError(`overlay ${path}: format version ${version} at offset 8 is not supported`);
-      }
-      if (view.getUint32(12, true) !== OVERLAY_BLOCK) {
-        throw new OverlayError(`overlay ${path}: block size ${view.getUint32(12, true)} at offset 12 is not supported`);
-      }
-      const len = view.getUint32(16, true);
-      const json = head.subarray(24, 24 + len);
-      if (24 + len > OVERLAY_BLOCK || crc32(json) !== view.getUint32(20, true)) {
-        throw new OverlayError(`overlay ${path}: header checksum at offset 20 does not match (file is corrupt)`);
-      }
-      const header = JSON.parse(new TextDecoder().decode(json)) as OverlayHeader;
+      const header = readHeader(fd, path);
       const file = new OverlayFile(path, header, fd, writable);
       file.scan(fstatSync(fd).size);
       return file;
@@ -193,6 +175,11 @@ export class OverlayFile {
     this.end += out.length;
   }
 
+  /** No more appends, ever (a snapshot froze this overlay; every write so far is durable). */
+  freeze(): void {
+    this.writable = false;
+  }
+
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
@@ -223,6 +210,39 @@ export function openOverlayChain(tipPath: string, tipWritable: boolean): Overlay
   } catch (e) {
     for (const l of chain) l.close();
     throw e;
+  }
+}
+
+/** Reads and checks an overlay's header (the first block of the file). */
+function readHeader(fd: number, path: string): OverlayHeader {
+  const head = new Uint8Array(OVERLAY_BLOCK);
+  if (readAll(fd, head, 0) < OVERLAY_BLOCK) throw new OverlayError(`overlay ${path} is shorter than its header`);
+  const view = new DataView(head.buffer);
+  if (new TextDecoder().decode(head.subarray(0, 8)) !== OVERLAY_MAGIC) {
+    throw new OverlayError(`${path} is not a disk overlay (bad magic at offset 0)`);
+  }
+  const version = view.getUint32(8, true);
+  if (version !== OVERLAY_VERSION) {
+    throw new OverlayError(`overlay ${path}: format version ${version} at offset 8 is not supported`);
+  }
+  if (view.getUint32(12, true) !== OVERLAY_BLOCK) {
+    throw new OverlayError(`overlay ${path}: block size ${view.getUint32(12, true)} at offset 12 is not supported`);
+  }
+  const len = view.getUint32(16, true);
+  const json = head.subarray(24, 24 + len);
+  if (24 + len > OVERLAY_BLOCK || crc32(json) !== view.getUint32(20, true)) {
+    throw new OverlayError(`overlay ${path}: header checksum at offset 20 does not match (file is corrupt)`);
+  }
+  return JSON.parse(new TextDecoder().decode(json)) as OverlayHeader;
+}
+
+/** The header of the overlay at `path` (without reading its records). */
+export function readOverlayHeader(path: string): OverlayHeader {
+  const fd = openSync(path, 'r');
+  try {
+    return readHeader(fd, path);
+  } finally {
+    closeSync(fd);
   }
 }
 

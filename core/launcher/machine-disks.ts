@@ -23,7 +23,7 @@ import writeFileAtomic from 'write-file-atomic';
 import type { DiskIdentity } from '../snapshot/disk-identity';
 import { BlockDevice, openDiskImage, type BlockBackend } from './block-device';
 import type { LauncherDevice } from './device';
-import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, OverlayFile, syncDir } from './disk-overlay';
+import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, readOverlayHeader, syncDir } from './disk-overlay';
 import { OverlayDisk } from './overlay-disk';
 
 export type DiskOpener = (path: string, readOnly: boolean) => BlockBackend;
@@ -64,9 +64,7 @@ function hasChild(dir: string, file: string): boolean {
   for (const name of readdirSync(dir)) {
     if (!name.endsWith(OVERLAY_SUFFIX) || name === file) continue;
     try {
-      const layer = OverlayFile.open(join(dir, name), false);
-      layer.close();
-      if (layer.header.parent?.file === file) return true;
+      if (readOverlayHeader(join(dir, name)).parent?.file === file) return true;
     } catch {
       // An unreadable overlay might be a child: keep the file.
       return true;

@@ -80,7 +80,8 @@ export function exportLauncherMachine(l: Launcher): MachineStateParts {
       layout: { ...layout, initrd: layout.initrd ? { ...layout.initrd } : null },
     },
     cpu: file.guest.cpu.exportState(),
-    memory: l.memory.exportState(),
+    // RAM as a live view: machineStateOf copies the pages it keeps before the guest runs again.
+    memory: l.memory.exportStateView(),
     host: host.exportState(),
     guest: guestState,
     launcher: { ...l.exportState() },

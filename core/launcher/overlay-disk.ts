@@ -113,11 +113,8 @@ export class OverlayDisk implements BlockBackend {
       base: { sha256: this.baseSha256 },
       parent: { file: basename(frozen.path), id: frozen.header.id },
     });
-    // Reopen the frozen layer read-only: nothing can append to it any more.
-    frozen.close();
-    const reopened = OverlayFile.open(frozen.path, false);
-    this.chain = [...this.chain.slice(0, -1), reopened, tip];
-    for (const [b, layer] of this.where) if (layer === frozen) this.where.set(b, reopened);
+    frozen.freeze();
+    this.chain = [...this.chain, tip];
     return basename(frozen.path);
   }
 

@@ -11,30 +11,16 @@ export interface SparsePages {
   data: Uint8Array;
 }
 
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
 /** Stores the non-zero pages of `bytes` (whose length is a multiple of the page size). */
 export function packNonZeroPages(bytes: Uint8Array): SparsePages {
   if (bytes.byteLength % PAGE_SIZE !== 0) throw new RangeError(`${bytes.byteLength} bytes is not whole pages`);
   const pages = bytes.byteLength / PAGE_SIZE;
-  // Word-wise scan: bytes may start at any offset, so copy-free only when aligned.
-  const words =
-    bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : null;
+  // One memcmp per page against a zero page: several times faster than a word loop in JavaScript.
   const present: number[] = [];
   for (let p = 0; p < pages; p++) {
-    let nonZero = false;
-    if (words) {
-      for (let i = p * 1024, end = i + 1024; i < end; i++)
-        if (words[i] !== 0) {
-          nonZero = true;
-          break;
-        }
-    } else {
-      for (let i = p * PAGE_SIZE, end = i + PAGE_SIZE; i < end; i++)
-        if (bytes[i] !== 0) {
-          nonZero = true;
-          break;
-        }
-    }
-    if (nonZero) present.push(p);
+    if (Buffer.compare(bytes.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), ZERO_PAGE) !== 0) present.push(p);
   }
   const data = new Uint8Array(present.length * PAGE_SIZE);
   present.forEach((p, i) => data.set(bytes.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), i * PAGE_SIZE));
