@@ -112,19 +112,53 @@ describe('snapshots that include disks', () => {
     await typeLine('cat keep');
     await expect.poll(() => occurrences('first-content'), { timeout: 20_000 }).toBeGreaterThanOrEqual(before + 1);
     await page.screenshot({ path: artifact('disk-snapshots-02-restored.png') });
+
+    // A snapshot after the restore is a child of the restored one in the tree.
+    await page.getByRole('tab', { name: 'Snapshots' }).click();
+    await page.getByRole('button', { name: /Take snapshot/ }).click();
+    const rowsOf = page.locator('.snapshots-table tbody tr');
+    await expect.poll(() => rowsOf.count(), { timeout: 20_000 }).toBe(2);
+    expect(await rowsOf.nth(0).getAttribute('data-depth')).toBe('0');
+    expect(await rowsOf.nth(1).getAttribute('data-depth')).toBe('1');
+    expect(await rowsOf.nth(1).locator('.snapshots-lines').textContent()).toContain('first-content');
+
+    // Names and notes are the user's, kept beside the files.
+    await rowsOf.nth(0).getByRole('button', { name: 'Label…' }).click();
+    await page.getByLabel('Snapshot name').fill('with keep');
+    await page.getByLabel('Snapshot note').fill('before the rm');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => rowsOf.nth(0).locator('.snapshots-name').textContent()).toBe('with keep');
+    expect(await rowsOf.nth(0).locator('.snapshots-note-text').textContent()).toBe('before the rm');
+    await page.screenshot({ path: artifact('disk-snapshots-03-tree.png') });
     await stop();
 
     // Every write went to overlays beside the snapshots; the image itself was never written.
     expect(sha(disk)).toBe(diskSha);
     const overlays = readdirSync(join(wb.dataDir, 'snapshots', 'diskdemo', 'disks')).filter((f) => f.endsWith('.lgov'));
-    expect(overlays.length).toBeGreaterThanOrEqual(2);
+    expect(overlays.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('commits the disk to its image only when asked and confirmed', async () => {
+    await page.getByRole('tab', { name: 'Snapshots' }).click();
+    await page.getByRole('button', { name: 'Commit disks to base…' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).first().click();
+    expect(sha(disk)).toBe(diskSha);
+    await page.getByRole('button', { name: 'Commit disks to base…' }).click();
+    await page.getByRole('button', { name: 'Commit', exact: true }).click();
+    await expect
+      .poll(() => page.locator('.snapshots-note').textContent(), { timeout: 20_000 })
+      .toMatch(/Committed \d+ blocks to /);
+    const image = readFileSync(disk);
+    expect(image.includes('first-content')).toBe(true);
+    expect(image.includes('second-content')).toBe(false);
+    diskSha = sha(disk);
   });
 
   it('a disposable run writes to its disk and leaves the image byte-identical', async () => {
     await boot('throwaway');
     await run('write scratch disposable-content', 'wrote 19 bytes to scratch');
     await run('cat scratch', 'disposable-content');
-    await page.screenshot({ path: artifact('disk-snapshots-03-disposable.png') });
+    await page.screenshot({ path: artifact('disk-snapshots-04-disposable.png') });
     await stop();
     expect(sha(disk)).toBe(diskSha);
   });

@@ -196,3 +196,16 @@ export function commitToBase(dir: string, index: number): { base: string; blocks
   setHead(dir, index, known.base, fresh.activeFile);
   return { base: known.base, blocks: blocks.length };
 }
+
+/** Commits every disk of a stopped machine that has an overlay (see commitToBase). */
+export function commitMachineDisks(dir: string): { path: string; blocks: number }[] {
+  if (!existsSync(join(dir, HEAD_FILE))) return [];
+  const head = readHead(dir);
+  const out: { path: string; blocks: number }[] = [];
+  head.disks.forEach((d, i) => {
+    if (!d) return;
+    const { base, blocks } = commitToBase(dir, i);
+    out.push({ path: base, blocks });
+  });
+  return out;
+}

@@ -108,6 +108,18 @@ const paramSchemas: { [M in ApiMethod]: object } = {
   'networks.stop': byNetwork,
   'networks.capture.start': byNetwork,
   'networks.capture.stop': byNetwork,
+  'snapshots.label': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'file', 'name', 'note'],
+    properties: {
+      id: configId,
+      file: snapshotFile,
+      name: { type: 'string', maxLength: 200 },
+      note: { type: 'string', maxLength: 10_000 },
+    },
+  },
+  'disks.commit': byId,
 };
 
 const validateSnapshotFile = ajv.compile(snapshotFile);

@@ -151,6 +151,13 @@ export interface ApiMethods {
   'networks.capture.start': { params: { name: string }; result: NetworkCapture };
   /** Ends the capture; the file is complete (fsynced, renamed into place) when this answers. */
   'networks.capture.stop': { params: { name: string }; result: NetworkCapture };
+  /** Sets a snapshot's name and note. */
+  'snapshots.label': { params: { id: string; file: string; name: string; note: string }; result: SnapshotListing };
+  /**
+   * Writes each writable disk of a stopped machine, as its guest last saw it, into the disk image
+   * (the only thing that ever writes an image). Snapshots taken on the old image cannot be restored after.
+   */
+  'disks.commit': { params: { id: string }; result: { committed: { path: string; blocks: number }[] } };
 }
 
 export type ApiMethod = keyof ApiMethods;

@@ -1,6 +1,7 @@
 // One machine's worker thread: launches the guest through the Launcher and runs it in slices,
 // yielding between slices so pause/input/stop are handled, pacing idle time to the wall clock.
 
+import { basename } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { HostTables } from '../host/host-tables';
 import type { LguestHost } from '../host/lguest-user';
@@ -51,6 +52,8 @@ type WaitAsync = (
   value: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+/** The snapshot this machine descends from: the one it was restored from, then the last one taken. */
+let snapshotParent: string | null = null;
 
 const statusTimer = setInterval(() => reportStatus(false), STATUS_INTERVAL_MS);
 
@@ -218,7 +221,8 @@ port.on('message', (msg: ToWorker) => {
       return;
     case 'snapshot':
       // Captured right here, between slices; the file is written and verified asynchronously.
-      void takeSnapshot(guest, msg.dir, consoleTail.bytes()).then((reply) => {
+      void takeSnapshot(guest, msg.dir, consoleTail.bytes(), snapshotParent).then((reply) => {
+        if (reply.ok) snapshotParent = reply.result.file;
         if (!finished) post({ type: 'snapshot-reply', seq: msg.seq, reply });
       });
       return;
@@ -329,6 +333,7 @@ async function startFromSnapshot(path: string, allowChangedDisks: boolean, event
     const restored = await restoreFromFile(path, allowChangedDisks, events, data.disksDir);
     guest = restored.guest;
     scrollback = restored.scrollback;
+    snapshotParent = basename(path);
   } catch (err) {
     die(`restore failed: ${errorText(err)}`);
     return;

@@ -20,6 +20,13 @@ export interface SnapshotListing {
   scrollbackBytes?: number;
   /** The disks the snapshot expects unchanged (they are not copied into it). */
   disks?: { path: string; readOnly: boolean }[];
+  /** The snapshot this one descends from (restore then snapshot makes a branch), or null. */
+  parent?: string | null;
+  /** The user's name and note for the snapshot ('' when not given). */
+  name?: string;
+  note?: string;
+  /** The last lines of console output before the snapshot. */
+  lastLines?: string[];
 }
 
 /** A machine worker's answer to a snapshot request. */

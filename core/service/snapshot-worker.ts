@@ -56,6 +56,7 @@ export async function takeSnapshot(
   guest: LaunchedGuest | null,
   dir: string,
   scrollback: Uint8Array,
+  parent: string | null = null,
 ): Promise<SnapshotReply> {
   const machine = basename(dir);
   if (!guest) return { ok: false, code: 'bad-state', message: `machine "${machine}" has no guest to snapshot` };
@@ -65,7 +66,7 @@ export async function takeSnapshot(
   let createdAt: string;
   let icount: number;
   try {
-    const snap = captureMachine({ exportMachineState: exportState }, { scrollback });
+    const snap = captureMachine({ exportMachineState: exportState }, { scrollback, parent });
     // Before the next slice: the overlays the snapshot names become read-only, writes go on above them.
     guest.freezeDisks?.();
     bytes = encodeMachineSnapshot(snap);

@@ -13,6 +13,8 @@ import { isErrno, ServiceError } from './errors';
 import type { MachineManager } from './machines';
 import type { SnapshotListing, SnapshotReply } from './snapshot-types';
 import { WorkerRequests } from './worker-requests';
+import { commitMachineDisks } from '../launcher/machine-disks';
+import { writeFileAtomic } from './config-store';
 
 export const SNAPSHOT_SUFFIX = '.lgsnap';
 /** Capturing and writing a snapshot of a big guest takes a while; past this the request fails. */
@@ -40,8 +42,29 @@ export function listingOf(
     virtualTimeNs: snap.meta.virtualTimeNs,
     scrollbackBytes: snap.meta.scrollback.length,
     disks: snap.state.disks.map((d) => ({ path: d.path, readOnly: d.readOnly })),
+    parent: snap.meta.parent,
+    lastLines: lastLines(snap.meta.scrollback, LAST_LINES),
   };
 }
+
+const LAST_LINES = 4;
+
+/** The last `n` non-empty lines of console output, without control characters. */
+export function lastLines(scrollback: Uint8Array, n: number): string[] {
+  const text = new TextDecoder().decode(scrollback.subarray(Math.max(0, scrollback.length - 4096)));
+  return text
+    .split(/\r?\n|\r/)
+    .map((l) => l.replace(/[\x00-\x1f\x7f]/g, ''))
+    .filter((l) => l.trim() !== '')
+    .slice(-n);
+}
+
+/** A snapshot's user-given name and note, kept beside the files (a snapshot file is never rewritten). */
+export interface SnapshotLabel {
+  name: string;
+  note: string;
+}
+const LABELS_FILE = 'labels.json';
 
 const MACHINE_ID = /^[^./\\\0][^/\\\0]*$/;
 
@@ -77,11 +100,40 @@ export class SnapshotStore {
       if (isErrno(err, 'ENOENT')) return [];
       throw err;
     }
+    const labels = await this.labels(machine);
     const out: SnapshotListing[] = [];
     for (const file of names.filter(isSnapshotFileName).sort()) {
-      out.push(await this.inspectFile(machine, file));
+      out.push({ ...(await this.inspectFile(machine, file)), ...(labels[file] ?? { name: '', note: '' }) });
     }
     return out;
+  }
+
+  private async labels(machine: string): Promise<Record<string, SnapshotLabel>> {
+    try {
+      const parsed = JSON.parse(await fs.readFile(join(this.dirOf(machine), LABELS_FILE), 'utf8')) as unknown;
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, SnapshotLabel>) : {};
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return {};
+      throw err;
+    }
+  }
+
+  /** Sets a snapshot's name and note (labels.json is rewritten atomically). */
+  async label(machine: string, file: string, label: SnapshotLabel): Promise<SnapshotListing> {
+    const path = this.pathOf(machine, file);
+    if (!(await fs.stat(path).catch(() => null))) {
+      throw new ServiceError('not-found', `machine "${machine}" has no snapshot ${file}`);
+    }
+    const labels = await this.labels(machine);
+    labels[file] = { name: label.name, note: label.note };
+    await this.writeLabels(machine, labels);
+    return (await this.list(machine)).find((l) => l.file === file)!;
+  }
+
+  private async writeLabels(machine: string, labels: Record<string, SnapshotLabel>): Promise<void> {
+    await writeFileAtomic(join(this.dirOf(machine), LABELS_FILE), `${JSON.stringify(labels, null, 2)}\n`, {
+      overwrite: true,
+    });
   }
 
   /** Reads and decodes one snapshot; a bad file is an 'invalid-snapshot' error naming the problem. */
@@ -110,6 +162,12 @@ export class SnapshotStore {
       throw err;
     }
     this.verified.delete(path);
+    // Its overlays stay: snapshots taken after it are built on them.
+    const labels = await this.labels(machine);
+    if (labels[file]) {
+      delete labels[file];
+      await this.writeLabels(machine, labels);
+    }
   }
 
   /** Removes temp files that killed snapshot writes left in the machines' folders (at start-up). */
@@ -159,7 +217,13 @@ export class SnapshotRequests extends WorkerRequests<SnapshotReply> {
   }
 }
 
-type SnapshotMethod = 'snapshots.take' | 'snapshots.list' | 'snapshots.restore' | 'snapshots.delete';
+type SnapshotMethod =
+  | 'snapshots.take'
+  | 'snapshots.list'
+  | 'snapshots.restore'
+  | 'snapshots.delete'
+  | 'snapshots.label'
+  | 'disks.commit';
 type SnapshotHandlers = { [M in SnapshotMethod & keyof ApiMethods]: (p: ApiParams<M>) => Promise<ApiResult<M>> };
 
 export interface SnapshotDeps {
@@ -215,6 +279,21 @@ export function snapshotHandlers({ store, machines, machineExists, emit }: Snaps
       await store.delete(id, file);
       changed(id);
       return { deleted: file };
+    },
+    'snapshots.label': async ({ id, file, name, note }) => {
+      const listing = await store.label(id, file, { name, note });
+      changed(id);
+      return listing;
+    },
+    'disks.commit': async ({ id }) => {
+      await known(id);
+      if (machines.isActive(id))
+        throw new ServiceError('bad-state', `stop machine "${id}" before committing its disks`);
+      try {
+        return { committed: commitMachineDisks(store.disksDirOf(id)) };
+      } catch (err) {
+        throw new ServiceError('internal', `commit to base failed: ${errorText(err)}`);
+      }
     },
   };
 }

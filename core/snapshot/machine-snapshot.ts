@@ -21,7 +21,8 @@ import {
  * Version of the tree's layout (the container has its own format version). Every change adds a
  * step to MIGRATIONS and new fixtures (core/snapshot/fixtures): files of older layouts stay readable.
  *   1: the first layout.
- *   2: each disk records the overlay its snapshot froze (`overlay`, null for a disk without one).
+ *   2: each disk records the overlay its snapshot froze (`overlay`, null for a disk without one);
+ *      the metadata names the snapshot the machine descends from (`parent`, null for none).
  */
 export const MACHINE_SNAPSHOT_LAYOUT = 2;
 export const MACHINE_SNAPSHOT_KIND = 'lguest-machine';
@@ -59,6 +60,8 @@ export interface SnapshotMeta {
    * metadata: the guest never sees it, and it is not part of the machine state.
    */
   scrollback: Uint8Array;
+  /** The snapshot file the machine descends from (restored from, or taken before), or null. */
+  parent: string | null;
 }
 
 /** Everything that decides what the machine does next (compared byte for byte by the pin test). */
@@ -117,7 +120,7 @@ export function machineStateOf(parts: MachineStateParts): MachineState {
 /** Takes a snapshot of a guest between two steps (no step may be running). */
 export function captureMachine(
   source: MachineStateSource,
-  opts: { now?: Date; scrollback?: Uint8Array } = {},
+  opts: { now?: Date; scrollback?: Uint8Array; parent?: string | null } = {},
 ): MachineSnapshot {
   const state = machineStateOf(source.exportMachineState());
   return {
@@ -129,6 +132,7 @@ export function captureMachine(
       instructionCount: state.clock.instructionCount,
       virtualTimeNs: state.clock.virtualTimeNs,
       scrollback: opts.scrollback ? opts.scrollback.slice() : new Uint8Array(0),
+      parent: opts.parent ?? null,
     },
     state,
   };
@@ -159,6 +163,7 @@ const MIGRATIONS: Record<number, (root: Tree) => void> = {
   1: (root) => {
     const disks = isTree(root.state) ? root.state.disks : undefined;
     if (Array.isArray(disks)) for (const d of disks) if (isTree(d)) d.overlay = null;
+    if (isTree(root.meta)) root.meta.parent = null;
   },
 };
 
@@ -312,6 +317,8 @@ function checkMachineSnapshot(tree: SnapshotValue): void {
   num(meta, 'instructionCount', '/meta');
   num(meta, 'virtualTimeNs', '/meta');
   typed(meta, 'scrollback', Uint8Array, '/meta');
+  if (meta.parent !== null && (typeof meta.parent !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(meta.parent)))
+    throw new SnapshotContentError('/meta/parent', 'must be null or a snapshot file name');
 
   const state = record(root.state, '/state');
   str(record(state.config, '/state/config'), 'name', '/state/config');

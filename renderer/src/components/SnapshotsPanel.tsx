@@ -1,10 +1,12 @@
-// The Snapshots tab: take a snapshot of the selected machine, list its snapshot files (verified,
-// or with the reason they cannot be used), restore one (the machine comes back paused) or delete it.
+// The Snapshots tab: take a snapshot of the selected machine, show its snapshots as a tree (verified,
+// or with the reason they cannot be used), name and annotate them, restore one (the machine comes
+// back paused) or delete it, and commit a stopped machine's disks to their images.
 
 import { useCallback, useEffect, useState } from 'react';
 import type { MachineStatus, SnapshotListing } from '../../../core/service/api';
 import { formatVirtualTime } from '../format';
 import { ApiCallError, call, errorMessage, on } from '../api/client';
+import { snapshotTree } from './snapshot-tree';
 import './SnapshotsPanel.css';
 
 interface Props {
@@ -15,6 +17,7 @@ interface Props {
 }
 
 type Confirm = { kind: 'restore' | 'delete'; file: string; allowChangedDisks?: boolean } | null;
+type Labeling = { file: string; name: string; note: string } | null;
 type Note = { kind: 'ok' | 'error'; text: string; diskChangedFile?: string } | null;
 
 export function formatBytes(n: number): string {
@@ -28,7 +31,10 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
   const [busy, setBusy] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [note, setNote] = useState<Note>(null);
+  const [labeling, setLabeling] = useState<Labeling>(null);
+  const [confirmCommit, setConfirmCommit] = useState(false);
   const state = status?.state ?? 'stopped';
+  const stopped = state === 'stopped' || state === 'dead';
   const canTake = id !== null && !['stopped', 'dead', 'starting'].includes(state);
 
   const refresh = useCallback(async () => {
@@ -46,6 +52,8 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
     setList(null);
     setConfirm(null);
     setNote(null);
+    setLabeling(null);
+    setConfirmCommit(false);
     void refresh();
     return on('snapshots.changed', (ev) => {
       if (ev.id === id) void refresh();
@@ -94,6 +102,41 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
     }
   };
 
+  const saveLabel = async (l: NonNullable<Labeling>): Promise<void> => {
+    if (!id) return;
+    setBusy(l.file);
+    try {
+      await call('snapshots.label', { id, file: l.file, name: l.name, note: l.note });
+      setLabeling(null);
+      await refresh();
+    } catch (err) {
+      setNote({ kind: 'error', text: `Saving the name failed: ${errorMessage(err)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const commitDisks = async (): Promise<void> => {
+    if (!id) return;
+    setConfirmCommit(false);
+    setBusy('commit');
+    setNote(null);
+    try {
+      const { committed } = await call('disks.commit', { id });
+      setNote({
+        kind: 'ok',
+        text:
+          committed.length === 0
+            ? 'No disk has changes to commit.'
+            : `Committed ${committed.map((c) => `${c.blocks} blocks to ${c.path}`).join(', ')}.`,
+      });
+    } catch (err) {
+      setNote({ kind: 'error', text: `Commit failed: ${errorMessage(err)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+
   if (!id) return <div className="empty">Select a machine to see its snapshots.</div>;
 
   return (
@@ -104,10 +147,33 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
         </button>
         <span className="muted">
           {canTake
-            ? 'Saves CPU, memory, host and device state; disks are checked, not copied.'
+            ? 'Saves CPU, memory, host and device state; disk changes stay in overlays beside it.'
             : 'Start the machine to take a snapshot.'}
         </span>
         <span className="spacer" />
+        {confirmCommit ? (
+          <span className="snapshots-actions">
+            <span className="muted">
+              Write the disks as the guest last saw them into their images? Snapshots taken before can no longer be
+              restored.
+            </span>
+            <button className="button small danger" onClick={() => void commitDisks()}>
+              Commit
+            </button>
+            <button className="button small" onClick={() => setConfirmCommit(false)}>
+              Cancel
+            </button>
+          </span>
+        ) : (
+          <button
+            className="button small"
+            disabled={!stopped || busy !== null}
+            title={stopped ? 'Write the disk changes into the disk images' : 'Stop the machine to commit its disks'}
+            onClick={() => setConfirmCommit(true)}
+          >
+            Commit disks to base…
+          </button>
+        )}
         <button className="button small" disabled={busy !== null} onClick={() => void refresh()}>
           ↻ Refresh
         </button>
@@ -133,7 +199,7 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
         <table className="snapshots-table">
           <thead>
             <tr>
-              <th>Taken</th>
+              <th>Snapshot</th>
               <th className="num">Instructions</th>
               <th className="num">Virtual time</th>
               <th className="num">Size</th>
@@ -142,12 +208,47 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
             </tr>
           </thead>
           <tbody>
-            {list.map((s) => (
-              <tr key={s.file} data-snapshot={s.file} className={s.verified ? '' : 'bad'}>
-                <td title={s.file}>
-                  {s.createdAt ? new Date(s.createdAt).toLocaleString() : <code>{s.file}</code>}
+            {snapshotTree(list).map(({ listing: s, depth, lostParent }) => (
+              <tr key={s.file} data-snapshot={s.file} data-depth={depth} className={s.verified ? '' : 'bad'}>
+                <td title={s.file} className="snapshots-node" style={{ paddingLeft: 10 + depth * 18 }}>
+                  {depth > 0 && <span className="snapshots-branch">└ </span>}
+                  {s.name ? <strong className="snapshots-name">{s.name}</strong> : null}
+                  <span className={s.name ? 'muted' : ''}>
+                    {s.name ? ' ' : ''}
+                    {s.createdAt ? new Date(s.createdAt).toLocaleString() : <code>{s.file}</code>}
+                  </span>
+                  {s.note && <div className="snapshots-note-text">{s.note}</div>}
+                  {lostParent && <div className="muted">parent {lostParent} was deleted</div>}
+                  {s.lastLines && s.lastLines.length > 0 && (
+                    <pre className="snapshots-lines">{s.lastLines.join('\n')}</pre>
+                  )}
                   {s.disks && s.disks.length > 0 && (
                     <div className="snapshots-disks">disks: {s.disks.map((d) => d.path).join(', ')}</div>
+                  )}
+                  {labeling?.file === s.file && (
+                    <div className="snapshots-label-form">
+                      <input
+                        aria-label="Snapshot name"
+                        value={labeling.name}
+                        placeholder="name"
+                        onChange={(e) => setLabeling({ ...labeling, name: e.target.value })}
+                      />
+                      <textarea
+                        aria-label="Snapshot note"
+                        value={labeling.note}
+                        placeholder="note"
+                        rows={2}
+                        onChange={(e) => setLabeling({ ...labeling, note: e.target.value })}
+                      />
+                      <div className="snapshots-actions">
+                        <button className="button small primary" onClick={() => void saveLabel(labeling)}>
+                          Save
+                        </button>
+                        <button className="button small" onClick={() => setLabeling(null)}>
+                          Cancel
+                        </button>
+                      </div>
+                    </div>
                   )}
                 </td>
                 <td className="num mono">{s.instructionCount?.toLocaleString('en-US') ?? '—'}</td>
@@ -183,6 +284,13 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                       </>
                     ) : (
                       <>
+                        <button
+                          className="button small"
+                          disabled={busy !== null}
+                          onClick={() => setLabeling({ file: s.file, name: s.name ?? '', note: s.note ?? '' })}
+                        >
+                          Label…
+                        </button>
                         <button
                           className="button small"
                           disabled={!s.verified || busy !== null}
