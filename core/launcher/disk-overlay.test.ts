@@ -124,6 +124,7 @@ describe('overlay disks', () => {
   it('refuses an overlay on another base, naming both hashes', () => {
     const disks = join(dir, 'disks');
     const disk = machineDiskOpener(disks)(base, false) as OverlayDisk;
+    disk.write(fill(1024, 0x31), 0);
     const s1 = freezeDisk(disk, 0);
     disk.close();
     const other = join(dir, 'other.img');
@@ -133,6 +134,12 @@ describe('overlay disks', () => {
         `belongs to another base image \\(sha256 ${sha(baseBytes)}.*than ${other} \\(sha256 ${sha(fill(SIZE, 9))}`,
       ),
     );
+    // With the user's override, the snapshot's blocks go on top of the changed image.
+    const forced = OverlayDisk.branch(other, disks, s1, { allowChangedBase: true });
+    const got = contents(forced);
+    expect(got.subarray(0, 1024)).toEqual(fill(1024, 0x31));
+    expect(got.subarray(4096)).toEqual(fill(SIZE - 4096, 9));
+    forced.close();
   });
 
   it('a disposable run writes to a temporary overlay that is gone at close', () => {

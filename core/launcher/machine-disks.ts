@@ -79,11 +79,11 @@ function hasChild(dir: string, file: string): boolean {
  * Read-only disks are opened as they are.
  */
 export function machineDiskOpener(dir: string): DiskOpener {
-  mkdirSync(dir, { recursive: true });
   let index = 0;
   return (path, readOnly) => {
     const i = index++;
     if (readOnly) return openDiskImage(path, true);
+    mkdirSync(dir, { recursive: true });
     const known = readHead(dir).disks[i];
     const tip = known && known.base === path && existsSync(join(dir, known.file)) ? known.file : null;
     // An overlay something is built on was frozen by a snapshot (a crash came before head.json
@@ -99,13 +99,13 @@ export function machineDiskOpener(dir: string): DiskOpener {
  * The disk opener of a restore: each writable disk gets a new overlay on top of the overlay its
  * snapshot froze (or on the base, for a snapshot without overlays), and becomes the disk's head.
  */
-export function restoreDiskOpener(dir: string, disks: readonly DiskIdentity[]): DiskOpener {
-  mkdirSync(dir, { recursive: true });
+export function restoreDiskOpener(dir: string, disks: readonly DiskIdentity[], allowChangedBase = false): DiskOpener {
   let index = 0;
   return (path, readOnly) => {
     const i = index++;
     if (readOnly) return openDiskImage(path, true);
-    const disk = OverlayDisk.branch(path, dir, disks[i]?.overlay ?? null);
+    mkdirSync(dir, { recursive: true });
+    const disk = OverlayDisk.branch(path, dir, disks[i]?.overlay ?? null, { allowChangedBase });
     setHead(dir, i, path, disk.activeFile);
     return disk;
   };

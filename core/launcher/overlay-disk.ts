@@ -34,16 +34,14 @@ export class OverlayDisk implements BlockBackend {
     this.baseFd = openSync(basePath, 'r');
     this.size = fstatSync(this.baseFd).size;
     this.chain = chain;
-    for (const layer of chain) {
-      if (layer.header.size !== this.size || layer.header.base.sha256 !== baseSha256) {
-        closeSync(this.baseFd);
-        throw new OverlayError(
-          `overlay ${layer.path} belongs to another base image (sha256 ${layer.header.base.sha256}, ${layer.header.size} bytes) ` +
-            `than ${basePath} (sha256 ${baseSha256}, ${this.size} bytes)`,
-        );
-      }
-      for (const b of layer.blocks.keys()) this.where.set(b, layer);
+    // The layers below are tied to the tip by their ids; the tip names the base it was made on.
+    const tip = chain[chain.length - 1]!;
+    const problem = baseMismatch(tip, basePath, baseSha256, this.size);
+    if (problem || chain.some((l) => l.header.size !== this.size)) {
+      closeSync(this.baseFd);
+      throw new OverlayError(problem ?? `the overlays of ${basePath} do not all have its size (${this.size} bytes)`);
     }
+    for (const layer of chain) for (const b of layer.blocks.keys()) this.where.set(b, layer);
   }
 
   /**
@@ -71,12 +69,21 @@ export class OverlayDisk implements BlockBackend {
    * Opens a base image with a new active overlay on top of the frozen overlay `frozen` (a snapshot's
    * disk), or directly on the base when `frozen` is null.
    */
-  static branch(basePath: string, dir: string, frozen: string | null, newTipName = newOverlayName()): OverlayDisk {
+  static branch(
+    basePath: string,
+    dir: string,
+    frozen: string | null,
+    opts: { allowChangedBase?: boolean; newTipName?: string } = {},
+  ): OverlayDisk {
+    const newTipName = opts.newTipName ?? newOverlayName();
     if (frozen === null) return OverlayDisk.open(basePath, dir, null, newTipName);
     const sha256 = baseImageSha256(basePath);
     const below = openOverlayChain(join(dir, frozen), false);
     try {
       const top = below[below.length - 1]!;
+      // With the user's override, the frozen blocks go on top of an image that changed since.
+      const problem = baseMismatch(top, basePath, sha256, top.header.size);
+      if (problem && !opts.allowChangedBase) throw new OverlayError(problem);
       const tip = OverlayFile.create(join(dir, newTipName), {
         size: top.header.size,
         base: { sha256 },
@@ -184,6 +191,14 @@ export class OverlayDisk implements BlockBackend {
     for (const l of this.chain) l.close();
     closeSync(this.baseFd);
   }
+}
+
+function baseMismatch(layer: OverlayFile, basePath: string, sha256: string, size: number): string | null {
+  if (layer.header.base.sha256 === sha256 && layer.header.size === size) return null;
+  return (
+    `overlay ${layer.path} belongs to another base image (sha256 ${layer.header.base.sha256}, ${layer.header.size} bytes) ` +
+    `than ${basePath} (sha256 ${sha256}, ${size} bytes)`
+  );
 }
 
 function fstatSize(path: string): number {

@@ -75,7 +75,8 @@ export function restoreGuest(
       (b) => events.consoleOutput(b),
       (line) => events.log?.(line),
       undefined,
-      opts.openDisk ?? (opts.disksDir ? restoreDiskOpener(opts.disksDir, state.disks) : openDiskImage),
+      opts.openDisk ??
+        (opts.disksDir ? restoreDiskOpener(opts.disksDir, state.disks, opts.allowChangedDisks) : openDiskImage),
     );
     if (table.top !== memory.ram.byteLength) {
       for (const d of devices) d.close?.();

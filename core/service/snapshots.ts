@@ -52,11 +52,14 @@ const LAST_LINES = 4;
 /** The last `n` non-empty lines of console output, without control characters. */
 export function lastLines(scrollback: Uint8Array, n: number): string[] {
   const text = new TextDecoder().decode(scrollback.subarray(Math.max(0, scrollback.length - 4096)));
-  return text
-    .split(/\r?\n|\r/)
-    .map((l) => l.replace(/[\x00-\x1f\x7f]/g, ''))
-    .filter((l) => l.trim() !== '')
-    .slice(-n);
+  return (
+    text
+      .split(/\r?\n|\r/)
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .map((l) => l.replace(/[\x00-\x1f\x7f]/g, ''))
+      .filter((l) => l.trim() !== '')
+      .slice(-n)
+  );
 }
 
 /** A snapshot's user-given name and note, kept beside the files (a snapshot file is never rewritten). */
