@@ -35,8 +35,8 @@ export class OverlayDisk implements BlockBackend {
     this.size = fstatSync(this.baseFd).size;
     this.chain = chain;
     // The layers below are tied to the tip by their ids; the tip names the base it was made on.
-    const tip = chain[chain.length - 1]!;
-    const problem = baseMismatch(tip, basePath, baseSha256, this.size);
+    const tip = chain[chain.length - 1];
+    const problem = tip ? baseMismatch(tip, basePath, baseSha256, this.size) : null;
     if (problem || chain.some((l) => l.header.size !== this.size)) {
       closeSync(this.baseFd);
       throw new OverlayError(problem ?? `the overlays of ${basePath} do not all have its size (${this.size} bytes)`);
@@ -94,6 +94,40 @@ export class OverlayDisk implements BlockBackend {
       for (const l of below) l.close();
       throw e;
     }
+  }
+
+  /** A read-only view of a snapshot's disk: the base under the frozen overlay `frozen` (or none). */
+  static view(basePath: string, dir: string, frozen: string | null): OverlayDisk {
+    const sha256 = baseImageSha256(basePath);
+    const chain = frozen === null ? [] : openOverlayChain(join(dir, frozen), false);
+    try {
+      return new OverlayDisk(basePath, sha256, chain);
+    } catch (e) {
+      for (const l of chain) l.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Blocks whose contents differ between this disk and `other` (on the same base): only blocks held
+   * by layers the two chains do not share can differ, and those are compared.
+   */
+  diffBlocks(other: OverlayDisk): number[] {
+    const shared = new Set(
+      this.chain.map((l) => l.header.id).filter((id) => other.chain.some((o) => o.header.id === id)),
+    );
+    const candidates = new Set<number>();
+    for (const disk of [this, other])
+      for (const l of disk.chain) if (!shared.has(l.header.id)) for (const b of l.blocks.keys()) candidates.add(b);
+    const x = new Uint8Array(OVERLAY_BLOCK);
+    const y = new Uint8Array(OVERLAY_BLOCK);
+    return [...candidates]
+      .sort((p, q) => p - q)
+      .filter((b) => {
+        this.readBlock(b, x);
+        other.readBlock(b, y);
+        return Buffer.compare(x, y) !== 0;
+      });
   }
 
   get active(): OverlayFile {
