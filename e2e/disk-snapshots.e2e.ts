@@ -92,6 +92,18 @@ describe('snapshots that include disks', () => {
     await run('cat keep', 'keep: ');
     await page.screenshot({ path: artifact('disk-snapshots-01-deleted.png') });
 
+    // What changed since the snapshot: guest pages, registers, and the disk blocks of the writes.
+    await page.getByRole('tab', { name: 'Snapshots' }).click();
+    await page.getByRole('button', { name: 'Diff…' }).click();
+    await page.getByRole('button', { name: 'Compare', exact: true }).click();
+    const diff = page.getByTestId('snapshot-diff');
+    await expect.poll(() => diff.count(), { timeout: 20_000 }).toBe(1);
+    expect(Number(await diff.getByTestId('diff-pages').textContent())).toBeGreaterThan(0);
+    expect(Number(await diff.getByTestId('diff-disk-blocks').textContent())).toBeGreaterThan(0);
+    expect(await diff.locator('tr[data-register="instructions"]').count()).toBe(1);
+    await page.screenshot({ path: artifact('disk-snapshots-02-diff.png') });
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+
     await page.getByRole('tab', { name: 'Snapshots' }).click();
     await page.getByRole('button', { name: 'Restore…' }).click();
     await page.getByRole('button', { name: 'Restore', exact: true }).click();
@@ -111,7 +123,7 @@ describe('snapshots that include disks', () => {
     const before = await occurrences('first-content');
     await typeLine('cat keep');
     await expect.poll(() => occurrences('first-content'), { timeout: 20_000 }).toBeGreaterThanOrEqual(before + 1);
-    await page.screenshot({ path: artifact('disk-snapshots-02-restored.png') });
+    await page.screenshot({ path: artifact('disk-snapshots-03-restored.png') });
 
     // A snapshot after the restore is a child of the restored one in the tree.
     await page.getByRole('tab', { name: 'Snapshots' }).click();
@@ -129,7 +141,7 @@ describe('snapshots that include disks', () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(() => rowsOf.nth(0).locator('.snapshots-name').textContent()).toBe('with keep');
     expect(await rowsOf.nth(0).locator('.snapshots-note-text').textContent()).toBe('before the rm');
-    await page.screenshot({ path: artifact('disk-snapshots-03-tree.png') });
+    await page.screenshot({ path: artifact('disk-snapshots-04-tree.png') });
     await stop();
 
     // Every write went to overlays beside the snapshots; the image itself was never written.
@@ -158,7 +170,7 @@ describe('snapshots that include disks', () => {
     await boot('throwaway');
     await run('write scratch disposable-content', 'wrote 19 bytes to scratch');
     await run('cat scratch', 'disposable-content');
-    await page.screenshot({ path: artifact('disk-snapshots-04-disposable.png') });
+    await page.screenshot({ path: artifact('disk-snapshots-05-disposable.png') });
     await stop();
     expect(sha(disk)).toBe(diskSha);
   });

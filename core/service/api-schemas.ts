@@ -119,6 +119,12 @@ const paramSchemas: { [M in ApiMethod]: object } = {
       note: { type: 'string', maxLength: 10_000 },
     },
   },
+  'snapshots.diff': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'from'],
+    properties: { id: configId, from: snapshotFile, to: snapshotFile },
+  },
   'disks.commit': byId,
 };
 

@@ -10,7 +10,7 @@ import type {
   PageTablesView,
   RegistersView,
 } from './inspector-types';
-import type { SnapshotListing } from './snapshot-types';
+import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
 
 export type * from './inspector-types';
 export type * from './snapshot-types';
@@ -151,6 +151,8 @@ export interface ApiMethods {
   'networks.capture.start': { params: { name: string }; result: NetworkCapture };
   /** Ends the capture; the file is complete (fsynced, renamed into place) when this answers. */
   'networks.capture.stop': { params: { name: string }; result: NetworkCapture };
+  /** What changed from snapshot `from` to snapshot `to`, or to the running machine when `to` is absent. */
+  'snapshots.diff': { params: { id: string; from: string; to?: string }; result: SnapshotDiff };
   /** Sets a snapshot's name and note. */
   'snapshots.label': { params: { id: string; file: string; name: string; note: string }; result: SnapshotListing };
   /**

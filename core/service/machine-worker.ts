@@ -9,7 +9,8 @@ import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import { replyToInspect } from './inspectors';
-import { ConsoleTail, restoreFromFile, takeSnapshot } from './snapshot-worker';
+import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
+import type { DiffReply } from './snapshot-types';
 import type { FromWorker, HostGuest, MachineWorkerData, ToWorker } from './worker-protocol';
 
 type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
@@ -234,6 +235,11 @@ port.on('message', (msg: ToWorker) => {
       hostPeers.delete(msg.guestid);
       host?.removeRemoteGuest(msg.guestid);
       return;
+    case 'diff':
+      void diffAgainst(msg.path).then((reply) => {
+        if (!finished) post({ type: 'diff-reply', seq: msg.seq, reply });
+      });
+      return;
     case 'stop': {
       flushConsole();
       const t = virtualTime();
@@ -243,6 +249,12 @@ port.on('message', (msg: ToWorker) => {
     }
   }
 });
+
+/** Reads the snapshot file, then diffs it against the guest between two slices. */
+async function diffAgainst(path: string): Promise<DiffReply> {
+  if (!guest) return { ok: false, code: 'bad-state', message: 'the machine has no guest to compare' };
+  return diffWithSnapshotFile(path, () => guest, data.disksDir ?? null);
+}
 
 function shutdownAfter(last: () => void): void {
   last();

@@ -9,8 +9,8 @@ import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
 import { ServiceError } from './errors';
 import { InspectRequests } from './inspect-requests';
 import type { InspectQuery, InspectResults } from './inspector-types';
-import type { SnapshotListing } from './snapshot-types';
-import { SnapshotRequests } from './snapshots';
+import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
+import { DiffRequests, SnapshotRequests } from './snapshots';
 import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 
 export interface MachineWorkerSpec {
@@ -63,6 +63,7 @@ export class MachineManager {
   readonly hostTables = HostTables.create();
   private readonly inspections = new InspectRequests();
   private readonly snapshotRequests = new SnapshotRequests();
+  private readonly diffRequests = new DiffRequests();
 
   constructor(
     private readonly spec: MachineWorkerSpec,
@@ -139,6 +140,7 @@ export class MachineManager {
       machine.worker = null;
       this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);
       this.snapshotRequests.dropWorker(worker, `machine "${id}" stopped before its snapshot was saved`);
+      this.diffRequests.dropWorker(worker, `machine "${id}" stopped before its diff was done`);
       if (machine.stopping) {
         const done = machine.stopping;
         machine.stopping = null;
@@ -220,6 +222,13 @@ export class MachineManager {
     return this.inspections.send(m.worker!, query);
   }
 
+  /** Diffs the snapshot file at `path` against the machine now, between two of its run slices. */
+  diff(id: string, path: string): Promise<SnapshotDiff> {
+    const m = this.active(id, 'diff');
+    if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
+    return this.diffRequests.send(m.worker!, path);
+  }
+
   /** Snapshots the machine into `dir` between two of its run slices (see snapshot-worker.ts). */
   snapshot(id: string, dir: string): Promise<SnapshotListing> {
     const m = this.active(id, 'snapshot');
@@ -276,6 +285,9 @@ export class MachineManager {
         return;
       case 'snapshot-reply':
         this.snapshotRequests.settle(msg.seq, msg.reply);
+        return;
+      case 'diff-reply':
+        this.diffRequests.settle(msg.seq, msg.reply);
         return;
       case 'restored':
         // The console now shows the restored guest: its saved scrollback replaces the backlog.

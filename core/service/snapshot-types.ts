@@ -29,6 +29,15 @@ export interface SnapshotListing {
   lastLines?: string[];
 }
 
+/** What changed between two snapshots, or a snapshot and the running machine. */
+export type { MachineDiff as SnapshotDiff, DiskDiff } from '../launcher/snapshot-diff';
+export type { ByteRange, RegisterChange } from '../snapshot/state-diff';
+
+/** A machine worker's answer to a diff request (a snapshot file against the running machine). */
+export type DiffReply =
+  | { ok: true; result: import('../launcher/snapshot-diff').MachineDiff }
+  | { ok: false; code: 'bad-state' | 'invalid-snapshot' | 'internal'; message: string };
+
 /** A machine worker's answer to a snapshot request. */
 export type SnapshotReply =
   | { ok: true; result: SnapshotListing }

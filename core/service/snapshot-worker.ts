@@ -11,7 +11,7 @@ import {
   SnapshotUnsupportedError,
 } from '../snapshot/machine-snapshot';
 import { writeFileAtomic } from './atomic-file';
-import type { SnapshotReply } from './snapshot-types';
+import type { DiffReply, SnapshotReply } from './snapshot-types';
 import { listingOf, snapshotFileName } from './snapshots';
 
 /** Console output kept for a snapshot's metadata (what the user saw just before it). */
@@ -98,6 +98,32 @@ export async function takeSnapshot(
     return { ok: true, result: listingOf(machine, file, stat, decoded) };
   } catch (err) {
     return { ok: false, code: 'internal', message: `snapshot ${file} could not be saved: ${errorText(err)}` };
+  }
+}
+
+/**
+ * The diff of the snapshot file at `path` against the machine now. The file is read first; the
+ * comparison itself runs synchronously, between two run slices, on the guest `current()` returns.
+ */
+export async function diffWithSnapshotFile(
+  path: string,
+  current: () => LaunchedGuest | null,
+  disksDir: string | null,
+): Promise<DiffReply> {
+  let state;
+  try {
+    state = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path))).state;
+  } catch (err) {
+    return { ok: false, code: 'invalid-snapshot', message: `snapshot ${basename(path)}: ${errorText(err)}` };
+  }
+  const { diffWithRunning } = await import('../launcher/snapshot-diff');
+  // No await from here on: the guest does not run while it is compared.
+  const guest = current();
+  if (!guest) return { ok: false, code: 'bad-state', message: 'the machine stopped' };
+  try {
+    return { ok: true, result: diffWithRunning(state, guest, disksDir) };
+  } catch (err) {
+    return { ok: false, code: 'internal', message: `diff failed: ${errorText(err)}` };
   }
 }
 

@@ -11,9 +11,11 @@ import { removeStaleTempFiles } from './atomic-file';
 import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig } from './api';
 import { isErrno, ServiceError } from './errors';
 import type { MachineManager } from './machines';
-import type { SnapshotListing, SnapshotReply } from './snapshot-types';
+import type { DiffReply, SnapshotDiff, SnapshotListing, SnapshotReply } from './snapshot-types';
 import { WorkerRequests } from './worker-requests';
 import { commitMachineDisks } from '../launcher/machine-disks';
+import { diffSnapshots } from '../launcher/snapshot-diff';
+import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './config-store';
 
 export const SNAPSHOT_SUFFIX = '.lgsnap';
@@ -220,12 +222,25 @@ export class SnapshotRequests extends WorkerRequests<SnapshotReply> {
   }
 }
 
+/** Diff requests (a snapshot file against the running machine) in flight to machine workers. */
+export class DiffRequests extends WorkerRequests<DiffReply> {
+  send(worker: Worker, path: string): Promise<SnapshotDiff> {
+    return this.request<SnapshotDiff>(
+      worker,
+      (seq) => ({ type: 'diff', seq, path }),
+      SNAPSHOT_TIMEOUT_MS,
+      'the machine did not finish the diff in time',
+    );
+  }
+}
+
 type SnapshotMethod =
   | 'snapshots.take'
   | 'snapshots.list'
   | 'snapshots.restore'
   | 'snapshots.delete'
   | 'snapshots.label'
+  | 'snapshots.diff'
   | 'disks.commit';
 type SnapshotHandlers = { [M in SnapshotMethod & keyof ApiMethods]: (p: ApiParams<M>) => Promise<ApiResult<M>> };
 
@@ -287,6 +302,18 @@ export function snapshotHandlers({ store, machines, machineExists, emit }: Snaps
       const listing = await store.label(id, file, { name, note });
       changed(id);
       return listing;
+    },
+    'snapshots.diff': async ({ id, from, to }) => {
+      await known(id);
+      const a = await store.load(id, from);
+      if (to === undefined) {
+        if (!machines.isActive(id))
+          throw new ServiceError('bad-state', `machine "${id}" is not running: pick a snapshot to compare with`);
+        return machines.diff(id, store.pathOf(id, from));
+      }
+      const b = await store.load(id, to);
+      const disksDir = store.disksDirOf(id);
+      return diffSnapshots(a.state, b.state, existsSync(disksDir) ? disksDir : null);
     },
     'disks.commit': async ({ id }) => {
       await known(id);

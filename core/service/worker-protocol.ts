@@ -3,7 +3,7 @@
 
 import type { MachineConfig, MachineState } from './api';
 import type { InspectQuery, InspectResult } from './inspector-types';
-import type { SnapshotReply } from './snapshot-types';
+import type { DiffReply, SnapshotReply } from './snapshot-types';
 
 export interface MachineWorkerData {
   config: MachineConfig;
@@ -47,7 +47,9 @@ export type ToWorker =
   | { type: 'snapshot'; seq: number; dir: string }
   /** Another worker's guest joined the host (its RAM is shared), or left it. */
   | { type: 'host-peer'; guest: HostGuest }
-  | { type: 'host-peer-left'; guestid: number };
+  | { type: 'host-peer-left'; guestid: number }
+  /** Diff the snapshot file at `path` against the machine now; answered with a 'diff-reply'. */
+  | { type: 'diff'; seq: number; path: string };
 
 export type FromWorker =
   | { type: 'status'; state: Exclude<MachineState, 'stopped'>; virtualTimeNs: number; reason?: string }
@@ -56,6 +58,7 @@ export type FromWorker =
   | { type: 'stopped'; virtualTimeNs: number }
   | { type: 'inspect-reply'; seq: number; reply: InspectReply }
   | { type: 'snapshot-reply'; seq: number; reply: SnapshotReply }
+  | { type: 'diff-reply'; seq: number; reply: DiffReply }
   /** The guest was restored from a snapshot; `scrollback` is the console the snapshot kept. */
   | { type: 'restored'; scrollback: Uint8Array }
   /** The disk lock files the guest holds (the service releases them if it must terminate the thread). */

@@ -2,6 +2,12 @@
 
 import type { MachineState } from '../../core/service/api';
 
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
 export function formatVirtualTime(ns: number): string {
   const totalMs = Math.floor(ns / 1e6);
   const s = Math.floor(totalMs / 1000);

@@ -3,9 +3,10 @@
 // back paused) or delete it, and commit a stopped machine's disks to their images.
 
 import { useCallback, useEffect, useState } from 'react';
-import type { MachineStatus, SnapshotListing } from '../../../core/service/api';
-import { formatVirtualTime } from '../format';
+import type { MachineStatus, SnapshotDiff, SnapshotListing } from '../../../core/service/api';
+import { formatBytes, formatVirtualTime } from '../format';
 import { ApiCallError, call, errorMessage, on } from '../api/client';
+import { SnapshotDiffView } from './SnapshotDiffView';
 import { snapshotTree } from './snapshot-tree';
 import './SnapshotsPanel.css';
 
@@ -18,13 +19,9 @@ interface Props {
 
 type Confirm = { kind: 'restore' | 'delete'; file: string; allowChangedDisks?: boolean } | null;
 type Labeling = { file: string; name: string; note: string } | null;
+/** A diff being set up (`to` '' = the running machine) or shown. */
+type Diffing = { from: string; to: string; result: SnapshotDiff | null } | null;
 type Note = { kind: 'ok' | 'error'; text: string; diskChangedFile?: string } | null;
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-}
 
 export function SnapshotsPanel({ id, status, onRestored }: Props) {
   const [list, setList] = useState<SnapshotListing[] | null>(null);
@@ -33,6 +30,7 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
   const [note, setNote] = useState<Note>(null);
   const [labeling, setLabeling] = useState<Labeling>(null);
   const [confirmCommit, setConfirmCommit] = useState(false);
+  const [diffing, setDiffing] = useState<Diffing>(null);
   const state = status?.state ?? 'stopped';
   const stopped = state === 'stopped' || state === 'dead';
   const canTake = id !== null && !['stopped', 'dead', 'starting'].includes(state);
@@ -54,6 +52,7 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
     setNote(null);
     setLabeling(null);
     setConfirmCommit(false);
+    setDiffing(null);
     void refresh();
     return on('snapshots.changed', (ev) => {
       if (ev.id === id) void refresh();
@@ -111,6 +110,20 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
       await refresh();
     } catch (err) {
       setNote({ kind: 'error', text: `Saving the name failed: ${errorMessage(err)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const compare = async (d: NonNullable<Diffing>): Promise<void> => {
+    if (!id) return;
+    setBusy('diff');
+    setNote(null);
+    try {
+      const result = await call('snapshots.diff', { id, from: d.from, ...(d.to ? { to: d.to } : {}) });
+      setDiffing({ ...d, result });
+    } catch (err) {
+      setNote({ kind: 'error', text: `Diff failed: ${errorMessage(err)}` });
     } finally {
       setBusy(null);
     }
@@ -191,6 +204,34 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
           )}
         </div>
       )}
+      {diffing && (
+        <div className="snapshots-diff-bar">
+          <span>
+            Compare <code>{diffing.from}</code> with
+          </span>
+          <select
+            aria-label="Compare with"
+            value={diffing.to}
+            onChange={(e) => setDiffing({ from: diffing.from, to: e.target.value, result: null })}
+          >
+            <option value="">the machine now</option>
+            {(list ?? [])
+              .filter((s) => s.file !== diffing.from && s.verified)
+              .map((s) => (
+                <option key={s.file} value={s.file}>
+                  {s.name ? `${s.name} (${s.file})` : s.file}
+                </option>
+              ))}
+          </select>
+          <button className="button small primary" disabled={busy !== null} onClick={() => void compare(diffing)}>
+            Compare
+          </button>
+          <button className="button small" onClick={() => setDiffing(null)}>
+            Close
+          </button>
+        </div>
+      )}
+      {diffing?.result && <SnapshotDiffView diff={diffing.result} from={diffing.from} to={diffing.to || 'now'} />}
       {list === null ? (
         <div className="empty">Loading…</div>
       ) : list.length === 0 ? (
@@ -290,6 +331,13 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                           onClick={() => setLabeling({ file: s.file, name: s.name ?? '', note: s.note ?? '' })}
                         >
                           Label…
+                        </button>
+                        <button
+                          className="button small"
+                          disabled={!s.verified || busy !== null}
+                          onClick={() => setDiffing({ from: s.file, to: '', result: null })}
+                        >
+                          Diff…
                         </button>
                         <button
                           className="button small"
