@@ -150,8 +150,17 @@ describe('snapshots that include disks', () => {
     expect(overlays.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('commits the disk to its image only when asked and confirmed', async () => {
+  it('commits the disk to its image only when asked and confirmed; an export then refuses the new image', async () => {
     await page.getByRole('tab', { name: 'Snapshots' }).click();
+    // Export the first snapshot (its overlays and the image's identity) before the commit.
+    const exported = join(wb.dataDir, 'with-keep.lgexport');
+    await page.locator('.snapshots-table tbody tr').nth(0).getByRole('button', { name: 'Export…' }).click();
+    await page.getByLabel('Export to').fill(exported);
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await expect
+      .poll(() => page.locator('.snapshots-note').textContent(), { timeout: 20_000 })
+      .toContain(`to ${exported}`);
+
     await page.getByRole('button', { name: 'Commit disks to base…' }).click();
     await page.getByRole('button', { name: 'Cancel' }).first().click();
     expect(sha(disk)).toBe(diskSha);
@@ -163,14 +172,26 @@ describe('snapshots that include disks', () => {
     const image = readFileSync(disk);
     expect(image.includes('first-content')).toBe(true);
     expect(image.includes('second-content')).toBe(false);
+    const before = diskSha;
     diskSha = sha(disk);
+
+    // The image is not the one the export was taken on: the import says so with both hashes.
+    await page.getByRole('button', { name: 'Import…' }).click();
+    await page.getByLabel('Import from').fill(exported);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect
+      .poll(() => page.locator('.snapshots-note').textContent(), { timeout: 20_000 })
+      .toContain(
+        `${exported}: disk 0 needs base image ${disk} with sha256 ${before}, but that file has sha256 ${diskSha}`,
+      );
+    await page.screenshot({ path: artifact('disk-snapshots-05-import-refused.png') });
   });
 
   it('a disposable run writes to its disk and leaves the image byte-identical', async () => {
     await boot('throwaway');
     await run('write scratch disposable-content', 'wrote 19 bytes to scratch');
     await run('cat scratch', 'disposable-content');
-    await page.screenshot({ path: artifact('disk-snapshots-05-disposable.png') });
+    await page.screenshot({ path: artifact('disk-snapshots-06-disposable.png') });
     await stop();
     expect(sha(disk)).toBe(diskSha);
   });

@@ -216,8 +216,13 @@ export function openOverlayChain(tipPath: string, tipWritable: boolean): Overlay
 /** Reads and checks an overlay's header (the first block of the file). */
 function readHeader(fd: number, path: string): OverlayHeader {
   const head = new Uint8Array(OVERLAY_BLOCK);
-  if (readAll(fd, head, 0) < OVERLAY_BLOCK) throw new OverlayError(`overlay ${path} is shorter than its header`);
-  const view = new DataView(head.buffer);
+  return parseOverlayHeader(head.subarray(0, readAll(fd, head, 0)), path);
+}
+
+/** Checks and parses an overlay's first block (`path` names it in errors). */
+export function parseOverlayHeader(head: Uint8Array, path: string): OverlayHeader {
+  if (head.length < OVERLAY_BLOCK) throw new OverlayError(`overlay ${path} is shorter than its header`);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   if (new TextDecoder().decode(head.subarray(0, 8)) !== OVERLAY_MAGIC) {
     throw new OverlayError(`${path} is not a disk overlay (bad magic at offset 0)`);
   }

@@ -16,6 +16,8 @@ ajv.addKeyword({
 /** A config id: the file's name without .json (no path separators, not hidden). */
 const configId = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^./\\\\\\u0000][^/\\\\\\u0000]*$' };
 /** A snapshot file name in a machine's snapshot folder. */
+/** An absolute path of a snapshot export file. */
+const exportPath = { type: 'string', minLength: 10, maxLength: 4096, pattern: '^/.*\\.lgexport$' };
 const snapshotFile = { type: 'string', minLength: 8, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$' };
 const none = { type: 'object', additionalProperties: false, properties: {} };
 /** A network name, as machine configs spell it. */
@@ -124,6 +126,18 @@ const paramSchemas: { [M in ApiMethod]: object } = {
     additionalProperties: false,
     required: ['id', 'from'],
     properties: { id: configId, from: snapshotFile, to: snapshotFile },
+  },
+  'snapshots.export': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'file', 'to'],
+    properties: { id: configId, file: snapshotFile, to: exportPath, embedBase: { type: 'boolean' } },
+  },
+  'snapshots.import': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'from'],
+    properties: { id: configId, from: exportPath },
   },
   'disks.commit': byId,
 };

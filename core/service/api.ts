@@ -153,6 +153,16 @@ export interface ApiMethods {
   'networks.capture.stop': { params: { name: string }; result: NetworkCapture };
   /** What changed from snapshot `from` to snapshot `to`, or to the running machine when `to` is absent. */
   'snapshots.diff': { params: { id: string; from: string; to?: string }; result: SnapshotDiff };
+  /**
+   * Writes one self-contained file (absolute path ending in .lgexport) with the snapshot, its disk
+   * overlays and its base images' identity; `embedBase` also puts the base images in.
+   */
+  'snapshots.export': {
+    params: { id: string; file: string; to: string; embedBase?: boolean };
+    result: { path: string; sizeBytes: number };
+  };
+  /** Reads an export into the machine's snapshots; a different base image is refused, naming both hashes. */
+  'snapshots.import': { params: { id: string; from: string }; result: SnapshotListing };
   /** Sets a snapshot's name and note. */
   'snapshots.label': { params: { id: string; file: string; name: string; note: string }; result: SnapshotListing };
   /**

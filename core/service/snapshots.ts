@@ -15,6 +15,7 @@ import type { DiffReply, SnapshotDiff, SnapshotListing, SnapshotReply } from './
 import { WorkerRequests } from './worker-requests';
 import { commitMachineDisks } from '../launcher/machine-disks';
 import { diffSnapshots } from '../launcher/snapshot-diff';
+import { exportSnapshot, importSnapshot } from '../launcher/snapshot-export';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './config-store';
 
@@ -241,6 +242,8 @@ type SnapshotMethod =
   | 'snapshots.delete'
   | 'snapshots.label'
   | 'snapshots.diff'
+  | 'snapshots.export'
+  | 'snapshots.import'
   | 'disks.commit';
 type SnapshotHandlers = { [M in SnapshotMethod & keyof ApiMethods]: (p: ApiParams<M>) => Promise<ApiResult<M>> };
 
@@ -314,6 +317,35 @@ export function snapshotHandlers({ store, machines, machineExists, emit }: Snaps
       const b = await store.load(id, to);
       const disksDir = store.disksDirOf(id);
       return diffSnapshots(a.state, b.state, existsSync(disksDir) ? disksDir : null);
+    },
+    'snapshots.export': async ({ id, file, to, embedBase }) => {
+      await known(id);
+      let bytes: Uint8Array;
+      try {
+        bytes = exportSnapshot(store.pathOf(id, file), store.disksDirOf(id), { embedBase: embedBase ?? false });
+      } catch (err) {
+        throw new ServiceError('invalid-snapshot', `cannot export ${file}: ${errorText(err)}`);
+      }
+      await writeFileAtomic(to, bytes, { overwrite: true });
+      return { path: to, sizeBytes: bytes.length };
+    },
+    'snapshots.import': async ({ id, from }) => {
+      await known(id);
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await fs.readFile(from));
+      } catch (err) {
+        throw new ServiceError('not-found', `cannot read ${from}: ${errorText(err)}`);
+      }
+      let file: string;
+      try {
+        // Its errors name the export file (and, for a different base image, both hashes).
+        file = importSnapshot(bytes, from, store.dirOf(id), store.disksDirOf(id));
+      } catch (err) {
+        throw new ServiceError('invalid-snapshot', errorText(err));
+      }
+      changed(id);
+      return (await store.list(id)).find((l) => l.file === file)!;
     },
     'disks.commit': async ({ id }) => {
       await known(id);

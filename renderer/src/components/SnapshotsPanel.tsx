@@ -21,6 +21,7 @@ type Confirm = { kind: 'restore' | 'delete'; file: string; allowChangedDisks?: b
 type Labeling = { file: string; name: string; note: string } | null;
 /** A diff being set up (`to` '' = the running machine) or shown. */
 type Diffing = { from: string; to: string; result: SnapshotDiff | null } | null;
+type Exporting = { file: string; to: string; embedBase: boolean } | null;
 type Note = { kind: 'ok' | 'error'; text: string; diskChangedFile?: string } | null;
 
 export function SnapshotsPanel({ id, status, onRestored }: Props) {
@@ -31,6 +32,8 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
   const [labeling, setLabeling] = useState<Labeling>(null);
   const [confirmCommit, setConfirmCommit] = useState(false);
   const [diffing, setDiffing] = useState<Diffing>(null);
+  const [exporting, setExporting] = useState<Exporting>(null);
+  const [importFrom, setImportFrom] = useState<string | null>(null);
   const state = status?.state ?? 'stopped';
   const stopped = state === 'stopped' || state === 'dead';
   const canTake = id !== null && !['stopped', 'dead', 'starting'].includes(state);
@@ -129,6 +132,37 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
     }
   };
 
+  const exportOne = async (x: NonNullable<Exporting>): Promise<void> => {
+    if (!id) return;
+    setBusy(x.file);
+    setNote(null);
+    try {
+      const r = await call('snapshots.export', { id, file: x.file, to: x.to, embedBase: x.embedBase });
+      setExporting(null);
+      setNote({ kind: 'ok', text: `Exported ${x.file} to ${r.path} (${formatBytes(r.sizeBytes)}).` });
+    } catch (err) {
+      setNote({ kind: 'error', text: `Export failed: ${errorMessage(err)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const importOne = async (from: string): Promise<void> => {
+    if (!id) return;
+    setBusy('import');
+    setNote(null);
+    try {
+      const s = await call('snapshots.import', { id, from });
+      setImportFrom(null);
+      setNote({ kind: 'ok', text: `Imported ${s.file}.` });
+      await refresh();
+    } catch (err) {
+      setNote({ kind: 'error', text: `Import failed: ${errorMessage(err)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+
   const commitDisks = async (): Promise<void> => {
     if (!id) return;
     setConfirmCommit(false);
@@ -186,6 +220,30 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
           >
             Commit disks to base…
           </button>
+        )}
+        {importFrom === null ? (
+          <button className="button small" disabled={busy !== null} onClick={() => setImportFrom('')}>
+            Import…
+          </button>
+        ) : (
+          <span className="snapshots-actions">
+            <input
+              aria-label="Import from"
+              placeholder="/path/to/file.lgexport"
+              value={importFrom}
+              onChange={(e) => setImportFrom(e.target.value)}
+            />
+            <button
+              className="button small primary"
+              disabled={busy !== null}
+              onClick={() => void importOne(importFrom)}
+            >
+              Import
+            </button>
+            <button className="button small" onClick={() => setImportFrom(null)}>
+              Cancel
+            </button>
+          </span>
         )}
         <button className="button small" disabled={busy !== null} onClick={() => void refresh()}>
           ↻ Refresh
@@ -266,6 +324,31 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                   {s.disks && s.disks.length > 0 && (
                     <div className="snapshots-disks">disks: {s.disks.map((d) => d.path).join(', ')}</div>
                   )}
+                  {exporting?.file === s.file && (
+                    <div className="snapshots-label-form">
+                      <input
+                        aria-label="Export to"
+                        value={exporting.to}
+                        onChange={(e) => setExporting({ ...exporting, to: e.target.value })}
+                      />
+                      <label className="muted">
+                        <input
+                          type="checkbox"
+                          checked={exporting.embedBase}
+                          onChange={(e) => setExporting({ ...exporting, embedBase: e.target.checked })}
+                        />{' '}
+                        include the base disk images
+                      </label>
+                      <div className="snapshots-actions">
+                        <button className="button small primary" onClick={() => void exportOne(exporting)}>
+                          Export
+                        </button>
+                        <button className="button small" onClick={() => setExporting(null)}>
+                          Cancel
+                        </button>
+                      </div>
+                    </div>
+                  )}
                   {labeling?.file === s.file && (
                     <div className="snapshots-label-form">
                       <input
@@ -338,6 +421,19 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                           onClick={() => setDiffing({ from: s.file, to: '', result: null })}
                         >
                           Diff…
+                        </button>
+                        <button
+                          className="button small"
+                          disabled={!s.verified || busy !== null}
+                          onClick={() =>
+                            setExporting({
+                              file: s.file,
+                              to: `/tmp/${s.file.replace(/\.lgsnap$/, '')}.lgexport`,
+                              embedBase: false,
+                            })
+                          }
+                        >
+                          Export…
                         </button>
                         <button
                           className="button small"
