@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifact, openWorkbench, type Workbench } from './helpers';
+import { artifact, consoleOf, openWorkbench, type Workbench } from './helpers';
 
 const MKFS = fileURLToPath(new URL('../assets/guests/demo/mkfs.ts', import.meta.url));
 let wb: Workbench;
@@ -44,15 +44,10 @@ afterAll(async () => {
   await wb?.close();
 });
 
-const rows = () => page.locator('[data-testid="terminal"] .xterm-rows');
-const machineState = () => page.locator('[data-testid="machine-state"]').textContent();
-const terminalText = async (): Promise<string> => (await rows().textContent()) ?? '';
-const occurrences = async (needle: string): Promise<number> => (await terminalText()).split(needle).length - 1;
-
-async function typeLine(text: string): Promise<void> {
-  await page.locator('[data-testid="terminal"]').click();
-  await page.keyboard.type(`${text}\r`, { delay: 10 });
-}
+const machineState = () => consoleOf(page).machineState();
+const terminalText = () => consoleOf(page).terminalText();
+const occurrences = (needle: string) => consoleOf(page).occurrences(needle);
+const typeLine = (text: string) => consoleOf(page).typeLine(text, 10);
 
 /** Types a command and waits until `answer` shows up once more (in the echo or the reply). */
 async function run(command: string, answer: string): Promise<void> {

@@ -85,3 +85,18 @@ export async function openWorkbench(prefix: string, options: WorkbenchOptions = 
     throw err;
   }
 }
+
+/** The selected machine's console and state in the workbench page, and typing into its terminal. */
+export function consoleOf(page: Page) {
+  const rows = () => page.locator('[data-testid="terminal"] .xterm-rows');
+  const terminalText = async (): Promise<string> => (await rows().textContent()) ?? '';
+  return {
+    machineState: () => page.locator('[data-testid="machine-state"]').textContent(),
+    terminalText,
+    occurrences: async (needle: string): Promise<number> => (await terminalText()).split(needle).length - 1,
+    typeLine: async (text: string, delayMs = 15): Promise<void> => {
+      await page.locator('[data-testid="terminal"]').click();
+      await page.keyboard.type(`${text}\r`, { delay: delayMs });
+    },
+  };
+}

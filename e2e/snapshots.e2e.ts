@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifact, openWorkbench, type Workbench } from './helpers';
+import { artifact, consoleOf, openWorkbench, type Workbench } from './helpers';
 
 let wb: Workbench;
 let page: Page;
@@ -19,15 +19,10 @@ afterAll(async () => {
   await wb?.close();
 });
 
-const rows = () => page.locator('[data-testid="terminal"] .xterm-rows');
-const machineState = () => page.locator('[data-testid="machine-state"]').textContent();
-const terminalText = async (): Promise<string> => (await rows().textContent()) ?? '';
-const occurrences = async (needle: string): Promise<number> => (await terminalText()).split(needle).length - 1;
-
-async function typeLine(text: string): Promise<void> {
-  await page.locator('[data-testid="terminal"]').click();
-  await page.keyboard.type(`${text}\r`, { delay: 15 });
-}
+const machineState = () => consoleOf(page).machineState();
+const terminalText = () => consoleOf(page).terminalText();
+const occurrences = (needle: string) => consoleOf(page).occurrences(needle);
+const typeLine = (text: string) => consoleOf(page).typeLine(text);
 
 describe('machine snapshots in the workbench', () => {
   it('boots the demo guest and takes a command', async () => {

@@ -1,8 +1,9 @@
 // The lguest block device (type 3, one shared request page, key = that page's GPA): the guest
 // describes a read or write in the page, the Launcher moves the sectors and raises the IRQ.
 
-import { closeSync, fsyncSync, readSync, realpathSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, realpathSync, writeSync } from 'node:fs';
 import { lockDisk } from './disk-lock';
+import { readAll } from './file-io';
 import { openDiskFile } from './guest-file';
 import { LGUEST_DEVICE_F_RANDOMNESS, LGUEST_DEVICE_T_BLOCK, type DeviceDescriptor } from './device-table';
 import type { DeviceContext, LauncherDevice } from './device';
@@ -50,13 +51,7 @@ export function openDiskImage(path: string, readOnly: boolean): BlockBackend {
     size,
     readOnly,
     read(into, position) {
-      let done = 0;
-      while (done < into.length) {
-        const n = readSync(fd, into, done, into.length - done, position + done);
-        if (n <= 0) break;
-        done += n;
-      }
-      return done;
+      return readAll(fd, into, position);
     },
     write(data, position) {
       let done = 0;

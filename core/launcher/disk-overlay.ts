@@ -21,19 +21,10 @@
 // to the guest, and it is cut off. Nothing here ever writes a base image or a frozen overlay.
 
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { readAll, writeAll } from './file-io';
 
 export const OVERLAY_MAGIC = 'LGWOVL\0\0';
 export const OVERLAY_VERSION = 1;
@@ -249,21 +240,6 @@ export function readOverlayHeader(path: string): OverlayHeader {
   } finally {
     closeSync(fd);
   }
-}
-
-function readAll(fd: number, into: Uint8Array, position: number): number {
-  let done = 0;
-  while (done < into.length) {
-    const n = readSync(fd, into, done, into.length - done, position + done);
-    if (n <= 0) break;
-    done += n;
-  }
-  return done;
-}
-
-function writeAll(fd: number, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 /** Makes a rename or a new file in `dir` durable. */

@@ -15,7 +15,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -23,6 +22,7 @@ import writeFileAtomic from 'write-file-atomic';
 import type { DiskIdentity } from '../snapshot/disk-identity';
 import { BlockDevice, openDiskImage, type BlockBackend } from './block-device';
 import type { LauncherDevice } from './device';
+import { writeAll } from './file-io';
 import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, readOverlayHeader, syncDir } from './disk-overlay';
 import { OverlayDisk } from './overlay-disk';
 
@@ -177,7 +177,7 @@ export function commitToBase(dir: string, index: number): { base: string; blocks
       const buf = new Uint8Array(OVERLAY_BLOCK);
       for (const b of blocks) {
         const n = disk.read(buf, b * OVERLAY_BLOCK);
-        writeSync(fd, buf, 0, n, b * OVERLAY_BLOCK);
+        writeAll(fd, buf.subarray(0, n), b * OVERLAY_BLOCK);
       }
       fsyncSync(fd);
     } finally {

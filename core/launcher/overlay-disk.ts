@@ -1,11 +1,12 @@
 // A writable disk as the guest sees it: the base image (opened read-only) under a chain of overlays,
 // the top one active. A snapshot freezes the active overlay and continues on a new one above it.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { identifyDiskFile } from '../snapshot/disk-identity';
 import type { BlockBackend } from './block-device';
+import { readAll } from './file-io';
 import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, OverlayFile, openOverlayChain } from './disk-overlay';
 
 function baseImageSha256(path: string): string {
@@ -172,13 +173,7 @@ export class OverlayDisk implements BlockBackend {
     }
     into.fill(0);
     const at = block * OVERLAY_BLOCK;
-    const want = Math.min(OVERLAY_BLOCK, this.size - at);
-    let done = 0;
-    while (done < want) {
-      const n = readSync(this.baseFd, into, done, want - done, at + done);
-      if (n <= 0) break;
-      done += n;
-    }
+    readAll(this.baseFd, into.subarray(0, Math.min(OVERLAY_BLOCK, this.size - at)), at);
   }
 
   read(into: Uint8Array, position: number): number {

@@ -9,6 +9,7 @@ import { PAGE_SIZE } from '../cpu/memory';
 import { captureMachine, machineStateOf } from '../snapshot/machine-snapshot';
 import { launchGuest } from './launch';
 import { replayTo } from './replay';
+import { emptyDemoFs } from './test-images';
 import { diffSnapshots, diffWithRunning } from './snapshot-diff';
 
 let dir: string;
@@ -20,12 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('snapshot diffs', () => {
   it('reports the pages, registers and disk blocks that changed, and nothing for equal states', async () => {
     const image = join(dir, 'disk.img');
-    // A demofs superblock with no files (the demo guest formats nothing; it mounts what it finds).
-    const img = new Uint8Array(128 * 512);
-    img.set(new TextEncoder().encode('DEMOFS01'), 0);
-    const v = new DataView(img.buffer);
-    [1, 128, 1, 4, 5, 5].forEach((x, i) => v.setUint32(8 + i * 4, x, true));
-    writeFileSync(image, img);
+    writeFileSync(image, emptyDemoFs(128));
     const disksDir = join(dir, 'disks');
     const guest = await launchGuest(
       { name: 'diff', kernel: 'builtin:demo', memoryMB: 8, blockDevices: [{ path: image }] },

@@ -11,6 +11,7 @@ import { captureMachine, decodeMachineSnapshot, encodeMachineSnapshot } from '..
 import { launchGuest } from './launch';
 import { OverlayDisk } from './overlay-disk';
 import { replayTo } from './replay';
+import { emptyDemoFs } from './test-images';
 import { restoreGuest } from './restore-guest';
 import { exportSnapshot, importSnapshot, SnapshotImportError } from './snapshot-export';
 
@@ -32,10 +33,7 @@ function seen(base: string, disksDir: string, overlay: string | null): string {
 describe('snapshot export and import', () => {
   it('carries the overlays, refuses another base by hash, and embeds the base when asked', async () => {
     const base = join(dir, 'disk.img');
-    const img = new Uint8Array(128 * 512);
-    img.set(new TextEncoder().encode('DEMOFS01'), 0);
-    const v = new DataView(img.buffer);
-    [1, 128, 1, 4, 5, 5].forEach((x, i) => v.setUint32(8 + i * 4, x, true));
+    const img = emptyDemoFs(128);
     writeFileSync(base, img);
     const from = { snaps: join(dir, 'a'), disks: join(dir, 'a', 'disks') };
     const guest = await launchGuest(

@@ -95,3 +95,13 @@ export function makeBzImage(spec: BzSpec): Uint8Array {
   gz[9] = spec.os ?? 3;
   return bytes(spec.prefix ?? new Uint8Array(512).fill(0x55), gz, spec.trailing ?? new Uint8Array(0));
 }
+
+/** An empty demofs volume of `sectors` 512-byte sectors (the demo guest mounts it; see its mkfs.ts). */
+export function emptyDemoFs(sectors: number): Uint8Array {
+  const img = new Uint8Array(sectors * 512);
+  img.set(enc.encode('DEMOFS01'), 0);
+  const v = new DataView(img.buffer);
+  // version, total sectors, directory start and length, data start, next free sector
+  [1, sectors, 1, 4, 5, 5].forEach((x, i) => v.setUint32(8 + i * 4, x, true));
+  return img;
+}
