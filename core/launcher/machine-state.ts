@@ -1,7 +1,7 @@
 // A Launcher's machine as plain data for a snapshot: it gathers the CPU, memory and host state from
 // the host's file, its own device state, the boot layout and each disk's identity (never its data).
 
-import { hashDisk, type DiskIdentity } from '../snapshot/disk-identity';
+import { hashDisk, identifyDiskFile, type DiskIdentity } from '../snapshot/disk-identity';
 import { SnapshotUnsupportedError, type MachineStateParts } from '../snapshot/machine-snapshot';
 import type { HostState, LguestFileState } from '../host/lguest-user';
 import type { Cpu } from '../cpu/types';
@@ -62,7 +62,8 @@ export function exportLauncherMachine(l: Launcher): MachineStateParts {
             path: d.path ?? d.label,
             size: d.disk.size,
             readOnly: d.disk.readOnly,
-            sha256: hashDisk(d.disk),
+            // A read-only image is hashed once per file version; a disk written in place every time.
+            sha256: d.disk.readOnly && d.path ? identifyDiskFile(d.path).sha256 : hashDisk(d.disk),
             overlay: null,
           },
     );
