@@ -26,8 +26,8 @@ import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { readAll, writeAll } from './file-io';
 
-export const OVERLAY_MAGIC = 'LGWOVL\0\0';
-export const OVERLAY_VERSION = 1;
+const OVERLAY_MAGIC = 'LGWOVL\0\0';
+const OVERLAY_VERSION = 1;
 export const OVERLAY_BLOCK = 4096;
 export const OVERLAY_SUFFIX = '.lgov';
 const RECORD_MAGIC = 0x4b42474c; // "LGBK"

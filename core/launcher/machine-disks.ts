@@ -28,7 +28,7 @@ import { OverlayDisk } from './overlay-disk';
 
 export type DiskOpener = (path: string, readOnly: boolean) => BlockBackend;
 
-export const HEAD_FILE = 'head.json';
+const HEAD_FILE = 'head.json';
 
 /** Which overlay each disk (by its order among the machine's disks) is running on. */
 interface Head {
@@ -127,14 +127,6 @@ export function disposableDiskOpener(): DiskOpener {
     };
     return disk;
   };
-}
-
-/** The overlay disks among a machine's devices, in disk order. */
-export function overlayDisks(devices: readonly LauncherDevice[]): OverlayDisk[] {
-  return devices
-    .filter((d): d is BlockDevice => d instanceof BlockDevice)
-    .map((d) => d.disk)
-    .filter((d): d is OverlayDisk => d instanceof OverlayDisk);
 }
 
 /**

@@ -13,7 +13,7 @@ function baseImageSha256(path: string): string {
   return identifyDiskFile(path).sha256;
 }
 
-export function newOverlayName(): string {
+function newOverlayName(): string {
   return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}${OVERLAY_SUFFIX}`;
 }
 
@@ -47,16 +47,16 @@ export class OverlayDisk implements BlockBackend {
 
   /**
    * Opens a base image with an active overlay on top: `tip` is an existing overlay file to continue
-   * writing, or null for a new overlay (named `newTipName`, in `dir`) directly on the base.
+   * writing, or null for a new overlay (in `dir`) directly on the base.
    */
-  static open(basePath: string, dir: string, tip: string | null, newTipName = newOverlayName()): OverlayDisk {
+  static open(basePath: string, dir: string, tip: string | null): OverlayDisk {
     const sha256 = baseImageSha256(basePath);
     let chain: OverlayFile[];
     if (tip) {
       chain = openOverlayChain(join(dir, tip), true);
     } else {
       const size = fstatSize(basePath);
-      chain = [OverlayFile.create(join(dir, newTipName), { size, base: { sha256 }, parent: null })];
+      chain = [OverlayFile.create(join(dir, newOverlayName()), { size, base: { sha256 }, parent: null })];
     }
     try {
       return new OverlayDisk(basePath, sha256, chain);
@@ -74,10 +74,9 @@ export class OverlayDisk implements BlockBackend {
     basePath: string,
     dir: string,
     frozen: string | null,
-    opts: { allowChangedBase?: boolean; newTipName?: string } = {},
+    opts: { allowChangedBase?: boolean } = {},
   ): OverlayDisk {
-    const newTipName = opts.newTipName ?? newOverlayName();
-    if (frozen === null) return OverlayDisk.open(basePath, dir, null, newTipName);
+    if (frozen === null) return OverlayDisk.open(basePath, dir, null);
     const sha256 = baseImageSha256(basePath);
     const below = openOverlayChain(join(dir, frozen), false);
     try {
@@ -85,7 +84,7 @@ export class OverlayDisk implements BlockBackend {
       // With the user's override, the frozen blocks go on top of an image that changed since.
       const problem = baseMismatch(top, basePath, sha256, top.header.size);
       if (problem && !opts.allowChangedBase) throw new OverlayError(problem);
-      const tip = OverlayFile.create(join(dir, newTipName), {
+      const tip = OverlayFile.create(join(dir, newOverlayName()), {
         size: top.header.size,
         base: { sha256 },
         parent: { file: basename(top.path), id: top.header.id },
@@ -148,9 +147,9 @@ export class OverlayDisk implements BlockBackend {
    * Freezes the active overlay and continues on a new one above it. Returns the frozen file's name.
    * Every write to the frozen file was already durable (each write fsyncs before it completes).
    */
-  freeze(newTipName = newOverlayName()): string {
+  freeze(): string {
     const frozen = this.active;
-    const tip = OverlayFile.create(join(this.dir, newTipName), {
+    const tip = OverlayFile.create(join(this.dir, newOverlayName()), {
       size: this.size,
       base: { sha256: this.baseSha256 },
       parent: { file: basename(frozen.path), id: frozen.header.id },
