@@ -17,7 +17,7 @@ import { commitMachineDisks } from '../launcher/machine-disks';
 import { diffSnapshots } from '../launcher/snapshot-diff';
 import { exportSnapshot, importSnapshot } from '../launcher/snapshot-export';
 import { existsSync } from 'node:fs';
-import { writeFileAtomic } from './config-store';
+import { writeFileAtomic } from './atomic-file';
 
 export const SNAPSHOT_SUFFIX = '.lgsnap';
 /** Capturing and writing a snapshot of a big guest takes a while; past this the request fails. */
