@@ -1,7 +1,8 @@
 // A writable disk as the guest sees it: the base image (opened read-only) under a chain of overlays,
 // the top one active. A snapshot freezes the active overlay and continues on a new one above it.
 
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, realpathSync } from 'node:fs';
+import { lockDisk } from './disk-lock';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { identifyDiskFile } from '../snapshot/disk-identity';
@@ -26,6 +27,8 @@ export class OverlayDisk implements BlockBackend {
   /** Block -> the layer holding its newest copy. */
   private readonly where = new Map<number, OverlayFile>();
   private closed = false;
+  /** Releases the base image's lock (a disk being written belongs to one machine at a time). */
+  private unlock: () => void = () => {};
 
   private constructor(
     readonly basePath: string,
@@ -50,6 +53,24 @@ export class OverlayDisk implements BlockBackend {
    * writing, or null for a new overlay (in `dir`) directly on the base.
    */
   static open(basePath: string, dir: string, tip: string | null): OverlayDisk {
+    return OverlayDisk.locked(basePath, () => OverlayDisk.openUnlocked(basePath, dir, tip));
+  }
+
+  /** Runs `open` holding the base image's lock (disk-lock.ts), which the disk keeps until closed. */
+  private static locked(basePath: string, open: () => OverlayDisk): OverlayDisk {
+    // The lock is taken first, so a disk in use is refused before any overlay file is made.
+    const unlock = lockDisk(realpathSync(basePath));
+    try {
+      const disk = open();
+      disk.unlock = unlock;
+      return disk;
+    } catch (e) {
+      unlock();
+      throw e;
+    }
+  }
+
+  private static openUnlocked(basePath: string, dir: string, tip: string | null): OverlayDisk {
     const sha256 = baseImageSha256(basePath);
     let chain: OverlayFile[];
     if (tip) {
@@ -76,7 +97,16 @@ export class OverlayDisk implements BlockBackend {
     frozen: string | null,
     opts: { allowChangedBase?: boolean } = {},
   ): OverlayDisk {
-    if (frozen === null) return OverlayDisk.open(basePath, dir, null);
+    return OverlayDisk.locked(basePath, () => OverlayDisk.branchUnlocked(basePath, dir, frozen, opts));
+  }
+
+  private static branchUnlocked(
+    basePath: string,
+    dir: string,
+    frozen: string | null,
+    opts: { allowChangedBase?: boolean },
+  ): OverlayDisk {
+    if (frozen === null) return OverlayDisk.openUnlocked(basePath, dir, null);
     const sha256 = baseImageSha256(basePath);
     const below = openOverlayChain(join(dir, frozen), false);
     try {
@@ -218,6 +248,7 @@ export class OverlayDisk implements BlockBackend {
     this.closed = true;
     for (const l of this.chain) l.close();
     closeSync(this.baseFd);
+    this.unlock();
   }
 }
 
