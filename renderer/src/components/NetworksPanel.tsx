@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { NetworkView } from '../../../core/service/api';
 import { call, errorMessage } from '../api/client';
-import { formatBytes } from './SnapshotsPanel';
+import { formatBytes } from '../format';
 // The note line and the table look like the Snapshots tab's (its classes, from SnapshotsPanel.css).
 import './NetworksPanel.css';
 
