@@ -80,14 +80,18 @@ export interface TableRegister {
   limit: number;
 }
 
-/** x87 state in plain data. Registers are held as float64 (as most JS emulators do). */
+/** x87 state in plain data, registers in the 80-bit extended format. */
 export interface X87State {
   control: number;
   status: number;
   /** Full 16-bit tag word (2 bits per physical register). */
   tag: number;
-  /** Physical registers R0..R7; ST(i) is R[(top + i) & 7] with top from status bits 11..13. */
-  regs: Float64Array;
+  /**
+   * Physical registers R0..R7, three words each: significand bits 31..0, significand bits 63..32
+   * (bit 63 the explicit integer bit), sign and 15-bit exponent. ST(i) is R[(top + i) & 7] with
+   * top from status bits 11..13.
+   */
+  regs: Uint32Array;
   /** Last instruction/operand pointers as FNSTENV stores them. */
   fip: number;
   fcs: number;

@@ -187,9 +187,17 @@ describe('x87 arithmetic', () => {
     const h = new FakeHost();
     fldF64(st, h, 1);
     fldF64(st, h, 3);
-    x(st, h, 0xde, 0xf9); // FDIVP ST1,ST0 = 1/3 rounds down in binary
-    expect(st.status & 0x20).toBe(0x20);
-    expect(st.status & 0x200).toBe(0);
+    x(st, h, 0xde, 0xf9); // FDIVP ST1,ST0 = 1/3: 0.AAAA... rounds up at 64 bits
+    expect(st.status & 0x220).toBe(0x220);
+    x(st, h, 0xdb, 7, M); // FSTP m80
+    expect(h.hex(M, 10)).toBe('abaaaaaaaaaaaaaafd3f');
+    x(st, h, 0xdb, 0xe2);
+    h.view.setUint16(M, 0x27f, true);
+    x(st, h, 0xd9, 5, M); // FLDCW: precision control double
+    fldF64(st, h, 1);
+    fldF64(st, h, 3);
+    x(st, h, 0xde, 0xf9); // at 53 bits 1/3 rounds down
+    expect(st.status & 0x220).toBe(0x20);
     fstpF64(st, h);
     x(st, h, 0xdb, 0xe2);
     fldF64(st, h, 1);

@@ -6,6 +6,7 @@ import type { Lguest } from '../host/lg';
 import { effectiveGdt, effectiveIdt } from '../host/inspect';
 import { HYPERCALL_NAMES } from '../host/constants';
 import type { SegmentRegister } from '../cpu/types';
+import { x87RegisterValue } from '../cpu/x87';
 import type {
   CountersView,
   DescriptorView,
@@ -212,7 +213,7 @@ export function inspectRegisters(lg: Lguest, virtualTimeNs: number): RegistersVi
       top,
       st: Array.from({ length: 8 }, (_, i): X87Register => {
         const physical = (top + i) & 7;
-        const v = st.x87.regs[physical]!;
+        const v = x87RegisterValue(st.x87, physical);
         return {
           index: i,
           physical,

@@ -4,6 +4,7 @@
 
 import { HOST_FRAME_BASE, PAGE_SIZE, PhysicalMemory, type PhysicalMemoryState } from '../cpu/memory';
 import type { CpuState, SegmentRegister, TableRegister } from '../cpu/types';
+import { registersFromFloat64 } from '../cpu/x87-convert';
 import { GUEST_STATE_VERSION, newGuestState, type GuestState } from '../host/lg';
 import { LguestHost, type HostState, type LguestFileImpl, type LguestFileState } from '../host/lguest-user';
 import type { DiskIdentity } from './disk-identity';
@@ -23,8 +24,10 @@ import {
  *   1: the first layout.
  *   2: each disk records the overlay its snapshot froze (`overlay`, null for a disk without one);
  *      the metadata names the snapshot the machine descends from (`parent`, null for none).
+ *   3: x87 registers in the 80-bit format (`regs`: three uint32 words per register) instead of
+ *      float64; older registers convert exactly.
  */
-export const MACHINE_SNAPSHOT_LAYOUT = 2;
+export const MACHINE_SNAPSHOT_LAYOUT = 3;
 export const MACHINE_SNAPSHOT_KIND = 'lguest-machine';
 
 /** Plain data owned by a layer above (the Launcher's state, the config, the boot layout). */
@@ -164,6 +167,12 @@ const MIGRATIONS: Record<number, (root: Tree) => void> = {
     const disks = isTree(root.state) ? root.state.disks : undefined;
     if (Array.isArray(disks)) for (const d of disks) if (isTree(d)) d.overlay = null;
     if (isTree(root.meta)) root.meta.parent = null;
+  },
+  2: (root) => {
+    const cpu = isTree(root.state) ? root.state.cpu : undefined;
+    const x87 = isTree(cpu) ? cpu.x87 : undefined;
+    if (isTree(x87) && x87.regs instanceof Float64Array && x87.regs.length === 8)
+      x87.regs = registersFromFloat64(x87.regs);
   },
 };
 
@@ -336,7 +345,7 @@ function checkMachineSnapshot(tree: SnapshotValue): void {
   checkTable(cpu.gdtr, '/state/cpu/gdtr');
   checkTable(cpu.idtr, '/state/cpu/idtr');
   const x87 = record(cpu.x87, '/state/cpu/x87');
-  typed(x87, 'regs', Float64Array, '/state/cpu/x87', 8);
+  typed(x87, 'regs', Uint32Array, '/state/cpu/x87', 24);
   for (const k of ['control', 'status', 'tag', 'fip', 'fcs', 'fdp', 'fds', 'fop']) num(x87, k, '/state/cpu/x87');
 
   const memory = record(state.memory, '/state/memory');

@@ -87,6 +87,12 @@ function orderedBits(v: number): bigint {
   return b < 0n ? -(b & 0x7fffffffffffffffn) : b;
 }
 
+/** An 80-bit register of X87State.regs as the runner prints it (sign/exponent, then significand). */
+function registerHex(regs: Uint32Array, p: number): string {
+  const h = (v: number, n: number): string => (v >>> 0).toString(16).padStart(n, '0');
+  return h(regs[p * 3 + 2]!, 4) + h(regs[p * 3 + 1]!, 8) + h(regs[p * 3]!, 8);
+}
+
 /** The emulated result of one case. */
 function emulate(m: UserMachine, c: DiffCase, entry: number): CaseResult | string {
   const data = m.view(DATA_BASE, DATA_BYTES);
@@ -113,7 +119,7 @@ function emulate(m: UserMachine, c: DiffCase, entry: number): CaseResult | strin
     fcw: x.control,
     fsw: x.status,
     ftw: x.tag,
-    st: Array.from({ length: 8 }, (_, i) => doubleToExtendedHex(x.regs[(top + i) & 7]!)),
+    st: Array.from({ length: 8 }, (_, i) => registerHex(x.regs, (top + i) & 7)),
     data: data.slice(),
   };
 }
