@@ -11,7 +11,6 @@ import {
   C1,
   C2,
   C3,
-  DE,
   EXP_MAX,
   EXTENDED_RANGE,
   F80,
@@ -56,7 +55,7 @@ function screen(out: F80, a: F80, ka: number, b: F80, kb: number): boolean {
     propagateNaN(out, a, ka, b, kb);
     return true;
   }
-  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.exc |= DE;
+  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.denormal = true;
   return false;
 }
 
@@ -341,7 +340,7 @@ export function remainder(out: F80, a: F80, b: F80, nearest: boolean, control: n
     return 0;
   }
   if (kb === K_INF || ka === K_ZERO) {
-    out.copy(a);
+    passThrough(out, a, ka);
     return 0;
   }
   const x = unpack(a, ua),
@@ -359,7 +358,7 @@ export function remainder(out: F80, a: F80, b: F80, nearest: boolean, control: n
     return C2;
   }
   if (d < -1) {
-    out.copy(a);
+    passThrough(out, a, ka);
     return 0;
   }
   // Common scale: the smaller exponent.
@@ -385,6 +384,12 @@ export function remainder(out: F80, a: F80, b: F80, nearest: boolean, control: n
   else packRemainder(out, rsign, r, scale, control);
   const qb = Number(q & 7n);
   return (qb & 1 ? C1 : 0) | (qb & 2 ? C3 : 0) | (qb & 4 ? C0 : 0);
+}
+
+/** The operand as the result, a pseudo-denormal given its canonical (exponent 1) encoding. */
+function passThrough(out: F80, a: F80, ka: number): void {
+  if (ka === K_DENORMAL && a.hi & 0x80000000) out.set((a.se & 0x8000) | 1, a.hi, a.lo);
+  else out.copy(a);
 }
 
 function packRemainder(out: F80, sign: number, r: bigint, scale: number, control: number): void {
@@ -578,7 +583,7 @@ export function compare(a: F80, b: F80, quietOk: boolean): number {
     if (!quietOk || ka === K_SNAN || kb === K_SNAN || ka === K_UNSUPPORTED || kb === K_UNSUPPORTED) flags.exc |= IE;
     return UNORDERED;
   }
-  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.exc |= DE;
+  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.denormal = true;
   if (ka === K_ZERO && kb === K_ZERO) return EQUAL;
   const c = orderKey(a, ka, b, kb);
   return c < 0 ? LESS : c > 0 ? GREATER : EQUAL;

@@ -7,7 +7,6 @@ import { roundBig } from './x87-bigint';
 import { roundIntegral, integral } from './x87-arith';
 import {
   BIAS,
-  DE,
   DOUBLE_RANGE,
   EXTENDED_RANGE,
   EXP_MAX,
@@ -45,12 +44,12 @@ export function fromSingle(out: F80, b: number): F80 {
   const f = b & 0x7fffff;
   if (e === 0xff) {
     if (f === 0) return out.set(sign | EXP_MAX, 0x80000000, 0);
-    if (!(f & 0x400000)) flags.exc |= IE; // SNaN: loaded quieted
-    return out.set(sign | EXP_MAX, (0xc0000000 | (f << 8)) >>> 0, 0);
+    if (!(f & 0x400000)) flags.exc |= IE; // SNaN (FLD quiets it; arithmetic compares it as one)
+    return out.set(sign | EXP_MAX, (0x80000000 | (f << 8)) >>> 0, 0);
   }
   if (e === 0) {
     if (f === 0) return out.set(sign, 0, 0);
-    flags.exc |= DE;
+    flags.denormal = true;
     const z = Math.clz32(f) - 8; // f has its top bit at 22 - (z - 1)
     return out.set(sign | (BIAS - 126 - z), (f << (8 + z)) >>> 0, 0);
   }
@@ -65,11 +64,11 @@ export function fromDouble(out: F80, hi: number, lo: number): F80 {
   if (e === 0x7ff) {
     if ((fh | lo) === 0) return out.set(sign | EXP_MAX, 0x80000000, 0);
     if (!(fh & 0x80000)) flags.exc |= IE;
-    return out.set(sign | EXP_MAX, (0xc0000000 | (fh << 11) | (lo >>> 21)) >>> 0, (lo << 11) >>> 0);
+    return out.set(sign | EXP_MAX, (0x80000000 | (fh << 11) | (lo >>> 21)) >>> 0, (lo << 11) >>> 0);
   }
   if (e === 0) {
     if ((fh | lo) === 0) return out.set(sign, 0, 0);
-    flags.exc |= DE;
+    flags.denormal = true;
     // Significand fh:lo (52 bits) normalised so its top set bit lands on bit 63.
     let h = ((fh << 11) | (lo >>> 21)) >>> 0,
       l = (lo << 11) >>> 0,
@@ -145,19 +144,10 @@ function roundForStore(v: F80, bits: number, control: number): F80 {
   }
   if (k === K_ZERO || k === K_INF) return rounded.copy(v);
   unpack(v, u);
-  return roundPack(
-    rounded,
-    u.sign,
-    u.exp,
-    u.hi,
-    u.lo,
-    0,
-    bits,
-    roundingMode(control),
-    bits === 24 ? SINGLE_RANGE : DOUBLE_RANGE,
-    (control & OE) !== 0,
-    (control & UE) !== 0,
-  );
+  const range = bits === 24 ? SINGLE_RANGE : DOUBLE_RANGE;
+  // An unmasked underflow stops the store for any tiny value (exact or not).
+  if (u.exp < range.min && !(control & UE)) flags.exc |= UE;
+  return roundPack(rounded, u.sign, u.exp, u.hi, u.lo, 0, bits, roundingMode(control), range);
 }
 
 /** Exceptions that stop a memory store when unmasked. */
@@ -203,7 +193,6 @@ export function toInteger(v: F80, bits: number, rc: number): void {
     return;
   }
   if (k !== K_DENORMAL && k !== K_NORMAL) return integerIndefinite(bits);
-  if (k === K_DENORMAL) flags.exc |= DE;
   unpack(v, u);
   roundIntegral(u, rc);
   let hi = integral.hi,
@@ -245,7 +234,6 @@ export function toBcd(v: F80, rc: number, bytes: Uint8Array): void {
     return;
   }
   if (k === K_DENORMAL || k === K_NORMAL) {
-    if (k === K_DENORMAL) flags.exc |= DE;
     unpack(v, u);
     roundIntegral(u, rc);
     const n = integral.big ? -1n : (BigInt(integral.hi) << 32n) | BigInt(integral.lo);
@@ -285,12 +273,11 @@ export function registersFromFloat64(old: Float64Array): Uint32Array {
     const lo = bits[p * 2]!,
       hi = bits[p * 2 + 1]!;
     fromDouble(v, hi, lo);
-    const isNaN = (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0;
-    if (isNaN && !(hi & 0x80000)) v.hi = (v.hi & ~0x40000000) >>> 0; // keep a signalling NaN as it was
     words[p * 3] = v.lo;
     words[p * 3 + 1] = v.hi;
     words[p * 3 + 2] = v.se;
   }
   flags.exc = 0;
+  flags.denormal = false;
   return words;
 }

@@ -34,10 +34,11 @@ export const EXP_MAX = 0x7fff;
 const BIAS_ADJUST = 24576;
 
 /**
- * Exceptions raised and the C1 "rounded up" indicator of the current instruction (scratch reset
- * at the start of every instruction; not machine state).
+ * Exceptions raised and the C1 "rounded up" indicator of the current instruction, and whether an
+ * operand was denormal (DE is reported only when the operation raises neither IE nor ZE). Scratch
+ * reset at the start of every instruction; not machine state.
  */
-export const flags = { exc: 0, up: 0 };
+export const flags = { exc: 0, up: 0, denormal: false };
 
 /** An 80-bit value in registers: sign/exponent word and the significand limbs. */
 export class F80 {

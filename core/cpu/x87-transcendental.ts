@@ -4,10 +4,9 @@
 // one unit in the last place of the true value (correctly rounded in all but pathological
 // cases). Special operands follow the x87 tables (infinities, zeros, out-of-range arguments).
 
-import { roundBig, sigOf } from './x87-bigint';
+import { bitLength, roundBig, sigOf } from './x87-bigint';
 import {
   BIAS,
-  DE,
   EXP_MAX,
   EXTENDED_RANGE,
   F80,
@@ -90,28 +89,32 @@ function expm1Series(z: bigint, p: number): bigint {
   return sum;
 }
 
-// Constants at a working precision, cached per precision.
-const piCache = new Map<number, bigint>();
-function pi(p: number): bigint {
-  let v = piCache.get(p);
-  if (v === undefined) {
-    // Machin: pi = 16 atan(1/5) - 4 atan(1/239), with guard bits.
-    const q = p + 16;
-    const one = 1n << BigInt(q);
-    v = (16n * atanSeries(one / 5n, q) - 4n * atanSeries(one / 239n, q)) >> 16n;
-    piCache.set(p, v);
-  }
-  return v;
+// pi and ln 2 to 400 bits. At a finer working precision they are padded with zero bits: every use
+// needs them only to a relative precision far below 2^-300 (they never cancel to a tiny result).
+const CONST_BITS = 400;
+const PI_400 = machinPi(CONST_BITS);
+const LN2_400 = (2n * atanhSeries((1n << BigInt(CONST_BITS + 16)) / 3n, CONST_BITS + 16)) >> 16n;
+
+function machinPi(bits: number): bigint {
+  // pi = 16 atan(1/5) - 4 atan(1/239), with guard bits.
+  const q = bits + 16;
+  const one = 1n << BigInt(q);
+  return (16n * atanSeries(one / 5n, q) - 4n * atanSeries(one / 239n, q)) >> 16n;
 }
-const ln2Cache = new Map<number, bigint>();
+function atPrecision(v: bigint, p: number): bigint {
+  return p <= CONST_BITS ? v >> BigInt(CONST_BITS - p) : v << BigInt(p - CONST_BITS);
+}
+/**
+ * pi * 2^64 truncated (66 significant bits): the real FPU reduces trigonometric arguments by
+ * multiples of pi/2 taken from this approximation, which shows for large arguments.
+ */
+const REDUCTION_PI_66 = PI_400 >> BigInt(CONST_BITS - 64);
+
+function pi(p: number): bigint {
+  return atPrecision(PI_400, p);
+}
 function ln2(p: number): bigint {
-  let v = ln2Cache.get(p);
-  if (v === undefined) {
-    const q = p + 16;
-    v = (2n * atanhSeries((1n << BigInt(q)) / 3n, q)) >> 16n;
-    ln2Cache.set(p, v);
-  }
-  return v;
+  return atPrecision(LN2_400, p);
 }
 
 /** A finite nonzero unpacked value as fixed point with p fraction bits (truncated). */
@@ -158,7 +161,7 @@ function screen1(out: F80, a: F80, ka: number): boolean {
     propagateNaN(out, a, ka, a, ka);
     return true;
   }
-  if (ka === K_DENORMAL) flags.exc |= DE;
+  if (ka === K_DENORMAL) flags.denormal = true;
   return false;
 }
 
@@ -172,7 +175,7 @@ function screen2(out: F80, a: F80, ka: number, b: F80, kb: number): boolean {
     propagateNaN(out, a, ka, b, kb);
     return true;
   }
-  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.exc |= DE;
+  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.denormal = true;
   return false;
 }
 
@@ -187,9 +190,10 @@ export function trigOutOfRange(a: F80): boolean {
 
 /**
  * sin and/or cos of a (finite, in range, or special): writes sin to `s` and cos to `c`.
- * Returns false when the operand was invalid (both outputs hold the NaN/indefinite result).
+ * Only the wanted results are rounded (and raise their exceptions); for a NaN or invalid operand
+ * both hold the NaN/indefinite result.
  */
-export function sinCos(s: F80, c: F80, a: F80, control: number): void {
+export function sinCos(s: F80, c: F80, a: F80, control: number, wantSin = true, wantCos = true): void {
   const ka = classify(a);
   if (screen1(s, a, ka)) {
     c.copy(s);
@@ -209,7 +213,7 @@ export function sinCos(s: F80, c: F80, a: F80, control: number): void {
   const u = unpack(a, ua);
   const p = workBits(u.exp - BIAS) + 64;
   const x = toFixed(u, p);
-  const halfPi = pi(p + 80) >> 81n;
+  const halfPi = REDUCTION_PI_66 << BigInt(p - 65);
   // Nearest multiple of pi/2 (exact integer quotient of the fixed-point values).
   const k = (2n * x + (x < 0n ? -halfPi : halfPi)) / (2n * halfPi);
   const r = x - k * halfPi;
@@ -217,8 +221,8 @@ export function sinCos(s: F80, c: F80, a: F80, control: number): void {
   const q = Number(((k % 4n) + 4n) % 4n);
   const sv = q === 0 ? sr : q === 1 ? cr : q === 2 ? -sr : -cr;
   const cv = q === 0 ? cr : q === 1 ? -sr : q === 2 ? -cr : sr;
-  fromFixed(s, sv, p, control);
-  fromFixed(c, cv, p, control);
+  if (wantSin) fromFixed(s, sv, p, control);
+  if (wantCos) fromFixed(c, cv, p, control);
   // A result that rounds to exactly zero keeps the operand's sign for sine.
   if ((s.se & 0x7fff) === 0 && (s.hi | s.lo) === 0) s.se = a.se & 0x8000;
 }
@@ -239,7 +243,7 @@ export function tan(out: F80, a: F80, control: number): void {
   const u = unpack(a, ua);
   const p = workBits(u.exp - BIAS) + 64;
   const x = toFixed(u, p);
-  const halfPi = pi(p + 80) >> 81n;
+  const halfPi = REDUCTION_PI_66 << BigInt(p - 65);
   const k = (2n * x + (x < 0n ? -halfPi : halfPi)) / (2n * halfPi);
   const r = x - k * halfPi;
   const [sr, cr] = sinCosSeries(r, p);
@@ -337,24 +341,49 @@ export function exp2m1(out: F80, a: F80, control: number): void {
     return;
   }
   const u = unpack(a, ua);
-  const p = workBits(u.exp - BIAS);
-  const z = (toFixed(u, p + 8) * ln2(p + 8)) >> BigInt(p + 8);
-  fromFixed(out, expm1Series(z, p + 8), p + 8, control);
+  const e = u.exp - BIAS;
+  if (e >= 15) {
+    // Outside the documented -1..1 by far: 2^a overflows, or 2^a - 1 rounds to -1.
+    if (u.sign) fromFixed(out, -(1n << 64n) + 1n, 64, control);
+    else fromFixed(out, 1n << 40000n, 0, control);
+    return;
+  }
+  const p = workBits(e) + 8;
+  const x = toFixed(u, p);
+  if (e < 0) {
+    fromFixed(out, expm1Series((x * ln2(p)) >> BigInt(p), p), p, control);
+    return;
+  }
+  // |a| >= 1: 2^a = 2^n * 2^f with n = trunc(a), then subtract one.
+  const one = 1n << BigInt(p);
+  const n = x / one;
+  const f = x - n * one;
+  const pow = one + expm1Series((f * ln2(p)) >> BigInt(p), p);
+  const k = Number(n);
+  fromFixed(out, (k >= 0 ? pow << BigInt(k) : pow >> BigInt(-k)) - one, p, control);
 }
 
-/** log2 of a positive finite value as fixed point with q bits. */
+/** log2 of a positive finite value (x, or 1 + x when plusOne) as fixed point with q bits. */
 function log2Fixed(u: Unpacked, q: number, plusOne: boolean): bigint {
   const one = 1n << BigInt(q);
-  if (plusOne) {
-    // ln(1 + x) = 2 atanh(x / (2 + x))
+  if (plusOne && u.exp - BIAS < -2) {
+    // |x| < 1/4: ln(1 + x) = 2 atanh(x / (2 + x)) keeps the precision of a tiny x.
     const x = toFixed(u, q);
     const s = (x << BigInt(q)) / (2n * one + x);
     return ((2n * atanhSeries(s, q)) << BigInt(q)) / ln2(q);
   }
-  // x = m * 2^e, m in [1,2): log2 x = e + ln(m) / ln 2, ln m = 2 atanh((m - 1) / (m + 1)).
-  const m = sigOf(u) << BigInt(q - 63);
+  // v = m * 2^e, m in [1,2): log2 v = e + ln(m) / ln 2, ln m = 2 atanh((m - 1) / (m + 1)).
+  let m: bigint, e: number;
+  if (plusOne) {
+    const v = one + toFixed(u, q); // 1 + x > 0 here, and at least 2^-66 from zero
+    e = bitLength(v) - 1 - q;
+    m = e >= 0 ? v >> BigInt(e) : v << BigInt(-e);
+  } else {
+    e = u.exp - BIAS;
+    m = sigOf(u) << BigInt(q - 63);
+  }
   const s = ((m - one) << BigInt(q)) / (m + one);
-  return BigInt(u.exp - BIAS) * one + ((2n * atanhSeries(s, q)) << BigInt(q)) / ln2(q);
+  return BigInt(e) * one + ((2n * atanhSeries(s, q)) << BigInt(q)) / ln2(q);
 }
 
 /** FYL2X (plusOne false): y * log2(x); FYL2XP1 (plusOne true): y * log2(x + 1). */
@@ -404,8 +433,13 @@ export function ylog2x(out: F80, y: F80, x: F80, plusOne: boolean, control: numb
     return signed(sy, true);
   }
   const ux = unpack(x, ub);
-  // Below -1 the logarithm is undefined.
+  // Below -1 the logarithm is undefined; at -1 it is -infinity.
   if (sx && (ux.exp > BIAS || (ux.exp === BIAS && (ux.hi !== 0x80000000 || ux.lo !== 0)))) return invalid();
+  if (sx && ux.exp === BIAS) {
+    if (ky === K_ZERO) return invalid();
+    if (ky !== K_INF) flags.exc |= ZE;
+    return signed(sy ^ 1, true);
+  }
   if (ky === K_INF) return signed(sy ^ sx, true);
   if (ky === K_ZERO) return signed(sy ^ sx, false);
   const q = workBits(ux.exp - BIAS) + 8;

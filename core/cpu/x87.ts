@@ -53,6 +53,7 @@ import {
   K_QNAN,
   K_SNAN,
   K_ZERO,
+  PE,
   SF,
   TAG_EMPTY,
   ZE,
@@ -159,6 +160,14 @@ function masked(st: X87State, f: number): boolean {
 }
 /** Merges this instruction's exceptions into the status word; false if an unmasked one blocks the result. */
 function finish(st: X87State): boolean {
+  if (flags.denormal && !(flags.exc & (IE | ZE))) {
+    flags.exc |= DE;
+    // An unmasked denormal-operand exception stops the operation before anything else happens.
+    if (!(st.control & DE)) {
+      flags.exc = DE;
+      flags.up = 0;
+    }
+  }
   st.status |= flags.exc;
   updateSummary(st);
   // Unmasked invalid-operation, divide-by-zero and denormal-operand exceptions suppress the
@@ -170,8 +179,9 @@ function setC1(st: X87State, v: number): void {
 }
 /** Result of an operation that writes ST(dest) (optionally popping afterwards). */
 function commitST(st: X87State, dest: number, v: F80, popAfter: boolean): void {
+  const ok = finish(st);
   setC1(st, flags.up);
-  if (finish(st)) {
+  if (ok) {
     writeST(st, dest, v);
     if (popAfter) pop(st);
   }
@@ -220,6 +230,7 @@ export function executeX87(
   if (!isNoWait(opcode, modrm) && st.status & ES) return true;
   flags.exc = 0;
   flags.up = 0;
+  flags.denormal = false;
   const handled =
     modrm < 0xc0
       ? executeMemory(st, host, opcode, modrm, linear, operandSize32)
@@ -289,6 +300,8 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
     case 0xda:
     case 0xde: {
       const src = readMemoryOperand(host, opcode, l, B);
+      // A denormal memory operand counts (DE) only when the register operand is not a NaN.
+      if (flags.denormal && !isEmpty(st, 0) && classify(readST(st, 0, A)) >= K_QNAN) flags.denormal = false;
       if (reg === 2 || reg === 3) {
         // FCOM / FCOMP / FICOM / FICOMP
         if (isEmpty(st, 0)) {
@@ -310,7 +323,7 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
     case 0xd9:
       switch (reg) {
         case 0:
-          loadValue(st, fromSingle(B, rd32(host, l)));
+          loadValue(st, quietSignaling(fromSingle(B, rd32(host, l))));
           return true;
         case 2:
         case 3:
@@ -356,7 +369,7 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
     case 0xdd:
       switch (reg) {
         case 0:
-          loadValue(st, fromDouble(B, rd32(host, l + 4), rd32(host, l)));
+          loadValue(st, quietSignaling(fromDouble(B, rd32(host, l + 4), rd32(host, l))));
           return true;
         case 2:
         case 3:
@@ -418,6 +431,12 @@ function loadValue(st: X87State, v: F80): void {
   if (finish(st)) push(st, v);
 }
 
+/** FLD m32/m64 loads a signalling NaN quieted (IE was raised by the conversion). */
+function quietSignaling(v: F80): F80 {
+  if (classify(v) === K_SNAN) v.hi = (v.hi | 0x40000000) >>> 0;
+  return v;
+}
+
 /** ST(0) for a store, or the indefinite with a stack underflow. */
 function storeSource(st: X87State): F80 {
   if (isEmpty(st, 0)) {
@@ -428,6 +447,11 @@ function storeSource(st: X87State): F80 {
 }
 /** Status and pop after a memory store; `wrote` = the store was allowed. */
 function finishStore(st: X87State, popAfter: boolean, wrote: boolean): void {
+  if (!wrote) {
+    // A store stopped by an unmasked exception reports no precision loss.
+    flags.exc &= ~PE;
+    flags.up = 0;
+  }
   setC1(st, flags.up);
   st.status |= flags.exc;
   updateSummary(st);
@@ -880,8 +904,9 @@ function twoResults(st: X87State, first: F80, second: F80): void {
     }
     return;
   }
+  const ok = finish(st);
   setC1(st, flags.up);
-  if (finish(st)) {
+  if (ok) {
     writeST(st, 0, first);
     push(st, second);
   }
@@ -896,11 +921,11 @@ function trig(st: X87State, modrm: number, x: F80): void {
   const cw = st.control;
   switch (modrm) {
     case 0xfe:
-      sinCos(R, R2, x, cw);
+      sinCos(R, R2, x, cw, true, false);
       commitST(st, 0, R, false);
       return;
     case 0xff:
-      sinCos(R2, R, x, cw);
+      sinCos(R2, R, x, cw, false, true);
       commitST(st, 0, R, false);
       return;
     case 0xf2:

@@ -16,9 +16,9 @@ import {
   stringCases,
   supplementaryForms,
   trapCases,
-  x87Cases,
   type DiffCase,
 } from './cases';
+import { x87Cases, x87ExtendedCases } from './x87-cases';
 import { describeMismatch, runDifferential, type Mismatch } from './harness';
 import { requireTools } from './native';
 import type { CpuFactory } from './user-machine';
@@ -207,6 +207,7 @@ describe('differential tests against the host CPU', () => {
       ...divideCases(13),
       ...trapCases(14),
       ...x87Cases(15),
+      ...x87ExtendedCases(16),
       ...segmentCases(16),
       ...controlCases(17),
       ...selfModifyingCases(18),
