@@ -167,6 +167,13 @@ export function toSingle(v: F80, control: number): number {
 /** Words of an m64 store: toDouble fills `double.hi`/`double.lo`. */
 export const double = { hi: 0, lo: 0 };
 export function toDouble(v: F80, control: number): void {
+  const e0 = v.se & 0x7fff;
+  if (e0 >= DOUBLE_RANGE.min && e0 <= DOUBLE_RANGE.max && v.hi & 0x80000000 && !(v.lo & 0x7ff)) {
+    // A normal value a double holds exactly: no rounding (the common case).
+    double.lo = ((v.hi << 21) | (v.lo >>> 11)) >>> 0;
+    double.hi = (((v.se & 0x8000) << 16) | ((e0 - BIAS + 1023) << 20) | ((v.hi >>> 11) & 0xfffff)) >>> 0;
+    return;
+  }
   const r = roundForStore(v, 53, control);
   const sign = (r.se & 0x8000) << 16;
   const e = r.se & 0x7fff;

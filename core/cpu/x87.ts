@@ -34,6 +34,7 @@ import {
   toInteger,
   toSingle,
 } from './x87-convert';
+import { FAST_ADD, FAST_DIV, FAST_MUL, fastArith } from './x87-fast';
 import { applyEnv, rd16, rd32, rd8, readEnv, restoreImage, saveImage, writeEnv } from './x87-env';
 import {
   BIAS,
@@ -251,27 +252,24 @@ const OP_ADD = 0,
   OP_MUL = 1,
   OP_SUB = 4,
   OP_SUBR = 5,
-  OP_DIV = 6,
-  OP_DIVR = 7;
+  OP_DIV = 6;
 
 /** dest op src for the /digit op (SUBR/DIVR reverse the operands); result in R. */
 function arith(st: X87State, op: number, dest: F80, src: F80): F80 {
   const cw = st.control;
   switch (op) {
     case OP_ADD:
-      return add(R, dest, src, false, cw);
+      return fastArith(R, FAST_ADD, dest, src, false, cw) ? R : add(R, dest, src, false, cw);
     case OP_MUL:
-      return mul(R, dest, src, cw);
+      return fastArith(R, FAST_MUL, dest, src, false, cw) ? R : mul(R, dest, src, cw);
     case OP_SUB:
-      return add(R, dest, src, true, cw);
+      return fastArith(R, FAST_ADD, dest, src, true, cw) ? R : add(R, dest, src, true, cw);
     case OP_SUBR:
-      return add(R, src, dest, true, cw);
+      return fastArith(R, FAST_ADD, src, dest, true, cw) ? R : add(R, src, dest, true, cw);
     case OP_DIV:
-      return div(R, dest, src, cw);
-    case OP_DIVR:
-      return div(R, src, dest, cw);
-    default:
-      throw new Error(`x87 arithmetic digit ${op}`);
+      return fastArith(R, FAST_DIV, dest, src, false, cw) ? R : div(R, dest, src, cw);
+    default: // OP_DIVR
+      return fastArith(R, FAST_DIV, src, dest, false, cw) ? R : div(R, src, dest, cw);
   }
 }
 

@@ -43,7 +43,7 @@ ULDFLAGS="$LDFLAGS --no-warn-rwx-segments"
 $NASM -f elf32 -o "$BUILD/crt0.o" user/crt0.asm
 $CC $UCFLAGS -c -o "$BUILD/ulib.o" user/ulib.c
 $CC $UCFLAGS -c -o "$BUILD/ulib-lib.o" kernel/lib.c
-for prog in hello bench fault spin rev; do
+for prog in hello bench fault spin rev fpfmt; do
 	$CC $UCFLAGS -c -o "$BUILD/$prog.o" "user/$prog.c"
 	$LD $ULDFLAGS -T user/user.ld -o "$BUILD/$prog.elf" "$BUILD/crt0.o" "$BUILD/$prog.o" \
 		"$BUILD/ulib.o" "$BUILD/ulib-lib.o" "$LIBGCC"

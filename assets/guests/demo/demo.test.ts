@@ -3,7 +3,7 @@
 // with real output: the shell, the demofs disk (writes reach the host file), faults, hypercall
 // traces, crash/halt exit statuses, and a ping between two guests on one shared network.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,6 +305,20 @@ describe('demo guest on the lguest command: shell', { timeout: TEST_TIMEOUT }, (
   it('ls without a block device refuses', async () => {
     // The guest prints the missing-filesystem message (see the report about the wording).
     expect(await guest.run('ls')).toBe('no block device (start the guest with a disk image)\n');
+  });
+
+  it('fpfmt: doubles and long doubles format as the same code compiled natively formats them', async () => {
+    // The same source with the same x87 code generation, run on the real CPU.
+    const exe = join(tmp, 'fpfmt-native');
+    execFileSync('gcc', [
+      ...['-m32', '-march=i686', '-O2', '-std=gnu11', '-fno-builtin', '-mno-sse', '-mno-sse2', '-mfpmath=387'],
+      ...['-Wall', '-Wextra', '-Werror', '-DNATIVE', '-o', exe, join(DEMO_DIR, 'user', 'fpfmt.c')],
+    ]);
+    const native = execFileSync(exe, { encoding: 'utf8' });
+    expect(native).toContain('%f 1.4 = 1.400000\n');
+    expect(native).toContain('%f fldpi = 3.141593\n');
+    expect(native).toContain('%.10g 3.14159265358979 = 3.141592654\n');
+    expect(await guest.run('run fpfmt')).toBe(native);
   });
 
   it('fault: a ring-3 process segfaults, is killed, and the shell goes on', async () => {

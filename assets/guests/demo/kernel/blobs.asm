@@ -12,3 +12,4 @@ PROG bench
 PROG fault
 PROG spin
 PROG rev
+PROG fpfmt

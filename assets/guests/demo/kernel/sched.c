@@ -30,13 +30,14 @@ static int child_exit; /* wait channel */
 /* User programs embedded in the image (blobs.asm). */
 extern const u8 prog_hello_start[], prog_hello_end[], prog_bench_start[], prog_bench_end[],
 	prog_fault_start[], prog_fault_end[], prog_spin_start[], prog_spin_end[], prog_rev_start[],
-	prog_rev_end[];
+	prog_rev_end[], prog_fpfmt_start[], prog_fpfmt_end[];
 const struct user_prog user_progs[] = {
 	{ "hello", prog_hello_start, prog_hello_end, "greets, shows pid/TLS, sleeps" },
 	{ "bench", prog_bench_start, prog_bench_end, "integer + FPU loops, timed" },
 	{ "fault", prog_fault_start, prog_fault_end, "bad memory access / trap" },
 	{ "spin", prog_spin_start, prog_spin_end, "prints while burning CPU" },
 	{ "rev", prog_rev_start, prog_rev_end, "reads a line (read syscall), prints it reversed" },
+	{ "fpfmt", prog_fpfmt_start, prog_fpfmt_end, "formats doubles and long doubles (x87)" },
 };
 const int user_prog_count = ARRAY_SIZE(user_progs);
 

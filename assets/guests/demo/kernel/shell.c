@@ -109,7 +109,7 @@ static void cmd_help(char *args)
 	       "  net [ping [N]]   network info / ping the other guests N times\n"
 	       "  bench [N]        CPU benchmark in a user process\n"
 	       "  fault [KIND]     user process that faults: kernel null div ud gp int3\n"
-	       "  run PROG [ARGS] [&]  run a user program (hello bench fault spin rev)\n"
+	       "  run PROG [ARGS] [&]  run a user program (hello bench fault spin rev fpfmt)\n"
 	       "  echo TEXT        print text\n"
 	       "  trace CMD        run CMD and list the hypercalls it caused\n"
 	       "  crash [MSG]      LHCALL_CRASH with a message\n"
@@ -321,7 +321,7 @@ static void run_prog(const char *prog, char *args)
 	}
 	pid = spawn_user(prog, args);
 	if (pid == -2) {
-		printk("run: no program '%s' (try: hello bench fault spin rev)\n", prog);
+		printk("run: no program '%s' (try: hello bench fault spin rev fpfmt)\n", prog);
 		return;
 	}
 	if (pid < 0) {
