@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyStats } from '../host/lg';
 import { LguestHost, type LguestFileImpl } from '../host/lguest-user';
 import { DiskChangedError } from '../snapshot/disk-identity';
-import { decodeSnapshot, SnapshotFormatError } from '../snapshot/format';
+import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type SnapshotValue } from '../snapshot/format';
 import {
   captureMachine,
   decodeMachineSnapshot,
@@ -123,6 +123,37 @@ describe('machine snapshots of the demo guest', () => {
       `pin: N=${N} M=${M}; snapshot ${bytes.length} bytes, capture+encode ${snapMs.toFixed(0)} ms, ` +
         `decode+restore ${restoreMs.toFixed(0)} ms`,
     );
+  });
+
+  it('loads a layout-1 snapshot (float64 x87 registers), converting each register exactly to 80 bits', async () => {
+    const a = await boot();
+    runTo(a.guest, N);
+    const tree = decodeSnapshot(encodeMachineSnapshot(captureMachine(a.guest))) as Record<string, SnapshotValue>;
+    a.guest.close();
+    // Rewrite it as the previous layout wrote it: registers as doubles.
+    const old = new Float64Array([1.4, -0, Infinity, 0, 2 ** -1074, -2.5, 1e300, 0.1]);
+    new DataView(old.buffer).setBigUint64(3 * 8, 0x7ff4000000000001n, true); // a signalling NaN with payload
+    tree.layout = 1;
+    const x87 = ((tree.state as Record<string, SnapshotValue>).cpu as Record<string, SnapshotValue>).x87 as Record<
+      string,
+      SnapshotValue
+    >;
+    x87.regs = old;
+    const snap = decodeMachineSnapshot(encodeSnapshot(tree));
+    expect(snap.layout).toBe(2);
+    const w = snap.state.cpu.x87.regs;
+    const reg = (p: number): string =>
+      [w[p * 3 + 2]!.toString(16), w[p * 3 + 1]!.toString(16), w[p * 3]!.toString(16)].join(':');
+    expect(reg(0)).toBe('3fff:b3333333:33333000'); // 1.4
+    expect(reg(1)).toBe('8000:0:0'); // -0
+    expect(reg(2)).toBe('7fff:80000000:0'); // +infinity
+    expect(reg(3)).toBe('7fff:a0000000:800'); // the SNaN, still signalling, payload kept
+    expect(reg(4)).toBe('3bcd:80000000:0'); // 2^-1074: a normal 80-bit value
+    expect(reg(5)).toBe('c000:a0000000:0'); // -2.5
+    // It restores and runs on.
+    const b = restoreGuest(snap, { consoleOutput: () => {} });
+    runTo(b, N + 200_000);
+    b.close();
   });
 
   it('restores into a fresh host object, and refuses a host that already holds a guest', async () => {
