@@ -1,7 +1,6 @@
 /*
- * Mandelbrot iteration counts with x87 doubles. The FPU is switched to double precision
- * control first, so + - * / give the same bits natively and emulated (whose x87 computes in
- * float64) and the checksum must agree exactly.
+ * Mandelbrot iteration counts with x87 doubles, with the FPU switched to double precision
+ * control (the emulator's float64 fast path); the checksum must agree with the native run.
  */
 #include "bench.h"
 

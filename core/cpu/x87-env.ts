@@ -6,7 +6,7 @@
 import type { X87State } from './types';
 import type { X87Host } from './x87';
 import { TAG_EMPTY } from './x87-format';
-import { REG_WORDS, contentTag, physOf, tagOfPhys, updateSummary } from './x87-stack';
+import { REG_WORDS, contentTag, dropShadow, physOf, tagOfPhys, updateSummary } from './x87-stack';
 
 // Host reads normalised to unsigned values (a CPU may hand back int32 words).
 export function rd32(host: X87Host, l: number): number {
@@ -128,6 +128,7 @@ export function restoreImage(st: X87State, host: X87Host, l: number, op32: boole
   const t = (env.status >>> 11) & 7;
   for (let i = 0; i < 8; i++)
     st.regs.set(words.subarray(i * REG_WORDS, (i + 1) * REG_WORDS), ((t + i) & 7) * REG_WORDS);
+  dropShadow();
   applyEnv(st, env);
 }
 
@@ -174,6 +175,7 @@ export function fxrstor(st: X87State, host: X87Host, linear: number): void {
   const t = (status >>> 11) & 7;
   for (let i = 0; i < 8; i++)
     st.regs.set(words.subarray(i * REG_WORDS, (i + 1) * REG_WORDS), ((t + i) & 7) * REG_WORDS);
+  dropShadow();
   let tag = 0;
   for (let p = 0; p < 8; p++) tag |= (abridged & (1 << p) ? contentTag(st, p) : TAG_EMPTY) << (p * 2);
   st.tag = tag;

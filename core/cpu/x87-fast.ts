@@ -4,38 +4,12 @@
 // rounds the exact result to 53 bits exactly as the x87 does; the precision exception and C1
 // ("rounded up") come from the exact error of the operation (TwoSum, Dekker's product).
 
-import { BIAS, F80, PE, flags } from './x87-format';
+import { PE, flags } from './x87-format';
 
-const f64 = new Float64Array(1);
-const words = new Uint32Array(f64.buffer);
-
-const MIN_EXP = BIAS - 1022,
-  MAX_EXP = BIAS + 1023;
 /** Products and quotients of values within 2^±400, and their error terms, stay normal. */
 const SAFE = 2 ** 400,
   TINY = 2 ** -400,
   MIN_NORMAL = 2 ** -1022;
-
-/** The double equal to v, or NaN when v is not a normal value a double holds exactly. */
-function exactDouble(v: F80): number {
-  const e = v.se & 0x7fff;
-  if (e < MIN_EXP || e > MAX_EXP || !(v.hi & 0x80000000) || v.lo & 0x7ff) return NaN;
-  words[0] = ((v.hi << 21) | (v.lo >>> 11)) >>> 0;
-  words[1] = ((v.se & 0x8000) << 16) | ((e - BIAS + 1023) << 20) | ((v.hi >>> 11) & 0xfffff);
-  return f64[0]!;
-}
-
-function fromNormalDouble(out: F80, r: number): F80 {
-  f64[0] = r;
-  const lo = words[0]!,
-    hi = words[1]!;
-  const e = (hi >>> 20) & 0x7ff;
-  return out.set(
-    ((hi >>> 16) & 0x8000) | (e - 1023 + BIAS),
-    0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21),
-    lo << 11,
-  );
-}
 
 function splitHigh(x: number): number {
   const c = 134217729 * x;
@@ -55,50 +29,53 @@ function safe(x: number): boolean {
   return m >= TINY && m <= SAFE;
 }
 
-export const FAST_ADD = 0,
-  FAST_MUL = 1,
-  FAST_DIV = 2;
+/** Whether the control word allows the fast path: precision "double", round to nearest. */
+export function fastControl(control: number): boolean {
+  return (control & 0xf00) === 0x200;
+}
 
 /**
- * a op b (op FAST_ADD with `negateB` for subtraction, FAST_MUL, FAST_DIV) into `out` when the
- * fast path applies; false (nothing changed) otherwise.
+ * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr) on doubles
+ * (NaN = not a usable operand), with PE and C1 in flags; NaN (and nothing raised) when the fast
+ * path does not apply. The caller has checked fastControl.
  */
-export function fastArith(out: F80, op: number, a: F80, b: F80, negateB: boolean, control: number): boolean {
-  if ((control & 0xf00) !== 0x200) return false;
-  const x = exactDouble(a);
-  let y = exactDouble(b);
-  if (x !== x || y !== y) return false;
-  if (negateB) y = -y;
+export function fastDouble(op: number, x: number, y: number): number {
+  if (x !== x || y !== y) return NaN;
+  if (op === 5 || op === 7) {
+    const t = x;
+    x = y;
+    y = t;
+    op -= 1;
+  }
   let r: number, err: number;
-  if (op === FAST_ADD) {
+  if (op === 0 || op === 4) {
+    if (op === 4) y = -y;
     r = x + y;
     if (r === 0) {
       // x = -y exactly: +0 in round-to-nearest, as on the x87.
       flags.up = 0;
-      out.set(0, 0, 0);
-      return true;
+      return 0;
     }
     const t = r - x;
     err = x - (r - t) + (y - t);
-  } else if (op === FAST_MUL) {
-    if (!safe(x) || !safe(y)) return false;
+  } else if (op === 1) {
+    if (!safe(x) || !safe(y)) return NaN;
     r = x * y;
     err = productError(x, y, r);
   } else {
-    if (!safe(x) || !safe(y)) return false;
+    if (!safe(x) || !safe(y)) return NaN;
     r = x / y;
-    if (!safe(r)) return false;
+    if (!safe(r)) return NaN;
     // The exact quotient is r + rem / y with rem = x - r*y computed exactly.
     const p = r * y;
     const rem = x - p - productError(r, y, p);
     err = y > 0 ? rem : -rem;
   }
   const m = Math.abs(r);
-  if (!(m >= MIN_NORMAL && m <= Number.MAX_VALUE)) return false;
+  if (!(m >= MIN_NORMAL && m <= Number.MAX_VALUE)) return NaN;
   if (err !== 0) {
     flags.exc |= PE;
     flags.up = (r > 0 && err < 0) || (r < 0 && err > 0) ? 1 : 0;
   } else flags.up = 0;
-  fromNormalDouble(out, r);
-  return true;
+  return r;
 }

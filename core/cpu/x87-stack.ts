@@ -3,7 +3,7 @@
 // and the tag word.
 
 import type { X87State } from './types';
-import { ES, BUSY, F80, TAG_EMPTY, tagOf } from './x87-format';
+import { BIAS, BUSY, ES, F80, TAG_EMPTY, tagOf } from './x87-format';
 
 /** Words per physical register in X87State.regs. */
 export const REG_WORDS = 3;
@@ -42,6 +42,58 @@ export function isEmpty(st: X87State, i: number): boolean {
   return tagOfPhys(st, physOf(st, i)) === TAG_EMPTY;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A derived cache for the float64 fast path: per physical register, the double equal to its value
+// when it is a normal value a double holds exactly, else NaN (unknown or not such a value). Tied
+// to one register array (an imported state brings a new one) and cleared by every bulk write;
+// dropping it at any time changes nothing but speed.
+
+const shadow = new Float64Array(8).fill(NaN);
+let shadowOf: Uint32Array | null = null;
+const f64 = new Float64Array(1);
+const f64Words = new Uint32Array(f64.buffer);
+
+/** Forgets the cached doubles (after a bulk write of the register array). */
+export function dropShadow(): void {
+  shadow.fill(NaN);
+}
+
+/** The double equal to physical register p, or NaN when it is not a normal double value. */
+export function readDouble(st: X87State, p: number): number {
+  if (shadowOf !== st.regs) {
+    shadowOf = st.regs;
+    shadow.fill(NaN);
+  }
+  const cached = shadow[p]!;
+  if (cached === cached) return cached;
+  const r = st.regs,
+    b = p * REG_WORDS;
+  const se = r[b + 2]!,
+    hi = r[b + 1]!,
+    lo = r[b]!;
+  const e = se & 0x7fff;
+  if (e < BIAS - 1022 || e > BIAS + 1023 || !(hi & 0x80000000) || lo & 0x7ff) return NaN;
+  f64Words[0] = ((hi << 21) | (lo >>> 11)) >>> 0;
+  f64Words[1] = ((se & 0x8000) << 16) | ((e - BIAS + 1023) << 20) | ((hi >>> 11) & 0xfffff);
+  const v = f64[0]!;
+  shadow[p] = v;
+  return v;
+}
+
+/** Writes a normal double v into physical register p (tag valid). */
+export function writeDouble(st: X87State, p: number, v: number): void {
+  f64[0] = v;
+  const lo = f64Words[0]!,
+    hi = f64Words[1]!;
+  const r = st.regs,
+    b = p * REG_WORDS;
+  r[b] = (lo << 11) >>> 0;
+  r[b + 1] = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
+  r[b + 2] = ((hi >>> 16) & 0x8000) | (((hi >>> 20) & 0x7ff) - 1023 + BIAS);
+  st.tag &= ~(3 << (p * 2)); // TAG_VALID
+  if (shadowOf === r) shadow[p] = v;
+}
+
 /** Physical register p into v. */
 export function readPhys(st: X87State, p: number, v: F80): F80 {
   const r = st.regs,
@@ -56,6 +108,7 @@ export function writePhys(st: X87State, p: number, v: F80): void {
   r[b + 1] = v.hi;
   r[b + 2] = v.se & 0xffff;
   setTagPhys(st, p, tagOf(v.se, v.hi, v.lo));
+  shadow[p] = NaN;
 }
 export function readST(st: X87State, i: number, v: F80): F80 {
   return readPhys(st, physOf(st, i), v);
@@ -71,14 +124,38 @@ export function contentTag(st: X87State, p: number): number {
 }
 /** Copies ST(from) into ST(to) bit for bit. */
 export function copyST(st: X87State, to: number, from: number): void {
-  const pt = physOf(st, to) * REG_WORDS,
-    pf = physOf(st, from) * REG_WORDS;
-  const r = st.regs;
+  const t = (((st.status >>> 11) & 7) + to) & 7,
+    f = (((st.status >>> 11) & 7) + from) & 7;
+  const r = st.regs,
+    pt = t * REG_WORDS,
+    pf = f * REG_WORDS;
   r[pt] = r[pf]!;
   r[pt + 1] = r[pf + 1]!;
   r[pt + 2] = r[pf + 2]!;
-  setTagPhys(st, pt / REG_WORDS, tagOfPhys(st, pf / REG_WORDS));
+  st.tag = (st.tag & ~(3 << (t * 2))) | (((st.tag >>> (f * 2)) & 3) << (t * 2));
+  shadow[t] = shadowOf === r ? shadow[f]! : NaN;
 }
+
+/** Swaps ST(0) and ST(i) with their tags. */
+export function exchange(st: X87State, i: number): void {
+  const p0 = physOf(st, 0),
+    pi = physOf(st, i);
+  const r = st.regs,
+    a = p0 * REG_WORDS,
+    b = pi * REG_WORDS;
+  for (let k = 0; k < REG_WORDS; k++) {
+    const t = r[a + k]!;
+    r[a + k] = r[b + k]!;
+    r[b + k] = t;
+  }
+  const t0 = tagOfPhys(st, p0);
+  setTagPhys(st, p0, tagOfPhys(st, pi));
+  setTagPhys(st, pi, t0);
+  const s0 = shadow[p0]!;
+  shadow[p0] = shadow[pi]!;
+  shadow[pi] = s0;
+}
+
 export function pop(st: X87State): void {
   setTagPhys(st, physOf(st, 0), TAG_EMPTY);
   setTop(st, top(st) + 1);

@@ -18,6 +18,7 @@ import {
   scale,
   sqrt,
   EQUAL,
+  GREATER,
   LESS,
   UNORDERED,
 } from './x87-arith';
@@ -34,7 +35,7 @@ import {
   toInteger,
   toSingle,
 } from './x87-convert';
-import { FAST_ADD, FAST_DIV, FAST_MUL, fastArith } from './x87-fast';
+import { fastControl, fastDouble } from './x87-fast';
 import { applyEnv, rd16, rd32, rd8, readEnv, restoreImage, saveImage, writeEnv } from './x87-env';
 import {
   BIAS,
@@ -66,10 +67,12 @@ import {
 import { exp2m1, atan2, sinCos, tan, trigOutOfRange, ylog2x } from './x87-transcendental';
 import {
   copyST,
+  exchange,
   isEmpty,
   physOf,
   pop,
   push,
+  readDouble,
   readPhys,
   readST,
   setTagPhys,
@@ -77,6 +80,8 @@ import {
   tagOfPhys,
   top,
   updateSummary,
+  writeDouble,
+  writePhys,
   writeST,
 } from './x87-stack';
 
@@ -259,19 +264,59 @@ function arith(st: X87State, op: number, dest: F80, src: F80): F80 {
   const cw = st.control;
   switch (op) {
     case OP_ADD:
-      return fastArith(R, FAST_ADD, dest, src, false, cw) ? R : add(R, dest, src, false, cw);
+      return add(R, dest, src, false, cw);
     case OP_MUL:
-      return fastArith(R, FAST_MUL, dest, src, false, cw) ? R : mul(R, dest, src, cw);
+      return mul(R, dest, src, cw);
     case OP_SUB:
-      return fastArith(R, FAST_ADD, dest, src, true, cw) ? R : add(R, dest, src, true, cw);
+      return add(R, dest, src, true, cw);
     case OP_SUBR:
-      return fastArith(R, FAST_ADD, src, dest, true, cw) ? R : add(R, src, dest, true, cw);
+      return add(R, src, dest, true, cw);
     case OP_DIV:
-      return fastArith(R, FAST_DIV, dest, src, false, cw) ? R : div(R, dest, src, cw);
+      return div(R, dest, src, cw);
     default: // OP_DIVR
-      return fastArith(R, FAST_DIV, src, dest, false, cw) ? R : div(R, src, dest, cw);
+      return div(R, src, dest, cw);
   }
 }
+
+/** A zero (a fast-path exact cancellation) or normal double result into ST(dest), then pop. */
+function commitDouble(st: X87State, dest: number, r: number, popAfter: boolean): void {
+  finish(st);
+  setC1(st, flags.up);
+  const p = physOf(st, dest);
+  if (r === 0) writePhys(st, p, R.set(0, 0, 0));
+  else writeDouble(st, p, r);
+  if (popAfter) pop(st);
+}
+
+/** A memory operand as a double when it is a nonzero normal value (else NaN); no exceptions. */
+function memoryDouble(host: X87Host, opcode: number, l: number): number {
+  switch (opcode) {
+    case 0xdc: {
+      const lo = rd32(host, l),
+        hi = rd32(host, l + 4);
+      const e = (hi >>> 20) & 0x7ff;
+      if (e === 0 || e === 0x7ff) return NaN;
+      scratchWords[0] = lo;
+      scratchWords[1] = hi;
+      return scratchF64[0]!;
+    }
+    case 0xd8: {
+      const b = rd32(host, l);
+      const e = (b >>> 23) & 0xff;
+      if (e === 0 || e === 0xff) return NaN;
+      scratchWords32[0] = b;
+      return scratchF32[0]!;
+    }
+    case 0xda:
+      return rd32(host, l) | 0 || NaN;
+    default:
+      return (rd16(host, l) << 16) >> 16 || NaN;
+  }
+}
+const scratchF64 = new Float64Array(1);
+const scratchWords = new Uint32Array(scratchF64.buffer);
+const scratchF32 = new Float32Array(1);
+const scratchWords32 = new Uint32Array(scratchF32.buffer);
 
 function readMemoryOperand(host: X87Host, opcode: number, l: number, out: F80): F80 {
   switch (opcode) {
@@ -297,6 +342,13 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
     case 0xdc:
     case 0xda:
     case 0xde: {
+      if (reg !== 2 && reg !== 3 && fastControl(st.control) && !isEmpty(st, 0)) {
+        const r = fastDouble(reg, readDouble(st, physOf(st, 0)), memoryDouble(host, opcode, l));
+        if (r === r) {
+          commitDouble(st, 0, r, false);
+          return true;
+        }
+      }
       const src = readMemoryOperand(host, opcode, l, B);
       // A denormal memory operand counts (DE) only when the register operand is not a NaN.
       if (flags.denormal && !isEmpty(st, 0) && classify(readST(st, 0, A)) >= K_QNAN) flags.denormal = false;
@@ -534,16 +586,24 @@ function fcom(st: X87State, i: number, pops: number, quietOk: boolean): boolean 
   if (isEmpty(st, 0) || isEmpty(st, i)) {
     underflow();
     setCompareCodes(st, UNORDERED);
-  } else setCompareCodes(st, compare(readST(st, 0, A), readST(st, i, B), quietOk));
+  } else setCompareCodes(st, compareRegs(st, i, quietOk));
   setC1(st, 0);
   if (finish(st)) for (let k = 0; k < pops; k++) pop(st);
   return true;
 }
 
+/** Compares ST(0) with ST(i) (both non-empty), through their doubles when both have one. */
+function compareRegs(st: X87State, i: number, quietOk: boolean): number {
+  const x = readDouble(st, physOf(st, 0)),
+    y = readDouble(st, physOf(st, i));
+  if (x === x && y === y) return x < y ? LESS : x > y ? GREATER : EQUAL;
+  return compare(readST(st, 0, A), readST(st, i, B), quietOk);
+}
+
 function fcomi(st: X87State, host: X87Host, i: number, quietOk: boolean, popAfter: boolean): boolean {
   let result = UNORDERED;
   if (isEmpty(st, 0) || isEmpty(st, i)) underflow();
-  else result = compare(readST(st, 0, A), readST(st, i, B), quietOk);
+  else result = compareRegs(st, i, quietOk);
   setC1(st, 0);
   if (finish(st)) {
     setCompareEflags(host, result);
@@ -667,6 +727,17 @@ function arithRegs(st: X87State, dest: number, src: number, op: number, popAfter
     commitST(st, dest, setIndefinite(R), popAfter);
     return true;
   }
+  if (fastControl(st.control)) {
+    const r = fastDouble(op, readDouble(st, physOf(st, dest)), readDouble(st, physOf(st, src)));
+    if (r === r) {
+      commitDouble(st, dest, r, popAfter);
+      return true;
+    }
+  }
+  return arithRegsExact(st, dest, src, op, popAfter);
+}
+
+function arithRegsExact(st: X87State, dest: number, src: number, op: number, popAfter: boolean): boolean {
   commitST(st, dest, arith(st, op, readST(st, dest, A), readST(st, src, B)), popAfter);
   return true;
 }
@@ -694,16 +765,7 @@ function fxch(st: X87State, i: number): boolean {
     if (isEmpty(st, 0)) writeST(st, 0, setIndefinite(R));
     if (isEmpty(st, i)) writeST(st, i, setIndefinite(R));
   }
-  const p0 = physOf(st, 0),
-    pi = physOf(st, i);
-  const t0 = tagOfPhys(st, p0),
-    ti = tagOfPhys(st, pi);
-  readPhys(st, p0, A);
-  readPhys(st, pi, B);
-  writeST(st, 0, B);
-  writeST(st, i, A);
-  setTagPhys(st, p0, ti);
-  setTagPhys(st, pi, t0);
+  exchange(st, i);
   return true;
 }
 
@@ -772,11 +834,8 @@ function executeD9(st: X87State, modrm: number): boolean {
       if (finish(st)) push(st, setIndefinite(R));
       return true;
     }
-    const tag = tagOfPhys(st, physOf(st, i));
-    readST(st, i, B);
     setTop(st, top(st) - 1);
-    writeST(st, 0, B);
-    setTagPhys(st, physOf(st, 0), tag);
+    copyST(st, 0, i + 1); // the old ST(i) is ST(i+1) after the push
     setC1(st, 0);
     return true;
   }
