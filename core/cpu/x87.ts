@@ -166,6 +166,7 @@ function masked(st: X87State, f: number): boolean {
 }
 /** Merges this instruction's exceptions into the status word; false if an unmasked one blocks the result. */
 function finish(st: X87State): boolean {
+  if (flags.exc === 0 && !flags.denormal) return true; // nothing raised: ES is already right
   if (flags.denormal && !(flags.exc & (IE | ZE))) {
     flags.exc |= DE;
     // An unmasked denormal-operand exception stops the operation before anything else happens.
@@ -233,7 +234,9 @@ export function executeX87(
   operandSize32: boolean,
   instructionEip: number,
 ): boolean {
-  if (!isNoWait(opcode, modrm) && st.status & ES) return true;
+  // Register forms other than DB E0..E4 and DF E0 wait and are not control instructions.
+  const plain = modrm >= 0xc0 && opcode !== 0xdb && opcode !== 0xdf;
+  if (st.status & ES && (plain || !isNoWait(opcode, modrm))) return true;
   flags.exc = 0;
   flags.up = 0;
   flags.denormal = false;
@@ -242,7 +245,7 @@ export function executeX87(
       ? executeMemory(st, host, opcode, modrm, linear, operandSize32)
       : executeRegister(st, host, opcode, modrm);
   if (!handled) throw new X87Undefined(opcode, modrm);
-  if (!isControl(opcode, modrm)) {
+  if (plain || !isControl(opcode, modrm)) {
     st.fip = instructionEip >>> 0;
     st.fop = ((opcode & 7) << 8) | modrm;
     if (modrm < 0xc0) st.fdp = linear >>> 0;
