@@ -12,7 +12,6 @@ import {
   C2,
   C3,
   EXP_MAX,
-  EXTENDED_RANGE,
   F80,
   IE,
   K_DENORMAL,
@@ -20,21 +19,20 @@ import {
   K_SNAN,
   K_UNSUPPORTED,
   K_ZERO,
-  OE,
   PE,
-  UE,
   Unpacked,
   ZE,
   classify,
   flags,
   isNaNClass,
   normalizeRoundPack,
-  precisionBits,
   propagateNaN,
   roundPack,
   roundingMode,
   setIndefinite,
   unpack,
+  EXACT,
+  forRegister,
 } from './x87-format';
 
 const TWO32 = 4294967296;
@@ -45,7 +43,7 @@ const ua = new Unpacked(),
  * Common operand screening. Returns true when the result is already decided (written to out):
  * unsupported encodings (IE, indefinite) and NaNs. Raises DE for denormal operands otherwise.
  */
-function screen(out: F80, a: F80, ka: number, b: F80, kb: number): boolean {
+export function screen(out: F80, a: F80, ka: number, b: F80, kb: number): boolean {
   if (ka === K_UNSUPPORTED || kb === K_UNSUPPORTED) {
     flags.exc |= IE;
     setIndefinite(out);
@@ -64,28 +62,9 @@ function invalid(out: F80): F80 {
   return setIndefinite(out);
 }
 
-function oeMasked(control: number): boolean {
-  return (control & OE) !== 0;
-}
-function ueMasked(control: number): boolean {
-  return (control & UE) !== 0;
-}
-
 /** A value rounded to the precision control (an operand passed through, e.g. x + 0). */
 function roundValue(out: F80, sign: number, u: Unpacked, control: number): F80 {
-  return roundPack(
-    out,
-    sign,
-    u.exp,
-    u.hi,
-    u.lo,
-    0,
-    precisionBits(control),
-    roundingMode(control),
-    EXTENDED_RANGE,
-    oeMasked(control),
-    ueMasked(control),
-  );
+  return roundPack(out, sign, u.exp, u.hi, u.lo, 0, forRegister(control));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,19 +153,7 @@ export function add(out: F80, a: F80, b: F80, negateB: boolean, control: number)
     s0 = x.hi - y0 - borrow;
     if (s0 === 0 && s1 === 0 && s2 === 0) return out.set((rc === 1 ? 1 : 0) << 15, 0, 0);
   }
-  return normalizeRoundPack(
-    out,
-    sx,
-    exp,
-    s0,
-    s1,
-    s2,
-    precisionBits(control),
-    rc,
-    EXTENDED_RANGE,
-    oeMasked(control),
-    ueMasked(control),
-  );
+  return normalizeRoundPack(out, sx, exp, s0, s1, s2, forRegister(control));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,19 +211,7 @@ export function mul(out: F80, a: F80, b: F80, control: number): F80 {
     s2 = ((s2 << 1) | (p0 >>> 31) | (p0 ? 1 : 0)) >>> 0;
     exp -= 1;
   }
-  return roundPack(
-    out,
-    sign,
-    exp,
-    s0,
-    s1,
-    s2,
-    precisionBits(control),
-    roundingMode(control),
-    EXTENDED_RANGE,
-    oeMasked(control),
-    ueMasked(control),
-  );
+  return roundPack(out, sign, exp, s0, s1, s2, forRegister(control));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,18 +238,7 @@ export function div(out: F80, a: F80, b: F80, control: number): F80 {
   const n = sigOf(x) << 96n;
   const d = sigOf(y);
   const q = n / d;
-  return roundBig(
-    out,
-    sign,
-    q,
-    x.exp - y.exp - 96,
-    q * d !== n,
-    precisionBits(control),
-    roundingMode(control),
-    EXTENDED_RANGE,
-    oeMasked(control),
-    ueMasked(control),
-  );
+  return roundBig(out, sign, q, x.exp - y.exp - 96, q * d !== n, forRegister(control));
 }
 
 export function sqrt(out: F80, a: F80, control: number): F80 {
@@ -309,18 +253,7 @@ export function sqrt(out: F80, a: F80, control: number): F80 {
   const k = 130 + ((e - 63 - 130) & 1);
   const n = sigOf(x) << BigInt(k);
   const r = isqrt(n);
-  return roundBig(
-    out,
-    0,
-    r,
-    (e - 63 - k) / 2,
-    r * r !== n,
-    precisionBits(control),
-    roundingMode(control),
-    EXTENDED_RANGE,
-    oeMasked(control),
-    ueMasked(control),
-  );
+  return roundBig(out, 0, r, (e - 63 - k) / 2, r * r !== n, forRegister(control));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,7 +331,11 @@ function packRemainder(out: F80, sign: number, r: bigint, scale: number, control
     return;
   }
   // Exact: the remainder has no more significant bits than the operands.
-  roundBig(out, sign, r, scale, false, 64, 0, EXTENDED_RANGE, true, ueMasked(control));
+  // Exact: the remainder has no more significant bits than the operands (only tininess matters).
+  const how = forRegister(control);
+  how.bits = 64;
+  how.rc = 0;
+  roundBig(out, sign, r, scale, false, how);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,7 +421,7 @@ export function roundToInteger(out: F80, a: F80, control: number): F80 {
   roundIntegral(u, roundingMode(control));
   if (u.exp - BIAS >= 63) return out.copy(a);
   if (integral.hi === 0 && integral.lo === 0) out.set(u.sign << 15, 0, 0);
-  else normalizeRoundPack(out, u.sign, BIAS + 63, integral.hi, integral.lo, 0, 64, 0, EXTENDED_RANGE);
+  else normalizeRoundPack(out, u.sign, BIAS + 63, integral.hi, integral.lo, 0, EXACT);
   if (integral.inexact) flags.exc |= PE;
   flags.up = integral.up ? 1 : 0;
   return out;
@@ -519,19 +456,10 @@ export function scale(out: F80, a: F80, b: F80, control: number): F80 {
     if (sb) n = -n;
   }
   const exp = Math.max(-0x10000, Math.min(0x20000, x.exp + n));
-  return roundPack(
-    out,
-    x.sign,
-    exp,
-    x.hi,
-    x.lo,
-    0,
-    64,
-    roundingMode(control),
-    EXTENDED_RANGE,
-    oeMasked(control),
-    ueMasked(control),
-  );
+  // The result keeps all 64 bits whatever the precision control.
+  const how = forRegister(control);
+  how.bits = 64;
+  return roundPack(out, x.sign, exp, x.hi, x.lo, 0, how);
 }
 
 /** FXTRACT: the exponent (as a value) into `exponent`, the significand in [1,2) into `out`. */

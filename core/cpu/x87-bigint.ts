@@ -2,7 +2,7 @@
 // rare enough that clarity beats speed (division remainders, square roots, FPREM, BCD, the
 // transcendentals). Hot paths (add, multiply, loads, stores, compares) use 32-bit limbs instead.
 
-import { BIAS, F80, roundPack, type Range, type Unpacked } from './x87-format';
+import { BIAS, F80, roundPack, type Rounding, type Unpacked } from './x87-format';
 
 /** The 64-bit significand of an unpacked value as a BigInt. */
 export function sigOf(u: Unpacked): bigint {
@@ -19,18 +19,7 @@ export function bitLength(n: bigint): number {
  * Rounds sign * n * 2^scale (n > 0; `sticky` = the exact value is slightly above n * 2^scale)
  * into `out` (see roundPack for the other parameters).
  */
-export function roundBig(
-  out: F80,
-  sign: number,
-  n: bigint,
-  scale: number,
-  sticky: boolean,
-  bits: number,
-  rc: number,
-  range: Range,
-  oeMasked = true,
-  ueMasked = true,
-): F80 {
+export function roundBig(out: F80, sign: number, n: bigint, scale: number, sticky: boolean, how: Rounding): F80 {
   const len = bitLength(n);
   let top: bigint;
   if (len > 96) {
@@ -40,19 +29,7 @@ export function roundBig(
   } else top = n << BigInt(96 - len);
   const exp = scale + len - 1 + BIAS;
   const s2 = Number(top & 0xffffffffn) | (sticky ? 1 : 0);
-  return roundPack(
-    out,
-    sign,
-    exp,
-    Number(top >> 64n),
-    Number((top >> 32n) & 0xffffffffn),
-    s2 >>> 0,
-    bits,
-    rc,
-    range,
-    oeMasked,
-    ueMasked,
-  );
+  return roundPack(out, sign, exp, Number(top >> 64n), Number((top >> 32n) & 0xffffffffn), s2 >>> 0, how);
 }
 
 /** floor(sqrt(n)) for n >= 0. */

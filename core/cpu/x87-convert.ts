@@ -8,7 +8,6 @@ import { roundIntegral, integral } from './x87-arith';
 import {
   BIAS,
   DOUBLE_RANGE,
-  EXTENDED_RANGE,
   EXP_MAX,
   F80,
   IE,
@@ -29,10 +28,14 @@ import {
   roundPack,
   roundingMode,
   unpack,
+  EXACT,
+  type Rounding,
 } from './x87-format';
 
 const u = new Unpacked();
 const rounded = new F80();
+/** Rounding for a memory store (scratch): the destination's range, no exponent adjustment. */
+const storeRounding: Rounding = { bits: 53, rc: 0, range: DOUBLE_RANGE, oeMasked: true, ueMasked: true };
 
 // ---------------------------------------------------------------------------------------------
 // Loads (exact: every single/double/integer value is an extended value).
@@ -122,7 +125,7 @@ export function fromBcd(out: F80, bytes: Uint8Array): F80 {
   const n = BigInt(high) * 100000000n + BigInt(low);
   const sign = bytes[9]! & 0x80 ? 1 : 0;
   if (n === 0n) return out.set(sign << 15, 0, 0);
-  return roundBig(out, sign, n, 0, false, 64, 0, EXTENDED_RANGE);
+  return roundBig(out, sign, n, 0, false, EXACT);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +150,10 @@ function roundForStore(v: F80, bits: number, control: number): F80 {
   const range = bits === 24 ? SINGLE_RANGE : DOUBLE_RANGE;
   // An unmasked underflow stops the store for any tiny value (exact or not).
   if (u.exp < range.min && !(control & UE)) flags.exc |= UE;
-  return roundPack(rounded, u.sign, u.exp, u.hi, u.lo, 0, bits, roundingMode(control), range);
+  storeRounding.bits = bits;
+  storeRounding.rc = roundingMode(control);
+  storeRounding.range = range;
+  return roundPack(rounded, u.sign, u.exp, u.hi, u.lo, 0, storeRounding);
 }
 
 /** Exceptions that stop a memory store when unmasked. */

@@ -154,26 +154,38 @@ export const SINGLE_RANGE: Range = { min: BIAS - 126, max: BIAS + 127 };
 const TWO32 = 4294967296;
 
 /**
- * Rounds sign * (s0:s1:s2 / 2^95) * 2^(exp - BIAS) (s0 bit 31 set, s2's low bit sticky) to `bits`
- * significand bits under rounding mode `rc`, with the destination's exponent range. Raises
- * PE/UE/OE in flags.exc and sets flags.up. Results land in `out` in extended encoding: a tiny
- * result has the exponent range.min with the integer bit clear (encoded exponent 0 for the
- * extended range). `biased` = the destination is a register and unmasked OE/UE deliver the
- * exponent-adjusted result (`oeMasked`, `ueMasked`).
+ * How a result is rounded: significand bits (24/53/64), rounding mode, the destination's exponent
+ * range, and whether overflow/underflow are masked (unmasked, a register destination gets the
+ * exponent-adjusted result).
  */
-export function roundPack(
-  out: F80,
-  sign: number,
-  exp: number,
-  s0: number,
-  s1: number,
-  s2: number,
-  bits: number,
-  rc: number,
-  range: Range,
-  oeMasked = true,
-  ueMasked = true,
-): F80 {
+export interface Rounding {
+  bits: number;
+  rc: number;
+  range: Range;
+  oeMasked: boolean;
+  ueMasked: boolean;
+}
+
+const registerRounding: Rounding = { bits: 64, rc: 0, range: EXTENDED_RANGE, oeMasked: true, ueMasked: true };
+/** The rounding of a register result under control word `control` (a shared scratch object). */
+export function forRegister(control: number): Rounding {
+  registerRounding.bits = precisionBits(control);
+  registerRounding.rc = roundingMode(control);
+  registerRounding.oeMasked = (control & OE) !== 0;
+  registerRounding.ueMasked = (control & UE) !== 0;
+  return registerRounding;
+}
+/** Exact results in a register (FPREM, FRNDINT, integer loads): 64 bits, no directed rounding. */
+export const EXACT: Rounding = { bits: 64, rc: 0, range: EXTENDED_RANGE, oeMasked: true, ueMasked: true };
+
+/**
+ * Rounds sign * (s0:s1:s2 / 2^95) * 2^(exp - BIAS) (s0 bit 31 set, s2's low bit sticky) as `how`
+ * says. Raises PE/UE/OE in flags.exc and sets flags.up. Results land in `out` in extended
+ * encoding: a tiny result has the exponent range.min with the integer bit clear (encoded
+ * exponent 0 for the extended range).
+ */
+export function roundPack(out: F80, sign: number, exp: number, s0: number, s1: number, s2: number, how: Rounding): F80 {
+  const { bits, rc, range, oeMasked, ueMasked } = how;
   let tiny = false;
   if (exp < range.min) {
     if (!ueMasked) {
@@ -305,11 +317,7 @@ export function normalizeRoundPack(
   s0: number,
   s1: number,
   s2: number,
-  bits: number,
-  rc: number,
-  range: Range,
-  oeMasked = true,
-  ueMasked = true,
+  how: Rounding,
 ): F80 {
   while (s0 === 0) {
     s0 = s1;
@@ -324,7 +332,7 @@ export function normalizeRoundPack(
     s2 = (s2 << z) >>> 0;
     exp -= z;
   }
-  return roundPack(out, sign, exp, s0, s1, s2, bits, rc, range, oeMasked, ueMasked);
+  return roundPack(out, sign, exp, s0, s1, s2, how);
 }
 
 // ---------------------------------------------------------------------------------------------

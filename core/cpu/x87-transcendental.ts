@@ -4,29 +4,23 @@
 // one unit in the last place of the true value (correctly rounded in all but pathological
 // cases). Special operands follow the x87 tables (infinities, zeros, out-of-range arguments).
 
+import { screen } from './x87-arith';
 import { bitLength, roundBig, sigOf } from './x87-bigint';
 import {
   BIAS,
   EXP_MAX,
-  EXTENDED_RANGE,
   F80,
   IE,
   K_DENORMAL,
   K_INF,
-  K_UNSUPPORTED,
   K_ZERO,
-  OE,
-  UE,
   Unpacked,
   ZE,
   classify,
   flags,
-  isNaNClass,
-  precisionBits,
-  propagateNaN,
-  roundingMode,
   setIndefinite,
   unpack,
+  forRegister,
 } from './x87-format';
 
 const ua = new Unpacked(),
@@ -129,18 +123,7 @@ function toFixed(u: Unpacked, p: number): bigint {
 function fromFixed(out: F80, n: bigint, p: number, control: number): F80 {
   if (n === 0n) return out.set(0, 0, 0);
   const sign = n < 0n ? 1 : 0;
-  return roundBig(
-    out,
-    sign,
-    sign ? -n : n,
-    -p,
-    true,
-    precisionBits(control),
-    roundingMode(control),
-    EXTENDED_RANGE,
-    (control & OE) !== 0,
-    (control & UE) !== 0,
-  );
+  return roundBig(out, sign, sign ? -n : n, -p, true, forRegister(control));
 }
 
 /** Working precision for an argument of unbiased exponent e: 192 bits below its leading bit. */
@@ -149,38 +132,21 @@ function workBits(e: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Operand screening shared by the instructions: returns true when `out` already holds the result.
-
-function screen1(out: F80, a: F80, ka: number): boolean {
-  if (ka === K_UNSUPPORTED) {
-    flags.exc |= IE;
-    setIndefinite(out);
-    return true;
-  }
-  if (isNaNClass(ka)) {
-    propagateNaN(out, a, ka, a, ka);
-    return true;
-  }
-  if (ka === K_DENORMAL) flags.denormal = true;
-  return false;
-}
-
-function screen2(out: F80, a: F80, ka: number, b: F80, kb: number): boolean {
-  if (ka === K_UNSUPPORTED || kb === K_UNSUPPORTED) {
-    flags.exc |= IE;
-    setIndefinite(out);
-    return true;
-  }
-  if (isNaNClass(ka) || isNaNClass(kb)) {
-    propagateNaN(out, a, ka, b, kb);
-    return true;
-  }
-  if (ka === K_DENORMAL || kb === K_DENORMAL) flags.denormal = true;
-  return false;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Trigonometry.
+
+/**
+ * A finite nonzero argument reduced by the nearest multiple k of pi/2 (the FPU's 66-bit pi):
+ * sin and cos of the remainder as fixed point with p fraction bits.
+ */
+function reduced(a: F80): { p: number; k: bigint; sr: bigint; cr: bigint } {
+  const u = unpack(a, ua);
+  const p = workBits(u.exp - BIAS) + 64;
+  const x = toFixed(u, p);
+  const halfPi = REDUCTION_PI_66 << BigInt(p - 65);
+  const k = (2n * x + (x < 0n ? -halfPi : halfPi)) / (2n * halfPi);
+  const [sr, cr] = sinCosSeries(x - k * halfPi, p);
+  return { p, k, sr, cr };
+}
 
 /** True when |a| >= 2^63: FSIN/FCOS/FSINCOS/FPTAN leave the operand and set C2. */
 export function trigOutOfRange(a: F80): boolean {
@@ -195,7 +161,7 @@ export function trigOutOfRange(a: F80): boolean {
  */
 export function sinCos(s: F80, c: F80, a: F80, control: number, wantSin = true, wantCos = true): void {
   const ka = classify(a);
-  if (screen1(s, a, ka)) {
+  if (screen(s, a, ka, a, ka)) {
     c.copy(s);
     return;
   }
@@ -210,14 +176,7 @@ export function sinCos(s: F80, c: F80, a: F80, control: number, wantSin = true, 
     c.set(BIAS, 0x80000000, 0);
     return;
   }
-  const u = unpack(a, ua);
-  const p = workBits(u.exp - BIAS) + 64;
-  const x = toFixed(u, p);
-  const halfPi = REDUCTION_PI_66 << BigInt(p - 65);
-  // Nearest multiple of pi/2 (exact integer quotient of the fixed-point values).
-  const k = (2n * x + (x < 0n ? -halfPi : halfPi)) / (2n * halfPi);
-  const r = x - k * halfPi;
-  const [sr, cr] = sinCosSeries(r, p);
+  const { p, k, sr, cr } = reduced(a);
   const q = Number(((k % 4n) + 4n) % 4n);
   const sv = q === 0 ? sr : q === 1 ? cr : q === 2 ? -sr : -cr;
   const cv = q === 0 ? cr : q === 1 ? -sr : q === 2 ? -cr : sr;
@@ -230,7 +189,7 @@ export function sinCos(s: F80, c: F80, a: F80, control: number, wantSin = true, 
 /** FPTAN's tangent (the 1.0 is pushed by the caller). */
 export function tan(out: F80, a: F80, control: number): void {
   const ka = classify(a);
-  if (screen1(out, a, ka)) return;
+  if (screen(out, a, ka, a, ka)) return;
   if (ka === K_INF) {
     flags.exc |= IE;
     setIndefinite(out);
@@ -240,13 +199,7 @@ export function tan(out: F80, a: F80, control: number): void {
     out.copy(a);
     return;
   }
-  const u = unpack(a, ua);
-  const p = workBits(u.exp - BIAS) + 64;
-  const x = toFixed(u, p);
-  const halfPi = REDUCTION_PI_66 << BigInt(p - 65);
-  const k = (2n * x + (x < 0n ? -halfPi : halfPi)) / (2n * halfPi);
-  const r = x - k * halfPi;
-  const [sr, cr] = sinCosSeries(r, p);
+  const { p, k, sr, cr } = reduced(a);
   // tan(r + k pi/2) = tan r (k even) or -cot r (k odd).
   const odd = (k & 1n) !== 0n;
   const num = odd ? -cr : sr,
@@ -258,7 +211,7 @@ export function tan(out: F80, a: F80, control: number): void {
 export function atan2(out: F80, y: F80, x: F80, control: number): void {
   const ky = classify(y),
     kx = classify(x);
-  if (screen2(out, y, ky, x, kx)) return;
+  if (screen(out, y, ky, x, kx)) return;
   const sy = y.se >>> 15,
     sx = x.se >>> 15;
   // Special operands: multiples of pi/4 and zeros.
@@ -330,7 +283,7 @@ function sqrtFixed(v: bigint, q: number): bigint {
 /** F2XM1: 2^a - 1 (defined for -1 <= a <= 1). */
 export function exp2m1(out: F80, a: F80, control: number): void {
   const ka = classify(a);
-  if (screen1(out, a, ka)) return;
+  if (screen(out, a, ka, a, ka)) return;
   if (ka === K_ZERO) {
     out.copy(a);
     return;
@@ -390,7 +343,7 @@ function log2Fixed(u: Unpacked, q: number, plusOne: boolean): bigint {
 export function ylog2x(out: F80, y: F80, x: F80, plusOne: boolean, control: number): void {
   const kx = classify(x),
     ky = classify(y);
-  if (screen2(out, x, kx, y, ky)) return;
+  if (screen(out, x, kx, y, ky)) return;
   const sx = x.se >>> 15,
     sy = y.se >>> 15;
   const invalid = (): void => {
@@ -455,16 +408,5 @@ function product(out: F80, y: F80, l: bigint, q: number, control: number): void 
     out.set(sign << 15, 0, 0);
     return;
   }
-  roundBig(
-    out,
-    sign,
-    n,
-    uy.exp - BIAS - 63 - q,
-    true,
-    precisionBits(control),
-    roundingMode(control),
-    EXTENDED_RANGE,
-    (control & OE) !== 0,
-    (control & UE) !== 0,
-  );
+  roundBig(out, sign, n, uy.exp - BIAS - 63 - q, true, forRegister(control));
 }
