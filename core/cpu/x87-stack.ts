@@ -45,8 +45,9 @@ export function isEmpty(st: X87State, i: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // A derived cache for the float64 fast path: per physical register, the double equal to its value
 // when it is a normal value a double holds exactly, else NaN (unknown or not such a value). Tied
-// to one register array (an imported state brings a new one) and cleared by every bulk write;
-// dropping it at any time changes nothing but speed.
+// to one register array (bound before every instruction; an imported state brings a new array)
+// and cleared by every bulk write here or in x87-env.ts; code elsewhere that edits a register array
+// in place must call dropShadow. Dropping it at any time changes nothing but speed.
 
 const shadow = new Float64Array(8).fill(NaN);
 let shadowOf: Uint32Array | null = null;
@@ -58,12 +59,16 @@ export function dropShadow(): void {
   shadow.fill(NaN);
 }
 
-/** The double equal to physical register p, or NaN when it is not a normal double value. */
-export function readDouble(st: X87State, p: number): number {
+/** Ties the cache to this state's register array (called before every instruction). */
+export function bindShadow(st: X87State): void {
   if (shadowOf !== st.regs) {
     shadowOf = st.regs;
     shadow.fill(NaN);
   }
+}
+
+/** The double equal to physical register p, or NaN when it is not a normal double value. */
+export function readDouble(st: X87State, p: number): number {
   const cached = shadow[p]!;
   if (cached === cached) return cached;
   const r = st.regs,
@@ -91,7 +96,7 @@ export function writeDouble(st: X87State, p: number, v: number): void {
   r[b + 1] = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
   r[b + 2] = ((hi >>> 16) & 0x8000) | (((hi >>> 20) & 0x7ff) - 1023 + BIAS);
   st.tag &= ~(3 << (p * 2)); // TAG_VALID
-  if (shadowOf === r) shadow[p] = v;
+  shadow[p] = v;
 }
 
 /** Physical register p into v. */
@@ -133,7 +138,7 @@ export function copyST(st: X87State, to: number, from: number): void {
   r[pt + 1] = r[pf + 1]!;
   r[pt + 2] = r[pf + 2]!;
   st.tag = (st.tag & ~(3 << (t * 2))) | (((st.tag >>> (f * 2)) & 3) << (t * 2));
-  shadow[t] = shadowOf === r ? shadow[f]! : NaN;
+  shadow[t] = shadow[f]!;
 }
 
 /** Swaps ST(0) and ST(i) with their tags. */

@@ -66,6 +66,7 @@ import {
 } from './x87-format';
 import { exp2m1, atan2, sinCos, tan, trigOutOfRange, ylog2x } from './x87-transcendental';
 import {
+  bindShadow,
   copyST,
   exchange,
   isEmpty,
@@ -166,7 +167,8 @@ function masked(st: X87State, f: number): boolean {
 }
 /** Merges this instruction's exceptions into the status word; false if an unmasked one blocks the result. */
 function finish(st: X87State): boolean {
-  if (flags.exc === 0 && !flags.denormal) return true; // nothing raised: ES is already right
+  // Nothing new raised (e.g. PE again): the status word and ES are already right.
+  if (!flags.denormal && (flags.exc & ~st.status) === 0 && !(flags.exc & (IE | ZE))) return true;
   if (flags.denormal && !(flags.exc & (IE | ZE))) {
     flags.exc |= DE;
     // An unmasked denormal-operand exception stops the operation before anything else happens.
@@ -240,6 +242,7 @@ export function executeX87(
   flags.exc = 0;
   flags.up = 0;
   flags.denormal = false;
+  bindShadow(st);
   const handled =
     modrm < 0xc0
       ? executeMemory(st, host, opcode, modrm, linear, operandSize32)
@@ -376,7 +379,7 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
     case 0xd9:
       switch (reg) {
         case 0:
-          loadValue(st, quietSignaling(fromSingle(B, rd32(host, l))));
+          if (!fastLoad(st, memoryDouble(host, 0xd8, l))) loadValue(st, quietSignaling(fromSingle(B, rd32(host, l))));
           return true;
         case 2:
         case 3:
@@ -422,7 +425,8 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
     case 0xdd:
       switch (reg) {
         case 0:
-          loadValue(st, quietSignaling(fromDouble(B, rd32(host, l + 4), rd32(host, l))));
+          if (!fastLoad(st, memoryDouble(host, 0xdc, l)))
+            loadValue(st, quietSignaling(fromDouble(B, rd32(host, l + 4), rd32(host, l))));
           return true;
         case 2:
         case 3:
@@ -470,6 +474,15 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
       return false;
   }
   return false;
+}
+
+/** FLD of a normal double value v onto a free register (no exceptions); false otherwise. */
+function fastLoad(st: X87State, v: number): boolean {
+  if (v !== v || !isEmpty(st, 7)) return false;
+  setTop(st, top(st) - 1);
+  writeDouble(st, physOf(st, 0), v);
+  setC1(st, 0);
+  return true;
 }
 
 /** FLD/FILD/FBLD of an already-converted value. */
