@@ -70,7 +70,11 @@ export function bindShadow(st: X87State): void {
 /** The double equal to physical register p, or NaN when it is not a normal double value. */
 export function readDouble(st: X87State, p: number): number {
   const cached = shadow[p]!;
-  if (cached === cached) return cached;
+  return cached === cached ? cached : convertDouble(st, p);
+}
+
+/** readDouble's conversion from the register words (cached when it gives a double). */
+function convertDouble(st: X87State, p: number): number {
   const r = st.regs,
     b = p * REG_WORDS;
   const se = r[b + 2]!,
