@@ -140,7 +140,7 @@ describe('machine snapshots of the demo guest', () => {
     >;
     x87.regs = old;
     const snap = decodeMachineSnapshot(encodeSnapshot(tree));
-    expect(snap.layout).toBe(2);
+    expect(snap.layout).toBe(3);
     const w = snap.state.cpu.x87.regs;
     const reg = (p: number): string =>
       [w[p * 3 + 2]!.toString(16), w[p * 3 + 1]!.toString(16), w[p * 3]!.toString(16)].join(':');
