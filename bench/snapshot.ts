@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomicSync } from '../core/launcher/atomic-file';
 import { BlockDevice } from '../core/launcher/block-device';
 import { launchGuest, type Launcher } from '../core/launcher/launch';
 import { replayTo } from '../core/launcher/replay';
@@ -56,7 +56,7 @@ async function measure(sizeMiB: number): Promise<{ take: number; restore: number
       const snap = captureMachine(guest);
       guest.freezeDisks();
       const bytes = encodeMachineSnapshot(snap);
-      writeFileAtomic.sync(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { fsync: true });
+      writeFileAtomicSync(file, bytes);
       take.push(performance.now() - t0);
       fileBytes = bytes.length;
 

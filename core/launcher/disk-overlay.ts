@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { syncDirSync } from './atomic-file';
 import { readAll, writeAll } from './file-io';
 
 const OVERLAY_MAGIC = 'LGWOVL\0\0';
@@ -90,7 +91,7 @@ export class OverlayFile {
       closeSync(fd);
     }
     renameSync(tmp, path);
-    syncDir(dirname(path));
+    syncDirSync(dirname(path));
     return OverlayFile.open(path, true);
   }
 
@@ -237,16 +238,6 @@ export function readOverlayHeader(path: string): OverlayHeader {
   const fd = openSync(path, 'r');
   try {
     return readHeader(fd, path);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Makes a rename or a new file in `dir` durable. */
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

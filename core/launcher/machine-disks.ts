@@ -18,12 +18,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { DiskIdentity } from '../snapshot/disk-identity';
 import { BlockDevice, openDiskImage, type BlockBackend } from './block-device';
 import type { LauncherDevice } from './device';
 import { writeAll } from './file-io';
-import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, readOverlayHeader, syncDir } from './disk-overlay';
+import { syncDirSync, writeFileAtomicSync } from './atomic-file';
+import { OVERLAY_BLOCK, OVERLAY_SUFFIX, OverlayError, readOverlayHeader } from './disk-overlay';
 import { OverlayDisk } from './overlay-disk';
 
 export type DiskOpener = (path: string, readOnly: boolean) => BlockBackend;
@@ -51,8 +51,7 @@ function setHead(dir: string, index: number, base: string, file: string): void {
   const old = head.disks[index];
   while (head.disks.length <= index) head.disks.push(null);
   head.disks[index] = { base, file };
-  writeFileAtomic.sync(join(dir, HEAD_FILE), `${JSON.stringify(head, null, 2)}\n`, { fsync: true });
-  syncDir(dir);
+  writeFileAtomicSync(join(dir, HEAD_FILE), `${JSON.stringify(head, null, 2)}\n`);
   // The overlay the disk ran on before is dropped once nothing is built on it (a snapshot's overlay
   // always has the overlay created at the snapshot above it, so it is never dropped here).
   if (old && old.file !== file && !hasChild(dir, old.file)) {
@@ -176,7 +175,7 @@ export function commitToBase(dir: string, index: number): { base: string; blocks
       closeSync(fd);
     }
     renameSync(tmp, known.base);
-    syncDir(dirname(known.base));
+    syncDirSync(dirname(known.base));
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;

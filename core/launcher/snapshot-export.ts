@@ -4,7 +4,7 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomicSync } from './atomic-file';
 import { identifyDiskFile } from '../snapshot/disk-identity';
 import { decodeSnapshot, encodeSnapshot, type SnapshotValue } from '../snapshot/format';
 import { decodeMachineSnapshot, encodeMachineSnapshot } from '../snapshot/machine-snapshot';
@@ -104,7 +104,7 @@ export function importSnapshot(bytes: Uint8Array, source: string, snapshotDir: s
     // The export carries the base: it goes beside the overlays, and the snapshot refers to it there.
     mkdirSync(disksDir, { recursive: true });
     const path = join(disksDir, `base-${d.sha256}.img`);
-    if (!existsSync(path)) writeFileAtomic.sync(path, Buffer.from(disk.image), { fsync: true });
+    if (!existsSync(path)) writeFileAtomicSync(path, disk.image);
     if (identifyDiskFile(path).sha256 !== d.sha256)
       throw new SnapshotImportError(`${source}: embedded disk ${i} is corrupt`);
     const config = snap.state.config as { blockDevices?: { path: string }[] };
@@ -125,13 +125,13 @@ export function importSnapshot(bytes: Uint8Array, source: string, snapshotDir: s
         }
         continue;
       }
-      writeFileAtomic.sync(path, Buffer.from(o.bytes), { fsync: true });
+      writeFileAtomicSync(path, o.bytes);
     }
   }
   mkdirSync(snapshotDir, { recursive: true });
   let file = tree.file;
   if (existsSync(join(snapshotDir, file))) file = file.replace(/\.lgsnap$/, `-imported-${Date.now()}.lgsnap`);
   const out = relocated ? encodeMachineSnapshot(snap) : tree.snapshot;
-  writeFileAtomic.sync(join(snapshotDir, file), Buffer.from(out), { fsync: true });
+  writeFileAtomicSync(join(snapshotDir, file), out);
   return file;
 }

@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigDocument, ConfigListing, MachineConfig } from './api';
-import { removeStaleTempFiles, syncDir, writeFileAtomic } from './atomic-file';
+import { removeStaleTempFiles, syncDir, writeFileAtomic } from '../launcher/atomic-file';
 import { validateConfigText, validateConfigValue } from './config-validation';
 import { isErrno, ServiceError } from './errors';
 

@@ -10,7 +10,7 @@ import {
   encodeMachineSnapshot,
   SnapshotUnsupportedError,
 } from '../snapshot/machine-snapshot';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from '../launcher/atomic-file';
 import type { DiffReply, SnapshotReply } from './snapshot-types';
 import { listingOf, snapshotFileName } from './snapshots';
 

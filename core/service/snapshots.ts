@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { checkDisksAsync, DiskChangedError } from '../snapshot/disk-identity';
 import { decodeMachineSnapshot, type MachineSnapshot } from '../snapshot/machine-snapshot';
 import { isSnapshotFileName } from './api-schemas';
-import { removeStaleTempFiles } from './atomic-file';
+import { removeStaleTempFiles } from '../launcher/atomic-file';
 import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig } from './api';
 import { isErrno, ServiceError } from './errors';
 import type { MachineManager } from './machines';
@@ -17,7 +17,7 @@ import { commitMachineDisks } from '../launcher/machine-disks';
 import { diffSnapshots } from '../launcher/snapshot-diff';
 import { exportSnapshot, importSnapshot } from '../launcher/snapshot-export';
 import { existsSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from '../launcher/atomic-file';
 
 export const SNAPSHOT_SUFFIX = '.lgsnap';
 /** Capturing and writing a snapshot of a big guest takes a while; past this the request fails. */

@@ -3,10 +3,13 @@
 // next start-up of the service removes (removeStaleTempFiles).
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs, type Dirent } from 'node:fs';
+import { closeSync, fsyncSync, openSync, promises as fs, renameSync, rmSync, writeSync, type Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { processIsRunning } from '../launcher/process-running';
-import { isErrno } from './errors';
+import { processIsRunning } from './process-running';
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
 
 /** .<target name>.<pid of the writer>.<8 hex digits>.tmp */
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
@@ -55,6 +58,28 @@ export async function writeFileAtomic(
 }
 
 /**
+ * The synchronous form of an overwriting writeFileAtomic, for the disk code that runs between guest
+ * steps (the same temp names, so removeStaleTempFiles cleans up after a killed writer too).
+ */
+export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
+  const tmp = tempNameFor(target);
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  syncDirSync(dirname(target));
+}
+
+/**
  * Removes the temp files of writers that no longer run (the pid in the name is not a live process,
  * or is this process, which has written nothing yet at start-up) from `dir` and, with `depth` 1,
  * from its subdirectories too. Temp files of another live process are left alone: that write may
@@ -95,5 +120,15 @@ export async function syncDir(dir: string): Promise<void> {
     }
   } catch {
     /* e.g. Windows: directories cannot be fsynced */
+  }
+}
+
+/** The synchronous syncDir, for callers that must not yield (a directory that cannot be opened throws). */
+export function syncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { removeStaleTempFiles, writeFileAtomic } from './atomic-file';
+import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicSync } from './atomic-file';
 
 let dir: string;
 beforeEach(() => {
@@ -26,6 +26,23 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(target, new TextEncoder().encode('three'), { overwrite: true });
     expect(readFileSync(target, 'utf8')).toBe('three');
     expect(readdirSync(dir)).toEqual(['a.json']);
+  });
+});
+
+describe('writeFileAtomicSync', () => {
+  it('replaces a file whole and leaves no temp file behind', () => {
+    const target = join(dir, 'head.json');
+    writeFileAtomicSync(target, 'one');
+    writeFileAtomicSync(target, new Uint8Array([116, 119, 111]));
+    expect(readFileSync(target, 'utf8')).toBe('two');
+    expect(readdirSync(dir)).toEqual(['head.json']);
+  });
+
+  it('leaves the old content and no temp file when the write cannot complete', () => {
+    const target = join(dir, 'sub');
+    mkdirSync(target);
+    expect(() => writeFileAtomicSync(target, 'x')).toThrow();
+    expect(readdirSync(dir)).toEqual(['sub']);
   });
 });
 
