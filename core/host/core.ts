@@ -8,6 +8,7 @@ import { LD_CR2, LGUEST_TRAP_ENTRY, TRAPNUM_ENTRY_FAILED, TRAP_GP, TRAP_NM, TRAP
 import { checkClockevent, instructionsUntilDeadline } from './clock';
 import { lgread, tryWriteU32 } from './guest-memory';
 import { doHypercalls } from './hypercalls';
+import { DECISION_DEMAND_PAGED, DECISION_EMULATED, DECISION_FPU, DECISION_REFLECTED } from './exit-trace';
 import { deliverTrap, maybeDeliverInterrupt } from './interrupts-and-traps';
 import { kill, type Lguest } from './lg';
 import { currentShadowDirectory, demandPage } from './page-tables';
@@ -115,7 +116,7 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
     stuckExits++;
     if (enterGuest(lg, currentShadowDirectory(lg))) {
       const slice = Math.min(budget - used, instructionsUntilDeadline(lg), maxCpuSlice);
-      const exit = cpu.run(slice);
+      const exit = lg.sampler === null ? cpu.run(slice) : lg.sampler.runSampled(lg, slice);
       if (exit.kind === 'budget') {
         // Our "external interrupt": the time slice or the clock event ended the run.
         s.trapnum = 32;
@@ -133,11 +134,27 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
     }
 
     const trapnum = s.trapnum;
+    // Hypercalls are traced when served (with their arguments), time slices not at all; every
+    // other exit is recorded as "reflected" until the Host decides otherwise below.
+    const traced = (trapnum < 32 && trapnum !== LGUEST_TRAP_ENTRY) || trapnum === TRAPNUM_ENTRY_FAILED;
+    const seq = traced
+      ? lg.trace.record(
+          cpu.instructionCount,
+          trapnum,
+          cpu.eip,
+          trapnum === TRAP_PF ? s.cr2 : s.errcode,
+          DECISION_REFLECTED,
+        )
+      : -1;
     if (trapnum === TRAP_GP) {
-      if (s.errcode === 0 && emulateIO(lg)) continue;
+      if (s.errcode === 0 && emulateIO(lg)) {
+        lg.trace.decide(seq, DECISION_EMULATED);
+        continue;
+      }
     } else if (trapnum === TRAP_PF) {
       if (demandPage(lg, s.cr2, s.errcode)) {
         s.stats.demandPageFixes++;
+        lg.trace.decide(seq, DECISION_DEMAND_PAGED);
         continue;
       }
       // Not a shadow miss: the Guest's own fault. It reads cr2 from lguest_data (before INIT
@@ -149,7 +166,10 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
       }
     } else if (trapnum === TRAP_NM) {
       // FPU use with the virtual TS clear: nothing for the Guest to see.
-      if (!s.ts) continue;
+      if (!s.ts) {
+        lg.trace.decide(seq, DECISION_FPU);
+        continue;
+      }
     } else if ((trapnum >= 32 && trapnum < 256) || trapnum === LGUEST_TRAP_ENTRY) {
       // An external interrupt (our time slice) or a hypercall: the loop top handles both.
       continue;

@@ -38,6 +38,7 @@ import {
 import { guestSetClockevent, writeTimestamp } from './clock';
 import { lguestAddressOk, lgread, tryReadU32, tryWriteU32 } from './guest-memory';
 import { guestSetStack, loadGuestIdtEntry } from './interrupts-and-traps';
+import { DECISION_DMA, DECISION_HYPERCALL, DECISION_RING_HYPERCALL } from './exit-trace';
 import { bindDma, sendDma } from './io';
 import { kill, type Lguest } from './lg';
 import {
@@ -148,7 +149,18 @@ function doAsyncHcalls(lg: Lguest, ld: number): void {
       kill(lg, 'Fetching async hypercalls');
       break;
     }
+    const seq = lg.trace.recordHypercall(
+      lg.cpu.instructionCount,
+      lg.cpu.eip,
+      eax,
+      edx,
+      ebx,
+      ecx,
+      DECISION_RING_HYPERCALL,
+    );
+    s.stats.ringHypercalls[eax <= LHCALL_MAX ? eax : LHCALL_MAX + 1]!++;
     doHcall(lg, { eax, edx, ebx, ecx });
+    if (s.dmaIsPending) lg.trace.decide(seq, DECISION_DMA);
     if (!lg.mem.isRam(ld + LD_HCALL_STATUS + n, 1)) {
       kill(lg, 'Writing result for async hypercall');
       break;
@@ -163,6 +175,7 @@ function lguestInit(lg: Lguest): void {
   const s = lg.state;
   const cpu = lg.cpu;
   const eax = cpu.getReg(EAX);
+  traceSyncHypercall(lg);
   if (eax !== LHCALL_LGUEST_INIT) {
     s.stats.hypercalls[eax <= LHCALL_MAX ? eax : LHCALL_MAX + 1]!++;
     kill(lg, `hypercall ${fmtLi(eax)} before LGUEST_INIT`);
@@ -195,6 +208,20 @@ function lguestInit(lg: Lguest): void {
   guestPagetableClearAll(lg);
 }
 
+/** The int $0x1f exit being served, with its registers, into the exit trace. */
+function traceSyncHypercall(lg: Lguest): number {
+  const cpu = lg.cpu;
+  return lg.trace.recordHypercall(
+    cpu.instructionCount,
+    cpu.eip,
+    cpu.getReg(EAX),
+    cpu.getReg(EDX),
+    cpu.getReg(EBX),
+    cpu.getReg(ECX),
+    DECISION_HYPERCALL,
+  );
+}
+
 /** do_hypercalls(): at the top of every run-loop iteration. */
 export function doHypercalls(lg: Lguest): void {
   const s = lg.state;
@@ -208,8 +235,10 @@ export function doHypercalls(lg: Lguest): void {
   doAsyncHcalls(lg, s.lguestData);
   if (!s.dmaIsPending && s.trapnum === LGUEST_TRAP_ENTRY) {
     const cpu = lg.cpu;
+    const seq = traceSyncHypercall(lg);
     const eax = doHcall(lg, { eax: cpu.getReg(EAX), edx: cpu.getReg(EDX), ebx: cpu.getReg(EBX), ecx: cpu.getReg(ECX) });
     if (eax !== null) cpu.setReg(EAX, eax);
+    if (s.dmaIsPending) lg.trace.decide(seq, DECISION_DMA);
     s.trapnum = TRAPNUM_HCALL_DONE;
   }
 }

@@ -10,6 +10,9 @@
 //   clock.ts              virtual time, the clock event, the TSC
 //   guest-memory.ts       checked access to Guest memory
 //   lg.ts                 struct lguest: the per-Guest state
+//   exit-trace.ts         the flight recorder of exits and the Host's decisions
+//   rates.ts              counters turned into per-second rates
+//   guest-sampler.ts      the profiler's EIP/CPL/CR3 samples, taken at exact instruction counts
 
 export * from './api';
 export {

@@ -18,6 +18,7 @@ import {
   X86_EFLAGS_IF,
 } from './constants';
 import { writeTimestamp } from './clock';
+import { DECISION_INJECTED } from './exit-trace';
 import { lgwriteU32, tryReadU32, tryWriteU32 } from './guest-memory';
 import { CHANGED_IDT, kill, type Lguest } from './lg';
 import { pinStackPages } from './page-tables';
@@ -115,16 +116,19 @@ export function maybeDeliverInterrupt(lg: Lguest): void {
   if (irq >= LGUEST_IRQS) return;
   const eip = lg.cpu.eip >>> 0;
   if (eip >= s.noirqStart && eip < s.noirqEnd) return;
-  if (s.halted) {
-    if (!tryWriteU32(lg, ld + LD_IRQ_ENABLED, X86_EFLAGS_IF)) kill(lg, 'Re-enabling interrupts');
-    s.halted = false;
-  } else {
+  if (!s.halted) {
     const ie = tryReadU32(lg, ld + LD_IRQ_ENABLED) ?? 0;
     if (!(ie & X86_EFLAGS_IF)) return;
   }
   const v = FIRST_EXTERNAL_VECTOR + irq;
   const lo = s.idt[v * 2]!;
   const hi = s.idt[v * 2 + 1]!;
+  // Traced before anything below can kill the Guest, so a kill lands on this event.
+  if (idtPresent(hi)) lg.trace.record(lg.cpu.instructionCount, v, lg.cpu.eip, 0, DECISION_INJECTED);
+  if (s.halted) {
+    if (!tryWriteU32(lg, ld + LD_IRQ_ENABLED, X86_EFLAGS_IF)) kill(lg, 'Re-enabling interrupts');
+    s.halted = false;
+  }
   if (idtPresent(hi)) {
     s.irqsPending = (s.irqsPending & ~(1 << irq)) >>> 0;
     s.stats.irqsInjected[irq]!++;

@@ -3,6 +3,8 @@
 
 import type { Cpu } from '../cpu/types';
 import type { PhysicalMemory } from '../cpu/memory';
+import type { ExitTrace } from './exit-trace';
+import type { GuestSampler } from './guest-sampler';
 import type { DmaReceiver, ReceiveBinding } from './io';
 import {
   DEFAULT_BOOT_EPOCH_SECONDS,
@@ -52,6 +54,8 @@ export interface LguestStats {
   budgetExits: number;
   /** Hypercalls by number 0..16, and index 17 for bad numbers. Both sync and async ones. */
   hypercalls: number[];
+  /** The part of `hypercalls` that came from the asynchronous ring (the rest were int $0x1f). */
+  ringHypercalls: number[];
   /** Virtual interrupts injected, by IRQ. */
   irqsInjected: number[];
   /** Traps reflected into the Guest by buildFrame. */
@@ -141,6 +145,10 @@ export interface Lguest {
   cpu: Cpu;
   mem: PhysicalMemory;
   host: HostServices;
+  /** The last exits and what the Host decided (derived: a flight recorder, never state). */
+  trace: ExitTrace;
+  /** The guest profiler's sampler while profiling is on (derived, like the trace). */
+  sampler: GuestSampler | null;
 }
 
 /**
@@ -178,6 +186,7 @@ export function emptyStats(): LguestStats {
     exits: new Array<number>(257).fill(0),
     budgetExits: 0,
     hypercalls: new Array<number>(LHCALL_MAX + 2).fill(0),
+    ringHypercalls: new Array<number>(LHCALL_MAX + 2).fill(0),
     irqsInjected: new Array<number>(LGUEST_IRQS).fill(0),
     trapsReflected: 0,
     demandPageFixes: 0,
@@ -239,7 +248,17 @@ export function newGuestState(guestid: number, pfnLimit: number, pageOffset: num
   };
 }
 
-/** kill_guest(): the first reason wins; the Guest never runs again. */
+/** Counters saved before a counter was added get it back at zero (counters decide nothing). */
+export function withAllStats(state: GuestState): GuestState {
+  return { ...state, stats: { ...emptyStats(), ...state.stats } };
+}
+
+/**
+ * kill_guest(): the first reason wins; the Guest never runs again. The event being handled is
+ * the newest in the exit trace: it is marked as the one the Guest died of.
+ */
 export function kill(lg: Lguest, reason: string): void {
-  if (lg.state.dead === null) lg.state.dead = reason;
+  if (lg.state.dead !== null) return;
+  lg.state.dead = reason;
+  lg.trace.markNewestKilled();
 }

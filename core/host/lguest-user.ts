@@ -29,10 +29,12 @@ import { runGuest } from './core';
 import { tryReadU32 } from './guest-memory';
 import { HostTables } from './host-tables';
 import { getDmaBuffer, localReceiver, releaseAllDma, type DmaReceiver } from './io';
+import { ExitTrace } from './exit-trace';
 import {
   GUEST_STATE_VERSION,
   kill,
   newGuestState,
+  withAllStats,
   type GuestState,
   type HostServices,
   type Lguest,
@@ -302,7 +304,7 @@ export class LguestFileImpl implements LguestFile {
     state.sharedPages = (args.sharedPages ?? []).map((p) => ({ gpa: (p.gpa & ~0xfff) >>> 0, region: p.region }));
     const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
     const cpu = this.host.createCpu(args.memory, owner);
-    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host };
+    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host, trace: new ExitTrace(), sampler: null };
     this.guest = lg;
     // setup_regs(): everything zero but the segments, EFLAGS and the entry point.
     for (let r = 0; r < 8; r++) cpu.setReg(r as 0, 0);
@@ -422,12 +424,12 @@ export class LguestFileImpl implements LguestFile {
   restore(args: { memory: PhysicalMemory; state: LguestFileState; cpu: CpuState }): number {
     if (this.guest) return EBUSY;
     if (args.state.guest.version !== GUEST_STATE_VERSION) return EINVAL;
-    const state = structuredClone(args.state.guest);
+    const state = withAllStats(structuredClone(args.state.guest));
     if (this.host.claimSlot(this, state.pfnLimit, state.guestid) < 0) return EBUSY;
     const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
     const cpu = this.host.createCpu(args.memory, owner);
     cpu.importState(args.cpu);
-    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host };
+    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host, trace: new ExitTrace(), sampler: null };
     this.guest = lg;
     this.host.attachRegions(lg, []);
     state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
@@ -440,7 +442,8 @@ export class LguestFileImpl implements LguestFile {
     if (st.guest.version !== GUEST_STATE_VERSION)
       throw new Error(`lguest: host state version ${st.guest.version} is not supported`);
     const lg = this.guest;
-    lg.state = structuredClone(st.guest);
+    lg.state = withAllStats(structuredClone(st.guest));
+    lg.trace = new ExitTrace();
     lg.cpu.dropCaches();
     lg.state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
   }

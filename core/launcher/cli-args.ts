@@ -8,7 +8,7 @@ import type { DeviceSpec } from './launch';
 import type { MachineConfig } from './machine-config';
 
 export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--disposable] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE]
-              [--initrd=FILE] MEM_MB IMAGE [KERNEL ARGS...]
+              [--initrd=FILE] [--stats[=SECONDS]] [--trace=FILE] MEM_MB IMAGE [KERNEL ARGS...]
        lguest [--verbose] [--fast] [--capture=FILE] [--disposable] --config MACHINE.json
        lguest [--verbose] [--fast] [--capture=FILE] [--disposable] --multi A.json B.json ...
 
@@ -24,7 +24,11 @@ export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--dis
   --capture=FILE  record every frame the host moves between guests on its networks into FILE,
                 a pcap file (Ethernet) for tcpdump, Wireshark or tshark; written when lguest ends
   --fast        do not pace virtual time to the wall clock: jump to the next timer when idle
-  --verbose     print device set-up, time to first console output and instruction count
+  --verbose     print device set-up, time to first console output and instruction count,
+                and under a kill message the last exits the host handled before it
+  --stats[=SECONDS]  every SECONDS (default 1) print instructions, exits, hypercalls, interrupts
+                and page faults per second
+  --trace=FILE  write every exit the host handled to FILE as JSON lines
   --disposable  disk writes go to temporary overlays deleted at exit; disk images stay unchanged
 Three Ctrl-C within a second quit.
 
@@ -45,6 +49,10 @@ export interface CommonFlags {
   /** --capture=FILE: a pcap of the host's network traffic. */
   capture?: string;
   disposable: boolean;
+  /** --stats[=SECONDS]: the interval of the rate lines. */
+  statsSeconds?: number;
+  /** --trace=FILE: where the exit trace goes. */
+  trace?: string;
 }
 
 export type CliCommand =
@@ -115,6 +123,17 @@ export function parseLguestArgs(argv: readonly string[]): CliCommand {
         break;
       case '--disposable':
         flags.disposable = true;
+        break;
+      case '--stats': {
+        const text = a.includes('=') ? valueOf(a, name) : '1';
+        const seconds = Number(text);
+        if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 3600)
+          throw new UsageError(`--stats=${text}: the interval is a number of seconds from 0.1 to 3600`);
+        flags.statsSeconds = seconds;
+        break;
+      }
+      case '--trace':
+        flags.trace = valueOf(a, name);
         break;
       case '--block':
       case '--block-ro':

@@ -8,7 +8,10 @@ import { parseLguestArgs, UsageError, USAGE, type CliCommand } from './cli-args'
 import { formatConfigProblems, validateMachineConfig, type ConfigProblem } from './config-validation';
 import { defaultHost, launchGuestOn, type DeviceSpec, type Launcher, type LguestHostLike } from './launch';
 import type { MachineConfig } from './machine-config';
-import { exitStatsOf, formatExitStats } from './exit-stats';
+import { exitStatsOf, formatExitStats, formatRates } from './exit-stats';
+import { DEATH_EXITS, exitTraceOf, formatExitRecord } from './exit-trace-lines';
+import { TraceFile } from './trace-file';
+import { counterRates, readCounters, type CounterReading } from '../host/rates';
 import { InputRouter } from './input-router';
 import { PcapFile } from './pcap-file';
 import { hostTablesOf } from './sharenet';
@@ -141,6 +144,8 @@ interface Running {
   last: LauncherStep;
   /** What --verbose reports of a guest, kept when it is closed at its death. */
   ended?: GuestSummary;
+  /** --stats: the counters at the start of the current interval. */
+  counters?: CounterReading;
 }
 
 interface GuestSummary {
@@ -151,6 +156,34 @@ interface GuestSummary {
 
 function summaryOf(g: Launcher): GuestSummary {
   return { instructions: g.instructionCount, virtualTimeNs: g.virtualTimeNs, stats: exitStatsOf(g.file) };
+}
+
+/** What --stats, --trace and --verbose ask of the run loop. */
+interface Observe {
+  statsSeconds?: number;
+  trace: TraceFile | null;
+  /** --verbose: print the last exits under a death's reason. */
+  deathExits: boolean;
+}
+
+/** The exits before a death, indented under the reason. */
+function deathExitLines(r: Running): string {
+  const trace = exitTraceOf(r.guest.file);
+  if (!trace || trace.recorded === 0) return '';
+  const exits = trace.last(DEATH_EXITS);
+  return `  last ${exits.length} exits before it:\n` + exits.map((e) => `    ${formatExitRecord(e)}\n`).join('');
+}
+
+/** --stats: one line per guest whose interval is over, and a new interval for it. */
+function printRates(r: Running, io: CliIo, multiple: boolean, seconds: number): void {
+  const stats = exitStatsOf(r.guest.file);
+  const n = r.guest.instructionCount;
+  if (!stats || n === null) return;
+  const now = readCounters(stats, n, io.now());
+  if (r.counters && now.atMs - r.counters.atMs < seconds * 1000) return;
+  if (r.counters)
+    io.stderr(`lguest: ${multiple ? `[${r.name}] ` : ''}stats: ${formatRates(counterRates(r.counters, now))}\n`);
+  r.counters = now;
 }
 
 /** Runs the command; resolves to the exit status. */
@@ -213,7 +246,23 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
     return EXIT_FAILURE;
   }
 
-  const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi', () => capture?.drain());
+  let trace: TraceFile | null = null;
+  if (cmd.trace !== undefined) {
+    try {
+      trace = new TraceFile(cmd.trace);
+    } catch (e) {
+      closeAll();
+      io.stderr(`lguest: --trace=${cmd.trace}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return EXIT_FAILURE;
+    }
+  }
+  const observe: Observe = {
+    trace,
+    deathExits: verbose,
+    ...(cmd.statsSeconds !== undefined ? { statsSeconds: cmd.statsSeconds } : {}),
+  };
+  const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi', () => capture?.drain(), observe);
+  trace?.close();
   if (status === EXIT_CTRL_C) io.stderr('lguest: quit by three Ctrl-C\n');
   if (capture) {
     capture.drain();
@@ -273,6 +322,7 @@ async function runGuests(
   fast: boolean,
   multiple: boolean,
   afterRound: () => void,
+  observe: Observe = { trace: null, deathExits: false },
 ): Promise<number> {
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -346,16 +396,21 @@ async function runGuests(
           // A bug in the host or Launcher: end this guest with the error rather than a stack trace.
           r.last = { kind: 'dead', reason: `internal error: ${e instanceof Error ? e.message : String(e)}` };
         }
+        const exitTrace = observe.trace ? exitTraceOf(r.guest.file) : null;
+        if (exitTrace) observe.trace!.drain(r.name, exitTrace);
+        if (observe.statsSeconds !== undefined) printRates(r, io, multiple, observe.statsSeconds);
         if (r.last.kind === 'dead') {
           live.delete(r);
           // As in 2.6.23, where the Launcher exits with its guest: the guest's host slot, DMA
           // bindings and network slot are freed now, so its peers' frames to it fail from here on.
+          const exitLines = observe.deathExits ? deathExitLines(r) : '';
           r.ended = summaryOf(r.guest);
           r.guest.close();
           if (isPowerDown(r.last.reason)) {
             io.stderr(multiple ? `lguest: [${r.name}] powered off\n` : 'lguest: powered off\n');
           } else {
             io.stderr(multiple ? `lguest: [${r.name}] ${r.last.reason}\n` : `lguest: ${r.last.reason}\n`);
+            io.stderr(exitLines);
             status = EXIT_FAILURE;
           }
         } else if (r.last.kind === 'running') {

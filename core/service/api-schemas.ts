@@ -91,6 +91,23 @@ const paramSchemas: { [M in ApiMethod]: object } = {
     },
   },
   'inspect.counters': byId,
+  'inspect.trace': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: { id: configId, limit: { type: 'integer', minimum: 1, maximum: 4096 } },
+  },
+  'inspect.profile': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'action'],
+    properties: {
+      id: configId,
+      action: { enum: ['read', 'start', 'stop', 'reset', 'speedscope'] },
+      interval: { type: 'integer', minimum: 100, maximum: 100_000_000 },
+      top: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+  },
   'snapshots.take': byId,
   'snapshots.list': byId,
   'snapshots.restore': {

@@ -4,6 +4,11 @@
 import type { MachineConfig } from '../launcher/machine-config';
 import type {
   CountersView,
+  ExitEvent,
+  MachineRates,
+  ProfileAction,
+  ProfileView,
+  TraceView,
   DescriptorsView,
   MemorySpace,
   MemoryView,
@@ -57,6 +62,8 @@ export interface MachineStatus {
   state: MachineState;
   /** Why the machine died, in the host's or the worker's words. */
   reason?: string;
+  /** With a death: the host's last exits before it, oldest first (what led to it). */
+  lastExits?: ExitEvent[];
   /** Virtual time of the guest clock, nanoseconds since the machine started. */
   virtualTimeNs: number;
 }
@@ -132,6 +139,13 @@ export interface ApiMethods {
   /** The shadow directory cache; `slot` (default: current) listed, `pde` drilled into. */
   'inspect.pagetables': { params: { id: string; slot?: number; pde?: number }; result: PageTablesView };
   'inspect.counters': { params: { id: string }; result: CountersView };
+  /** The newest `limit` (default: all kept, up to 4096) exits and what the host decided. */
+  'inspect.trace': { params: { id: string; limit?: number }; result: TraceView };
+  /** The guest profiler: start (every `interval` instructions), stop, reset, read, or export. */
+  'inspect.profile': {
+    params: { id: string; action: ProfileAction; interval?: number; top?: number };
+    result: ProfileView;
+  };
   /** Snapshots the machine (running or paused) into its snapshot folder; verified before the reply. */
   'snapshots.take': { params: { id: string }; result: SnapshotListing };
   /** The machine's snapshot files, oldest first; corrupt ones are listed with their error. */
@@ -187,6 +201,8 @@ export interface ApiEvents {
   'snapshots.changed': { id: string };
   /** The console was replaced by a restored snapshot's: clear it and show `data` (its scrollback). */
   'console.restored': { id: string; data: Uint8Array };
+  /** A running machine's counter rates over the last interval (about twice a second). */
+  'machine.rates': MachineRates;
 }
 
 export type ApiEventName = keyof ApiEvents;

@@ -1,6 +1,12 @@
 // The inspectors' results as plain data (design: "machine state is data"): what a machine's worker
 // answers between run slices about registers, memory, GDT/IDT, shadow page tables and counters.
 
+import type { ExitRecord } from '../host/exit-trace';
+import type { CounterRates } from '../host/rates';
+import type { GuestProfile, ProfileRow, SpeedscopeFile } from '../launcher/guest-profile';
+
+export type { ExitRecord, CounterRates, GuestProfile, ProfileRow, SpeedscopeFile };
+
 /** A segment register (or a GDT entry) with its descriptor fields decoded. */
 export interface SegmentView {
   name: string;
@@ -238,15 +244,55 @@ export interface CountersView {
   hostFramesInUse: number;
 }
 
+/** A traced exit with its kind named ("#PF", "hypercall SEND_DMA", "IRQ 0"). */
+export type ExitEvent = ExitRecord & { kind: string };
+
+/** The exit trace: the newest events of the host's flight recorder, oldest first. */
+export interface TraceView {
+  /** Events recorded since the machine started (older ones than `events` were overwritten). */
+  recorded: number;
+  events: ExitEvent[];
+}
+
+export type ProfileAction = 'read' | 'start' | 'stop' | 'reset' | 'speedscope';
+
+/** The guest profiler's state and its profile since the last start or reset. */
+export interface ProfileView {
+  running: boolean;
+  profile: GuestProfile;
+  /** Only for action 'speedscope': the samples in speedscope's file format. */
+  speedscope?: SpeedscopeFile;
+}
+
+/** Where a running guest is, and how fast, over the last interval (the live plots' feed). */
+export interface MachineRates {
+  id: string;
+  /** Wall-clock ms (the worker's clock) at the end of the interval. */
+  atMs: number;
+  instructionCount: number;
+  rates: CounterRates;
+  /** The guest's EIP at the end of the interval, with its kernel symbol when known. */
+  where: { eip: number; cpl: number; symbol: string | null } | null;
+}
+
 /** One inspector query, as the service hands it to a machine's worker. */
 export type InspectQuery =
   | { kind: 'registers' }
   | { kind: 'memory'; space: MemorySpace; address: number; length: number }
   | { kind: 'descriptors' }
   | { kind: 'pagetables'; slot?: number; pde?: number }
-  | { kind: 'counters' };
+  | { kind: 'counters' }
+  | { kind: 'trace'; limit?: number }
+  | { kind: 'profile'; action: ProfileAction; interval?: number; top?: number };
 
-export type InspectResult = RegistersView | MemoryView | DescriptorsView | PageTablesView | CountersView;
+export type InspectResult =
+  | RegistersView
+  | MemoryView
+  | DescriptorsView
+  | PageTablesView
+  | CountersView
+  | TraceView
+  | ProfileView;
 
 /** What each query kind answers with. */
 export interface InspectResults {
@@ -255,4 +301,6 @@ export interface InspectResults {
   descriptors: DescriptorsView;
   pagetables: PageTablesView;
   counters: CountersView;
+  trace: TraceView;
+  profile: ProfileView;
 }

@@ -11,6 +11,7 @@ import type {
   CountersView,
   DescriptorView,
   DescriptorsView,
+  ExitEvent,
   FlagBit,
   GateView,
   InspectQuery,
@@ -29,6 +30,14 @@ import type {
   X87Register,
 } from './inspector-types';
 import type { InspectReply } from './worker-protocol';
+import type { MachineObserver } from './machine-observer';
+import { exitKind } from '../launcher/exit-trace-lines';
+import type { ExitRecord } from '../host/exit-trace';
+
+/** A traced exit as the UI gets it: with its kind named. */
+export function exitEvent(e: ExitRecord): ExitEvent {
+  return { ...e, kind: exitKind(e) };
+}
 
 /** The longest memory read one query may ask for. */
 export const MAX_MEMORY_READ = 64 * 1024;
@@ -59,10 +68,15 @@ export function lguestOf(guest: LaunchedGuest): Lguest | null {
 }
 
 /** Answers one query against a launched guest; throws InspectError when it cannot. */
-export function answerInspect(guest: LaunchedGuest, query: InspectQuery): InspectResult {
+export function answerInspect(guest: LaunchedGuest, query: InspectQuery, observer?: MachineObserver): InspectResult {
   const lg = lguestOf(guest);
   if (!lg) throw new InspectError('bad-state', 'this machine runs on a host without inspectors');
   switch (query.kind) {
+    case 'trace':
+      return { recorded: lg.trace.recorded, events: lg.trace.last(query.limit).map(exitEvent) };
+    case 'profile':
+      if (!observer) throw new InspectError('bad-state', 'this machine has no profiler');
+      return observer.profile(query);
     case 'registers':
       return inspectRegisters(lg, guest.virtualTimeNs);
     case 'memory':
@@ -587,10 +601,14 @@ function hex(n: number): string {
 }
 
 /** The worker's side of a query: the answer, or a typed refusal (never a throw). */
-export function replyToInspect(guest: LaunchedGuest | null, query: InspectQuery): InspectReply {
+export function replyToInspect(
+  guest: LaunchedGuest | null,
+  query: InspectQuery,
+  observer?: MachineObserver,
+): InspectReply {
   if (!guest) return { ok: false, code: 'bad-state', message: 'the machine is still starting' };
   try {
-    return { ok: true, result: answerInspect(guest, query) };
+    return { ok: true, result: answerInspect(guest, query, observer) };
   } catch (err) {
     if (err instanceof InspectError) return { ok: false, code: err.code, message: err.message };
     return { ok: false, code: 'internal', message: err instanceof Error ? err.message : String(err) };

@@ -8,7 +8,9 @@ import type { LguestHost } from '../host/lguest-user';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
+import { kernelSymbols } from '../launcher/symbol-table';
 import { replyToInspect } from './inspectors';
+import { MachineObserver } from './machine-observer';
 import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
 import type { DiffReply } from './snapshot-types';
 import type { FromWorker, HostGuest, MachineWorkerData, ToWorker } from './worker-protocol';
@@ -16,6 +18,8 @@ import type { FromWorker, HostGuest, MachineWorkerData, ToWorker } from './worke
 type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
 
 const STATUS_INTERVAL_MS = 200;
+/** How often the live plots get a point. */
+const RATES_INTERVAL_MS = 500;
 
 const port = parentPort!;
 const data = workerData as MachineWorkerData;
@@ -27,6 +31,7 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 let guest: LaunchedGuest | null = null;
+let observer: MachineObserver | null = null;
 let state: 'starting' | 'running' | 'idle' | 'halted' | 'paused' = 'starting';
 let finished = false;
 let reportedState = '';
@@ -57,6 +62,18 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 let snapshotParent: string | null = null;
 
 const statusTimer = setInterval(() => reportStatus(false), STATUS_INTERVAL_MS);
+const ratesTimer = setInterval(reportRates, RATES_INTERVAL_MS);
+
+function reportRates(): void {
+  if (finished || !observer || state === 'paused') return;
+  const rates = observer.rates(performance.now());
+  if (rates) post({ type: 'rates', rates });
+}
+
+/** The launched (or restored) guest is there: watch it. */
+function observe(g: LaunchedGuest): void {
+  observer = new MachineObserver(g, kernelSymbols(data.config.kernel, data.baseDir));
+}
 
 function virtualTime(): number {
   return guest ? guest.virtualTimeNs : 0;
@@ -88,7 +105,14 @@ function die(reason: string): void {
   if (finished) return;
   flushConsole();
   finished = true;
-  post({ type: 'status', state: 'dead', virtualTimeNs: virtualTime(), reason });
+  const lastExits = observer?.lastExits() ?? [];
+  post({
+    type: 'status',
+    state: 'dead',
+    virtualTimeNs: virtualTime(),
+    reason,
+    ...(lastExits.length ? { lastExits } : {}),
+  });
   shutdown();
 }
 
@@ -99,6 +123,7 @@ function shutdown(): void {
     const { words, index } = host.tables.irqWord(joinedAs);
     Atomics.notify(words, index);
   }
+  clearInterval(ratesTimer);
   if (wakeTimer) clearTimeout(wakeTimer);
   wakeTimer = null;
   try {
@@ -207,6 +232,7 @@ port.on('message', (msg: ToWorker) => {
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = null;
       pausedAtWall = performance.now();
+      observer?.pauseRates();
       setState('paused');
       return;
     case 'resume':
@@ -218,7 +244,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     case 'inspect':
       // Between run slices (this handler never runs inside one): a read-only look, then on we go.
-      post({ type: 'inspect-reply', seq: msg.seq, reply: replyToInspect(guest, msg.query) });
+      post({ type: 'inspect-reply', seq: msg.seq, reply: replyToInspect(guest, msg.query, observer ?? undefined) });
       return;
     case 'snapshot':
       // Captured right here, between slices; the file is written and verified asynchronously.
@@ -333,6 +359,7 @@ async function main(): Promise<void> {
     return;
   }
   announceHostGuest();
+  observe(guest);
   wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;
   if (state === 'starting') setState('running');
   schedule();
@@ -355,6 +382,7 @@ async function startFromSnapshot(path: string, allowChangedDisks: boolean, event
     shutdown();
     return;
   }
+  observe(guest);
   consoleTail.replace(scrollback);
   post({ type: 'restored', scrollback });
   wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;

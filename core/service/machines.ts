@@ -275,7 +275,11 @@ export class MachineManager {
         m.status = msg.reason
           ? { id: m.status.id, state: msg.state, virtualTimeNs: msg.virtualTimeNs, reason: msg.reason }
           : { id: m.status.id, state: msg.state, virtualTimeNs: msg.virtualTimeNs };
+        if (msg.lastExits) m.status.lastExits = msg.lastExits;
         this.publish(m);
+        return;
+      case 'rates':
+        this.emit({ kind: 'event', event: 'machine.rates', payload: { id: m.status.id, ...msg.rates } });
         return;
       case 'console':
         this.appendBacklog(m, msg.data);

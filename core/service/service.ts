@@ -256,6 +256,15 @@ export class WorkbenchService {
       'networks.stop': ({ name }) => this.networks.stop(name),
       'networks.capture.start': async ({ name }) => this.networks.startCapture(name),
       'networks.capture.stop': async ({ name }) => this.networks.stopCapture(name),
+      'inspect.trace': async ({ id, limit }) =>
+        machines.inspect(await this.inspectable(id), { kind: 'trace', ...(limit !== undefined ? { limit } : {}) }),
+      'inspect.profile': async ({ id, action, interval, top }) =>
+        machines.inspect(await this.inspectable(id), {
+          kind: 'profile',
+          action,
+          ...(interval !== undefined ? { interval } : {}),
+          ...(top !== undefined ? { top } : {}),
+        }),
       ...snapshotHandlers({
         store: this.snapshots,
         machines,

@@ -2,7 +2,7 @@
 // guest in slices; the service only ever sees these messages, never live machine objects).
 
 import type { MachineConfig, MachineState } from './api';
-import type { InspectQuery, InspectResult } from './inspector-types';
+import type { ExitEvent, InspectQuery, InspectResult, MachineRates } from './inspector-types';
 import type { DiffReply, SnapshotReply } from './snapshot-types';
 
 export interface MachineWorkerData {
@@ -52,7 +52,15 @@ export type ToWorker =
   | { type: 'diff'; seq: number; path: string };
 
 export type FromWorker =
-  | { type: 'status'; state: Exclude<MachineState, 'stopped'>; virtualTimeNs: number; reason?: string }
+  | {
+      type: 'status';
+      state: Exclude<MachineState, 'stopped'>;
+      virtualTimeNs: number;
+      reason?: string;
+      lastExits?: ExitEvent[];
+    }
+  /** Counter rates over the last interval (the service adds the machine id). */
+  | { type: 'rates'; rates: Omit<MachineRates, 'id'> }
   | { type: 'console'; data: Uint8Array }
   | { type: 'log'; line: string }
   | { type: 'stopped'; virtualTimeNs: number }

@@ -9,6 +9,7 @@ import { ConsoleView } from './components/ConsoleView';
 import { INSPECTOR_TABS, InspectorPanes, type InspectorTab } from './components/inspectors/InspectorPane';
 import { MachineControls } from './components/MachineControls';
 import { NetworksPanel } from './components/NetworksPanel';
+import { DeathReport } from './components/observe/DeathReport';
 import { SnapshotsPanel } from './components/SnapshotsPanel';
 import { Sidebar } from './components/Sidebar';
 import { StatusBar } from './components/StatusBar';
@@ -98,6 +99,7 @@ export function App() {
             </button>
           </div>
         )}
+        {status && <DeathReport status={status} />}
         <div className="tabs" role="tablist">
           <button
             role="tab"

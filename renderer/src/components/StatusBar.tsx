@@ -3,6 +3,7 @@
 
 import type { ConfigListing, MachineStatus } from '../../../core/service/api';
 import { formatVirtualTime, STATE_LABEL } from '../format';
+import { SpinningHint } from './observe/SpinningHint';
 
 interface Props {
   status: MachineStatus | null;
@@ -22,6 +23,7 @@ export function StatusBar({ status, listing, machinesRunning }: Props) {
               — {status.reason}
             </span>
           )}
+          <SpinningHint status={status} />
           <span className="spacer" />
           <span title="Virtual time of the guest clock">virtual time {formatVirtualTime(status.virtualTimeNs)}</span>
         </>

@@ -4,6 +4,7 @@
 import type { MachineStatus, NamedCount } from '../../../../core/service/api';
 import { Field, hex } from './fmt';
 import { PanelFrame } from './PanelFrame';
+import { RatePlots } from '../observe/RatePlots';
 import { useInspector } from './useInspector';
 
 interface Props {
@@ -64,6 +65,7 @@ export function CountersPanel({ id, status, visible }: Props) {
   const { data: c, error, live, refresh } = useInspector('inspect.counters', id ? { id } : null, status, visible);
   return (
     <PanelFrame title="Counters" status={status} live={live} error={error} hasData={c !== null} onRefresh={refresh}>
+      {c && id && <RatePlots id={id} hypercallNames={c.hypercalls.map((h) => h.name)} />}
       {c && (
         <div className="counters">
           <section className="card wide">

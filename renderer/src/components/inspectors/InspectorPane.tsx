@@ -7,9 +7,11 @@ import { DescriptorsPanel } from './DescriptorsPanel';
 import { MemoryPanel } from './MemoryPanel';
 import { PageTablesPanel } from './PageTablesPanel';
 import { RegistersPanel } from './RegistersPanel';
+import { ProfilePanel } from '../observe/ProfilePanel';
+import { TracePanel } from '../observe/TracePanel';
 import './inspectors.css';
 
-export type InspectorTab = 'registers' | 'memory' | 'descriptors' | 'pagetables' | 'counters';
+export type InspectorTab = 'registers' | 'memory' | 'descriptors' | 'pagetables' | 'counters' | 'trace' | 'profile';
 
 export const INSPECTOR_TABS: { key: InspectorTab; label: string }[] = [
   { key: 'registers', label: 'Registers' },
@@ -17,6 +19,8 @@ export const INSPECTOR_TABS: { key: InspectorTab; label: string }[] = [
   { key: 'descriptors', label: 'Descriptors' },
   { key: 'pagetables', label: 'Page tables' },
   { key: 'counters', label: 'Counters' },
+  { key: 'trace', label: 'Trace' },
+  { key: 'profile', label: 'Profile' },
 ];
 
 interface Props {
@@ -43,6 +47,8 @@ export function InspectorPanes({ tab, id, status }: Props) {
       {pane('descriptors', <DescriptorsPanel id={id} status={status} visible={tab === 'descriptors'} />)}
       {pane('pagetables', <PageTablesPanel id={id} status={status} visible={tab === 'pagetables'} />)}
       {pane('counters', <CountersPanel id={id} status={status} visible={tab === 'counters'} />)}
+      {pane('trace', <TracePanel id={id} status={status} visible={tab === 'trace'} />)}
+      {pane('profile', <ProfilePanel id={id} status={status} visible={tab === 'profile'} />)}
     </>
   );
 }

@@ -10,7 +10,9 @@ export type InspectMethod =
   | 'inspect.memory'
   | 'inspect.descriptors'
   | 'inspect.pagetables'
-  | 'inspect.counters';
+  | 'inspect.counters'
+  | 'inspect.trace'
+  | 'inspect.profile';
 
 export const POLL_MS = 400;
 

@@ -1,0 +1,116 @@
+// The guest profiler on the demo guest: sampling changes nothing the guest or a snapshot could
+// see, the profile of `bench` is led by the bench program's loop, and the speedscope export
+// satisfies speedscope's own file-format schema.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import type { Lguest } from '../host/lg';
+import type { LguestFileImpl } from '../host/lguest-user';
+import { encodeMachineState, machineStateOf } from '../snapshot/machine-snapshot';
+import { GuestProfiler } from './guest-profiler';
+import { launchGuest, type Launcher } from './launch';
+import { resolveGuestFile } from './kernel-path';
+import type { MachineConfig } from './machine-config';
+import { replayTo } from './replay';
+import { elfSymbols, kernelSymbols } from './symbol-table';
+
+const DEMO: MachineConfig = { name: 'demo', kernel: 'builtin:demo', memoryMB: 32 };
+/** Past the first prompt (about 0.96M instructions). */
+const PROMPT = 1_500_000;
+/** Enough for `bench 100000` to finish. */
+const END = PROMPT + 6_000_000;
+
+async function boot(): Promise<{ guest: Launcher; output: () => string }> {
+  let text = '';
+  const guest = await launchGuest(
+    DEMO,
+    { consoleOutput: (b) => (text += new TextDecoder().decode(b)) },
+    { bootEpochSeconds: 1_191_888_000 },
+  );
+  return { guest, output: () => text };
+}
+
+function lgOf(guest: Launcher): Lguest {
+  return (guest.file as LguestFileImpl).guest!;
+}
+
+function runBench(guest: Launcher): void {
+  const bench = { at: PROMPT, bytes: new TextEncoder().encode('bench 100000\r') };
+  expect(replayTo(guest, END, [bench])).toEqual({ kind: 'reached', instructionCount: END });
+}
+
+describe('the guest profiler on the demo guest', () => {
+  it('sampling on or off: the same instructions, output and machine state, byte for byte', async () => {
+    const off = await boot();
+    runBench(off.guest);
+    const stateOff = encodeMachineState(machineStateOf(off.guest.exportMachineState()));
+    off.guest.close();
+
+    const on = await boot();
+    const profiler = new GuestProfiler(lgOf(on.guest), null);
+    // A prime interval: sample points fall everywhere relative to the Launcher's slices.
+    profiler.start(997);
+    runBench(on.guest);
+    const stateOn = encodeMachineState(machineStateOf(on.guest.exportMachineState()));
+    on.guest.close();
+
+    expect(on.output()).toContain('kernel made');
+    expect(on.output()).toBe(off.output());
+    expect(profiler.profile().samples).toBe(Math.floor(END / 997));
+    expect(Buffer.compare(stateOn, stateOff)).toBe(0);
+  });
+
+  it('the top of a bench profile is user code inside the bench program; kernel code is named by symbols', async () => {
+    const symbols = await kernelSymbols('builtin:demo');
+    expect(symbols).not.toBeNull();
+    const run = await boot();
+    const profiler = new GuestProfiler(lgOf(run.guest), symbols);
+    profiler.start(1000);
+    expect(replayTo(run.guest, PROMPT)).toMatchObject({ kind: 'reached' });
+    profiler.reset();
+    runBench(run.guest);
+    run.guest.close();
+    const p = profiler.profile(10);
+    expect(p.samples).toBe((END - PROMPT) / 1000);
+    expect(p.symbols).toBe(true);
+    expect(p.kernelSamples + p.userSamples).toBe(p.samples);
+    // The bench program is a flat binary run at 0x08048000; the kernel carries it between two symbols.
+    const all = elfSymbols(new Uint8Array(readFileSync(resolveGuestFile('builtin:demo'))));
+    const start = all.lookup(0xc0108a7c)!;
+    expect(start.name).toBe('prog_bench_start');
+    // prog_bench_start reaches up to 0xc0109df0, where prog_bench_end (and the next program) begin.
+    expect(all.lookup(0xc0109df0 - 1)?.name).toBe('prog_bench_start');
+    expect(all.lookup(0xc0109df0)?.name).not.toBe('prog_bench_start');
+    const benchEnd = 0x08048000 + (0xc0109df0 - start.address);
+    const topRow = p.rows[0]!;
+    expect(topRow.mode).toBe('user');
+    expect(topRow.address).toBeGreaterThanOrEqual(0x08048000);
+    expect(topRow.address).toBeLessThan(benchEnd);
+    expect(topRow.share).toBeGreaterThan(0.2);
+    const kernelRows = p.rows.filter((r) => r.mode === 'kernel');
+    expect(kernelRows.length).toBeGreaterThan(0);
+    expect(kernelRows.every((r) => symbols!.lookup(r.address)?.name === r.name)).toBe(true);
+  });
+
+  it("exports a speedscope file that validates against speedscope's schema", async () => {
+    const run = await boot();
+    const profiler = new GuestProfiler(lgOf(run.guest), await kernelSymbols('builtin:demo'));
+    profiler.start(5000);
+    runBench(run.guest);
+    run.guest.close();
+    const file = profiler.speedscope('demo bench');
+    const require = createRequire(import.meta.url);
+    const schema = JSON.parse(
+      readFileSync(require.resolve('speedscope/dist/release/file-format-schema.json'), 'utf8'),
+    ) as object;
+    const validate = new Ajv({ strict: false }).compile(schema);
+    expect(validate(JSON.parse(JSON.stringify(file))), JSON.stringify(validate.errors)).toBe(true);
+    const prof = file.profiles[0]!;
+    expect(prof.samples).toHaveLength(Math.floor(END / 5000));
+    expect(prof.weights.every((w) => w === 5000)).toBe(true);
+    const roots = new Set(prof.samples.map((s) => file.shared.frames[s[0]!]!.name));
+    expect([...roots].sort()).toEqual(['kernel', 'user']);
+  });
+});

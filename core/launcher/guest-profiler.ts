@@ -1,0 +1,50 @@
+// Profiling one guest: attaches a sampler to the host's record of the guest, and turns the
+// samples taken since the last start or reset into a profile or a speedscope file.
+
+import { DEFAULT_SAMPLE_INTERVAL, GuestSampler } from '../host/guest-sampler';
+import type { Lguest } from '../host/lg';
+import { aggregateProfile, speedscopeProfile, type GuestProfile, type SpeedscopeFile } from './guest-profile';
+import type { SymbolTable } from './symbol-table';
+
+export class GuestProfiler {
+  private sampler: GuestSampler | null = null;
+  /** Sample number where the current profile starts. */
+  private from = 0;
+
+  constructor(
+    private readonly guest: Pick<Lguest, 'sampler'>,
+    /** Names kernel code in profiles; null (or until set) profiles go by address range. */
+    public symbols: SymbolTable | null,
+  ) {}
+
+  get running(): boolean {
+    return this.sampler !== null && this.guest.sampler === this.sampler;
+  }
+
+  /** Start sampling every `interval` instructions: a new profile. */
+  start(interval = DEFAULT_SAMPLE_INTERVAL): void {
+    this.sampler = new GuestSampler(interval);
+    this.from = 0;
+    this.guest.sampler = this.sampler;
+  }
+
+  /** Stop sampling; the samples so far stay readable. */
+  stop(): void {
+    if (this.guest.sampler === this.sampler) this.guest.sampler = null;
+  }
+
+  /** Forget the samples so far (sampling goes on if it was on). */
+  reset(): void {
+    this.from = this.sampler?.taken ?? 0;
+  }
+
+  profile(top?: number): GuestProfile {
+    const s = this.sampler;
+    return aggregateProfile(s ? s.since(this.from) : [], this.symbols, s?.interval ?? DEFAULT_SAMPLE_INTERVAL, top);
+  }
+
+  speedscope(name: string): SpeedscopeFile {
+    const s = this.sampler;
+    return speedscopeProfile(s ? s.since(this.from) : [], this.symbols, s?.interval ?? DEFAULT_SAMPLE_INTERVAL, name);
+  }
+}

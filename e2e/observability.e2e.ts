@@ -1,0 +1,196 @@
+// Watching the demo guest work in browser mode: the instructions-per-second plot rises with
+// `bench` and falls after it, the profile of that period is led by the bench program's loop, the
+// status bar asks where a quiet guest spins, the Trace tab filters and exports, and a crash shows
+// its reason with the last exits before it.
+
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import type { LguestApi } from '../core/service/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifact, openWorkbench, type Workbench } from './helpers';
+
+/**
+ * The bench program runs at 0x08048000; the demo kernel carries it as 0x1374 bytes, between its
+ * symbols prog_bench_start and prog_bench_end (core/launcher/guest-profiler.test.ts checks them).
+ */
+const BENCH_START = 0x08048000;
+const BENCH_END = BENCH_START + 0x1374;
+/**
+ * Long enough for several 0.5 s rate points and a quiet spell of more than 3 s even on a fast
+ * machine: its integer loop alone is about 300M instructions.
+ */
+const BENCH = 'bench 40000000';
+
+let wb: Workbench;
+let page: Page;
+
+beforeAll(async () => {
+  wb = await openWorkbench('lguest-e2e-observe-', { viewportHeight: 1000 });
+  page = wb.page;
+});
+
+afterAll(async () => {
+  await wb?.close();
+});
+
+async function openTab(name: string): Promise<void> {
+  await page.getByRole('tab', { name, exact: true }).click();
+}
+
+async function screenText(): Promise<string> {
+  return (await page.locator('[data-testid="terminal"] .xterm-rows').textContent()) ?? '';
+}
+
+/** What the guest printed so far, from the service's console backlog (whichever tab is shown). */
+async function consoleText(): Promise<string> {
+  return page.evaluate(async () => {
+    const api = (window as unknown as { lguest: LguestApi }).lguest;
+    const r = await api.invoke('console.backlog', { id: 'demo' });
+    return r.ok ? new TextDecoder().decode(r.result.data) : '';
+  });
+}
+
+async function typeLine(text: string): Promise<void> {
+  await openTab('Console');
+  await page.locator('[data-testid="terminal"]').click();
+  await page.keyboard.type(text, { delay: 15 });
+  await page.keyboard.press('Enter');
+}
+
+/** "12.3M instr/s now" -> 12.3e6. */
+function parseRate(text: string | null): number {
+  const m = /([\d.]+)([kM]?) instr\/s/.exec(text ?? '');
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'M' ? 1e6 : m[2] === 'k' ? 1e3 : 1);
+}
+
+describe('watching the machine work', () => {
+  it('boots the demo guest and plots its rates on the Counters tab', async () => {
+    await expect.poll(() => page.locator('[data-machine="demo"]').count(), { timeout: 20_000 }).toBe(1);
+    await page.getByRole('button', { name: /Start/ }).click();
+    await expect.poll(screenText, { timeout: 60_000 }).toContain('demo$');
+    await openTab('Counters');
+    await expect
+      .poll(() => page.locator('[data-testid="plot-instructions"] canvas').count(), { timeout: 20_000 })
+      .toBeGreaterThan(0);
+    await expect
+      .poll(async () => parseRate(await page.locator('[data-testid="ips-now"]').textContent()), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(0);
+  });
+
+  it(
+    'bench: the instructions-per-second plot rises with it and falls after; the profile names its loop; the status bar asks where it spins',
+    { timeout: 300_000 },
+    async () => {
+      await openTab('Profile');
+      await page.getByLabel('Sampling interval').selectOption('5000');
+      await page.locator('[data-testid="profile-start"]').click();
+      await expect
+        .poll(() => page.locator('[data-testid="profile-summary"]').textContent(), { timeout: 10_000 })
+        .toMatch(/^sampling/);
+      // The idle guest before bench: the rate shown while it waits at its prompt.
+      await openTab('Counters');
+      const ips = page.locator('[data-testid="ips-now"]');
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = parseRate(await ips.textContent());
+      await openTab('Profile');
+      await page.locator('[data-testid="profile-reset"]').click();
+      await typeLine(BENCH);
+      await openTab('Counters');
+      const during: number[] = [];
+      let hint = '';
+      const t0 = Date.now();
+      while (!(await consoleText()).includes('hypercalls meanwhile') && Date.now() - t0 < 200_000) {
+        during.push(parseRate(await ips.textContent()));
+        const h = page.locator('[data-testid="spinning-hint"]');
+        if (!hint && (await h.count()) > 0) hint = (await h.textContent()) ?? '';
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(await consoleText()).toContain('hypercalls meanwhile');
+      await page.screenshot({ path: artifact('observe-01-plots.png') });
+      // Stop the profile right after bench: its period is the bench run.
+      await openTab('Profile');
+      await page.locator('[data-testid="profile-stop"]').click();
+      await openTab('Counters');
+      await new Promise((r) => setTimeout(r, 2500));
+      const after = parseRate(await ips.textContent());
+      const peak = Math.max(...during.filter((x) => !Number.isNaN(x)));
+      console.log(`instr/s: before ${before}, peak during bench ${peak}, after ${after}`);
+      expect(peak).toBeGreaterThan(1e6);
+      expect(peak).toBeGreaterThan(10 * before);
+      expect(peak).toBeGreaterThan(10 * after);
+      expect(hint).toMatch(/no output for \d+ s — spinning in user code at 0x0804[89a-f][0-9a-f]{3}\?/);
+
+      await openTab('Profile');
+      // The tab shows what it read when last visible until its next read comes: wait for the stopped profile.
+      const summary = page.locator('[data-testid="profile-summary"]');
+      await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^not sampling · [\d,]+ samples/);
+      const table = page.locator('[data-testid="profile-table"]');
+      const firstRow = () => table.locator('tbody tr').first().locator('td').allTextContents();
+      await expect
+        .poll(async () => (await firstRow())[0], {
+          timeout: 10_000,
+          message: `top of the profile: ${await summary.textContent()} / ${(await firstRow()).join(' ')}`,
+        })
+        .toBe('user');
+      const top = await firstRow();
+      const start = parseInt(top[1]!.split('-')[0]!, 16);
+      expect(start).toBeGreaterThanOrEqual(BENCH_START);
+      expect(start).toBeLessThan(BENCH_END);
+      expect(await page.locator('[data-testid="profile-summary"]').textContent()).toMatch(
+        /kernel code named by its symbols/,
+      );
+      expect(await page.locator('[data-testid="flame-graph"] .flame-user').count()).toBeGreaterThan(0);
+      const download = page.waitForEvent('download');
+      await page.locator('[data-testid="profile-export"]').click();
+      const file = JSON.parse(readFileSync((await (await download).path())!, 'utf8')) as {
+        $schema: string;
+        profiles: unknown[];
+      };
+      expect(file.$schema).toBe('https://www.speedscope.app/file-format-schema.json');
+      expect(file.profiles).toHaveLength(1);
+      await page.screenshot({ path: artifact('observe-02-profile.png') });
+    },
+  );
+
+  it('Trace: filters by decision and saves JSON lines', async () => {
+    await openTab('Trace');
+    const rows = page.locator('[data-testid="trace-table"] tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThan(10);
+    await page.getByLabel('Filter by decision').selectOption('injected');
+    await expect
+      .poll(async () => new Set(await rows.locator('td:nth-child(5)').allTextContents()))
+      .toEqual(new Set(['injected']));
+    const download = page.waitForEvent('download');
+    await page.locator('[data-testid="trace-export"]').click();
+    const lines = readFileSync((await (await download).path())!, 'utf8')
+      .trimEnd()
+      .split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      guest: 'demo',
+      decision: 'injected',
+      kind: expect.stringMatching(/^IRQ \d+$/) as unknown,
+    });
+    await page.screenshot({ path: artifact('observe-03-trace.png') });
+  });
+
+  it('crash: the UI shows the reason and the last exits before it', async () => {
+    await typeLine('crash observed');
+    await expect
+      .poll(() => page.locator('[data-testid="machine-state"]').textContent(), { timeout: 30_000 })
+      .toBe('dead');
+    const report = page.locator('[data-testid="death-report"]');
+    await expect.poll(() => report.count()).toBe(1);
+    expect(await page.locator('[data-testid="death-reason"]').textContent()).toBe('CRASH: observed');
+    const last = await page.locator('[data-testid="death-exits"] tbody tr').last().locator('td').allTextContents();
+    expect(last[2]).toBe('hypercall CRASH');
+    expect(last[4]).toBe('killed');
+    expect(await page.locator('[data-testid="death-exits"] tbody tr').count()).toBe(16);
+    await page.screenshot({ path: artifact('observe-04-death.png') });
+  });
+
+  it('had no errors in the page', () => {
+    expect(wb.pageErrors).toEqual([]);
+  });
+});
