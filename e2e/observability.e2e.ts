@@ -7,14 +7,15 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { LguestApi } from '../core/service/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveGuestFile } from '../core/launcher/kernel-path';
+import { elfSymbols } from '../core/launcher/symbol-table';
 import { artifact, openWorkbench, type Workbench } from './helpers';
 
-/**
- * The bench program runs at 0x08048000; the demo kernel carries it as 0x1374 bytes, between its
- * symbols prog_bench_start and prog_bench_end (core/launcher/guest-profiler.test.ts checks them).
- */
+/** The bench program runs at 0x08048000; the demo kernel carries it between two symbols. */
 const BENCH_START = 0x08048000;
-const BENCH_END = BENCH_START + 0x1374;
+const DEMO_SYMBOLS = elfSymbols(new Uint8Array(readFileSync(resolveGuestFile('builtin:demo'))));
+const BENCH_END =
+  BENCH_START + DEMO_SYMBOLS.named('prog_bench_end')!.address - DEMO_SYMBOLS.named('prog_bench_start')!.address;
 /**
  * Long enough for several 0.5 s rate points and a quiet spell of more than 3 s even on a fast
  * machine: its integer loop alone is about 300M instructions.

@@ -27,8 +27,13 @@ describe('SymbolTable', () => {
     const bytes = new Uint8Array(readFileSync(resolveGuestFile('builtin:demo')));
     const t = elfSymbols(bytes);
     expect(t.size).toBeGreaterThan(100);
-    expect(t.lookup(0xc0104840)?.name).toBe('cmd_bench');
-    expect((await kernelSymbols('builtin:demo'))?.lookup(0xc0105d60 + 0x20)?.name).toBe('__divdi3');
+    const bench = t.named('cmd_bench')!;
+    expect(bench.size).toBeGreaterThan(0);
+    expect(t.lookup(bench.address)?.name).toBe('cmd_bench');
+    expect(t.lookup(bench.address + bench.size - 1)?.name).toBe('cmd_bench');
+    const divdi3 = t.named('__divdi3')!;
+    expect((await kernelSymbols('builtin:demo'))?.lookup(divdi3.address + 0x20)?.name).toBe('__divdi3');
+    expect(t.named('no_such_symbol')).toBeNull();
     expect(elfSymbols(new Uint8Array(64)).size).toBe(0);
     expect(await kernelSymbols('/no/such/kernel')).toBeNull();
   });

@@ -31,6 +31,11 @@ export class SymbolTable {
     return this.symbols.length;
   }
 
+  /** The first symbol called `name`, or null. */
+  named(name: string): GuestSymbol | null {
+    return this.symbols.find((s) => s.name === name) ?? null;
+  }
+
   /** The symbol whose range holds `address`, or null. */
   lookup(address: number): GuestSymbol | null {
     const a = address >>> 0;
