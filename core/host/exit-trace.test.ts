@@ -73,11 +73,10 @@ describe.skipIf(!real.factory)(`exit trace on the i386 ${real.error}`, () => {
     expect(r).toMatchObject({ kind: 'dma', key: 0x100 });
     expect(g.lg.trace.last().filter((e) => e.decision === 'dma')).toHaveLength(1);
     runToEvent(g);
-    const st = g.lg.state.stats;
-    expect(st.ringHypercalls.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(g.lg.ringHypercalls.reduce((a, b) => a + b, 0)).toBe(2);
     const ring = g.lg.trace.last().filter((e) => e.decision === 'ring-hypercall');
     expect(ring).toHaveLength(2);
-    expect(ring.map((e) => st.ringHypercalls[e.hypercall!.number]! > 0)).toEqual([true, true]);
+    expect(ring.map((e) => g.lg.ringHypercalls[e.hypercall!.number]! > 0)).toEqual([true, true]);
   });
 
   it('timer-spin: each injected timer interrupt is traced as vector 32', () => {

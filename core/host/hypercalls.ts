@@ -158,7 +158,7 @@ function doAsyncHcalls(lg: Lguest, ld: number): void {
       ecx,
       DECISION_RING_HYPERCALL,
     );
-    s.stats.ringHypercalls[eax <= LHCALL_MAX ? eax : LHCALL_MAX + 1]!++;
+    lg.ringHypercalls[eax <= LHCALL_MAX ? eax : LHCALL_MAX + 1]!++;
     doHcall(lg, { eax, edx, ebx, ecx });
     if (s.dmaIsPending) lg.trace.decide(seq, DECISION_DMA);
     if (!lg.mem.isRam(ld + LD_HCALL_STATUS + n, 1)) {

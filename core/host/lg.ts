@@ -54,8 +54,6 @@ export interface LguestStats {
   budgetExits: number;
   /** Hypercalls by number 0..16, and index 17 for bad numbers. Both sync and async ones. */
   hypercalls: number[];
-  /** The part of `hypercalls` that came from the asynchronous ring (the rest were int $0x1f). */
-  ringHypercalls: number[];
   /** Virtual interrupts injected, by IRQ. */
   irqsInjected: number[];
   /** Traps reflected into the Guest by buildFrame. */
@@ -147,6 +145,12 @@ export interface Lguest {
   host: HostServices;
   /** The last exits and what the Host decided (derived: a flight recorder, never state). */
   trace: ExitTrace;
+  /**
+   * The part of state.stats.hypercalls that came from the asynchronous ring, by number (the rest
+   * were int $0x1f). Derived like the trace, and kept out of the state so that snapshots stay as
+   * they were.
+   */
+  ringHypercalls: number[];
   /** The guest profiler's sampler while profiling is on (derived, like the trace). */
   sampler: GuestSampler | null;
 }
@@ -186,11 +190,15 @@ export function emptyStats(): LguestStats {
     exits: new Array<number>(257).fill(0),
     budgetExits: 0,
     hypercalls: new Array<number>(LHCALL_MAX + 2).fill(0),
-    ringHypercalls: new Array<number>(LHCALL_MAX + 2).fill(0),
     irqsInjected: new Array<number>(LGUEST_IRQS).fill(0),
     trapsReflected: 0,
     demandPageFixes: 0,
   };
+}
+
+/** Ring hypercall counters by number (index LHCALL_MAX + 1 for bad numbers). */
+export function emptyRingCounts(): number[] {
+  return new Array<number>(LHCALL_MAX + 2).fill(0);
 }
 
 export function freeDmaBinding(): DmaBinding {
@@ -246,11 +254,6 @@ export function newGuestState(guestid: number, pfnLimit: number, pageOffset: num
     sharedPages: [],
     stats: emptyStats(),
   };
-}
-
-/** Counters saved before a counter was added get it back at zero (counters decide nothing). */
-export function withAllStats(state: GuestState): GuestState {
-  return { ...state, stats: { ...emptyStats(), ...state.stats } };
 }
 
 /**

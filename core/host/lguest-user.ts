@@ -34,7 +34,7 @@ import {
   GUEST_STATE_VERSION,
   kill,
   newGuestState,
-  withAllStats,
+  emptyRingCounts,
   type GuestState,
   type HostServices,
   type Lguest,
@@ -304,7 +304,15 @@ export class LguestFileImpl implements LguestFile {
     state.sharedPages = (args.sharedPages ?? []).map((p) => ({ gpa: (p.gpa & ~0xfff) >>> 0, region: p.region }));
     const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
     const cpu = this.host.createCpu(args.memory, owner);
-    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host, trace: new ExitTrace(), sampler: null };
+    const lg: Lguest = {
+      state,
+      cpu,
+      mem: args.memory,
+      host: this.host,
+      trace: new ExitTrace(),
+      ringHypercalls: emptyRingCounts(),
+      sampler: null,
+    };
     this.guest = lg;
     // setup_regs(): everything zero but the segments, EFLAGS and the entry point.
     for (let r = 0; r < 8; r++) cpu.setReg(r as 0, 0);
@@ -424,12 +432,20 @@ export class LguestFileImpl implements LguestFile {
   restore(args: { memory: PhysicalMemory; state: LguestFileState; cpu: CpuState }): number {
     if (this.guest) return EBUSY;
     if (args.state.guest.version !== GUEST_STATE_VERSION) return EINVAL;
-    const state = withAllStats(structuredClone(args.state.guest));
+    const state = structuredClone(args.state.guest);
     if (this.host.claimSlot(this, state.pfnLimit, state.guestid) < 0) return EBUSY;
     const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
     const cpu = this.host.createCpu(args.memory, owner);
     cpu.importState(args.cpu);
-    const lg: Lguest = { state, cpu, mem: args.memory, host: this.host, trace: new ExitTrace(), sampler: null };
+    const lg: Lguest = {
+      state,
+      cpu,
+      mem: args.memory,
+      host: this.host,
+      trace: new ExitTrace(),
+      ringHypercalls: emptyRingCounts(),
+      sampler: null,
+    };
     this.guest = lg;
     this.host.attachRegions(lg, []);
     state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
@@ -442,8 +458,9 @@ export class LguestFileImpl implements LguestFile {
     if (st.guest.version !== GUEST_STATE_VERSION)
       throw new Error(`lguest: host state version ${st.guest.version} is not supported`);
     const lg = this.guest;
-    lg.state = withAllStats(structuredClone(st.guest));
+    lg.state = structuredClone(st.guest);
     lg.trace = new ExitTrace();
+    lg.ringHypercalls = emptyRingCounts();
     lg.cpu.dropCaches();
     lg.state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
   }

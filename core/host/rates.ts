@@ -10,6 +10,8 @@ export interface CounterReading {
   atMs: number;
   instructions: number;
   stats: LguestStats;
+  /** Ring hypercalls by number (Lguest.ringHypercalls). */
+  ring: number[];
 }
 
 /** Per-second figures over one interval. */
@@ -28,8 +30,13 @@ export interface CounterRates {
   demandPagedPerSecond: number;
 }
 
-export function readCounters(stats: LguestStats, instructions: number, atMs: number): CounterReading {
-  return { atMs, instructions, stats: structuredClone(stats) };
+export function readCounters(
+  stats: LguestStats,
+  ring: readonly number[],
+  instructions: number,
+  atMs: number,
+): CounterReading {
+  return { atMs, instructions, stats: structuredClone(stats), ring: [...ring] };
 }
 
 function sum(a: readonly number[]): number {
@@ -50,7 +57,7 @@ export function counterRates(prev: CounterReading, cur: CounterReading): Counter
     // Hypercall exits are counted by number below.
     if (d > 0 && seconds > 0 && v !== LGUEST_TRAP_ENTRY) exitsPerSecond[v] = per(d);
   });
-  const ring = b.ringHypercalls.map((n, i) => per(n - (a.ringHypercalls[i] ?? 0)));
+  const ring = cur.ring.map((n, i) => per(n - (prev.ring[i] ?? 0)));
   const sync = b.hypercalls.map((n, i) => Math.max(0, per(n - (a.hypercalls[i] ?? 0)) - ring[i]!));
   return {
     seconds,

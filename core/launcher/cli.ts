@@ -8,7 +8,7 @@ import { parseLguestArgs, UsageError, USAGE, type CliCommand } from './cli-args'
 import { formatConfigProblems, validateMachineConfig, type ConfigProblem } from './config-validation';
 import { defaultHost, launchGuestOn, type DeviceSpec, type Launcher, type LguestHostLike } from './launch';
 import type { MachineConfig } from './machine-config';
-import { exitStatsOf, formatExitStats, formatRates } from './exit-stats';
+import { exitStatsOf, formatExitStats, formatRates, ringHypercallsOf } from './exit-stats';
 import { DEATH_EXITS, exitTraceOf, formatExitRecord } from './exit-trace-lines';
 import { TraceFile } from './trace-file';
 import { counterRates, readCounters, type CounterReading } from '../host/rates';
@@ -177,9 +177,10 @@ function deathExitLines(r: Running): string {
 /** --stats: one line per guest whose interval is over, and a new interval for it. */
 function printRates(r: Running, io: CliIo, multiple: boolean, seconds: number): void {
   const stats = exitStatsOf(r.guest.file);
+  const ring = ringHypercallsOf(r.guest.file);
   const n = r.guest.instructionCount;
-  if (!stats || n === null) return;
-  const now = readCounters(stats, n, io.now());
+  if (!stats || !ring || n === null) return;
+  const now = readCounters(stats, ring, n, io.now());
   if (r.counters && now.atMs - r.counters.atMs < seconds * 1000) return;
   if (r.counters)
     io.stderr(`lguest: ${multiple ? `[${r.name}] ` : ''}stats: ${formatRates(counterRates(r.counters, now))}\n`);

@@ -24,6 +24,12 @@ export function exitStatsOf(file: LguestFile): LguestStats | null {
   return null;
 }
 
+/** The host's count of ring hypercalls by number, found on its file like the counters. */
+export function ringHypercallsOf(file: LguestFile): readonly number[] | null {
+  if (!('guest' in file)) return null;
+  return (file as LguestFile & { guest: { ringHypercalls?: number[] } | null }).guest?.ringHypercalls ?? null;
+}
+
 const TRAP_NAMES: Record<number, string> = {
   0: '#DE',
   1: '#DB',
@@ -86,8 +92,7 @@ export function formatExitStats(s: LguestStats): string[] {
   exits.push(`time slice/clock ${s.budgetExits}`);
   const calls: string[] = [];
   s.hypercalls.forEach((n, i) => {
-    const ring = s.ringHypercalls?.[i] ?? 0;
-    if (n > 0) calls.push(`${HYPERCALL_NAMES[i] ?? 'bad'} ${n}${ring > 0 ? ` (${ring} ring)` : ''}`);
+    if (n > 0) calls.push(`${HYPERCALL_NAMES[i] ?? 'bad'} ${n}`);
   });
   const irqs: string[] = [];
   s.irqsInjected.forEach((n, i) => {

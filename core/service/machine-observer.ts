@@ -31,7 +31,7 @@ export class MachineObserver {
   rates(nowMs: number): Omit<MachineRates, 'id'> | null {
     const lg = lguestOf(this.guest);
     if (!lg) return null;
-    const reading = readCounters(lg.state.stats, lg.cpu.instructionCount, nowMs);
+    const reading = readCounters(lg.state.stats, lg.ringHypercalls, lg.cpu.instructionCount, nowMs);
     const prev = this.last;
     this.last = reading;
     if (!prev) return null;
