@@ -291,6 +291,22 @@ export class LguestFileImpl implements LguestFile {
 
   constructor(private readonly host: LguestHost) {}
 
+  /** Makes `state` this file's Guest on a fresh CPU over `memory` (for INITIALIZE and restore). */
+  private adoptGuest(state: Lguest['state'], memory: PhysicalMemory): Lguest {
+    const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
+    const lg: Lguest = {
+      state,
+      cpu: this.host.createCpu(memory, owner),
+      mem: memory,
+      host: this.host,
+      trace: new ExitTrace(),
+      ringHypercalls: emptyRingCounts(),
+      sampler: null,
+    };
+    this.guest = lg;
+    return lg;
+  }
+
   initialize(args: InitializeArgs): number {
     if (this.guest) return this.guest.state.dead !== null ? ENOENT : EBUSY;
     const id = this.host.claimSlot(this, args.pfnLimit);
@@ -302,18 +318,8 @@ export class LguestFileImpl implements LguestFile {
     const state = newGuestState(id, args.pfnLimit, args.pageOffset);
     if (args.bootEpochSeconds !== undefined) state.bootEpochSeconds = args.bootEpochSeconds;
     state.sharedPages = (args.sharedPages ?? []).map((p) => ({ gpa: (p.gpa & ~0xfff) >>> 0, region: p.region }));
-    const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
-    const cpu = this.host.createCpu(args.memory, owner);
-    const lg: Lguest = {
-      state,
-      cpu,
-      mem: args.memory,
-      host: this.host,
-      trace: new ExitTrace(),
-      ringHypercalls: emptyRingCounts(),
-      sampler: null,
-    };
-    this.guest = lg;
+    const lg = this.adoptGuest(state, args.memory);
+    const cpu = lg.cpu;
     // setup_regs(): everything zero but the segments, EFLAGS and the entry point.
     for (let r = 0; r < 8; r++) cpu.setReg(r as 0, 0);
     cpu.setSelector(CS, KERNEL_CS_GUEST);
@@ -434,19 +440,8 @@ export class LguestFileImpl implements LguestFile {
     if (args.state.guest.version !== GUEST_STATE_VERSION) return EINVAL;
     const state = structuredClone(args.state.guest);
     if (this.host.claimSlot(this, state.pfnLimit, state.guestid) < 0) return EBUSY;
-    const owner: CpuOwner = { readTsc: () => (this.guest ? readVirtualTsc(this.guest) : 0) };
-    const cpu = this.host.createCpu(args.memory, owner);
-    cpu.importState(args.cpu);
-    const lg: Lguest = {
-      state,
-      cpu,
-      mem: args.memory,
-      host: this.host,
-      trace: new ExitTrace(),
-      ringHypercalls: emptyRingCounts(),
-      sampler: null,
-    };
-    this.guest = lg;
+    const lg = this.adoptGuest(state, args.memory);
+    lg.cpu.importState(args.cpu);
     this.host.attachRegions(lg, []);
     state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
     return 16;
