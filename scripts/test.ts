@@ -29,6 +29,7 @@ const requirements: Requirement[] = [
     debianPackage: 'tshark',
     present: () => commandWorks('tshark', ['--version']),
   },
+  { what: 'gdb (the gdb stub test)', debianPackage: 'gdb', present: () => commandWorks('gdb', ['--version']) },
 ];
 
 function commandWorks(cmd: string, args: string[]): boolean {

@@ -8,6 +8,7 @@ import { decode } from './decode';
 import { DecodeCache } from './decode-cache';
 import type { Instr } from './instr';
 import { deliverEvent } from './interrupts';
+import { runDebug, type DebugHook } from './debug-run';
 import { compileRegion, type Region } from './jit';
 import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
@@ -142,6 +143,8 @@ export class I386 implements Cpu {
   private regions: ({ region: Region; grown: number } | undefined)[] = [];
   /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */
   dataFlat = false;
+  /** An attached debugger (debug-run.ts); null costs one test per run() call and nothing else. */
+  debug: DebugHook | null = null;
 
   constructor(mem: PhysicalMemory, owner: CpuOwner) {
     this.mem = mem;
@@ -185,6 +188,7 @@ export class I386 implements Cpu {
   // ================= the run loop =================
 
   run(budget: number): CpuExit {
+    if (this.debug !== null) return runDebug(this, this.debug, budget);
     this.epoch++;
     // Budget is counted in retired instructions (icount) plus one per delivered exception.
     let limit = this.icount + budget;

@@ -89,34 +89,47 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
   let stuckExits = 0;
   let lastCount = startCount;
   while (s.dead === null) {
-    // Interrupts (and kills) that Guests on other threads raised for us since the last exit.
-    lg.host.collectRemoteEvents(lg);
-    if (s.dead !== null) break;
-    // The clock event is the Host's hrtimer: it fires between anything else.
-    checkClockevent(lg);
-    doHypercalls(lg);
-    if (s.dmaIsPending) return { kind: 'dma', dma: s.pendingDma, key: s.pendingKey };
-    const used = cpu.instructionCount - startCount;
-    if (cpu.instructionCount !== lastCount) {
-      lastCount = cpu.instructionCount;
-      stuckExits = 0;
-    }
-    if (used >= budget || stuckExits >= MAX_EXITS_WITHOUT_PROGRESS) return { kind: 'slice' };
-    if (s.breakOut) return { kind: 'break' };
-    maybeDeliverInterrupt(lg);
-    if (s.dead !== null) break;
-    if (s.halted) {
-      // Sleep: the caller advances virtual time (or waits) and calls again; an expired timer
-      // is noticed right away instead.
-      if (s.clockDeadlineNs !== null && checkClockevent(lg)) continue;
-      return { kind: 'idle', wakeAtNs: s.clockDeadlineNs };
+    // A debugger stop returned from the middle of this loop: continue right there.
+    const resume = lg.debug?.resume ?? null;
+    if (resume !== null) lg.debug!.resume = null;
+    if (resume === null) {
+      // Interrupts (and kills) that Guests on other threads raised for us since the last exit.
+      lg.host.collectRemoteEvents(lg);
+      if (s.dead !== null) break;
+      // The clock event is the Host's hrtimer: it fires between anything else.
+      checkClockevent(lg);
+      doHypercalls(lg);
+      if (s.dmaIsPending) return { kind: 'dma', dma: s.pendingDma, key: s.pendingKey };
+      if (cpu.instructionCount !== lastCount) {
+        lastCount = cpu.instructionCount;
+        stuckExits = 0;
+      }
+      if (cpu.instructionCount - startCount >= budget || stuckExits >= MAX_EXITS_WITHOUT_PROGRESS)
+        return { kind: 'slice' };
+      if (s.breakOut) return { kind: 'break' };
+      maybeDeliverInterrupt(lg);
+      if (s.dead !== null) break;
+      if (s.halted) {
+        // Sleep: the caller advances virtual time (or waits) and calls again; an expired timer
+        // is noticed right away instead.
+        if (s.clockDeadlineNs !== null && checkClockevent(lg)) continue;
+        return { kind: 'idle', wakeAtNs: s.clockDeadlineNs };
+      }
+      s.trapnum = TRAPNUM_ENTRY_FAILED;
+      stuckExits++;
     }
 
-    s.trapnum = TRAPNUM_ENTRY_FAILED;
-    stuckExits++;
-    if (enterGuest(lg, currentShadowDirectory(lg))) {
+    if (resume === 'exit') {
+      // The exit was recorded before the debugger stopped; handle it now.
+    } else if (resume === 'guest' || enterGuest(lg, currentShadowDirectory(lg))) {
+      const used = cpu.instructionCount - startCount;
       const slice = Math.min(budget - used, instructionsUntilDeadline(lg), maxCpuSlice);
       const exit = lg.sampler === null ? cpu.run(slice) : lg.sampler.runSampled(lg, slice);
+      if (lg.debug?.stoppedInGuest) {
+        lg.debug.stoppedInGuest = false;
+        lg.debug.resume = 'guest';
+        return { kind: 'break' };
+      }
       if (exit.kind === 'budget') {
         // Our "external interrupt": the time slice or the clock event ended the run.
         s.trapnum = 32;
@@ -129,6 +142,10 @@ export function runGuest(lg: Lguest, budget: number, maxCpuSlice = 0x40000000): 
         s.stats.exits[exit.vector]!++;
       }
       saveRegsPage(lg);
+      if (exit.kind === 'exit' && lg.debug?.stopOnExit(exit.vector)) {
+        lg.debug.resume = 'exit';
+        return { kind: 'break' };
+      }
     } else {
       s.stats.exits[TRAPNUM_ENTRY_FAILED]!++;
     }

@@ -153,6 +153,22 @@ export interface Lguest {
   ringHypercalls: number[];
   /** The guest profiler's sampler while profiling is on (derived, like the trace). */
   sampler: GuestSampler | null;
+  /** An attached debugger (not state: never saved, and invisible to the Guest). */
+  debug?: HostDebugHook | null;
+}
+
+/**
+ * A debugger's hold on the run loop. A stop returns from runGuest as 'break'; the next run
+ * continues exactly where it stopped (inside the Guest, or with the exit not yet handled), so
+ * stopping and resuming changes nothing the Guest or the state can show.
+ */
+export interface HostDebugHook {
+  /** Set by the debugger when it stopped the CPU (whose run() then returned 'budget'). */
+  stoppedInGuest: boolean;
+  /** An exit the CPU just took, before the Host acts on it: true stops here. */
+  stopOnExit(vector: number): boolean;
+  /** Where a stopped run continues; set by runGuest, cleared when the run resumes. */
+  resume: 'guest' | 'exit' | null;
 }
 
 /**

@@ -7,10 +7,15 @@ import { joinKernelArgs } from './boot-params';
 import type { DeviceSpec } from './launch';
 import type { MachineConfig } from './machine-config';
 
-export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--disposable] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE]
-              [--initrd=FILE] [--stats[=SECONDS]] [--trace=FILE] MEM_MB IMAGE [KERNEL ARGS...]
-       lguest [--verbose] [--fast] [--capture=FILE] [--disposable] --config MACHINE.json
+/** The gdb stub's port when --gdb names none (QEMU's -s uses the same). */
+export const DEFAULT_GDB_PORT = 1234;
+
+export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--disposable] [--gdb[=PORT]] [--gdb-wait]
+              [--record=FILE] [--sharenet=NAME] [--block=FILE] [--block-ro=FILE] [--initrd=FILE]
+              [--stats[=SECONDS]] [--trace=FILE] MEM_MB IMAGE [KERNEL ARGS...]
+       lguest [--verbose] [--fast] [--capture=FILE] [--disposable] [--gdb[=PORT]] [--gdb-wait] [--record=FILE] --config MACHINE.json
        lguest [--verbose] [--fast] [--capture=FILE] [--disposable] --multi A.json B.json ...
+       lguest --replay=RECORDING
 
   MEM_MB        guest RAM in MiB (as atoi: "64m" is 64)
   IMAGE         vmlinux (ELF) or bzImage of a lguest guest kernel, or builtin:demo
@@ -30,6 +35,11 @@ export const USAGE = `usage: lguest [--verbose] [--fast] [--capture=FILE] [--dis
                 and page faults per second
   --trace=FILE  write every exit the host handled to FILE as JSON lines
   --disposable  disk writes go to temporary overlays deleted at exit; disk images stay unchanged
+  --gdb[=PORT]  serve the gdb remote protocol on 127.0.0.1:PORT (default 1234); one machine only
+  --gdb-wait    with --gdb: stop before the first instruction until gdb continues
+  --record=FILE record the session (console input and clock, by instruction count) to FILE,
+                with the final state's SHA-256; one machine only
+  --replay=FILE replay a recorded session and check that it ends in the same state
 Three Ctrl-C within a second quit.
 
 Exit status (the reason is always printed on stderr as "lguest: <reason>"):
@@ -53,13 +63,18 @@ export interface CommonFlags {
   statsSeconds?: number;
   /** --trace=FILE: where the exit trace goes. */
   trace?: string;
+  /** --gdb / --gdb-wait: serve gdb on this port, stopped before the first instruction if `wait`. */
+  gdb?: { port: number; wait: boolean };
+  /** --record=FILE */
+  record?: string;
 }
 
 export type CliCommand =
   | { kind: 'help' }
   | ({ kind: 'single'; config: MachineConfig; devices: DeviceSpec[] } & CommonFlags)
   | ({ kind: 'config'; path: string } & CommonFlags)
-  | ({ kind: 'multi'; paths: string[] } & CommonFlags);
+  | ({ kind: 'multi'; paths: string[] } & CommonFlags)
+  | ({ kind: 'replay'; path: string } & CommonFlags);
 
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 
@@ -91,6 +106,7 @@ export function parseLguestArgs(argv: readonly string[]): CliCommand {
   let configPath: string | undefined;
   let multi: string[] | undefined;
   let kernelArgs: string[] = [];
+  let replay: string | undefined;
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -135,6 +151,22 @@ export function parseLguestArgs(argv: readonly string[]): CliCommand {
       case '--trace':
         flags.trace = valueOf(a, name);
         break;
+      case '--gdb': {
+        const port = a.includes('=') ? Number(valueOf(a, name)) : DEFAULT_GDB_PORT;
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new UsageError(`${a}: the gdb port must be a number from 0 to 65535`);
+        flags.gdb = { port, wait: flags.gdb?.wait ?? false };
+        break;
+      }
+      case '--record':
+        flags.record = valueOf(a, name);
+        break;
+      case '--replay':
+        replay = valueOf(a, name);
+        break;
+      case '--gdb-wait':
+        flags.gdb = { port: flags.gdb?.port ?? DEFAULT_GDB_PORT, wait: true };
+        break;
       case '--block':
       case '--block-ro':
         devices.push({ kind: 'block', path: valueOf(a, name), readOnly: name === '--block-ro' });
@@ -172,6 +204,14 @@ export function parseLguestArgs(argv: readonly string[]): CliCommand {
     }
   }
 
+  if (flags.gdb && multi !== undefined) throw new UsageError('--gdb debugs one machine: not with --multi');
+  if (flags.record !== undefined && multi !== undefined)
+    throw new UsageError('--record records one machine: not with --multi');
+  if (replay !== undefined) {
+    if (positional.length > 0 || configPath !== undefined || multi !== undefined || devices.length > 0)
+      throw new UsageError('--replay takes the machine from the recording: give no image, config or devices');
+    return { kind: 'replay', path: replay, ...flags };
+  }
   const machineOptions = devices.length > 0 || initrd !== undefined;
   if (configPath !== undefined || multi !== undefined) {
     if (configPath === '') throw new UsageError('--config needs a file name');

@@ -12,6 +12,17 @@ import type { RunResult } from '../host/api';
 import { ScriptedHost, ScriptedLguestFile, type ScriptStep } from './test-lguest-file';
 
 describe('parseLguestArgs', () => {
+  it('takes --gdb[=PORT], --gdb-wait, --record and --replay', () => {
+    expect(parseLguestArgs(['--gdb', '32', 'k'])).toMatchObject({ gdb: { port: 1234, wait: false } });
+    expect(parseLguestArgs(['--gdb=4000', '--gdb-wait', '32', 'k'])).toMatchObject({ gdb: { port: 4000, wait: true } });
+    expect(parseLguestArgs(['--gdb-wait', '--config', 'm.json'])).toMatchObject({ gdb: { port: 1234, wait: true } });
+    expect(() => parseLguestArgs(['--gdb=x', '32', 'k'])).toThrow(/--gdb=x: the gdb port must be a number/);
+    expect(() => parseLguestArgs(['--gdb', '--multi', 'a.json'])).toThrow(/--gdb debugs one machine/);
+    expect(parseLguestArgs(['--record=s.json', '32', 'k'])).toMatchObject({ kind: 'single', record: 's.json' });
+    expect(parseLguestArgs(['--replay=s.json'])).toMatchObject({ kind: 'replay', path: 's.json' });
+    expect(() => parseLguestArgs(['--replay=s.json', '32', 'k'])).toThrow(/--replay takes the machine/);
+  });
+
   it('takes MEM as the first argument without a dash, then IMAGE, the rest for the kernel', () => {
     const c = parseLguestArgs(['--verbose', '--block=disk.img', '64m', 'vmlinux', 'root=/dev/lgba', '-v', '--block=x']);
     expect(c).toEqual({

@@ -92,7 +92,7 @@ function indent(text: string): string {
     .join('\n');
 }
 
-function machinesOf(cmd: Exclude<CliCommand, { kind: 'help' }>): Machine[] {
+function machinesOf(cmd: Exclude<CliCommand, { kind: 'help' | 'replay' }>): Machine[] {
   if (cmd.kind === 'config') return [loadConfigFile(cmd.path)];
   if (cmd.kind === 'multi') return cmd.paths.map(loadConfigFile);
   const checked = validateMachineConfig(cmd.config);
@@ -203,6 +203,9 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
     io.stderr(USAGE + '\n');
     return EXIT_OK;
   }
+  if (cmd.kind === 'replay') return replayCli(cmd.path, io);
+  // A recorded session pins the guest's wall clock at boot, so that its replay is the same machine.
+  const bootEpochSeconds = Math.floor(Date.now() / 1000);
   const verbose = cmd.verbose;
   const started = io.now();
   let firstOutputAt: number | null = null;
@@ -235,7 +238,11 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
         host,
         cmd.disposable ? { ...m.config, disposable: true } : m.config,
         { consoleOutput: out, log: (line) => log(multiple ? `[${name}] ${line}` : line) },
-        { ...(m.baseDir ? { baseDir: m.baseDir } : {}), ...(m.devices ? { devices: m.devices } : {}) },
+        {
+          ...(m.baseDir ? { baseDir: m.baseDir } : {}),
+          ...(m.devices ? { devices: m.devices } : {}),
+          ...(cmd.record !== undefined ? { bootEpochSeconds } : {}),
+        },
       );
       running.push({ name, guest, last: { kind: 'running' } });
     }
@@ -262,7 +269,10 @@ export async function runLguest(argv: readonly string[], io: CliIo): Promise<num
     deathExits: verbose,
     ...(cmd.statsSeconds !== undefined ? { statsSeconds: cmd.statsSeconds } : {}),
   };
-  const status = await runGuests(running, io, cmd.fast, cmd.kind === 'multi', () => capture?.drain(), observe);
+  const status =
+    cmd.gdb !== undefined || cmd.record !== undefined
+      ? await runOneDebugged(running[0]!, io, cmd, bootEpochSeconds)
+      : await runGuests(running, io, cmd.fast, cmd.kind === 'multi', () => capture?.drain(), observe);
   trace?.close();
   if (status === EXIT_CTRL_C) io.stderr('lguest: quit by three Ctrl-C\n');
   if (capture) {
@@ -313,6 +323,57 @@ class NetworkCapture {
 
   discard(): void {
     this.file.discard();
+  }
+}
+
+/** --gdb / --record: the machine runs under its debugger; its end maps to the exit status as usual. */
+async function runOneDebugged(
+  r: Running,
+  io: CliIo,
+  cmd: Exclude<CliCommand, { kind: 'help' | 'replay' }>,
+  bootEpochSeconds: number,
+): Promise<number> {
+  const { runDebugged } = await import('./debug/debugged-run');
+  let end;
+  try {
+    end = await runDebugged(r.guest, {
+      gdb: cmd.gdb ?? null,
+      record: cmd.record !== undefined ? { path: cmd.record, config: r.guest.config, bootEpochSeconds } : null,
+      fast: cmd.fast,
+      stderr: (t) => io.stderr(t),
+      consoleOutput: (b) => io.stdout(b),
+      ...(io.listenInput ? { listenInput: io.listenInput.bind(io) } : {}),
+    });
+  } catch (e) {
+    io.stderr(`lguest: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+  if (end.kind === 'ctrl-c') return EXIT_CTRL_C;
+  if (end.kind === 'killed') return EXIT_OK;
+  if (isPowerDown(end.reason)) {
+    io.stderr('lguest: powered off\n');
+    return EXIT_OK;
+  }
+  io.stderr(`lguest: ${end.reason}\n`);
+  return EXIT_FAILURE;
+}
+
+/** --replay: boot the recorded machine, feed it the recorded events, compare the final state. */
+async function replayCli(path: string, io: CliIo): Promise<number> {
+  const { loadRecording, replayRecording } = await import('./debug/recording');
+  try {
+    const rec = loadRecording(path);
+    const result = await replayRecording(rec, { consoleOutput: (b) => io.stdout(b) }, dirname(resolve(path)));
+    io.stderr(
+      `lguest: replayed ${rec.events.length} events to instruction ${result.instructionCount}; final state sha256 ${result.stateSha256}\n` +
+        (result.matches
+          ? 'lguest: replay matches the recording\n'
+          : `lguest: replay DIFFERS from the recording (sha256 ${rec.stateSha256} at instruction ${rec.instructionCount})\n`),
+    );
+    return result.matches ? EXIT_OK : EXIT_FAILURE;
+  } catch (e) {
+    io.stderr(`lguest: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILURE;
   }
 }
 

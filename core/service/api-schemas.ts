@@ -108,6 +108,47 @@ const paramSchemas: { [M in ApiMethod]: object } = {
       top: { type: 'integer', minimum: 1, maximum: 1000 },
     },
   },
+  'debug.command': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'command'],
+    properties: {
+      id: configId,
+      syntax: { enum: ['intel', 'att'] },
+      command: {
+        oneOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['op'],
+            properties: {
+              op: {
+                enum: ['attach', 'detach', 'view', 'continue', 'pause', 'step', 'step-over', 'step-out', 'step-back'],
+              },
+            },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['op', 'target'],
+            properties: { op: { const: 'break' }, target: { type: 'string', minLength: 1, maxLength: 200 } },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['op', 'address'],
+            properties: { op: { const: 'clear' }, address: { type: 'integer', minimum: 0, maximum: 0xffffffff } },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['op', 'enable'],
+            properties: { op: { const: 'gdb' }, enable: { type: 'boolean' } },
+          },
+        ],
+      },
+    },
+  },
   'snapshots.take': byId,
   'snapshots.list': byId,
   'snapshots.restore': {

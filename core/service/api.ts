@@ -16,9 +16,11 @@ import type {
   RegistersView,
 } from './inspector-types';
 import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
+import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
 
 export type * from './inspector-types';
 export type * from './snapshot-types';
+export type * from './debug-types';
 
 export type { MachineConfig, BlockDeviceConfig } from '../launcher/machine-config';
 
@@ -184,6 +186,8 @@ export interface ApiMethods {
    * (the only thing that ever writes an image). Snapshots taken on the old image cannot be restored after.
    */
   'disks.commit': { params: { id: string }; result: { committed: { path: string; blocks: number }[] } };
+  /** The Debugger tab: attach, run control, breakpoints; answers with the stopped machine's view. */
+  'debug.command': { params: { id: string; command: DebugCommand; syntax?: DisassemblySyntax }; result: DebugView };
 }
 
 export type ApiMethod = keyof ApiMethods;

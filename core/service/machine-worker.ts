@@ -9,11 +9,14 @@ import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import { kernelSymbols } from '../launcher/symbol-table';
+import { DebugSession, machineSymbols } from './debug-session';
+import type { DebugCommand, DisassemblySyntax } from './debug-types';
 import { replyToInspect } from './inspectors';
 import { MachineObserver } from './machine-observer';
 import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
 import type { DiffReply } from './snapshot-types';
 import type { FromWorker, HostGuest, MachineWorkerData, ToWorker } from './worker-protocol';
+import type { WorkerReply } from './worker-requests';
 
 type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
 
@@ -32,6 +35,9 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 let guest: LaunchedGuest | null = null;
 let observer: MachineObserver | null = null;
+/** The Debugger tab's session; while attached it drives the machine (debug-session.ts). */
+let debug: DebugSession | null = null;
+let guestEvents: LauncherEvents | null = null;
 let state: 'starting' | 'running' | 'idle' | 'halted' | 'paused' = 'starting';
 let finished = false;
 let reportedState = '';
@@ -124,6 +130,8 @@ function shutdown(): void {
     Atomics.notify(words, index);
   }
   clearInterval(ratesTimer);
+  debug?.detach(); // closes its gdb server
+  debug = null;
   if (wakeTimer) clearTimeout(wakeTimer);
   wakeTimer = null;
   try {
@@ -146,6 +154,10 @@ function runSlice(): void {
   scheduled = false;
   if (finished || !guest || state === 'paused') return;
   waiting = false;
+  if (debug) {
+    runDebugSlice(debug);
+    return;
+  }
   let step;
   try {
     step = guest.step(sliceBudget);
@@ -188,6 +200,78 @@ function armRemoteWake(): void {
   });
 }
 
+/** One slice under the debugger: a stop pauses the machine where it stands. */
+function runDebugSlice(session: DebugSession): void {
+  let r;
+  try {
+    r = session.run();
+  } catch (err) {
+    die(`host error: ${errorText(err)}`);
+    return;
+  }
+  guest = session.dbg.machine;
+  flushConsole();
+  if (r.state === 'running') {
+    setState('running');
+    schedule();
+  } else if (r.state === 'stopped') {
+    session.tellGdb(r);
+    if (r.reason.kind === 'dead') die(r.reason.reason);
+    else setState('paused');
+  } else {
+    setState(r.wakeAtNs === null ? 'halted' : 'idle');
+    waitUntil(r.wakeAtNs);
+  }
+}
+
+/** A Debugger tab request, between run slices. */
+async function handleDebug(command: DebugCommand, syntax: DisassemblySyntax): Promise<WorkerReply> {
+  try {
+    if (command.op === 'attach' && !debug) {
+      if (!guest || !guestEvents) return { ok: false, code: 'bad-state', message: 'the machine has no guest yet' };
+      debug = DebugSession.attach(guest, guestEvents, machineSymbols(data.config, data.baseDir));
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = null;
+      setState('paused');
+    }
+    const session = debug;
+    if (!session) return { ok: false, code: 'bad-state', message: 'the debugger is not attached' };
+    if (command.op === 'gdb')
+      await session.setGdb(command.enable, {
+        stopped: () => setState('paused'),
+        run: () => {
+          setState('running');
+          schedule();
+        },
+        kill: () => die('killed by gdb'),
+        left: () => {
+          setState('running');
+          schedule();
+        },
+      });
+    if (command.op === 'detach') {
+      const view = session.view(syntax);
+      session.detach();
+      debug = null;
+      setState('running');
+      schedule();
+      return { ok: true, result: { ...view, attached: false, stopped: null, gdb: null } };
+    }
+    const run = session.command(command);
+    guest = session.dbg.machine;
+    flushConsole();
+    if (run) {
+      setState('running');
+      schedule();
+    } else if (session.dbg.stopped !== null) {
+      setState('paused');
+    }
+    return { ok: true, result: session.view(syntax) };
+  } catch (err) {
+    return { ok: false, code: 'bad-request', message: errorText(err) };
+  }
+}
+
 /** The guest is halted: sleep until its clock event is due in wall time, or until input comes. */
 function waitUntil(wakeAtNs: number | null): void {
   waiting = true;
@@ -197,7 +281,8 @@ function waitUntil(wakeAtNs: number | null): void {
   const wake = (): void => {
     wakeTimer = null;
     if (!guest || finished) return;
-    if (guest.virtualTimeNs < wakeAtNs) guest.advanceClockTo(wakeAtNs);
+    if (debug) debug.dbg.advanceClock(wakeAtNs);
+    else if (guest.virtualTimeNs < wakeAtNs) guest.advanceClockTo(wakeAtNs);
     schedule();
   };
   if (delayMs <= 0) wake();
@@ -222,7 +307,10 @@ port.on('message', (msg: ToWorker) => {
   if (finished) return;
   switch (msg.type) {
     case 'input':
-      if (guest) {
+      if (debug) {
+        debug.dbg.consoleInput(msg.data);
+        wakeEarly();
+      } else if (guest) {
         guest.consoleInput(msg.data);
         wakeEarly();
       }
@@ -233,18 +321,25 @@ port.on('message', (msg: ToWorker) => {
       wakeTimer = null;
       pausedAtWall = performance.now();
       observer?.pauseRates();
+      if (debug) debug.command({ op: 'pause' });
       setState('paused');
       return;
     case 'resume':
       if (state !== 'paused') return;
       // Time spent paused does not count: the guest should not rush to catch up with the wall clock.
       wallAtVirtualZero += performance.now() - pausedAtWall;
+      if (debug) debug.command({ op: 'continue' });
       setState('running');
       schedule();
       return;
     case 'inspect':
       // Between run slices (this handler never runs inside one): a read-only look, then on we go.
       post({ type: 'inspect-reply', seq: msg.seq, reply: replyToInspect(guest, msg.query, observer ?? undefined) });
+      return;
+    case 'debug':
+      void handleDebug(msg.command, msg.syntax).then((reply) => {
+        if (!finished) post({ type: 'debug-reply', seq: msg.seq, reply });
+      });
       return;
     case 'snapshot':
       // Captured right here, between slices; the file is written and verified asynchronously.
@@ -334,6 +429,7 @@ async function main(): Promise<void> {
     },
     log: (line) => post({ type: 'log', line }),
   };
+  guestEvents = events;
   if (data.restore) {
     await startFromSnapshot(data.restore.path, data.restore.allowChangedDisks, events);
     return;

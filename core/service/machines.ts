@@ -7,7 +7,8 @@ import { LGUEST_MAX_GUESTS } from '../host/constants';
 import { HostTables } from '../host/host-tables';
 import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
 import { ServiceError } from './errors';
-import { InspectRequests } from './inspect-requests';
+import { DebugRequests, InspectRequests } from './inspect-requests';
+import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
 import type { InspectQuery, InspectResults } from './inspector-types';
 import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
 import { DiffRequests, SnapshotRequests } from './snapshots';
@@ -62,6 +63,7 @@ export class MachineManager {
   /** The service's own handle on the host tables (it holds no guest; it frees what dead workers held). */
   readonly hostTables = HostTables.create();
   private readonly inspections = new InspectRequests();
+  private readonly debugRequests = new DebugRequests();
   private readonly snapshotRequests = new SnapshotRequests();
   private readonly diffRequests = new DiffRequests();
 
@@ -139,6 +141,7 @@ export class MachineManager {
       if (machine.worker !== worker) return; // stopped already (detach)
       machine.worker = null;
       this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);
+      this.debugRequests.dropWorker(worker, `machine "${id}" stopped before answering`);
       this.snapshotRequests.dropWorker(worker, `machine "${id}" stopped before its snapshot was saved`);
       this.diffRequests.dropWorker(worker, `machine "${id}" stopped before its diff was done`);
       if (machine.stopping) {
@@ -229,6 +232,13 @@ export class MachineManager {
     return this.diffRequests.send(m.worker!, path);
   }
 
+  /** A Debugger tab request, carried out by the machine's worker between run slices. */
+  debug(id: string, command: DebugCommand, syntax: DisassemblySyntax): Promise<DebugView> {
+    const m = this.active(id, 'debug');
+    if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
+    return this.debugRequests.send(m.worker!, command, syntax);
+  }
+
   /** Snapshots the machine into `dir` between two of its run slices (see snapshot-worker.ts). */
   snapshot(id: string, dir: string): Promise<SnapshotListing> {
     const m = this.active(id, 'snapshot');
@@ -301,6 +311,9 @@ export class MachineManager {
         return;
       case 'inspect-reply':
         this.inspections.settle(msg.seq, msg.reply);
+        return;
+      case 'debug-reply':
+        this.debugRequests.settle(msg.seq, msg.reply);
         return;
       case 'stopped':
         m.status = { ...m.status, virtualTimeNs: msg.virtualTimeNs };

@@ -265,6 +265,8 @@ export class WorkbenchService {
           ...(interval !== undefined ? { interval } : {}),
           ...(top !== undefined ? { top } : {}),
         }),
+      'debug.command': async ({ id, command, syntax }) =>
+        machines.debug(await this.inspectable(id), command, syntax ?? 'intel'),
       ...snapshotHandlers({
         store: this.snapshots,
         machines,

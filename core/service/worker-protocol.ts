@@ -2,6 +2,8 @@
 // guest in slices; the service only ever sees these messages, never live machine objects).
 
 import type { MachineConfig, MachineState } from './api';
+import type { DebugCommand, DisassemblySyntax } from './debug-types';
+import type { WorkerReply } from './worker-requests';
 import type { ExitEvent, InspectQuery, InspectResult, MachineRates } from './inspector-types';
 import type { DiffReply, SnapshotReply } from './snapshot-types';
 
@@ -49,7 +51,9 @@ export type ToWorker =
   | { type: 'host-peer'; guest: HostGuest }
   | { type: 'host-peer-left'; guestid: number }
   /** Diff the snapshot file at `path` against the machine now; answered with a 'diff-reply'. */
-  | { type: 'diff'; seq: number; path: string };
+  | { type: 'diff'; seq: number; path: string }
+  /** A Debugger tab request; answered with a 'debug-reply' carrying the DebugView. */
+  | { type: 'debug'; seq: number; command: DebugCommand; syntax: DisassemblySyntax };
 
 export type FromWorker =
   | {
@@ -67,6 +71,7 @@ export type FromWorker =
   | { type: 'inspect-reply'; seq: number; reply: InspectReply }
   | { type: 'snapshot-reply'; seq: number; reply: SnapshotReply }
   | { type: 'diff-reply'; seq: number; reply: DiffReply }
+  | { type: 'debug-reply'; seq: number; reply: WorkerReply }
   /** The guest was restored from a snapshot; `scrollback` is the console the snapshot kept. */
   | { type: 'restored'; scrollback: Uint8Array }
   /** The disk lock files the guest holds (the service releases them if it must terminate the thread). */

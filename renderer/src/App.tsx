@@ -6,6 +6,7 @@ import type { ConfigListing, JsonSchema, MachineStatus } from '../../core/servic
 import { call, errorMessage, on } from './api/client';
 import { ConfigEditor } from './components/ConfigEditor';
 import { ConsoleView } from './components/ConsoleView';
+import { DebuggerPanel } from './components/DebuggerPanel';
 import { INSPECTOR_TABS, InspectorPanes, type InspectorTab } from './components/inspectors/InspectorPane';
 import { MachineControls } from './components/MachineControls';
 import { NetworksPanel } from './components/NetworksPanel';
@@ -15,7 +16,7 @@ import { Sidebar } from './components/Sidebar';
 import { StatusBar } from './components/StatusBar';
 import { installMachineSchema } from './monaco-setup';
 
-type Tab = 'console' | 'config' | 'snapshots' | 'networks' | InspectorTab;
+type Tab = 'console' | 'config' | 'snapshots' | 'networks' | 'debugger' | InspectorTab;
 /** The selection: a stored config's id, or a new config being written. */
 export type Selection = { kind: 'config'; id: string } | { kind: 'new' } | null;
 
@@ -133,6 +134,14 @@ export function App() {
           >
             Networks
           </button>
+          <button
+            role="tab"
+            aria-selected={tab === 'debugger'}
+            className={tab === 'debugger' ? 'tab active' : 'tab'}
+            onClick={() => setTab('debugger')}
+          >
+            Debugger
+          </button>
           {INSPECTOR_TABS.map((t) => (
             <button
               key={t.key}
@@ -175,6 +184,9 @@ export function App() {
           </div>
           <div className={tab === 'networks' ? 'tab-pane' : 'tab-pane hidden'}>
             <NetworksPanel visible={tab === 'networks'} />
+          </div>
+          <div className={tab === 'debugger' ? 'tab-pane' : 'tab-pane hidden'}>
+            <DebuggerPanel id={selectedId} status={status} visible={tab === 'debugger'} />
           </div>
           <InspectorPanes tab={tab} id={selectedId} status={status} />
         </section>

@@ -10,6 +10,13 @@ if [ ! -f "$HERE/demo.elf" ]; then
 	echo "check.sh: $HERE/demo.elf is missing (run build.sh)" >&2
 	exit 1
 fi
+# Debuggers (gdb, the Debugger tab) find functions and variables by name: the symbols must ship.
+for sym in lguest_entry console_write jiffies; do
+	if ! nm "$HERE/demo.elf" | grep -q " $sym\$"; then
+		echo "check.sh: demo.elf has no symbol $sym (was it stripped?)" >&2
+		exit 1
+	fi
+done
 "$HERE/build.sh" "$TMP/demo.elf" >/dev/null
 want=$(sha256sum <"$HERE/demo.elf" | cut -d' ' -f1)
 got=$(sha256sum <"$TMP/demo.elf" | cut -d' ' -f1)

@@ -1,0 +1,120 @@
+// Debugger benchmark (`npx tsx bench/debugger.ts`): guest throughput of the demo guest's `bench`
+// program detached, with the debugger attached (no breakpoints; with reverse-execution
+// checkpoints; with 4 breakpoints), and the time a reverse-stepi takes at the end of a window of
+// 10^9 instructions. Every run starts from the same machine state.
+
+import { readFileSync } from 'node:fs';
+import { Debugger, GRID } from '../core/launcher/debug/debugger';
+import { readElfSymbols, SymbolTable } from '../core/launcher/debug/elf-symbols';
+import { resolveGuestFile } from '../core/launcher/kernel-path';
+import { launchGuest, type Launcher } from '../core/launcher/launch';
+import { restoreGuest } from '../core/launcher/restore-guest';
+import { machineStateOf, type MachineState } from '../core/snapshot/machine-snapshot';
+
+/** Instructions per throughput measurement (after a warm-up of the same length). */
+const WORK = Number(process.env['DEBUG_BENCH_WORK'] ?? 100_000_000);
+const WINDOW = Number(process.env['DEBUG_BENCH_WINDOW'] ?? 1_000_000_000);
+const ROUNDS = 5;
+const quiet = { consoleOutput: () => {} };
+
+function stepPlain(g: Launcher, n: number): void {
+  const end = g.instructionCount! + n;
+  while (g.instructionCount! < end) {
+    const c = g.instructionCount!;
+    const s = g.step(GRID - (c % GRID));
+    if (s.kind === 'dead') throw new Error(s.reason);
+    if (s.kind === 'idle') {
+      if (s.wakeAtNs === null) throw new Error('the bench program ended before the measurement did');
+      g.advanceClockTo(s.wakeAtNs);
+    }
+  }
+}
+
+function stepDebugged(d: Debugger, n: number): void {
+  const end = d.count + n;
+  d.resume();
+  while (d.count < end) {
+    const r = d.run(1);
+    if (r.state === 'stopped') throw new Error(`the debugged machine stopped: ${JSON.stringify(r.reason)}`);
+    if (r.state === 'idle') {
+      if (r.wakeAtNs === null) throw new Error('the bench program ended before the measurement did');
+      d.advanceClock(r.wakeAtNs);
+    }
+  }
+  d.pause();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+function mips(run: () => void): number {
+  const t = performance.now();
+  run();
+  return WORK / ((performance.now() - t) * 1000);
+}
+
+async function startState(): Promise<MachineState> {
+  const g = await launchGuest({ name: 'demo', kernel: 'builtin:demo', memoryMB: 32 }, quiet, {
+    bootEpochSeconds: 1_191_888_000,
+  });
+  stepPlain(g, 1_500_000);
+  g.consoleInput(new TextEncoder().encode('bench 4000000000\n'));
+  stepPlain(g, 5_000_000);
+  const s = machineStateOf(g.exportMachineState());
+  g.close();
+  return s;
+}
+
+const symbols = new SymbolTable(readElfSymbols(readFileSync(resolveGuestFile('builtin:demo'))));
+const state = await startState();
+/** Each configuration keeps its own warmed-up machine; rounds alternate between them (a shared
+ * machine's load drifts), and each configuration's median counts. */
+interface Config {
+  name: string;
+  advance: (n: number) => void;
+}
+const configs: Config[] = [];
+{
+  const g = restoreGuest(state, quiet);
+  configs.push({ name: 'detached', advance: (n) => stepPlain(g, n) });
+}
+for (const [name, timeline, breakpoints] of [
+  ['attached, no breakpoints', null, 0],
+  ['attached, no breakpoints, reverse checkpoints', undefined, 0],
+  ['attached, 4 breakpoints', null, 4],
+] as const) {
+  const d = new Debugger(restoreGuest(state, quiet), { events: quiet, ...(timeline === null ? { timeline } : {}) });
+  for (const fn of ['cmd_crash', 'cmd_halt', 'fs_format', 'blk_probe'].slice(0, breakpoints))
+    d.addBreakpoint(symbols.lookup(fn)!.address);
+  configs.push({ name, advance: (n) => stepDebugged(d, n) });
+}
+for (const c of configs) c.advance(WORK);
+const samples = configs.map(() => [] as number[]);
+for (let round = 0; round < ROUNDS; round++) configs.forEach((c, i) => samples[i]!.push(mips(() => c.advance(WORK))));
+const medians = samples.map(median);
+for (const [i, c] of configs.entries())
+  console.log(
+    `${c.name.padEnd(48)} ${medians[i]!.toFixed(1).padStart(7)} MIPS  ${((medians[i]! / medians[0]!) * 100).toFixed(1).padStart(6)}% of detached` +
+      `  (runs: ${samples[i]!.map((m) => m.toFixed(1)).join(', ')})`,
+  );
+
+{
+  const d = new Debugger(restoreGuest(state, quiet), { events: quiet });
+  const t0 = performance.now();
+  stepDebugged(d, WINDOW);
+  const recorded = performance.now() - t0;
+  const at = d.count;
+  const eip = d.processor.eip;
+  const t = performance.now();
+  d.reverseStep();
+  const ms = performance.now() - t;
+  if (d.count !== at - 1) throw new Error(`reverse-stepi reached ${d.count}, not ${at - 1}`);
+  const tl = d.timeline!;
+  console.log(
+    `reverse-stepi after ${WINDOW} instructions (${(recorded / 1000).toFixed(1)} s to record): ${ms.toFixed(0)} ms ` +
+      `(from eip 0x${eip.toString(16)}; ${tl.checkpoints.length} checkpoints, ${(tl.bytes / 1048576).toFixed(1)} MiB, every ${tl.spacing} instructions)`,
+  );
+  d.machine.close();
+}
