@@ -2,7 +2,7 @@
 // budget) and every outside event (console input, clock advance) keyed by instruction count.
 // A checkpoint plus the events after it replays the machine to any later instruction exactly.
 
-import { machineStateOf, type MachineState } from '../../snapshot/machine-snapshot';
+import { machineStateOf, SnapshotUnsupportedError, type MachineState } from '../../snapshot/machine-snapshot';
 import type { Launcher } from '../launch';
 
 export type TimelineEvent =
@@ -27,6 +27,8 @@ export const DEFAULT_TIMELINE: TimelineOptions = { spacing: 10_000_000, budgetBy
 export class Timeline {
   readonly checkpoints: Checkpoint[] = [];
   readonly events: TimelineEvent[] = [];
+  /** Why this machine cannot be checkpointed (e.g. it is on a shared network); null when it can. */
+  unsupported: string | null = null;
   /** Index of the next event to apply as the machine moves forward. */
   nextEvent = 0;
   spacing: number;
@@ -42,8 +44,16 @@ export class Timeline {
   /** Takes a checkpoint at a host boundary when the last one is `spacing` instructions back. */
   maybeCheckpoint(guest: Launcher, count: number): void {
     const last = this.checkpoints[this.checkpoints.length - 1];
-    if (last !== undefined && count < last.count + this.spacing) return;
-    const state = machineStateOf(guest.exportMachineState());
+    if (this.unsupported !== null || (last !== undefined && count < last.count + this.spacing)) return;
+    let state;
+    try {
+      state = machineStateOf(guest.exportMachineState());
+    } catch (e) {
+      // No checkpoints, so no reverse execution; everything else still works.
+      if (!(e instanceof SnapshotUnsupportedError)) throw e;
+      this.unsupported = e.message;
+      return;
+    }
     const bytes = state.memory.ram.data.byteLength + state.memory.hostFrames.data.byteLength;
     this.checkpoints.push({ count, state, bytes });
     while (this.bytes > this.opts.budgetBytes && this.checkpoints.length > 2) {
