@@ -3,7 +3,8 @@
 // state. Replaying the file boots the same machine, feeds it the same events, and compares hashes.
 
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import writeFileAtomic from 'write-file-atomic';
 import { encodeMachineState, machineStateOf } from '../../snapshot/machine-snapshot';
 import type { LauncherEvents } from '../api';
 import { validateMachineConfig, formatConfigProblems } from '../config-validation';
@@ -55,15 +56,7 @@ export function recordingOf(dbg: Debugger, config: MachineConfig, bootEpochSecon
 
 /** Writes `rec` to `path` atomically (a temp file beside it, fsync, rename). */
 export function saveRecording(path: string, rec: Recording): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, JSON.stringify(rec) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic.sync(path, JSON.stringify(rec) + '\n', { fsync: true });
 }
 
 /** Reads and checks a recording; errors name the file and the field. */
