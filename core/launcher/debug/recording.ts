@@ -4,9 +4,9 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import writeFileAtomic from 'write-file-atomic';
 import { encodeMachineState, machineStateOf } from '../../snapshot/machine-snapshot';
 import type { LauncherEvents } from '../api';
+import { writeFileAtomicSync } from '../atomic-file';
 import { validateMachineConfig, formatConfigProblems } from '../config-validation';
 import { launchGuest, type Launcher } from '../launch';
 import type { MachineConfig } from '../machine-config';
@@ -56,7 +56,7 @@ export function recordingOf(dbg: Debugger, config: MachineConfig, bootEpochSecon
 
 /** Writes `rec` to `path` atomically (a temp file beside it, fsync, rename). */
 export function saveRecording(path: string, rec: Recording): void {
-  writeFileAtomic.sync(path, JSON.stringify(rec) + '\n', { fsync: true });
+  writeFileAtomicSync(path, JSON.stringify(rec) + '\n');
 }
 
 /** Reads and checks a recording; errors name the file and the field. */
