@@ -1,7 +1,7 @@
 // The i386 processor: architectural state, the fetch/decode/execute loop with its decoded-
 // instruction cache, exception routing and the Cpu contract (Intel SDM vol. 3, "Protected Mode").
 
-import { createX87State, type X87Host } from './x87';
+import { createX87State, syncRegisters, type X87Host } from './x87';
 import { CpuFault, ExitSignal, gp, isContributory } from './fault';
 import { AC, AF, ARITH, CF, DF, ID, IF, IOPL, NT, OF, PF, RF, SF, TF, VM, ZF, materialize, settle } from './flags';
 import { decode } from './decode';
@@ -619,6 +619,7 @@ export class I386 implements Cpu {
 
   exportState(): CpuState {
     const x = this.x87;
+    syncRegisters(x);
     return {
       gpr: this.gpr.slice(),
       eip: this.ip >>> 0,

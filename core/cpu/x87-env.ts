@@ -6,7 +6,7 @@
 import type { X87State } from './types';
 import type { X87Host } from './x87';
 import { TAG_EMPTY } from './x87-format';
-import { REG_WORDS, contentTag, dropShadow, physOf, tagOfPhys, updateSummary } from './x87-stack';
+import { REG_WORDS, contentTag, dropShadow, physOf, syncRegisters, tagOfPhys, updateSummary } from './x87-stack';
 
 // Host reads normalised to unsigned values (a CPU may hand back int32 words).
 export function rd32(host: X87Host, l: number): number {
@@ -115,6 +115,7 @@ function writeReg80(host: X87Host, l: number, w: Uint32Array, at: number): void 
 /** FNSAVE's image (environment and registers); the caller then reinitialises the FPU. */
 export function saveImage(st: X87State, host: X87Host, l: number, op32: boolean): void {
   writeEnv(st, host, l, op32);
+  syncRegisters(st);
   const base = l + (op32 ? 28 : 14);
   for (let i = 0; i < 8; i++) writeReg80(host, base + i * 10, st.regs, physOf(st, i) * REG_WORDS);
 }
@@ -128,7 +129,7 @@ export function restoreImage(st: X87State, host: X87Host, l: number, op32: boole
   const t = (env.status >>> 11) & 7;
   for (let i = 0; i < 8; i++)
     st.regs.set(words.subarray(i * REG_WORDS, (i + 1) * REG_WORDS), ((t + i) & 7) * REG_WORDS);
-  dropShadow();
+  dropShadow(st);
   applyEnv(st, env);
 }
 
@@ -145,6 +146,7 @@ export function fxsave(st: X87State, host: X87Host, linear: number): void {
   host.write32(linear + 20, st.fds & 0xffff);
   host.write32(linear + 24, 0x1f80); // MXCSR at its reset value (no SSE unit)
   host.write32(linear + 28, 0xffff); // MXCSR_MASK
+  syncRegisters(st);
   for (let i = 0; i < 8; i++) {
     const base = linear + 32 + i * 16;
     writeReg80(host, base, st.regs, physOf(st, i) * REG_WORDS);
@@ -175,7 +177,7 @@ export function fxrstor(st: X87State, host: X87Host, linear: number): void {
   const t = (status >>> 11) & 7;
   for (let i = 0; i < 8; i++)
     st.regs.set(words.subarray(i * REG_WORDS, (i + 1) * REG_WORDS), ((t + i) & 7) * REG_WORDS);
-  dropShadow();
+  dropShadow(st);
   let tag = 0;
   for (let p = 0; p < 8; p++) tag |= (abridged & (1 << p) ? contentTag(st, p) : TAG_EMPTY) << (p * 2);
   st.tag = tag;

@@ -43,28 +43,67 @@ export function isEmpty(st: X87State, i: number): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A derived cache for the float64 fast path: per physical register, the double equal to its value
-// when it is a normal value a double holds exactly, else NaN (unknown or not such a value). Tied
-// to one register array (bound before every instruction; an imported state brings a new array)
-// and cleared by every bulk write here or in x87-env.ts; code elsewhere that edits a register array
-// in place must call dropShadow. Dropping it at any time changes nothing but speed.
+// The float64 fast path keeps results as doubles: per physical register, the double equal to its
+// value when it is a normal value a double holds exactly, else NaN (unknown or not such a value).
+// Tied to one register array (bound before every instruction; an imported state brings a new
+// array). A fast-path result lives only here until something reads the 80-bit words: `stale` marks
+// the registers whose words lag behind their double, and every reader of the words here, in
+// x87-env.ts and in exportState (syncRegisters) writes them first, so the words seen are always
+// the exact 80-bit value; the double converts to them exactly. Code elsewhere that writes a
+// register array in place must call dropShadow afterwards.
 
 const shadow = new Float64Array(8).fill(NaN);
 let shadowOf: Uint32Array | null = null;
+/** Bit p set: physical register p's words are behind its double (shadowOf's registers only). */
+let stale = 0;
 const f64 = new Float64Array(1);
 const f64Words = new Uint32Array(f64.buffer);
 
-/** Forgets the cached doubles (after a bulk write of the register array). */
-export function dropShadow(): void {
+/** Forgets the cached doubles after a bulk write of every register of st's array. */
+export function dropShadow(st: X87State): void {
+  if (shadowOf !== st.regs) return;
   shadow.fill(NaN);
+  stale = 0;
 }
 
 /** Ties the cache to this state's register array (called before every instruction). */
 export function bindShadow(st: X87State): void {
   if (shadowOf !== st.regs) {
+    if (shadowOf) writeStale(shadowOf);
     shadowOf = st.regs;
     shadow.fill(NaN);
   }
+}
+
+/** Brings st's 80-bit register words up to date (before anything outside reads st.regs). */
+export function syncRegisters(st: X87State): void {
+  if (stale && shadowOf === st.regs) writeStale(st.regs);
+}
+
+function writeStale(r: Uint32Array): void {
+  for (let p = 0; p < 8; p++) if ((stale >>> p) & 1) wordsOfDouble(r, p, shadow[p]!);
+  stale = 0;
+}
+
+/** Writes the 80-bit words of the normal double v into physical register p of r. */
+function wordsOfDouble(r: Uint32Array, p: number, v: number): void {
+  f64[0] = v;
+  const lo = f64Words[0]!,
+    hi = f64Words[1]!;
+  const b = p * REG_WORDS;
+  r[b] = (lo << 11) >>> 0;
+  r[b + 1] = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
+  r[b + 2] = ((hi >>> 16) & 0x8000) | (((hi >>> 20) & 0x7ff) - 1023 + BIAS);
+}
+
+/** Physical register p's words, written first when they lag behind its double. */
+function words(st: X87State, p: number): Uint32Array {
+  const r = st.regs;
+  if ((stale >>> p) & 1 && r === shadowOf) {
+    wordsOfDouble(r, p, shadow[p]!);
+    stale &= ~(1 << p);
+  }
+  return r;
 }
 
 /** The double equal to physical register p, or NaN when it is not a normal double value. */
@@ -89,23 +128,16 @@ function convertDouble(st: X87State, p: number): number {
   return v;
 }
 
-/** Writes a normal double v into physical register p (tag valid). */
+/** Makes a normal double v the value of physical register p (tag valid); its words come later. */
 export function writeDouble(st: X87State, p: number, v: number): void {
-  f64[0] = v;
-  const lo = f64Words[0]!,
-    hi = f64Words[1]!;
-  const r = st.regs,
-    b = p * REG_WORDS;
-  r[b] = (lo << 11) >>> 0;
-  r[b + 1] = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
-  r[b + 2] = ((hi >>> 16) & 0x8000) | (((hi >>> 20) & 0x7ff) - 1023 + BIAS);
   st.tag &= ~(3 << (p * 2)); // TAG_VALID
   shadow[p] = v;
+  stale |= 1 << p;
 }
 
 /** Physical register p into v. */
 export function readPhys(st: X87State, p: number, v: F80): F80 {
-  const r = st.regs,
+  const r = words(st, p),
     b = p * REG_WORDS;
   return v.set(r[b + 2]!, r[b + 1]!, r[b]!);
 }
@@ -118,6 +150,7 @@ export function writePhys(st: X87State, p: number, v: F80): void {
   r[b + 2] = v.se & 0xffff;
   setTagPhys(st, p, tagOf(v.se, v.hi, v.lo));
   shadow[p] = NaN;
+  stale &= ~(1 << p);
 }
 export function readST(st: X87State, i: number, v: F80): F80 {
   return readPhys(st, physOf(st, i), v);
@@ -127,25 +160,30 @@ export function writeST(st: X87State, i: number, v: F80): void {
 }
 /** The tag the contents of physical register p call for (ignoring "empty"). */
 export function contentTag(st: X87State, p: number): number {
-  const r = st.regs,
+  const r = words(st, p),
     b = p * REG_WORDS;
   return tagOf(r[b + 2]!, r[b + 1]!, r[b]!);
 }
-/** Copies ST(from) into ST(to) bit for bit. */
+/** Copies ST(from) into ST(to) bit for bit (the state bound by bindShadow). */
 export function copyST(st: X87State, to: number, from: number): void {
   const t = (((st.status >>> 11) & 7) + to) & 7,
     f = (((st.status >>> 11) & 7) + from) & 7;
+  st.tag = (st.tag & ~(3 << (t * 2))) | (((st.tag >>> (f * 2)) & 3) << (t * 2));
+  shadow[t] = shadow[f]!;
+  if ((stale >>> f) & 1) {
+    stale |= 1 << t;
+    return;
+  }
+  stale &= ~(1 << t);
   const r = st.regs,
     pt = t * REG_WORDS,
     pf = f * REG_WORDS;
   r[pt] = r[pf]!;
   r[pt + 1] = r[pf + 1]!;
   r[pt + 2] = r[pf + 2]!;
-  st.tag = (st.tag & ~(3 << (t * 2))) | (((st.tag >>> (f * 2)) & 3) << (t * 2));
-  shadow[t] = shadow[f]!;
 }
 
-/** Swaps ST(0) and ST(i) with their tags. */
+/** Swaps ST(0) and ST(i) with their tags (the state bound by bindShadow). */
 export function exchange(st: X87State, i: number): void {
   const p0 = physOf(st, 0),
     pi = physOf(st, i);
@@ -163,6 +201,8 @@ export function exchange(st: X87State, i: number): void {
   const s0 = shadow[p0]!;
   shadow[p0] = shadow[pi]!;
   shadow[pi] = s0;
+  const d = ((stale >>> p0) ^ (stale >>> pi)) & 1;
+  stale ^= (d << p0) | (d << pi);
 }
 
 export function pop(st: X87State): void {

@@ -86,7 +86,7 @@ import {
   writeST,
 } from './x87-stack';
 
-export { createX87State } from './x87-stack';
+export { createX87State, syncRegisters } from './x87-stack';
 export { fxrstor, fxsave } from './x87-env';
 
 /** Thrown for an escape encoding this FPU does not implement; the CPU maps it to #UD. */
