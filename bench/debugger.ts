@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Debugger, GRID } from '../core/launcher/debug/debugger';
-import { readElfSymbols, SymbolTable } from '../core/launcher/debug/elf-symbols';
+import { elfSymbols } from '../core/launcher/symbol-table';
 import { resolveGuestFile } from '../core/launcher/kernel-path';
 import { launchGuest, type Launcher } from '../core/launcher/launch';
 import { restoreGuest } from '../core/launcher/restore-guest';
@@ -67,7 +67,7 @@ async function startState(): Promise<MachineState> {
   return s;
 }
 
-const symbols = new SymbolTable(readElfSymbols(readFileSync(resolveGuestFile('builtin:demo'))));
+const symbols = elfSymbols(new Uint8Array(readFileSync(resolveGuestFile('builtin:demo'))));
 const state = await startState();
 /** Each configuration keeps its own warmed-up machine; rounds alternate between them (a shared
  * machine's load drifts), and each configuration's median counts. */
@@ -87,7 +87,7 @@ for (const [name, timeline, breakpoints] of [
 ] as const) {
   const d = new Debugger(restoreGuest(state, quiet), { events: quiet, ...(timeline === null ? { timeline } : {}) });
   for (const fn of ['cmd_crash', 'cmd_halt', 'fs_format', 'blk_probe'].slice(0, breakpoints))
-    d.addBreakpoint(symbols.lookup(fn)!.address);
+    d.addBreakpoint(symbols.named(fn)!.address);
   configs.push({ name, advance: (n) => stepDebugged(d, n) });
 }
 for (const c of configs) c.advance(WORK);

@@ -1,61 +1,94 @@
-// Guest kernel symbols for the profiler: the code symbols of an i386 ELF's .symtab, or of a
-// System.map ("c0100000 T _text"), sorted so an EIP finds the function that contains it.
+// Guest symbols for the profiler and the debugger: the functions, objects and untyped (assembly)
+// labels of an i386 ELF's .symtab (or .dynsym), or of a System.map ("c0100000 T _text"), sorted
+// so an address finds the symbol that holds it and a name finds its address.
 
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { isElf } from './elf-image';
 import { readGuestImage } from './guest-file';
 import { resolveGuestFile } from './kernel-path';
+
+export type SymbolKind = 'function' | 'object' | 'untyped';
 
 export interface GuestSymbol {
   address: number;
   /** Bytes covered; 0 when unknown (then the symbol reaches to the next one). */
   size: number;
   name: string;
+  kind: SymbolKind;
 }
 
 const SHT_SYMTAB = 2;
-const STT_NOTYPE = 0;
-const STT_FUNC = 2;
+const SHT_DYNSYM = 11;
+const STT_KINDS: Record<number, SymbolKind> = { 0: 'untyped', 1: 'object', 2: 'function' };
 const SECTION_HEADER_BYTES = 40;
 const SYMBOL_BYTES = 16;
 /** Reaching past the last symbol by more than this is "no symbol" (end of the kernel's text). */
 const MAX_UNSIZED_REACH = 0x10000;
 
+function isCode(s: GuestSymbol): boolean {
+  return s.kind !== 'object';
+}
+
+/** The symbol of sorted `symbols` whose range holds `address`, or null. */
+function holding(symbols: readonly GuestSymbol[], address: number): GuestSymbol | null {
+  const a = address >>> 0;
+  let lo = 0;
+  let hi = symbols.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (symbols[mid]!.address <= a) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  if (found < 0) return null;
+  const s = symbols[found]!;
+  if (s.size > 0) return a < s.address + s.size ? s : null;
+  const next = symbols[found + 1];
+  return a < (next ? next.address : s.address + MAX_UNSIZED_REACH) ? s : null;
+}
+
 export class SymbolTable {
   private readonly symbols: GuestSymbol[];
+  /** The functions and untyped labels alone: where an EIP is attributed. */
+  private readonly code: GuestSymbol[];
+  private readonly byName = new Map<string, GuestSymbol>();
 
   constructor(symbols: readonly GuestSymbol[]) {
     this.symbols = [...symbols].sort((a, b) => a.address - b.address || b.size - a.size);
+    this.code = this.symbols.filter(isCode);
+    for (const s of symbols) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
   }
 
   get size(): number {
     return this.symbols.length;
   }
 
-  /** The first symbol called `name`, or null. */
+  /** The first symbol called `name` (of any kind), or null. */
   named(name: string): GuestSymbol | null {
-    return this.symbols.find((s) => s.name === name) ?? null;
+    return this.byName.get(name) ?? null;
   }
 
-  /** The symbol whose range holds `address`, or null. */
+  /** The code symbol (function or untyped) whose range holds `address`, or null. */
   lookup(address: number): GuestSymbol | null {
-    const a = address >>> 0;
-    let lo = 0;
-    let hi = this.symbols.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.symbols[mid]!.address <= a) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    if (found < 0) return null;
-    const s = this.symbols[found]!;
-    if (s.size > 0) return a < s.address + s.size ? s : null;
-    const next = this.symbols[found + 1];
-    return a < (next ? next.address : s.address + MAX_UNSIZED_REACH) ? s : null;
+    return holding(this.code, address);
+  }
+
+  /** The symbol of any kind whose range holds `address`, or null. */
+  containing(address: number): GuestSymbol | null {
+    return holding(this.symbols, address);
+  }
+
+  /** "name+0xoff" for the symbol of any kind holding `address` ("name" at its start); null if none. */
+  describe(address: number): string | null {
+    const s = this.containing(address);
+    if (!s) return null;
+    const off = (address >>> 0) - s.address;
+    return off === 0 ? s.name : `${s.name}+0x${off.toString(16)}`;
   }
 }
 
@@ -65,7 +98,10 @@ function cString(bytes: Uint8Array, at: number): string {
   return new TextDecoder('latin1').decode(bytes.subarray(at, end));
 }
 
-/** Function (and untyped, e.g. assembly) symbols of a 32-bit little-endian ELF; empty if none. */
+/**
+ * The function, object and untyped symbols of a 32-bit little-endian ELF's .symtab (its .dynsym
+ * when it has no .symtab); empty if it has neither or is no such ELF.
+ */
 export function elfSymbols(file: Uint8Array): SymbolTable {
   if (!isElf(file) || file.length < 52 || file[4] !== 1 || file[5] !== 1) return new SymbolTable([]);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
@@ -83,32 +119,39 @@ export function elfSymbols(file: Uint8Array): SymbolTable {
       link: view.getUint32(at + 24, true),
     };
   };
+  const headers = Array.from({ length: shnum }, (_, i) => section(i));
+  const tableType = headers.some((h) => h.type === SHT_SYMTAB) ? SHT_SYMTAB : SHT_DYNSYM;
   const out: GuestSymbol[] = [];
-  for (let i = 0; i < shnum; i++) {
-    const sec = section(i);
-    if (sec.type !== SHT_SYMTAB || sec.link >= shnum || sec.offset + sec.size > file.length) continue;
-    const strtab = section(sec.link);
+  for (const sec of headers) {
+    if (sec.type !== tableType || sec.link >= shnum || sec.offset + sec.size > file.length) continue;
+    const strtab = headers[sec.link]!;
     if (strtab.offset + strtab.size > file.length) continue;
     const strings = file.subarray(strtab.offset, strtab.offset + strtab.size);
     for (let at = sec.offset; at + SYMBOL_BYTES <= sec.offset + sec.size; at += SYMBOL_BYTES) {
-      const type = file[at + 12]! & 0xf;
+      const kind = STT_KINDS[file[at + 12]! & 0xf];
       const shndx = view.getUint16(at + 14, true);
       // Only symbols defined in a section (not undefined 0, absolute 0xfff1 or common 0xfff2).
-      if ((type !== STT_FUNC && type !== STT_NOTYPE) || shndx === 0 || shndx >= 0xff00) continue;
+      if (kind === undefined || shndx === 0 || shndx >= 0xff00) continue;
       const name = cString(strings, view.getUint32(at, true));
       if (name === '' || name.startsWith('.')) continue;
-      out.push({ address: view.getUint32(at + 4, true), size: view.getUint32(at + 8, true), name });
+      out.push({ address: view.getUint32(at + 4, true), size: view.getUint32(at + 8, true), name, kind });
     }
   }
   return new SymbolTable(out);
 }
 
-/** The text symbols (types t, T, w, W) of a System.map; other lines are ignored. */
+/** The kind a System.map type letter stands for: t/T code, d/b/r (either case) data. */
+function mapKind(letter: string): SymbolKind {
+  if (letter === 't' || letter === 'T') return 'function';
+  return 'dDbBrR'.includes(letter) ? 'object' : 'untyped';
+}
+
+/** The symbols of a System.map ("c0100000 T _text"); lines of another shape are ignored. */
 export function systemMapSymbols(text: string): SymbolTable {
   const out: GuestSymbol[] = [];
   for (const line of text.split('\n')) {
-    const m = /^([0-9a-fA-F]{1,8})\s+([tTwW])\s+(\S+)/.exec(line);
-    if (m) out.push({ address: parseInt(m[1]!, 16) >>> 0, size: 0, name: m[3]! });
+    const m = /^([0-9a-fA-F]{1,8})\s+([a-zA-Z])\s+(\S+)/.exec(line);
+    if (m) out.push({ address: parseInt(m[1]!, 16) >>> 0, size: 0, name: m[3]!, kind: mapKind(m[2]!) });
   }
   return new SymbolTable(out);
 }
@@ -116,16 +159,24 @@ export function systemMapSymbols(text: string): SymbolTable {
 /** The largest kernel image read for its symbols (a vmlinux with symbols is a few MiB). */
 const MAX_KERNEL_BYTES = 256 * 1024 * 1024;
 
-/**
- * The symbols of a machine's kernel image (an ELF with .symtab), or null when it has none or
- * cannot be read: the Launcher already refused or loaded the file, and a profile without names
- * is still a profile. Never rejects.
- */
-export async function kernelSymbols(kernel: string, baseDir?: string): Promise<SymbolTable | null> {
+async function readSymbols(read: () => Promise<SymbolTable>): Promise<SymbolTable | null> {
   try {
-    const table = elfSymbols(await readGuestImage(resolveGuestFile(kernel, baseDir), 'kernel', MAX_KERNEL_BYTES));
+    const table = await read();
     return table.size > 0 ? table : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The symbols of a machine's kernel: its ELF symbol table, else a System.map in the kernel's
+ * directory; null when neither gives any or they cannot be read (the Launcher already refused or
+ * loaded the kernel, and a profile or a debugger without names still works). Never rejects.
+ */
+export async function kernelSymbols(kernel: string, baseDir?: string): Promise<SymbolTable | null> {
+  const path = () => resolveGuestFile(kernel, baseDir);
+  return (
+    (await readSymbols(async () => elfSymbols(await readGuestImage(path(), 'kernel', MAX_KERNEL_BYTES)))) ??
+    (await readSymbols(async () => systemMapSymbols(await readFile(join(dirname(path()), 'System.map'), 'latin1'))))
+  );
 }

@@ -1,16 +1,14 @@
 // The Debugger tab's side of a machine worker: a Debugger on the worker's guest, the machine's
-// symbols (from its kernel ELF), and the view the tab shows after each request.
+// symbols (its kernel's), and the view the tab shows after each request.
 
-import { readFileSync } from 'node:fs';
 import type { LauncherEvents } from '../launcher/api';
 import { Debugger, type DebugStatus, type StopReason } from '../launcher/debug/debugger';
 import { disassemble } from '../launcher/debug/disassemble';
 import { listenForGdb, type GdbListener, type GdbMachineControl } from '../launcher/debug/gdb-listener';
-import { readElfSymbols, SymbolTable } from '../launcher/debug/elf-symbols';
 import { GDB_REG_COUNT, GDB_REG_NAMES, readGdbRegister, readVirtual } from '../launcher/debug/guest-access';
-import { resolveGuestFile } from '../launcher/kernel-path';
 import { Launcher } from '../launcher/launch';
 import type { MachineConfig } from '../launcher/machine-config';
+import { kernelSymbols, SymbolTable } from '../launcher/symbol-table';
 import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
 
 const EBP = 5;
@@ -21,13 +19,9 @@ const MAX_FRAMES = 16;
 /** Grid steps a step request may take before it answers "running" (the worker carries on). */
 const STEP_PATIENCE = 200;
 
-/** The symbols of the machine's kernel image, when it is an ELF with a symbol table. */
-export function machineSymbols(config: MachineConfig, baseDir?: string): SymbolTable {
-  try {
-    return new SymbolTable(readElfSymbols(readFileSync(resolveGuestFile(config.kernel, baseDir))));
-  } catch {
-    return new SymbolTable([]);
-  }
+/** The symbols of the machine's kernel (its ELF symbol table or a System.map beside it); never rejects. */
+export async function machineSymbols(config: MachineConfig, baseDir?: string): Promise<SymbolTable> {
+  return (await kernelSymbols(config.kernel, baseDir)) ?? new SymbolTable([]);
 }
 
 function describeStop(r: StopReason, symbols: SymbolTable): string {
@@ -107,7 +101,7 @@ export class DebugSession {
   command(cmd: DebugCommand): boolean {
     const d = this.dbg;
     const target = (text: string): number => {
-      const sym = this.symbols.lookup(text.trim());
+      const sym = this.symbols.named(text.trim());
       if (sym) return sym.address;
       if (/^(0x)?[0-9a-f]{1,8}$/i.test(text.trim())) return parseInt(text.trim(), 16) >>> 0;
       throw new RangeError(`"${text}" is neither a symbol of this machine nor a hex address`);
@@ -178,9 +172,8 @@ export class DebugSession {
     const lg = d.lguest;
     const eip = d.processor.eip;
     const label = (a: number) => this.symbols.describe(a) ?? `0x${a.toString(16).padStart(8, '0')}`;
-    const fn = this.symbols.describe(eip);
-    const symStart = fn === null ? null : this.symbols.lookup(fn.split('+')[0]!)?.address;
-    const start = symStart !== undefined && symStart !== null && eip - symStart < FUNCTION_LOOKBACK ? symStart : eip;
+    const symStart = this.symbols.containing(eip)?.address;
+    const start = symStart !== undefined && eip - symStart < FUNCTION_LOOKBACK ? symStart : eip;
     const bytes =
       readVirtual(lg, start, 16 * LINES) ?? readVirtual(lg, start, 4096 - (start & 0xfff)) ?? new Uint8Array();
     const bps = new Set([...d.breakpoints.values()].map((b) => b.address));

@@ -229,7 +229,9 @@ async function handleDebug(command: DebugCommand, syntax: DisassemblySyntax): Pr
   try {
     if (command.op === 'attach' && !debug) {
       if (!guest || !guestEvents) return { ok: false, code: 'bad-state', message: 'the machine has no guest yet' };
-      debug = DebugSession.attach(guest, guestEvents, machineSymbols(data.config, data.baseDir));
+      const symbols = await machineSymbols(data.config, data.baseDir);
+      if (!guest || !guestEvents) return { ok: false, code: 'bad-state', message: 'the machine has no guest yet' };
+      debug ??= DebugSession.attach(guest, guestEvents, symbols);
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = null;
       setState('paused');

@@ -9,11 +9,11 @@ import { resolveGuestFile } from '../kernel-path';
 import { launchGuest, type Launcher } from '../launch';
 import { Debugger, GRID, type DebugStatus } from './debugger';
 import { disassemble } from './disassemble';
-import { readElfSymbols, SymbolTable } from './elf-symbols';
+import { elfSymbols } from '../symbol-table';
 import { readGdbRegister, readVirtual } from './guest-access';
 
-const symbols = new SymbolTable(readElfSymbols(readFileSync(resolveGuestFile('builtin:demo'))));
-const addr = (name: string) => symbols.lookup(name)!.address;
+const symbols = elfSymbols(new Uint8Array(readFileSync(resolveGuestFile('builtin:demo'))));
+const addr = (name: string) => symbols.named(name)!.address;
 
 /** Boot to well past the first prompt (about 0.96M instructions). */
 const PROMPT = 1_500_000;
