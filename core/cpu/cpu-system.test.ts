@@ -393,12 +393,13 @@ describe('paging', () => {
     expect(m.cpu.getReg(0) & 0xff).toBe(9);
   });
 
-  test('code rewritten by the owner between runs is re-decoded', () => {
+  test('code rewritten by the owner between runs (and reported) is re-decoded', () => {
     const m = makeMachine();
     m.load(CODE, asm('l: mov eax, 1\nint 0x1f\njmp l'));
     m.cpu.run(10);
     expect(m.cpu.getReg(0)).toBe(1);
     m.mem.ram[CODE + 1] = 2;
+    m.mem.written(CODE + 1, 1);
     m.cpu.run(10);
     expect(m.cpu.getReg(0)).toBe(2);
   });

@@ -119,7 +119,11 @@ export class I386 implements Cpu {
 
   // ---- caches (derived; dropCaches() forgets them) ----
   readonly dcache: DecodeCache;
-  /** Incremented by every run(): cached instructions are re-verified against memory once per run. */
+  /**
+   * Cached instructions are re-checked against memory once per epoch. It moves on a change of
+   * CS.D, on dropCaches(), and at every run() only when other threads write the RAM (see
+   * PhysicalMemory.shared); every other write reaches codeWritten() at once.
+   */
   epoch = 0;
   private fLinPage = -1;
   private fPhysPage = -1;
@@ -151,18 +155,14 @@ export class I386 implements Cpu {
     this.owner = owner;
     this.mmu = new Mmu(mem);
     this.dcache = new DecodeCache(this.mmu.codePage);
-    this.mmu.onCodeWrite = (p, len) => {
-      // Only a store into bytes of a cached instruction drops the page's decoded code.
-      if (!this.dcache.touchesCode(p, len)) return;
-      const page = p >>> 12;
-      this.codeGen++;
-      this.dcache.invalidatePage(page);
-      const reg = this.regions[page];
-      if (reg !== undefined) {
-        reg.region.dead = true;
-        this.regions[page] = undefined;
+    this.mmu.onCodeWrite = (p, len) => this.codeWritten(p, len);
+    // Host and Launcher writes can span pages (DMA): each page with cached code is checked.
+    mem.onWritten = (p, len) => {
+      const codePage = this.mmu.codePage;
+      const last = Math.min(p + len, mem.ram.byteLength) - 1;
+      for (let at = p; at <= last; at = (at & ~0xfff) + 4096) {
+        if (codePage[at >>> 12] !== 0) this.codeWritten(at, Math.min(last + 1, (at & ~0xfff) + 4096) - at);
       }
-      if (page === this.fPhysPage) this.fLinPage = -1;
     };
     this.mmu.cr0 = this.cr0v;
     for (let s = 0; s < 6; s++) this.refreshSegment(s);
@@ -185,11 +185,26 @@ export class I386 implements Cpu {
     };
   }
 
+  /** A store of `len` bytes at physical `p` (within one page) landed on a page with cached code. */
+  private codeWritten(p: number, len: number): void {
+    // Only a store into bytes of a cached instruction drops the page's decoded code.
+    if (!this.dcache.touchesCode(p, len)) return;
+    const page = p >>> 12;
+    this.codeGen++;
+    this.dcache.invalidatePage(page);
+    const reg = this.regions[page];
+    if (reg !== undefined) {
+      reg.region.dead = true;
+      this.regions[page] = undefined;
+    }
+    if (page === this.fPhysPage) this.fLinPage = -1;
+  }
+
   // ================= the run loop =================
 
   run(budget: number): CpuExit {
     if (this.debug !== null) return runDebug(this, this.debug, budget);
-    this.epoch++;
+    if (this.mem.shared) this.epoch++;
     // Budget is counted in retired instructions (icount) plus one per delivered exception.
     let limit = this.icount + budget;
     while (this.icount < limit) {

@@ -180,3 +180,32 @@ describe('compiled regions', () => {
     expect(runsB).toBeLessThan(20);
   });
 });
+
+describe('writes into RAM from outside the CPU', () => {
+  const program = `
+  l:
+    mov eax, 0x11111111
+    add ebx, eax
+    int 0x1f
+    jmp l`;
+  // The host (or a device's DMA) rewrites the immediate of the MOV, by itself or inside a larger
+  // multi-page copy, and reports it with PhysicalMemory.written(): the next run sees the new bytes.
+  for (const threshold of [Infinity, 1]) {
+    for (const span of [4, 3 * 4096]) {
+      test(`are seen by the next run (compiler ${threshold === 1 ? 'eager' : 'off'}, ${span}-byte write)`, () => {
+        const m = makeMachine();
+        m.load(CODE, asm(program));
+        m.cpu.blockThreshold = threshold;
+        for (let k = 0; k < 50; k++) expect(m.cpu.run(1000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+        expect(m.cpu.gpr[0]! >>> 0).toBe(0x11111111);
+        const start = CODE + 1 - (span > 4 ? 4096 : 0);
+        const bytes = m.mem.ram.slice(start, start + span);
+        bytes.set([0x44, 0x33, 0x22, 0x11], CODE + 1 - start);
+        m.mem.ram.set(bytes, start);
+        m.mem.written(start, span);
+        expect(m.cpu.run(1000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+        expect(m.cpu.gpr[0]! >>> 0).toBe(0x11223344);
+      });
+    }
+  }
+});

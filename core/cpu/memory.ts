@@ -22,6 +22,16 @@ export class PhysicalMemory {
   /** Host-private frames as 1024-word views, indexed by (phys - HOST_FRAME_BASE) >>> 12. */
   private hostFrames: (Int32Array | null)[] = [];
   private freeFrames: number[] = [];
+  /**
+   * Told of every write into guest RAM made outside the CPU's MMU (the host, the Launcher's
+   * devices, DMA), so that the CPU running on this RAM drops decoded code those bytes overwrite.
+   */
+  onWritten: (phys: number, len: number) => void = () => {};
+  /**
+   * RAM in a SharedArrayBuffer: other threads (senders on a network) write into it without
+   * calling written(), so the CPU re-checks cached code against memory at every run instead.
+   */
+  readonly shared: boolean;
 
   constructor(ramBytes: number | Uint8Array) {
     if (typeof ramBytes === 'number') {
@@ -36,6 +46,12 @@ export class PhysicalMemory {
       this.ram = ramBytes;
     }
     this.ramView = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && this.ram.buffer instanceof SharedArrayBuffer;
+  }
+
+  /** Reports a write of `len` bytes at `phys` made outside the CPU (see onWritten). */
+  written(phys: number, len: number): void {
+    if (len > 0) this.onWritten(phys >>> 0, len);
   }
 
   get ramBytes(): number {
@@ -89,6 +105,7 @@ export class PhysicalMemory {
     phys >>>= 0;
     if (phys + 4 <= this.ram.byteLength) {
       this.ramView.setUint32(phys, value >>> 0, true);
+      this.written(phys, 4);
       return;
     }
     if (phys >= HOST_FRAME_BASE) {

@@ -65,6 +65,7 @@ export function makeMachine(opts: { cpl?: 1 | 3; ramBytes?: number } = {}): Test
     },
     load(addr, bytes) {
       mem.ram.set(bytes, addr);
+      mem.written(addr, bytes.length);
     },
     u32(addr) {
       return dv.getUint32(addr, true);

@@ -35,6 +35,7 @@ export function lgwriteU32(lg: Lguest, addr: number, value: number): boolean {
     return false;
   }
   lg.mem.ramView.setUint32(addr >>> 0, value >>> 0, true);
+  lg.mem.written(addr, 4);
   return true;
 }
 
@@ -54,6 +55,7 @@ export function lgwrite(lg: Lguest, addr: number, bytes: Uint8Array): boolean {
     return false;
   }
   lg.mem.ram.set(bytes, addr >>> 0);
+  lg.mem.written(addr, bytes.length);
   return true;
 }
 
@@ -72,6 +74,7 @@ export function tryWriteU32(lg: Lguest, addr: number, value: number): boolean {
   addr >>>= 0;
   if (!lg.mem.isRam(addr, 4)) return false;
   lg.mem.ramView.setUint32(addr, value >>> 0, true);
+  lg.mem.written(addr, 4);
   return true;
 }
 

@@ -166,6 +166,7 @@ function doAsyncHcalls(lg: Lguest, ld: number): void {
       break;
     }
     lg.mem.ram[ld + LD_HCALL_STATUS + n] = 0xff;
+    lg.mem.written(ld + LD_HCALL_STATUS + n, 1);
     if (s.dmaIsPending) break;
   }
 }
@@ -201,6 +202,7 @@ function lguestInit(lg: Lguest): void {
     return;
   }
   lg.mem.ramView.setUint16(ld + LD_GUESTID, s.guestid, true);
+  lg.mem.written(ld + LD_GUESTID, 2);
   // Cached once: later changes by the Guest are never seen.
   s.noirqStart = noirqStart;
   s.noirqEnd = noirqEnd;

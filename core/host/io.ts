@@ -154,6 +154,7 @@ function copyData(src: Lguest, s: LguestDma, dst: DmaReceiver, d: LguestDma): nu
       return 0;
     }
     dst.mem.ram.set(src.mem.ram.subarray(from, from + len), to);
+    dst.mem.written(to, len);
     total += len;
     srcoff += len;
     dstoff += len;
@@ -215,6 +216,7 @@ export function dmaTransfer(src: Lguest, srcDma: number, dst: DmaReceiver, b: Re
       dst.kill('bad address writing to registered DMA');
     } else {
       dst.mem.ramView.setUint32(usedLenp, copied >>> 0, true);
+      dst.mem.written(usedLenp, 4);
     }
     b.nextDma = (b.nextDma + 1) & 0xffff;
   }

@@ -222,6 +222,7 @@ export class LguestHost implements HostServices {
   refreshSharedPages(lg: Lguest): void {
     this.eachSharedPage(lg, (mine, base, canon) => {
       mine.set(canon);
+      lg.mem.written(mine.byteOffset - lg.mem.ram.byteOffset, PAGE_SIZE);
       base.set(canon);
     });
   }
@@ -257,7 +258,10 @@ export class LguestHost implements HostServices {
         const base = new Uint8Array(PAGE_SIZE);
         if (!lg.mem.isRam(p.gpa, PAGE_SIZE)) return base;
         if (t.seedRegion(r)) t.page(r).set(lg.mem.ram.subarray(p.gpa, p.gpa + PAGE_SIZE));
-        else lg.mem.ram.set(t.page(r), p.gpa);
+        else {
+          lg.mem.ram.set(t.page(r), p.gpa);
+          lg.mem.written(p.gpa, PAGE_SIZE);
+        }
         base.set(t.page(r));
         return base;
       });

@@ -106,6 +106,7 @@ export class BlockDevice implements LauncherDevice {
     const finish = (result: number, why?: string): number => {
       if (why) ctx.log(`${this.label}: ${why}; request failed (result 2)`);
       v.setInt32(page + BLK_RESULT, result, true);
+      ctx.written(page + BLK_RESULT, 4);
       const r = ctx.file.sendIrq(irq);
       if (r < 0) ctx.log(`${this.label}: LHREQ_IRQ ${irq} failed (${r})`);
       return 0;
@@ -116,14 +117,18 @@ export class BlockDevice implements LauncherDevice {
     }
     // A reply buffer outside memory is the guest's fault: InvalidGuestAddress kills it.
     const reply = readLauncherDma(v, replyGpa, ctx.top);
+    const setReplyLen = (len: number): void => {
+      setUsedLen(v, replyGpa, len);
+      ctx.written(replyGpa, 4);
+    };
     if (offset >= this.disk.size) {
-      setUsedLen(v, replyGpa, 0);
+      setReplyLen(0);
       return finish(BLK_RESULT_ERROR, `bad offset ${offset} vs ${this.disk.size}`);
     }
 
     let n = 0;
     if (type !== 0) {
-      setUsedLen(v, replyGpa, 0);
+      setReplyLen(0);
       if (this.disk.readOnly)
         return finish(BLK_RESULT_ERROR, `write to a read-only disk (sector ${offset / SECTOR_BYTES})`);
       if (offset + sent.capacity > this.disk.size) {
@@ -143,16 +148,17 @@ export class BlockDevice implements LauncherDevice {
       let at = offset;
       try {
         for (const s of reply.sections) {
+          ctx.written(s.addr, s.len);
           const got = this.disk.read(ctx.ram.subarray(s.addr, s.addr + s.len), at);
           n += got;
           at += got;
           if (got < s.len) break;
         }
       } catch (e) {
-        setUsedLen(v, replyGpa, n);
+        setReplyLen(n);
         return finish(BLK_RESULT_ERROR, `read failed at byte ${at}: ${e instanceof Error ? e.message : String(e)}`);
       }
-      setUsedLen(v, replyGpa, n);
+      setReplyLen(n);
     }
     return finish(
       n === wanted ? BLK_RESULT_OK : BLK_RESULT_ERROR,

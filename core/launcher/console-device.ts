@@ -74,11 +74,14 @@ export class ConsoleDevice implements LauncherDevice {
     if (dma.capacity === 0) {
       ctx.log(`console: guest input buffer at 0x${gpa.toString(16)} has no room; input stays queued`);
       setUsedLen(ctx.view, gpa, 0);
+      ctx.written(gpa, 4);
       return false;
     }
     const chunk = this.take(dma.capacity);
     const n = scatterDma(ctx.ram, dma, chunk);
+    for (const s of dma.sections) ctx.written(s.addr, s.len);
     setUsedLen(ctx.view, gpa, n);
+    ctx.written(gpa, 4);
     this.lastFilled = gpa;
     const r = ctx.file.sendIrq(irq);
     if (r < 0) ctx.log(`console: LHREQ_IRQ ${irq} failed (${r})`);

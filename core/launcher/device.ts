@@ -8,6 +8,8 @@ import type { LauncherDma } from './launcher-dma';
 export interface DeviceContext {
   ram: Uint8Array;
   view: DataView;
+  /** Reports bytes the device wrote into guest RAM (see PhysicalMemory.written). */
+  written(gpa: number, len: number): void;
   /** pfn_limit * 4096: the end of everything the guest may name. */
   top: number;
   file: LguestFile;

@@ -246,6 +246,7 @@ export class Launcher implements LaunchedGuest {
     this.ctx = {
       ram: machine.memory.ram,
       view: machine.memory.ramView,
+      written: (gpa, len) => machine.memory.written(gpa, len),
       top: machine.table.top,
       file,
       log: (line) => events.log?.(line),
@@ -339,6 +340,7 @@ export class Launcher implements LaunchedGuest {
         return;
       }
       setUsedLen(this.ctx.view, dmaGpa, device.handleOutput(dma, this.ctx));
+      this.ctx.written(dmaGpa, 4);
     });
   }
 
