@@ -308,6 +308,7 @@ export class I386 implements Cpu {
     const linBase = lin0 & ~0xfff;
     const at = (off: number): Instr | undefined => {
       let ins = arr[off];
+      if (ins !== undefined && off + ins.len > 4096) return undefined; // crosses the page
       if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, linBase | off)) ins = undefined;
       if (ins === undefined) {
         try {
@@ -316,7 +317,7 @@ export class I386 implements Cpu {
           if (!(e instanceof CpuFault)) throw e;
           return undefined;
         }
-        if (arr[off] !== ins) return undefined; // not cacheable (crosses the page)
+        if (arr[off] !== ins || off + ins.len > 4096) return undefined; // not cached, or crosses the page
       }
       return ins;
     };
@@ -406,8 +407,13 @@ export class I386 implements Cpu {
     const arr = this.fArr;
     let ins: Instr | undefined;
     if (arr !== null) {
-      ins = arr[lin & 0xfff];
-      if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, lin)) ins = undefined;
+      const off = lin & 0xfff;
+      ins = arr[off];
+      if (ins !== undefined) {
+        if (off + ins.len > 4096) {
+          if (!this.crossingHolds(ins, lin)) ins = undefined;
+        } else if (ins.epoch !== this.epoch && !this.verify(ins, lin)) ins = undefined;
+      }
     }
     if (ins === undefined) ins = this.decodeAt(lin);
     if (!this.csFlat && this.ip + ins.len - 1 > this.csLimit) throw gp(0);
@@ -440,14 +446,36 @@ export class I386 implements Cpu {
     return true;
   }
 
+  /**
+   * An instruction that runs into the next linear page is cached with its first page, where
+   * writes to its bytes drop it as usual; the bytes in the next page are compared, through the
+   * current translation, at every fetch. Its epoch stays -1, so nothing chains to it and no
+   * region holds it.
+   */
+  private crossingHolds(ins: Instr, lin: number): boolean {
+    if (ins.d32 !== this.code32) return false;
+    const next = (lin >>> 12) + 1;
+    const e = this.mmu.r[next & 0xfffff]!;
+    const phys = e !== 0 ? e - 1 : this.mmu.translate(next << 12, false, this.mmu.user) & ~0xfff;
+    const ram = this.mem.ram;
+    if (phys + 4096 > ram.byteLength) return false;
+    const b = ins.bytes;
+    const head = 4096 - (lin & 0xfff);
+    for (let k = head; k < b.length; k++) if (ram[phys + k - head] !== b[k]) return false;
+    const p = this.fPhysBase + (lin & 0xfff);
+    for (let k = 0; k < head; k++) if (ram[p + k] !== b[k]) return false;
+    return true;
+  }
+
   private decodeAt(lin: number): Instr {
     this.decodeCount++;
     const ins = decode(this, lin);
     const off = lin & 0xfff;
-    if (this.fArr !== null && off + ins.len <= 4096 && lin >>> 12 === this.fLinPage) {
-      ins.epoch = this.epoch;
+    if (this.fArr !== null && lin >>> 12 === this.fLinPage) {
+      const crosses = off + ins.len > 4096;
+      if (!crosses) ins.epoch = this.epoch;
       this.fArr[off] = ins;
-      this.dcache.noteInstruction(this.fPhysPage, off, ins.len);
+      this.dcache.noteInstruction(this.fPhysPage, off, crosses ? 4096 - off : ins.len);
     }
     return ins;
   }

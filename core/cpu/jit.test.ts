@@ -209,3 +209,40 @@ describe('writes into RAM from outside the CPU', () => {
     }
   }
 });
+
+describe('an instruction that runs into the next page', () => {
+  // MOV EAX, imm32 starts 3 bytes before a page end: its last two immediate bytes are in the
+  // next page, which the test remaps to another frame and then unmaps.
+  const program = `
+    jmp l
+    times 0xffd - ($ - $$) db 0x90
+  l:
+    mov eax, 0x11223344
+    add ebx, eax
+    int 0x1f
+    jmp l`;
+  const next = CODE + 0x1000;
+  for (const threshold of [Infinity, 1]) {
+    test(`is cached, follows the next page's mapping and faults there (compiler ${threshold === 1 ? 'eager' : 'off'})`, () => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      m.cpu.blockThreshold = threshold;
+      for (let k = 0; k < 50; k++) expect(m.cpu.run(1000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+      expect(m.cpu.gpr[0]! >>> 0).toBe(0x11223344);
+      // Decoded once, not at each of the 50 passes.
+      expect(m.cpu.decodeCount).toBeLessThan(10);
+      const frame = 0x200000;
+      m.load(frame, m.mem.ram.slice(next, next + 4096));
+      m.load(frame, [0x66, 0x55]);
+      m.setPte(next, frame | 7);
+      m.cpu.invalidatePage(next);
+      expect(m.cpu.run(1000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+      expect(m.cpu.gpr[0]! >>> 0).toBe(0x55663344);
+      m.setPte(next, 0);
+      m.cpu.invalidatePage(next);
+      m.cpu.eip = CODE + 0xffd; // (the run would resume at the JMP, itself in the next page)
+      expect(m.cpu.run(1000)).toEqual({ kind: 'exit', vector: 14, errorCode: expect.any(Number), cr2: next });
+      expect(m.cpu.eip).toBe(CODE + 0xffd);
+    });
+  }
+});
