@@ -8,7 +8,7 @@ import type { LguestHost } from '../host/lguest-user';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
-import { kernelSymbols } from '../launcher/symbol-table';
+import type { SymbolTable } from '../launcher/symbol-table';
 import { DebugSession, machineSymbols } from './debug-session';
 import type { DebugCommand, DisassemblySyntax } from './debug-types';
 import { replyToInspect } from './inspectors';
@@ -76,9 +76,18 @@ function reportRates(): void {
   if (rates) post({ type: 'rates', rates });
 }
 
+/** The kernel's symbols, read once per worker: the observer and the debugger share them. */
+let symbolsLoad: Promise<SymbolTable> | null = null;
+function loadSymbols(): Promise<SymbolTable> {
+  return (symbolsLoad ??= machineSymbols(data.config, data.baseDir));
+}
+
 /** The launched (or restored) guest is there: watch it. */
 function observe(g: LaunchedGuest): void {
-  observer = new MachineObserver(g, kernelSymbols(data.config.kernel, data.baseDir));
+  observer = new MachineObserver(
+    g,
+    loadSymbols().then((table) => (table.size > 0 ? table : null)),
+  );
 }
 
 function virtualTime(): number {
@@ -229,7 +238,7 @@ async function handleDebug(command: DebugCommand, syntax: DisassemblySyntax): Pr
   try {
     if (command.op === 'attach' && !debug) {
       if (!guest || !guestEvents) return { ok: false, code: 'bad-state', message: 'the machine has no guest yet' };
-      const symbols = await machineSymbols(data.config, data.baseDir);
+      const symbols = await loadSymbols();
       if (!guest || !guestEvents) return { ok: false, code: 'bad-state', message: 'the machine has no guest yet' };
       debug ??= DebugSession.attach(guest, guestEvents, symbols);
       if (wakeTimer) clearTimeout(wakeTimer);
