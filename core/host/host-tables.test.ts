@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { PhysicalMemory } from '../cpu/memory';
 import { HostTables } from './host-tables';
-import { LguestHost } from './lguest-user';
+import { i386Factory, LguestHost } from './lguest-user';
 import { FakeCpu } from './testing/fake-cpu';
 import { initedFakeGuest, writeDma, type FakeGuest } from './testing/fake-guest';
 
@@ -138,5 +139,59 @@ describe('one host, Guests on different threads (host tables)', () => {
     b.lg.host.refreshSharedPages(b.lg);
     expect([...a.mem.ram.subarray(0x10000, 0x1000c)]).toEqual([2, 0, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0]);
     expect([...b.mem.ram.subarray(0x20000, 0x2000c)]).toEqual([2, 0, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0]);
+  });
+});
+
+describe('a network member snapshotted and restored on the shared host (group snapshots)', () => {
+  it("settling a paused guest brings in what the other thread left: the raised interrupt and the page's new entries", () => {
+    const { a, b, hostA } = twoThreads();
+    a.file.run({ budget: 1 });
+    bindAndSend(a, b); // the frame is in a's RAM, its interrupt only in the tables
+    b.mem.ram.set([2, 0, 1, 0, 0, 0], 0x20006);
+    b.lg.host.publishSharedPages(b.lg);
+    expect(a.file.exportState()!.guest.irqsPending & 4).toBe(0);
+    expect([...a.mem.ram.subarray(0x10006, 0x1000c)]).toEqual([0, 0, 0, 0, 0, 0]);
+    hostA.settleRemoteEvents(a.lg);
+    expect(a.file.exportState()!.guest.irqsPending & 4).toBe(4);
+    expect([...a.mem.ram.subarray(0x10006, 0x1000c)]).toEqual([2, 0, 1, 0, 0, 0]);
+    // Folded once: the tables hold nothing more for a.
+    expect(hostA.tables.takeIrqs(a.lg.state.guestid)).toBe(0);
+  });
+
+  it('a restored member takes its saved guest and peer slot; only its own network page is loaded', () => {
+    const { a, hostA } = twoThreads();
+    const t = hostA.tables;
+    const net = t.region('net');
+    t.loadRegion('other', new Uint8Array(4096).fill(7)); // another network, live on the host
+    const saved = {
+      host: hostA.exportState(),
+      file: a.file.exportState()!,
+      mem: a.mem.exportState(),
+    };
+    saved.host.regions = saved.host.regions.map((r) => ({
+      name: r.name,
+      bytes: new Uint8Array(4096).fill(r.name === 'net' ? 5 : 9),
+    }));
+    a.file.close();
+    t.releasePeer(net, 0);
+    expect(t.acquirePeer(net, 1)).toBe(-1); // b's
+    t.bindingSeq = 40; // bindings made since the snapshot keep their order
+
+    // A new thread (a restored worker) with a real CPU: the fake one has no state to carry over.
+    const hostC = new LguestHost(i386Factory, HostTables.attach(t.buffer));
+    expect(hostC.tables.acquirePeer(net, 0)).toBe(0);
+    hostC.joinState(saved.host, ['net']);
+    const f = hostC.open();
+    const memory = PhysicalMemory.fromState(saved.mem);
+    const cpu = i386Factory(memory, { readTsc: () => 0 }).exportState();
+    expect(f.restore({ memory, state: saved.file, cpu, peerSlots: [0] })).toBe(16);
+    expect(f.guest!.state.guestid).toBe(0);
+    expect(t.members(net).map((m) => [m.peerSlot, m.guestid])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    expect(t.page(net)[0]).toBe(5);
+    expect(t.page(t.region('other'))[0]).toBe(7);
+    expect(t.bindingSeq).toBe(40);
   });
 });

@@ -400,12 +400,16 @@ export class HostTables {
     });
   }
 
-  /** The lowest free peer slot of a region, taken for this owner; -1 when the page is full. */
-  acquirePeer(r: number): number {
+  /**
+   * The lowest free peer slot of a region, or (a restore re-joining its network) the given one,
+   * taken for this owner; -1 when the page is full or the given slot is taken.
+   */
+  acquirePeer(r: number, slot?: number): number {
     return this.locked(() => {
       const at = this.regionAt(r) + R_MEMBERS;
-      for (let p = 0; p < MAX_REGION_PEERS; p++) {
-        if (this.words[at + p] !== 0) continue;
+      const slots = slot === undefined ? [...Array(MAX_REGION_PEERS).keys()] : [slot];
+      for (const p of slots) {
+        if (p < 0 || p >= MAX_REGION_PEERS || this.words[at + p] !== 0) continue;
         this.words[at + p] = this.owner;
         this.counters.fill(0, (r * MAX_REGION_PEERS + p) * COUNTERS, (r * MAX_REGION_PEERS + p + 1) * COUNTERS);
         return p;

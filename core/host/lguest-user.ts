@@ -279,6 +279,27 @@ export class LguestHost implements HostServices {
     this.regionIndex.clear();
     for (const r of state.regions) this.tables.loadRegion(r.name, r.bytes);
   }
+
+  /**
+   * A restored network member's share of a saved host state, on a host others keep running on:
+   * only the named regions' pages are loaded (the other networks are live), and the binding
+   * sequence only moves forward (other guests' bindings keep their order).
+   */
+  joinState(state: HostState, regions: string[]): void {
+    this.tables.bindingSeq = Math.max(this.tables.bindingSeq, state.bindingSeq);
+    for (const r of state.regions) if (regions.includes(r.name)) this.tables.loadRegion(r.name, r.bytes);
+  }
+
+  /**
+   * Brings what other threads did to a paused guest into its own state, as its next run would:
+   * interrupts they raised (and a kill), and the network pages they changed. A snapshot taken
+   * after this holds everything in flight towards the guest (frames they copied are in its RAM).
+   */
+  settleRemoteEvents(lg: Lguest): void {
+    this.publishSharedPages(lg);
+    this.collectRemoteEvents(lg);
+    this.refreshSharedPages(lg);
+  }
 }
 
 /** "shared:<region>:<offset>" split up, or null for a private key identity. */
@@ -439,14 +460,20 @@ export class LguestFileImpl implements LguestFile {
    * the shadows live) and the CPU state come from their own snapshots. Returns 16, -EBUSY if
    * this file already has a Guest or the Guest's slot is taken, -EINVAL for a bad version.
    */
-  restore(args: { memory: PhysicalMemory; state: LguestFileState; cpu: CpuState }): number {
+  restore(args: {
+    memory: PhysicalMemory;
+    state: LguestFileState;
+    cpu: CpuState;
+    /** Per shared page, the guest's peer slot in its region (a network member re-joining). */
+    peerSlots?: (number | undefined)[];
+  }): number {
     if (this.guest) return EBUSY;
     if (args.state.guest.version !== GUEST_STATE_VERSION) return EINVAL;
     const state = structuredClone(args.state.guest);
     if (this.host.claimSlot(this, state.pfnLimit, state.guestid) < 0) return EBUSY;
     const lg = this.adoptGuest(state, args.memory);
     lg.cpu.importState(args.cpu);
-    this.host.attachRegions(lg, []);
+    this.host.attachRegions(lg, args.peerSlots ?? []);
     state.dma.forEach((_, i) => this.host.bindingChanged(lg, i));
     return 16;
   }

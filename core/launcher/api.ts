@@ -35,7 +35,7 @@ export interface LaunchedGuest {
    * The machine's whole state as plain data, called between steps (snapshots). Optional: guests
    * whose host cannot export its state (test doubles) lack it.
    */
-  exportMachineState?(): MachineStateParts;
+  exportMachineState?(opts?: { networkMember?: boolean }): MachineStateParts;
   /** Right after a snapshot's capture: freeze the disks' overlays and continue on new ones. */
   freezeDisks?(): void;
   /** Guest instructions retired so far, where the host counts them. */

@@ -16,7 +16,7 @@ import { resolveGuestFile } from './kernel-path';
 import { InvalidGuestAddress, readLauncherDma, setUsedLen } from './launcher-dma';
 import type { MachineConfig } from './machine-config';
 import { writeInitialPageTables } from './page-tables';
-import { SharenetDevice, sharedNetwork, sharenetFeatures } from './sharenet';
+import { SharenetDevice, sharedNetwork, sharedPagesOf, sharenetFeatures } from './sharenet';
 import { LGUEST_MAX_GUESTS } from '../host/constants';
 import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import { exportLauncherMachine } from './machine-state';
@@ -29,7 +29,10 @@ const INITIALIZE_OK = 16;
 const MAX_DMAS_PER_STEP = 4096;
 
 /** A device as given on the command line, in order (devices get descriptor slots in this order). */
-export type DeviceSpec = { kind: 'block'; path: string; readOnly: boolean } | { kind: 'sharenet'; name: string };
+export type DeviceSpec =
+  | { kind: 'block'; path: string; readOnly: boolean }
+  /** `slot`: the peer slot to take (a restored network member), else the first free one. */
+  | { kind: 'sharenet'; name: string; slot?: number };
 
 /** What a Launcher needs from the host: a way to open "/dev/lguest" (LguestHost has it). */
 export interface LguestHostLike {
@@ -141,8 +144,16 @@ export async function prepareMachine(
         `pgdir 0x${layout.pgdir.toString(16)}, pfn_limit 0x${(table.top / 4096).toString(16)}` +
         (layout.initrd ? `, initrd at 0x${layout.initrd.gpa.toString(16)} (${layout.initrd.size} bytes)` : ''),
     );
-    const sharedPages = devices.filter((d): d is SharenetDevice => d instanceof SharenetDevice).map((d) => d.mapping);
-    return { memory, layout, kernel, table, devices, console, sharedPages, pfnLimit: table.top / 4096 };
+    return {
+      memory,
+      layout,
+      kernel,
+      table,
+      devices,
+      console,
+      sharedPages: sharedPagesOf(devices),
+      pfnLimit: table.top / 4096,
+    };
   } catch (e) {
     for (const d of devices) d.close?.();
     throw e;
@@ -179,7 +190,7 @@ export function createDevices(
         );
       } else {
         const network = sharedNetwork(host, spec.name);
-        const slot = network.acquireSlot();
+        const slot = network.acquireSlot(spec.slot);
         try {
           const desc = table.add(LGUEST_DEVICE_T_NET, sharenetFeatures(slot), 1);
           devices.push(new SharenetDevice(desc, network, slot));
@@ -370,8 +381,8 @@ export class Launcher implements LaunchedGuest {
   }
 
   /** The whole machine as plain data, between steps (see core/snapshot/machine-snapshot.ts). */
-  exportMachineState(): MachineStateParts {
-    return exportLauncherMachine(this);
+  exportMachineState(opts: { networkMember?: boolean } = {}): MachineStateParts {
+    return exportLauncherMachine(this, opts);
   }
 
   freezeDisks(): void {

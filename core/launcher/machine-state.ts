@@ -27,9 +27,10 @@ function isExportingHost(h: object | null): h is ExportingHost {
   return h !== null && 'exportState' in h && typeof h.exportState === 'function';
 }
 
-export function exportLauncherMachine(l: Launcher): MachineStateParts {
+/** `networkMember`: a machine on a network is captured as one member of its whole network. */
+export function exportLauncherMachine(l: Launcher, opts: { networkMember?: boolean } = {}): MachineStateParts {
   const name = l.config.name;
-  if ((l.config.networks ?? []).length > 0) {
+  if (!opts.networkMember && (l.config.networks ?? []).length > 0) {
     throw new SnapshotUnsupportedError(
       `machine "${name}" is on a shared network (${l.config.networks!.join(', ')}): snapshots cover single machines only`,
     );

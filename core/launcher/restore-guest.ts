@@ -17,6 +17,7 @@ import type { GuestLayout } from './guest-layout';
 import type { KernelLayout } from './kernel-image';
 import { restoreDiskOpener } from './machine-disks';
 import { createDevices, Launcher, type DeviceSpec, type LauncherState, type PreparedMachine } from './launch';
+import { networkRegion, sharedPagesOf } from './sharenet';
 
 export interface RestoreGuestOptions {
   /** The host to restore on; it must hold no guests. Default: a new host. */
@@ -28,6 +29,12 @@ export interface RestoreGuestOptions {
    * overlay its snapshot froze (or on its image). Without it, disks are opened as they are.
    */
   disksDir?: string;
+  /**
+   * Network name -> peer slot, for a machine snapshotted as a member of its network (a group
+   * restore): it re-joins each of its networks on `host` (shared with the other members' threads)
+   * in its saved slot. Without it a snapshot of a machine on a network is refused.
+   */
+  peerSlots?: Record<string, number>;
   /** Opens a disk image (tests). */
   openDisk?: (path: string, readOnly: boolean) => BlockBackend;
 }
@@ -52,11 +59,15 @@ export function restoreGuest(
   if (!checked.ok)
     throw new Error(`the snapshot's machine config is not valid: ${formatConfigProblems(checked.errors)}`);
   const config = checked.config;
-  if ((config.networks ?? []).length > 0) {
+  const networks = config.networks ?? [];
+  const peerSlots = opts.peerSlots;
+  if (networks.length > 0 && !peerSlots) {
     throw new SnapshotUnsupportedError(
       `machine "${config.name}" was on a shared network: snapshots cover single machines only`,
     );
   }
+  const missing = networks.find((n) => peerSlots?.[n] === undefined);
+  if (missing !== undefined) throw new Error(`no peer slot given for network ${missing} of machine "${config.name}"`);
   checkDisks(state.disks, opts.allowChangedDisks ?? false);
   const overlaid = state.disks.find((d) => d.overlay !== null);
   if (overlaid && !opts.disksDir) {
@@ -65,9 +76,17 @@ export function restoreGuest(
     );
   }
   const boot = state.boot as unknown as BootFacts;
-  const { host, file, memory } = restoreHostSide(state, opts.host ?? new LguestHost());
+  const { host, file, memory } = restoreHostSide(
+    state,
+    opts.host ?? new LguestHost(),
+    peerSlots && new Map(networks.map((n) => [networkRegion(n), peerSlots[n]!])),
+  );
   try {
-    const specs: DeviceSpec[] = state.disks.map((d) => ({ kind: 'block', path: d.path, readOnly: d.readOnly }));
+    // In the order of a launch (devicesOfConfig): disks, networks, then the console.
+    const specs: DeviceSpec[] = [
+      ...state.disks.map((d): DeviceSpec => ({ kind: 'block', path: d.path, readOnly: d.readOnly })),
+      ...networks.map((name): DeviceSpec => ({ kind: 'sharenet', name, slot: peerSlots![name]! })),
+    ];
     const { table, devices, console } = createDevices(
       boot.layout.mem,
       specs,
@@ -91,7 +110,7 @@ export function restoreGuest(
       table,
       devices,
       console,
-      sharedPages: [],
+      sharedPages: sharedPagesOf(devices),
       pfnLimit: table.top / 4096,
     };
     const launcher = new Launcher(config, machine, file, events, host);

@@ -33,14 +33,18 @@ export class SharedNetwork {
 
   /** Region identity given to the host: keys in this page match across guests by (region, offset). */
   get region(): string {
-    return `sharenet:${this.name}`;
+    return networkRegion(this.name);
   }
 
-  /** The first free peer slot (the original locked the first free byte of the file). */
-  acquireSlot(): number {
-    const slot = this.tables.acquirePeer(this.index);
-    if (slot < 0) throw new Error(`network ${this.name} is full (${MAX_NET_PEERS} peers)`);
-    return slot;
+  /**
+   * The first free peer slot (the original locked the first free byte of the file), or the given
+   * one for a machine restored into the slot it had.
+   */
+  acquireSlot(wanted?: number): number {
+    const slot = this.tables.acquirePeer(this.index, wanted);
+    if (slot >= 0) return slot;
+    if (wanted !== undefined) throw new Error(`network ${this.name}: peer slot ${wanted} is taken`);
+    throw new Error(`network ${this.name} is full (${MAX_NET_PEERS} peers)`);
   }
 
   releaseSlot(slot: number): void {
@@ -50,6 +54,11 @@ export class SharedNetwork {
   get peers(): number {
     return this.tables.members(this.index).length;
   }
+}
+
+/** The host region of network `name` (its page in the host tables). */
+export function networkRegion(name: string): string {
+  return `sharenet:${name}`;
 }
 
 /** Tables of hosts that bring none (test doubles of the host): one set per host object. */
@@ -66,6 +75,11 @@ export function hostTablesOf(host: object): HostTables {
 /** The network `name` of a host; guests on different hosts can never share one. */
 export function sharedNetwork(host: object, name: string): SharedNetwork {
   return new SharedNetwork(name, hostTablesOf(host));
+}
+
+/** The shared pages of a machine's network devices, for INITIALIZE (or a restore). */
+export function sharedPagesOf(devices: readonly object[]): SharedPageMapping[] {
+  return devices.filter((d): d is SharenetDevice => d instanceof SharenetDevice).map((d) => d.mapping);
 }
 
 /** The guest reads its slot from the low bits of features; 0x4000 asks for no checksumming. */

@@ -39,11 +39,14 @@ export function testTerminal(): TestTerminal {
   };
 }
 
-/** Polls `what` until it returns a value other than undefined or false; throws after `ms`. */
-export async function until<T>(what: () => T | undefined | false, ms = 60_000): Promise<T> {
+/** Polls `what` (sync or async) until it gives a value other than undefined or false; throws after `ms`. */
+export async function until<T>(
+  what: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
-    const v = what();
+    const v = await what();
     if (v !== undefined && v !== false) return v;
     if (Date.now() - t0 > ms) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 20));

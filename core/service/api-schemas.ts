@@ -14,19 +14,23 @@ ajv.addKeyword({
 });
 
 /** A config id: the file's name without .json (no path separators, not hidden). */
-const configId = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^./\\\\\\u0000][^/\\\\\\u0000]*$' };
-/** A snapshot file name in a machine's snapshot folder. */
+export const configId = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^./\\\\\\u0000][^/\\\\\\u0000]*$' };
 /** An absolute path of a snapshot export file. */
 const exportPath = { type: 'string', minLength: 10, maxLength: 4096, pattern: '^/.*\\.lgexport$' };
-const snapshotFile = { type: 'string', minLength: 8, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$' };
+/** A snapshot file name in a machine's snapshot folder. */
+export const snapshotFile = { type: 'string', minLength: 8, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$' };
 const none = { type: 'object', additionalProperties: false, properties: {} };
 /** A network name, as machine configs spell it. */
+export const networkName = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$' };
 const byNetwork = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
-  properties: { name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$' } },
+  properties: { name: networkName },
 };
+/** A group snapshot's manifest file name in the workbench's group snapshot folder. */
+const groupFile = { type: 'string', minLength: 9, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lggroup$' };
+const byGroupFile = { type: 'object', additionalProperties: false, required: ['file'], properties: { file: groupFile } };
 const byId = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: configId } };
 
 const paramSchemas: { [M in ApiMethod]: object } = {
@@ -198,9 +202,29 @@ const paramSchemas: { [M in ApiMethod]: object } = {
     properties: { id: configId, from: exportPath },
   },
   'disks.commit': byId,
+  'snapshots.group.take': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['network'],
+    properties: { network: networkName },
+  },
+  'snapshots.group.list': none,
+  'snapshots.group.restore': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['file'],
+    properties: { file: groupFile, allowChangedDisks: { type: 'boolean' }, paused: { type: 'boolean' } },
+  },
+  'snapshots.group.delete': byGroupFile,
 };
 
 const validateSnapshotFile = ajv.compile(snapshotFile);
+const validateGroupFile = ajv.compile(groupFile);
+
+/** True for a group snapshot manifest name the API accepts; listings show no others. */
+export function isGroupSnapshotFileName(name: string): boolean {
+  return validateGroupFile(name);
+}
 
 /** True for a snapshot file name the API accepts (to restore or delete it); listings show no others. */
 export function isSnapshotFileName(name: string): boolean {

@@ -17,8 +17,10 @@ import type {
 } from './inspector-types';
 import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
 import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
+import type { GroupSnapshotListing } from './group-snapshot-types';
 
 export type * from './inspector-types';
+export type * from './group-snapshot-types';
 export type * from './snapshot-types';
 export type * from './debug-types';
 
@@ -186,6 +188,23 @@ export interface ApiMethods {
    * (the only thing that ever writes an image). Snapshots taken on the old image cannot be restored after.
    */
   'disks.commit': { params: { id: string }; result: { committed: { path: string; blocks: number }[] } };
+  /**
+   * Snapshots every machine on the network at one point (all paused together, frames in flight
+   * included): a snapshot per member plus a manifest, listed as one group; the machines run on.
+   */
+  'snapshots.group.take': { params: { network: string }; result: GroupSnapshotListing };
+  /** Every group snapshot, oldest first; broken ones (missing, changed or corrupt member) with the reason. */
+  'snapshots.group.list': { params: NoParams; result: GroupSnapshotListing[] };
+  /**
+   * Replaces the network's machines with the group's, in their saved guest and peer slots on the
+   * shared host, resumed together (`paused`: left paused). Checked in full before anything stops.
+   */
+  'snapshots.group.restore': {
+    params: { file: string; allowChangedDisks?: boolean; paused?: boolean };
+    result: MachineStatus[];
+  };
+  /** Deletes a group snapshot: its members' files and its manifest. */
+  'snapshots.group.delete': { params: { file: string }; result: { deleted: string } };
   /** The Debugger tab: attach, run control, breakpoints; answers with the stopped machine's view. */
   'debug.command': { params: { id: string; command: DebugCommand; syntax?: DisassemblySyntax }; result: DebugView };
 }

@@ -15,7 +15,7 @@ import { replyToInspect } from './inspectors';
 import { MachineObserver } from './machine-observer';
 import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
 import type { DiffReply } from './snapshot-types';
-import type { FromWorker, HostGuest, MachineWorkerData, ToWorker } from './worker-protocol';
+import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 import type { WorkerReply } from './worker-requests';
 
 type LaunchGuest = (config: MachineConfig, events: LauncherEvents) => LaunchedGuest | Promise<LaunchedGuest>;
@@ -352,13 +352,24 @@ port.on('message', (msg: ToWorker) => {
         if (!finished) post({ type: 'debug-reply', seq: msg.seq, reply });
       });
       return;
-    case 'snapshot':
+    case 'snapshot': {
+      if (msg.networkMember) {
+        // One member of a group snapshot: every member is paused, so nothing moves on the network.
+        if (state !== 'paused') {
+          const message = 'a network member is snapshotted only while its whole network is paused';
+          post({ type: 'snapshot-reply', seq: msg.seq, reply: { ok: false, code: 'bad-state', message } });
+          return;
+        }
+        const lg = host?.guests.find((g) => g !== null);
+        if (host && lg) host.settleRemoteEvents(lg);
+      }
       // Captured right here, between slices; the file is written and verified asynchronously.
-      void takeSnapshot(guest, msg.dir, consoleTail.bytes(), snapshotParent).then((reply) => {
+      void takeSnapshot(guest, msg.dir, consoleTail.bytes(), snapshotParent, msg.networkMember).then((reply) => {
         if (reply.ok) snapshotParent = reply.result.file;
         if (!finished) post({ type: 'snapshot-reply', seq: msg.seq, reply });
       });
       return;
+    }
     case 'host-peer':
       hostPeers.set(msg.guest.guestid, msg.guest);
       host?.addRemoteGuest(msg.guest.guestid, msg.guest.generation, msg.guest.ram);
@@ -402,18 +413,23 @@ async function loadLauncher(): Promise<LaunchGuest> {
     return mod.launchGuest as LaunchGuest;
   }
   const mod = await import('../launcher/launch');
-  const shared = data.host;
-  if (shared) {
-    const { LguestHost } = await import('../host/lguest-user');
-    host = new LguestHost(undefined, HostTables.attach(shared.tables, shared.owner));
-    for (const p of hostPeers.values()) host.addRemoteGuest(p.guestid, p.generation, p.ram);
-  }
+  await joinSharedHost();
   return (config, events) =>
     mod.launchGuest(config, events, {
       ...(data.baseDir ? { baseDir: data.baseDir } : {}),
       ...(data.disksDir ? { disksDir: data.disksDir } : {}),
       ...(host ? { host } : {}),
     });
+}
+
+/** This worker's handle on the workbench's one host (when the service gave it one), peers included. */
+async function joinSharedHost(): Promise<LguestHost | null> {
+  const shared = data.host;
+  if (!shared) return null;
+  const { LguestHost } = await import('../host/lguest-user');
+  host = new LguestHost(undefined, HostTables.attach(shared.tables, shared.owner));
+  for (const p of hostPeers.values()) host.addRemoteGuest(p.guestid, p.generation, p.ram);
+  return host;
 }
 
 /** Tells the service that our guest is on the shared host with RAM that other workers may DMA into. */
@@ -442,7 +458,7 @@ async function main(): Promise<void> {
   };
   guestEvents = events;
   if (data.restore) {
-    await startFromSnapshot(data.restore.path, data.restore.allowChangedDisks, events);
+    await startFromSnapshot(data.restore, events);
     return;
   }
   let launchGuest: LaunchGuest;
@@ -472,11 +488,21 @@ async function main(): Promise<void> {
   schedule();
 }
 
-/** A machine restored from a snapshot starts paused, its console showing the snapshot's scrollback. */
-async function startFromSnapshot(path: string, allowChangedDisks: boolean, events: LauncherEvents): Promise<void> {
+/**
+ * A machine restored from a snapshot starts paused, its console showing the snapshot's scrollback.
+ * A member of a group snapshot re-joins its networks on the shared host in its saved peer slots.
+ */
+async function startFromSnapshot(restore: SnapshotRestore, events: LauncherEvents): Promise<void> {
+  const { path, allowChangedDisks, peerSlots } = restore;
   let scrollback: Uint8Array;
   try {
-    const restored = await restoreFromFile(path, allowChangedDisks, events, data.disksDir);
+    let rejoin;
+    if (peerSlots) {
+      const shared = await joinSharedHost();
+      if (!shared) throw new Error('this machine has no shared host to re-join its network on');
+      rejoin = { host: shared, peerSlots };
+    }
+    const restored = await restoreFromFile(path, allowChangedDisks, events, data.disksDir, rejoin);
     guest = restored.guest;
     scrollback = restored.scrollback;
     snapshotParent = basename(path);
@@ -489,6 +515,7 @@ async function startFromSnapshot(path: string, allowChangedDisks: boolean, event
     shutdown();
     return;
   }
+  announceHostGuest();
   observe(guest);
   consoleTail.replace(scrollback);
   post({ type: 'restored', scrollback });

@@ -48,8 +48,8 @@ interface Machine {
   hostOwner: number;
   /** Its guest on the shared host, once it joined with network RAM. */
   hostGuest: HostGuest | null;
-  /** Called once the machine is past 'starting' (its guest is on the host, or it failed). */
-  started: (() => void)[];
+  /** Waiting for a status: each is checked at every status change and removed once it is met. */
+  waiters: { until: (s: MachineStatus) => boolean; done: () => void }[];
 }
 
 /**
@@ -100,7 +100,7 @@ export class MachineManager {
       diskLocks: [],
       hostOwner: HostTables.newToken(this.hostTables.buffer),
       hostGuest: null,
-      started: [],
+      waiters: [],
     };
     this.machines.set(id, machine);
     this.publish(machine);
@@ -239,11 +239,14 @@ export class MachineManager {
     return this.debugRequests.send(m.worker!, command, syntax);
   }
 
-  /** Snapshots the machine into `dir` between two of its run slices (see snapshot-worker.ts). */
-  snapshot(id: string, dir: string): Promise<SnapshotListing> {
+  /**
+   * Snapshots the machine into `dir` between two of its run slices (see snapshot-worker.ts);
+   * `networkMember`: as one paused member of a group snapshot (group-snapshots.ts).
+   */
+  snapshot(id: string, dir: string, networkMember = false): Promise<SnapshotListing> {
     const m = this.active(id, 'snapshot');
     if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
-    return this.snapshotRequests.send(m.worker!, dir);
+    return this.snapshotRequests.send(m.worker!, dir, networkMember);
   }
 
   /** The machine whose worker holds an owner token of the host tables, if it is one of ours. */
@@ -359,13 +362,29 @@ export class MachineManager {
 
   /** Resolves once the machine has left 'starting' (launched, or dead), with its status then. */
   whenStarted(id: string): Promise<MachineStatus> {
+    return this.whenStatus(id, (s) => s.state !== 'starting');
+  }
+
+  /** Resolves once the machine's worker has paused it (or it is no longer active), with its status then. */
+  whenPaused(id: string): Promise<MachineStatus> {
+    return this.whenStatus(id, (s) => s.state === 'paused' || s.state === 'stopped' || s.state === 'dead');
+  }
+
+  private whenStatus(id: string, until: (s: MachineStatus) => boolean): Promise<MachineStatus> {
     const m = this.machines.get(id);
-    if (!m || m.status.state !== 'starting') return Promise.resolve(this.status(id));
-    return new Promise((resolve) => m.started.push(() => resolve(m.status)));
+    if (!m || until(m.status)) return Promise.resolve(this.status(id));
+    return new Promise((resolve) => m.waiters.push({ until, done: () => resolve(m.status) }));
+  }
+
+  /** The guest slot the machine's guest holds on the shared host (a machine on a network), or null. */
+  hostGuestId(id: string): number | null {
+    return this.machines.get(id)?.hostGuest?.guestid ?? null;
   }
 
   private publish(m: Machine): void {
-    if (m.status.state !== 'starting') for (const done of m.started.splice(0)) done();
+    const met = m.waiters.filter((w) => w.until(m.status));
+    m.waiters = m.waiters.filter((w) => !met.includes(w));
+    for (const w of met) w.done();
     this.emit({ kind: 'event', event: 'machine.status', payload: m.status });
   }
 }

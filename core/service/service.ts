@@ -22,6 +22,8 @@ import { ServiceError, toErrorInfo } from './errors';
 import { MachineManager, type MachineWorkerSpec } from './machines';
 import { Networks } from './networks';
 import { snapshotHandlers, SnapshotStore } from './snapshots';
+import { GroupSnapshots, GroupSnapshotStore } from './group-snapshots';
+import { removeStaleTempFiles } from '../launcher/atomic-file';
 
 export interface ServiceOptions {
   /** Directory holding one <name>.json per machine. */
@@ -31,6 +33,8 @@ export interface ServiceOptions {
   snapshotDir?: string;
   /** Directory of network captures (default: "captures" beside configDir). */
   captureDir?: string;
+  /** Directory of group snapshot manifests (default: "group-snapshots" beside the snapshot directory). */
+  groupSnapshotDir?: string;
 }
 
 /** The default config created on first start, so the app runs its built-in demo guest out of the box. */
@@ -62,13 +66,19 @@ export class WorkbenchService {
   readonly machines: MachineManager;
   readonly snapshots: SnapshotStore;
   readonly networks: Networks;
+  readonly groupSnapshots: GroupSnapshotStore;
   private readonly listeners = new Set<(msg: ApiEventMessage) => void>();
   private readonly handlers: Handlers;
 
   constructor(opts: ServiceOptions) {
     this.store = new ConfigStore(opts.configDir);
     const worker = opts.worker ?? tsxWorkerSpec();
-    const snapshots = new SnapshotStore(opts.snapshotDir ?? join(opts.configDir, '..', 'snapshots'));
+    const snapshotDir = opts.snapshotDir ?? join(opts.configDir, '..', 'snapshots');
+    const snapshots = new SnapshotStore(snapshotDir);
+    this.groupSnapshots = new GroupSnapshotStore(
+      opts.groupSnapshotDir ?? join(snapshotDir, '..', 'group-snapshots'),
+      snapshots,
+    );
     // A machine's disk overlays live beside its snapshots, which name them.
     const spec = { ...worker, extra: { baseDir: opts.configDir, ...worker.extra }, disksDirOf: snapshots.disksDirOf };
     this.machines = new MachineManager(spec, (msg) => this.emit(msg));
@@ -90,7 +100,11 @@ export class WorkbenchService {
 
   /** Start-up: removes the temp files of config and snapshot writes that a kill interrupted. */
   async removeStaleTempFiles(): Promise<string[]> {
-    return [...(await this.store.removeStaleTempFiles()), ...(await this.snapshots.removeStaleTempFiles())];
+    return [
+      ...(await this.store.removeStaleTempFiles()),
+      ...(await this.snapshots.removeStaleTempFiles()),
+      ...(await removeStaleTempFiles(this.groupSnapshots.dir)),
+    ];
   }
 
   /** Subscribes a transport to every event; returns the unsubscribe function. */
@@ -271,8 +285,15 @@ export class WorkbenchService {
         store: this.snapshots,
         machines,
         machineExists: (id) => store.exists(id),
+        groupOf: (id, file) => this.groupSnapshots.groupOf(id, file),
         emit: (msg) => this.emit(msg),
       }),
+      ...new GroupSnapshots({
+        groups: this.groupSnapshots,
+        snapshots: this.snapshots,
+        machines,
+        emit: (msg) => this.emit(msg),
+      }).handlers(),
     };
     return h;
   }

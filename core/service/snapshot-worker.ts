@@ -3,6 +3,7 @@
 
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { LguestHost } from '../host/lguest-user';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import {
   captureMachine,
@@ -57,6 +58,8 @@ export async function takeSnapshot(
   dir: string,
   scrollback: Uint8Array,
   parent: string | null = null,
+  /** The machine is captured as one member of its network (a group snapshot; see group-snapshots.ts). */
+  networkMember = false,
 ): Promise<SnapshotReply> {
   const machine = basename(dir);
   if (!guest) return { ok: false, code: 'bad-state', message: `machine "${machine}" has no guest to snapshot` };
@@ -66,7 +69,7 @@ export async function takeSnapshot(
   let createdAt: string;
   let icount: number;
   try {
-    const snap = captureMachine({ exportMachineState: exportState }, { scrollback, parent });
+    const snap = captureMachine({ exportMachineState: exportState }, { scrollback, parent, networkMember });
     // Before the next slice: the overlays the snapshot names become read-only, writes go on above them.
     guest.freezeDisks?.();
     bytes = encodeMachineSnapshot(snap);
@@ -127,17 +130,25 @@ export async function diffWithSnapshotFile(
   }
 }
 
-/** Boots a guest from a snapshot file (the service has checked the file and its disks already). */
+/**
+ * Boots a guest from a snapshot file (the service has checked the file and its disks already).
+ * A network member (`rejoin`) is restored on the shared host, in its saved peer slots.
+ */
 export async function restoreFromFile(
   path: string,
   allowChangedDisks: boolean,
   events: LauncherEvents,
   disksDir?: string,
+  rejoin?: { host: LguestHost; peerSlots: Record<string, number> },
 ): Promise<{ guest: LaunchedGuest; scrollback: Uint8Array }> {
   const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
   // Loaded on demand, as the worker loads the Launcher itself.
   const { restoreGuest } = await import('../launcher/restore-guest');
-  const guest = restoreGuest(snap, events, { allowChangedDisks, ...(disksDir ? { disksDir } : {}) });
+  const guest = restoreGuest(snap, events, {
+    allowChangedDisks,
+    ...(disksDir ? { disksDir } : {}),
+    ...(rejoin ? { host: rejoin.host, peerSlots: rejoin.peerSlots } : {}),
+  });
   return { guest, scrollback: snap.meta.scrollback };
 }
 

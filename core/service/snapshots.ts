@@ -213,10 +213,10 @@ export class SnapshotStore {
 
 /** Snapshot requests in flight to machine workers, matched to their replies by sequence number. */
 export class SnapshotRequests extends WorkerRequests<SnapshotReply> {
-  send(worker: Worker, dir: string): Promise<SnapshotListing> {
+  send(worker: Worker, dir: string, networkMember = false): Promise<SnapshotListing> {
     return this.request<SnapshotListing>(
       worker,
-      (seq) => ({ type: 'snapshot', seq, dir }),
+      (seq) => ({ type: 'snapshot', seq, dir, ...(networkMember ? { networkMember } : {}) }),
       SNAPSHOT_TIMEOUT_MS,
       'the machine did not finish its snapshot in time',
     );
@@ -252,10 +252,12 @@ export interface SnapshotDeps {
   machines: MachineManager;
   /** True when a config of that id exists. */
   machineExists(id: string): Promise<boolean>;
+  /** The group snapshot a machine's snapshot file is a member of, in words, or null (group-snapshots.ts). */
+  groupOf(id: string, file: string): Promise<string | null>;
   emit(msg: ApiEventMessage): void;
 }
 
-export function snapshotHandlers({ store, machines, machineExists, emit }: SnapshotDeps): SnapshotHandlers {
+export function snapshotHandlers({ store, machines, machineExists, groupOf, emit }: SnapshotDeps): SnapshotHandlers {
   const known = async (id: string): Promise<void> => {
     if (!machines.isActive(id) && !(await machineExists(id)) && (await store.list(id)).length === 0) {
       throw new ServiceError('not-found', `there is no machine "${id}"`);
@@ -278,9 +280,12 @@ export function snapshotHandlers({ store, machines, machineExists, emit }: Snaps
       const snap = await store.load(id, file);
       const config = snap.state.config as unknown as MachineConfig;
       if ((config.networks ?? []).length > 0) {
+        const group = await groupOf(id, file);
         throw new ServiceError(
           'unsupported',
-          'the snapshot is of a machine on a shared network (single machines only)',
+          group
+            ? `snapshot ${file} of machine "${id}" is one member of ${group}: restore the group, not one machine alone`
+            : 'the snapshot is of a machine on a shared network (single machines only)',
         );
       }
       try {
@@ -297,6 +302,9 @@ export function snapshotHandlers({ store, machines, machineExists, emit }: Snaps
       });
     },
     'snapshots.delete': async ({ id, file }) => {
+      const group = await groupOf(id, file);
+      if (group)
+        throw new ServiceError('bad-state', `snapshot ${file} is one member of ${group}: delete the group instead`);
       await store.delete(id, file);
       changed(id);
       return { deleted: file };

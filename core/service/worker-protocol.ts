@@ -36,6 +36,8 @@ export interface HostGuest {
 export interface SnapshotRestore {
   path: string;
   allowChangedDisks: boolean;
+  /** A member of a group snapshot: network name -> the peer slot it re-joins on the shared host. */
+  peerSlots?: Record<string, number>;
 }
 
 export type ToWorker =
@@ -45,8 +47,12 @@ export type ToWorker =
   | { type: 'stop' }
   /** An inspector query, answered between run slices with an 'inspect-reply' of the same seq. */
   | { type: 'inspect'; seq: number; query: InspectQuery }
-  /** Snapshot the guest between run slices into `dir`; answered with a 'snapshot-reply'. */
-  | { type: 'snapshot'; seq: number; dir: string }
+  /**
+   * Snapshot the guest between run slices into `dir`; answered with a 'snapshot-reply'. With
+   * `networkMember` (a paused member of a group snapshot) what other threads left for the guest in
+   * the host tables is folded into its state first.
+   */
+  | { type: 'snapshot'; seq: number; dir: string; networkMember?: boolean }
   /** Another worker's guest joined the host (its RAM is shared), or left it. */
   | { type: 'host-peer'; guest: HostGuest }
   | { type: 'host-peer-left'; guestid: number }

@@ -49,7 +49,8 @@ export interface MachineStateParts {
 }
 
 export interface MachineStateSource {
-  exportMachineState(): MachineStateParts;
+  /** `networkMember`: the machine is captured as one member of its whole network (see machineStateOf). */
+  exportMachineState(opts?: { networkMember?: boolean }): MachineStateParts;
 }
 
 export interface SnapshotMeta {
@@ -100,9 +101,12 @@ export class SnapshotUnsupportedError extends Error {
   override readonly name = 'SnapshotUnsupportedError';
 }
 
-/** The machine state tree of the parts a guest exported. */
-export function machineStateOf(parts: MachineStateParts): MachineState {
-  if (parts.guest.guest.sharedPages.length > 0 || parts.host.regions.length > 0) {
+/**
+ * The machine state tree of the parts a guest exported. A guest on a shared network is refused
+ * unless `networkMember` says it is captured as one member of its whole network (group snapshot).
+ */
+export function machineStateOf(parts: MachineStateParts, networkMember = false): MachineState {
+  if (!networkMember && (parts.guest.guest.sharedPages.length > 0 || parts.host.regions.length > 0)) {
     throw new SnapshotUnsupportedError(
       `machine "${parts.config.name}" is on a shared network: snapshots cover single machines only`,
     );
@@ -123,9 +127,10 @@ export function machineStateOf(parts: MachineStateParts): MachineState {
 /** Takes a snapshot of a guest between two steps (no step may be running). */
 export function captureMachine(
   source: MachineStateSource,
-  opts: { now?: Date; scrollback?: Uint8Array; parent?: string | null } = {},
+  opts: { now?: Date; scrollback?: Uint8Array; parent?: string | null; networkMember?: boolean } = {},
 ): MachineSnapshot {
-  const state = machineStateOf(source.exportMachineState());
+  const networkMember = opts.networkMember ?? false;
+  const state = machineStateOf(source.exportMachineState({ networkMember }), networkMember);
   return {
     kind: MACHINE_SNAPSHOT_KIND,
     layout: MACHINE_SNAPSHOT_LAYOUT,
@@ -194,22 +199,37 @@ function migrateMachineSnapshot(tree: SnapshotValue): SnapshotValue {
 /**
  * The host half of a restore: memory (RAM and the host frames holding the shadow tables), the
  * host-wide state, then the guest on a new /dev/lguest file in its own slot, with a fresh CPU that
- * imports the saved registers (derived caches start empty). Needs a host with no guests.
+ * imports the saved registers (derived caches start empty). Needs a host with no guests of this
+ * thread. With `peerSlots` (region -> slot) the guest re-joins its networks on a host shared with
+ * other threads: its RAM is shared memory, only its own regions' pages are loaded, and it takes
+ * its saved peer slots.
  */
 export function restoreHostSide(
   state: MachineState,
   host: LguestHost = new LguestHost(),
+  peerSlots?: ReadonlyMap<string, number>,
 ): { host: LguestHost; file: LguestFileImpl; memory: PhysicalMemory } {
   if (host.guests.some((g) => g !== null)) {
     throw new SnapshotUnsupportedError('a snapshot restores into a host of its own (single machines only)');
   }
-  const memory = PhysicalMemory.fromState(
-    { ram: unpackToBytes(state.memory.ram), hostFrames: unpackToPageList(state.memory.hostFrames) },
-    true,
-  );
-  host.importState(state.host);
+  let ram = unpackToBytes(state.memory.ram);
+  if (peerSlots) {
+    // Senders on other threads copy frames straight into a network member's RAM.
+    const shared = new Uint8Array(new SharedArrayBuffer(ram.byteLength));
+    shared.set(ram);
+    ram = shared;
+  }
+  const memory = PhysicalMemory.fromState({ ram, hostFrames: unpackToPageList(state.memory.hostFrames) }, true);
+  const regions = state.guest.sharedPages.map((p) => p.region);
+  if (peerSlots) host.joinState(state.host, regions);
+  else host.importState(state.host);
   const file = host.open();
-  const r = file.restore({ memory, state: { guest: state.guest }, cpu: state.cpu });
+  const r = file.restore({
+    memory,
+    state: { guest: state.guest },
+    cpu: state.cpu,
+    ...(peerSlots ? { peerSlots: regions.map((name) => peerSlots.get(name)) } : {}),
+  });
   if (r !== 16) throw new Error(`the host refused the snapshot's guest (error ${r})`);
   file.guest!.cpu.dropCaches();
   return { host, file, memory };
