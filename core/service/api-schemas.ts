@@ -18,7 +18,12 @@ export const configId = { type: 'string', minLength: 1, maxLength: 200, pattern:
 /** An absolute path of a snapshot export file. */
 const exportPath = { type: 'string', minLength: 10, maxLength: 4096, pattern: '^/.*\\.lgexport$' };
 /** A snapshot file name in a machine's snapshot folder. */
-export const snapshotFile = { type: 'string', minLength: 8, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$' };
+export const snapshotFile = {
+  type: 'string',
+  minLength: 8,
+  maxLength: 200,
+  pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lgsnap$',
+};
 const none = { type: 'object', additionalProperties: false, properties: {} };
 /** A network name, as machine configs spell it. */
 export const networkName = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$' };
@@ -30,7 +35,12 @@ const byNetwork = {
 };
 /** A group snapshot's manifest file name in the workbench's group snapshot folder. */
 const groupFile = { type: 'string', minLength: 9, maxLength: 200, pattern: '^[0-9A-Za-z][0-9A-Za-z._-]*\\.lggroup$' };
-const byGroupFile = { type: 'object', additionalProperties: false, required: ['file'], properties: { file: groupFile } };
+const byGroupFile = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file'],
+  properties: { file: groupFile },
+};
 const byId = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: configId } };
 
 const paramSchemas: { [M in ApiMethod]: object } = {

@@ -134,6 +134,28 @@ describe('group snapshots of a network', () => {
     expect(await shell('a', 'net ping 1', /ping: .*replies/)).toMatch(/1 sent, 1 replies/);
   }, 120_000);
 
+  it("frames in flight at the snapshot (in the receiver's RAM, its interrupt still in the host tables) arrive after the restore", async () => {
+    await call('machines.pause', { id: 'b' });
+    await until(() => service.machines.status('b').state === 'paused');
+    const from = (await consoleText('a')).length;
+    await call('console.input', { id: 'a', data: new TextEncoder().encode('net ping 3\n') });
+    await until(async () => (await consoleText('a')).slice(from).includes('net ping 3\r\n'));
+    // a's requests are copied into paused b's RAM, their interrupt raised in the tables; a waits
+    // up to 2 s for the replies.
+    await new Promise((r) => setTimeout(r, 200));
+    const inFlight = await call('snapshots.group.take', { network: 'lan0' });
+    expect(service.machines.status('b').state).toBe('paused');
+    expect(await shell('a', '', /ping: .*replies/)).toMatch(/3 sent, 0 replies/);
+
+    await call('snapshots.group.restore', { file: inFlight.file });
+    const after = await until(async () => {
+      const text = await consoleText('a');
+      return /ping: .*replies/.test(text.slice(text.lastIndexOf('net ping 3'))) ? text : undefined;
+    });
+    expect(after.slice(after.lastIndexOf('net ping 3'))).toMatch(/ping: 1 peer\(s\), 3 sent, 3 replies/);
+    await call('snapshots.group.delete', { file: inFlight.file });
+  }, 120_000);
+
   it('refuses to restore or delete one member alone, naming the group', async () => {
     const member = group.members.find((m) => m.machine === 'b')!;
     const err = await callError('snapshots.restore', { id: 'b', file: member.file });
@@ -148,7 +170,7 @@ describe('group snapshots of a network', () => {
   });
 
   it('refuses a restore while a machine outside the group is on the network, changing nothing', async () => {
-    await call('configs.create', { config: demo('c') });
+    await call('configs.create', { config: { ...demo('c'), networks: ['lan0', 'lan1'] } });
     await call('machines.start', { id: 'c' });
     await until(async () => (await consoleText('c')).includes('demo$ '));
     const vt = service.machines.status('a').virtualTimeNs;
@@ -157,7 +179,11 @@ describe('group snapshots of a network', () => {
     expect(err.message).toBe('machine "c" is on network "lan0" but not in the group snapshot: stop it first');
     expect(service.machines.status('a').virtualTimeNs).toBeGreaterThanOrEqual(vt);
     expect(service.machines.isActive('a')).toBe(true);
-    // Nor is a group of a network with a member also on another network taken.
+    // Nor is a group snapshot taken of a network whose member is also on another network.
+    expect(await callError('snapshots.group.take', { network: 'lan0' })).toEqual({
+      code: 'unsupported',
+      message: 'machine "c" is also on network lan1: a group snapshot covers machines on one network only',
+    });
     await call('machines.stop', { id: 'c' });
   }, 120_000);
 
@@ -204,9 +230,7 @@ describe('group snapshots of a network', () => {
     ]);
     expect(all[1]!.error).toMatch(/^group snapshot lan0-broken\.lggroup: the manifest is not JSON/);
     expect(all[2]!.error).toBe('group snapshot lan0-shape.lggroup: manifest /members/0/guestId must be <= 15');
-    expect((await callError('snapshots.group.restore', { file: 'lan0-broken.lggroup' })).code).toBe(
-      'invalid-snapshot',
-    );
+    expect((await callError('snapshots.group.restore', { file: 'lan0-broken.lggroup' })).code).toBe('invalid-snapshot');
     expect(existsSync(bad) && existsSync(wrongShape)).toBe(true);
   }, 60_000);
 

@@ -68,7 +68,8 @@ export class GroupSnapshotStore {
   ) {}
 
   pathOf(file: string): string {
-    if (!isGroupSnapshotFileName(file)) throw new ServiceError('bad-request', `"${file}" is not a group snapshot file name`);
+    if (!isGroupSnapshotFileName(file))
+      throw new ServiceError('bad-request', `"${file}" is not a group snapshot file name`);
     return join(this.dir, file);
   }
 
@@ -98,7 +99,10 @@ export class GroupSnapshotStore {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new ServiceError('invalid-snapshot', `group snapshot ${file}: the manifest is not JSON (${errorText(err)})`);
+      throw new ServiceError(
+        'invalid-snapshot',
+        `group snapshot ${file}: the manifest is not JSON (${errorText(err)})`,
+      );
     }
     if (!checkManifest(parsed)) {
       const e = checkManifest.errors?.[0];
@@ -138,11 +142,16 @@ export class GroupSnapshotStore {
       return { ...base, verified: false, error: `snapshot ${m.file} ${why}` };
     }
     if (sha256(bytes) !== m.sha256) {
-      return { ...base, verified: false, error: `snapshot ${m.file} changed since the group was taken (SHA-256 differs)` };
+      return {
+        ...base,
+        verified: false,
+        error: `snapshot ${m.file} changed since the group was taken (SHA-256 differs)`,
+      };
     }
     // The store decodes it (and keeps the result while the file is unchanged).
     const listing = (await this.snapshots.list(m.machine)).find((l) => l.file === m.file);
-    if (!listing?.verified) return { ...base, verified: false, error: `snapshot ${m.file}: ${listing?.error ?? 'unreadable'}` };
+    if (!listing?.verified)
+      return { ...base, verified: false, error: `snapshot ${m.file}: ${listing?.error ?? 'unreadable'}` };
     return {
       ...base,
       verified: true,
@@ -207,7 +216,11 @@ interface RunningMember {
   peerSlot: number;
 }
 
-type GroupMethod = 'snapshots.group.take' | 'snapshots.group.list' | 'snapshots.group.restore' | 'snapshots.group.delete';
+type GroupMethod =
+  | 'snapshots.group.take'
+  | 'snapshots.group.list'
+  | 'snapshots.group.restore'
+  | 'snapshots.group.delete';
 type GroupHandlers = { [M in GroupMethod & keyof ApiMethods]: (p: ApiParams<M>) => Promise<ApiResult<M>> };
 
 export interface GroupSnapshotDeps {
@@ -267,7 +280,10 @@ export class GroupSnapshots {
     return peers.map((p) => {
       const machine = machines.machineOfHostOwner(p.owner);
       if (machine === null)
-        throw new ServiceError('bad-state', `peer slot ${p.peerSlot} of network "${network}" is not a workbench machine`);
+        throw new ServiceError(
+          'bad-state',
+          `peer slot ${p.peerSlot} of network "${network}" is not a workbench machine`,
+        );
       if (p.guestid === null || machines.hostGuestId(machine) === null)
         throw new ServiceError('bad-state', `machine "${machine}" is still setting up its network; try again`);
       for (const other of names) {
@@ -301,7 +317,8 @@ export class GroupSnapshots {
         `the machines of network "${network}" did not all pause in time`,
       );
       const gone = paused.find((s) => s.state !== 'paused');
-      if (gone) throw new ServiceError('bad-state', `machine "${gone.id}" is ${gone.state}: the group snapshot was not taken`);
+      if (gone)
+        throw new ServiceError('bad-state', `machine "${gone.id}" is ${gone.state}: the group snapshot was not taken`);
       const results = await Promise.allSettled(ids.map((id) => machines.snapshot(id, snapshots.dirOf(id), true)));
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
@@ -354,7 +371,8 @@ export class GroupSnapshots {
   private async restore(file: string, allowChangedDisks: boolean, paused: boolean): Promise<MachineStatus[]> {
     const { machines, snapshots, groups } = this.deps;
     const listing = await groups.inspect(file);
-    if (!listing.verified) throw new ServiceError('invalid-snapshot', `group snapshot ${file} is broken: ${listing.error}`);
+    if (!listing.verified)
+      throw new ServiceError('invalid-snapshot', `group snapshot ${file} is broken: ${listing.error}`);
     const manifest = await groups.manifest(file);
     const members = manifest.members;
     const ids = members.map((m) => m.machine);
@@ -364,7 +382,8 @@ export class GroupSnapshots {
       try {
         await checkDisksAsync(snap.state.disks, allowChangedDisks);
       } catch (err) {
-        if (err instanceof DiskChangedError) throw new ServiceError('disk-changed', `machine "${m.machine}": ${err.message}`);
+        if (err instanceof DiskChangedError)
+          throw new ServiceError('disk-changed', `machine "${m.machine}": ${err.message}`);
         throw err;
       }
       snaps.push(snap);
