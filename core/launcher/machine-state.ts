@@ -32,7 +32,7 @@ export function exportLauncherMachine(l: Launcher, opts: { networkMember?: boole
   const name = l.config.name;
   if (!opts.networkMember && (l.config.networks ?? []).length > 0) {
     throw new SnapshotUnsupportedError(
-      `machine "${name}" is on a shared network (${l.config.networks!.join(', ')}): snapshots cover single machines only`,
+      `machine "${name}" is on a shared network (${l.config.networks!.join(', ')}): snapshots cover single machines only; take a group snapshot of the network instead`,
     );
   }
   const file = l.file;

@@ -3,9 +3,10 @@
 // back paused) or delete it, and commit a stopped machine's disks to their images.
 
 import { useCallback, useEffect, useState } from 'react';
-import type { MachineStatus, SnapshotDiff, SnapshotListing } from '../../../core/service/api';
+import type { GroupSnapshotListing, MachineStatus, SnapshotDiff, SnapshotListing } from '../../../core/service/api';
 import { formatBytes, formatVirtualTime } from '../format';
 import { ApiCallError, call, errorMessage, on } from '../api/client';
+import { GroupSnapshots } from './GroupSnapshots';
 import { SnapshotDiffView } from './SnapshotDiffView';
 import { snapshotTree } from './snapshot-tree';
 import './SnapshotsPanel.css';
@@ -34,6 +35,8 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
   const [diffing, setDiffing] = useState<Diffing>(null);
   const [exporting, setExporting] = useState<Exporting>(null);
   const [importFrom, setImportFrom] = useState<string | null>(null);
+  /** The machine's snapshot files that are members of a group snapshot (restored with their group). */
+  const [membership, setMembership] = useState<Map<string, GroupSnapshotListing>>(new Map());
   const state = status?.state ?? 'stopped';
   const stopped = state === 'stopped' || state === 'dead';
   const canTake = id !== null && !['stopped', 'dead', 'starting'].includes(state);
@@ -262,6 +265,7 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
           )}
         </div>
       )}
+      <GroupSnapshots id={id} onMembership={setMembership} {...(onRestored ? { onRestored } : {})} />
       {diffing && (
         <div className="snapshots-diff-bar">
           <span>
@@ -318,6 +322,12 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                   </span>
                   {s.note && <div className="snapshots-note-text">{s.note}</div>}
                   {lostParent && <div className="muted">parent {lostParent} was deleted</div>}
+                  {membership.has(s.file) && (
+                    <div className="muted" data-member-of={membership.get(s.file)!.file}>
+                      member of the group snapshot of {membership.get(s.file)!.network}: restored and deleted with its
+                      group
+                    </div>
+                  )}
                   {s.lastLines && s.lastLines.length > 0 && (
                     <pre className="snapshots-lines">{s.lastLines.join('\n')}</pre>
                   )}
@@ -437,14 +447,14 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                         </button>
                         <button
                           className="button small"
-                          disabled={!s.verified || busy !== null}
+                          disabled={!s.verified || busy !== null || membership.has(s.file)}
                           onClick={() => setConfirm({ kind: 'restore', file: s.file })}
                         >
                           Restore…
                         </button>
                         <button
                           className="button small"
-                          disabled={busy !== null}
+                          disabled={busy !== null || membership.has(s.file)}
                           onClick={() => setConfirm({ kind: 'delete', file: s.file })}
                         >
                           Delete…
