@@ -73,7 +73,8 @@ describe('one host, Guests on different threads (host tables)', () => {
 
   it('a receiver whose memory this thread was not shown is as good as unbound: nothing is copied', () => {
     const { a, b, hostB } = twoThreads();
-    hostB.removeRemoteGuest(a.lg.state.guestid);
+    const id = a.lg.state.guestid;
+    hostB.removeRemoteGuest(id, hostB.tables.guestGeneration(id));
     bindAndSend(a, b);
     expect(b.mem.ramView.getUint32(0x30000, true)).toBe(0);
     expect(a.mem.ramView.getUint32(0x30000, true)).toBe(0);
@@ -156,6 +157,15 @@ describe('a network member snapshotted and restored on the shared host (group sn
     expect([...a.mem.ram.subarray(0x10006, 0x1000c)]).toEqual([2, 0, 1, 0, 0, 0]);
     // Folded once: the tables hold nothing more for a.
     expect(hostA.tables.takeIrqs(a.lg.state.guestid)).toBe(0);
+  });
+
+  it("a late 'left' for a guest slot that a restored guest took again leaves the new guest reachable", () => {
+    const { a, b, hostB } = twoThreads();
+    const id = a.lg.state.guestid;
+    // The leaving guest had the slot one generation before a (the service's notice came late).
+    hostB.removeRemoteGuest(id, hostB.tables.guestGeneration(id) - 1);
+    bindAndSend(a, b);
+    expect(new TextDecoder().decode(a.mem.ram.subarray(0x6000, 0x6010))).toBe('frame for a!!!!!');
   });
 
   it('a restored member takes its saved guest and peer slot; only its own network page is loaded', () => {

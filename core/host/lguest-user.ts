@@ -127,8 +127,9 @@ export class LguestHost implements HostServices {
     this.remote.set(guestid, { generation, mem: new PhysicalMemory(ram) });
   }
 
-  removeRemoteGuest(guestid: number): void {
-    this.remote.delete(guestid);
+  /** That Guest left; a newer Guest in the same slot (told about meanwhile) stays. */
+  removeRemoteGuest(guestid: number, generation: number): void {
+    if (this.remote.get(guestid)?.generation === generation) this.remote.delete(guestid);
   }
 
   nextBindingSeq(): number {

@@ -375,8 +375,8 @@ port.on('message', (msg: ToWorker) => {
       host?.addRemoteGuest(msg.guest.guestid, msg.guest.generation, msg.guest.ram);
       return;
     case 'host-peer-left':
-      hostPeers.delete(msg.guestid);
-      host?.removeRemoteGuest(msg.guestid);
+      if (hostPeers.get(msg.guestid)?.generation === msg.generation) hostPeers.delete(msg.guestid);
+      host?.removeRemoteGuest(msg.guestid, msg.generation);
       return;
     case 'diff':
       void diffAgainst(msg.path).then((reply) => {

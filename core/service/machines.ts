@@ -337,7 +337,9 @@ export class MachineManager {
     this.hostTables.releaseOwner(m.hostOwner);
     const g = m.hostGuest;
     m.hostGuest = null;
-    if (g) for (const other of this.machines.values()) this.send(other, { type: 'host-peer-left', guestid: g.guestid });
+    if (!g) return;
+    const left: ToWorker = { type: 'host-peer-left', guestid: g.guestid, generation: g.generation };
+    for (const other of this.machines.values()) this.send(other, left);
   }
 
   private markDead(m: Machine, reason: string): void {

@@ -55,7 +55,8 @@ export type ToWorker =
   | { type: 'snapshot'; seq: number; dir: string; networkMember?: boolean }
   /** Another worker's guest joined the host (its RAM is shared), or left it. */
   | { type: 'host-peer'; guest: HostGuest }
-  | { type: 'host-peer-left'; guestid: number }
+  /** `generation`: the slot may hold a newer guest already (a restore reuses guest ids), which stays. */
+  | { type: 'host-peer-left'; guestid: number; generation: number }
   /** Diff the snapshot file at `path` against the machine now; answered with a 'diff-reply'. */
   | { type: 'diff'; seq: number; path: string }
   /** A Debugger tab request; answered with a 'debug-reply' carrying the DebugView. */
