@@ -9,6 +9,7 @@ import { DecodeCache } from './decode-cache';
 import type { Instr } from './instr';
 import { deliverEvent } from './interrupts';
 import { runDebug, type DebugHook } from './debug-run';
+import { BREAKPOINT_STOP, breakpointPages, changedPages, type BreakpointPages } from './breakpoints';
 import { compileRegion, type Region } from './jit';
 import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
@@ -149,6 +150,14 @@ export class I386 implements Cpu {
   dataFlat = false;
   /** An attached debugger (debug-run.ts); null costs one test per run() call and nothing else. */
   debug: DebugHook | null = null;
+  /** Instruction breakpoints (see setBreakpoints), and those of the current fetch page. */
+  private breakPages: BreakpointPages = new Map();
+  private fBreak: Uint8Array | null = null;
+  /** Linear EIP and instruction count where the current run() started (no breakpoint stops there). */
+  private runLin = 0;
+  private runCount = 0;
+  /** Budget units left unused by a run() that stopped at a breakpoint (written only by such a stop). */
+  breakUnspent = 0;
 
   constructor(mem: PhysicalMemory, owner: CpuOwner) {
     this.mem = mem;
@@ -207,6 +216,8 @@ export class I386 implements Cpu {
     if (this.mem.shared) this.epoch++;
     // Budget is counted in retired instructions (icount) plus one per delivered exception.
     let limit = this.icount + budget;
+    this.runLin = (this.sbase[SEG_CS]! + this.ip) | 0;
+    this.runCount = this.icount;
     while (this.icount < limit) {
       try {
         let ins = this.fetch();
@@ -233,7 +244,8 @@ export class I386 implements Cpu {
             // After a branch not taken the next instruction starts a block: count it as an entry.
             entry = ins.role === ROLE_BRANCH;
             const n = ins.next;
-            if (n !== null && n.epoch === this.epoch) {
+            // (In a page with breakpoints each instruction goes through fetch(), which checks them.)
+            if (n !== null && n.epoch === this.epoch && this.fBreak === null) {
               ins = n;
               continue;
             }
@@ -248,6 +260,10 @@ export class I386 implements Cpu {
           entry = true;
         }
       } catch (e) {
+        if (e === BREAKPOINT_STOP) {
+          this.breakUnspent = limit - this.icount;
+          return { kind: 'budget' };
+        }
         if (e instanceof ExitSignal)
           return { kind: 'exit', vector: e.vector, errorCode: e.errorCode, cr2: this.cr2 >>> 0 };
         if (!(e instanceof CpuFault)) throw e;
@@ -301,12 +317,16 @@ export class I386 implements Cpu {
     const off0 = lin0 & 0xfff;
     const page = this.fPhysPage;
     const old = this.regions[page];
+    const brk = this.breakPages.get(lin0 >>> 12);
+    // An instruction at a breakpoint stays out of regions (the run loop stops before it).
+    if (brk?.[off0] === 1) return null;
     if (arr === null || lin0 >>> 12 !== this.fLinPage || arr[off0] !== first || (old?.grown ?? 0) >= MAX_REGROW) {
       first.hits = -0x40000000; // not cached where a region could find it: never try again
       return null;
     }
     const linBase = lin0 & ~0xfff;
     const at = (off: number): Instr | undefined => {
+      if (brk?.[off] === 1) return undefined;
       let ins = arr[off];
       if (ins !== undefined && off + ins.len > 4096) return undefined; // crosses the page
       if (ins !== undefined && ins.epoch !== this.epoch && !this.verify(ins, linBase | off)) ins = undefined;
@@ -404,6 +424,12 @@ export class I386 implements Cpu {
   private fetch(): Instr {
     const lin = (this.sbase[SEG_CS]! + this.ip) | 0;
     if (lin >>> 12 !== this.fLinPage) this.refillFetch(lin);
+    if (
+      this.fBreak !== null &&
+      this.fBreak[lin & 0xfff] === 1 &&
+      (lin !== this.runLin || this.icount !== this.runCount)
+    )
+      throw BREAKPOINT_STOP;
     const arr = this.fArr;
     let ins: Instr | undefined;
     if (arr !== null) {
@@ -433,7 +459,27 @@ export class I386 implements Cpu {
       this.fArr = null;
       this.fPhysPage = -1;
     }
+    this.fBreak = this.breakPages.size === 0 ? null : (this.breakPages.get(lin >>> 12) ?? null);
     this.fLinPage = lin >>> 12;
+  }
+
+  /**
+   * Instruction breakpoints at these linear addresses: run() returns 'budget' (with breakUnspent
+   * set) before executing an instruction at one of them, except the instruction it started at.
+   * Fetches in other pages and compiled code elsewhere pay nothing; the regions of the pages
+   * whose breakpoints change are dropped and compiled again around the new set.
+   */
+  setBreakpoints(linear: Iterable<number>): void {
+    const next = breakpointPages([...linear].map((a) => a >>> 0));
+    const changed = changedPages(this.breakPages, next);
+    this.breakPages = next;
+    this.regions.forEach((reg, page) => {
+      if (reg !== undefined && changed.has(reg.region.linPage)) {
+        reg.region.dead = true;
+        this.regions[page] = undefined;
+      }
+    });
+    this.fLinPage = -1;
   }
 
   private verify(ins: Instr, lin: number): boolean {

@@ -12,7 +12,8 @@ export interface DebugHook {
    * Called at an instruction boundary (before the instruction at CS:EIP). 0 stops here (run()
    * returns 'budget' at once, and the hook's owner knows why); n > 0
    * lets n units of budget run (instructions retired plus exceptions delivered) before the next
-   * call. A hook with breakpoints or watchpoints answers 1.
+   * call, which comes sooner when the CPU stops before one of its instruction breakpoints
+   * (I386.setBreakpoints). A hook that must see every instruction (watchpoints) answers 1.
    */
   nextCheck(cpu: I386): number;
 }
@@ -24,7 +25,7 @@ const STOPPED: CpuExit = { kind: 'budget' };
  * instruction semantics, fault delivery and TF traps are those of the undebugged CPU; the budget
  * is consumed as one run(budget) would: a piece of one instruction accounts for the #DB a TF
  * trap adds; a longer piece counts as its length, which is exact unless the guest turns TF on
- * inside it.
+ * inside it. A piece that stops at a breakpoint counts what it used.
  */
 export function runDebug(cpu: I386, hook: DebugHook, budget: number): CpuExit {
   let left = budget;
@@ -36,6 +37,7 @@ export function runDebug(cpu: I386, hook: DebugHook, budget: number): CpuExit {
     const trap = (cpu.flags & TF) !== 0;
     let r: CpuExit;
     cpu.debug = null;
+    cpu.breakUnspent = 0;
     try {
       r = cpu.run(n);
     } finally {
@@ -48,7 +50,7 @@ export function runDebug(cpu: I386, hook: DebugHook, budget: number): CpuExit {
       const retired = cpu.icount - before;
       left -= retired === 0 ? 1 : retired + (trap ? 1 : 0);
     } else {
-      left -= n;
+      left -= n - cpu.breakUnspent;
     }
   }
   return { kind: 'budget' };
