@@ -3,7 +3,7 @@
 // and reverse execution returns to earlier instructions exactly.
 
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeMachineState, machineStateOf } from '../../snapshot/machine-snapshot';
 import { resolveGuestFile } from '../kernel-path';
 import { launchGuest, type Launcher } from '../launch';
@@ -140,6 +140,44 @@ describe('debugger', () => {
       if (s.state === 'idle') break;
     }
   }, 60_000);
+
+  for (const [mode, threshold] of [
+    ['eager', 1],
+    ['off', Infinity],
+  ] as const) {
+    it(`breakpoints stop at the counts a check at every instruction finds (compiler ${mode})`, async () => {
+      /**
+       * The first stops, resuming after each, and how many pieces the CPU ran in;
+       * `perInstruction` adds a watchpoint that never fires (the hook then sees every instruction).
+       */
+      const stopsOf = async (perInstruction: boolean): Promise<{ stops: [number, number][]; pieces: number }> => {
+        const { guest } = await boot();
+        const d = new Debugger(guest, { events: { consoleOutput: () => {} }, timeline: null });
+        d.processor.blockThreshold = threshold;
+        const pieces = vi.spyOn(d.processor, 'run');
+        d.addBreakpoint(addr('console_write'));
+        d.addBreakpoint(addr('frame_alloc'));
+        d.addBreakpoint(addr('console_write') + 5, { condition: 'esp != 0' });
+        if (perInstruction) d.addWatchpoint(addr('cmd_halt'), 4, 'write');
+        const out: [number, number][] = [];
+        d.resume();
+        while (out.length < 12) {
+          const r = runUntilStop(d);
+          if (r.state !== 'stopped' || r.reason.kind !== 'breakpoint') throw new Error(JSON.stringify(r));
+          out.push([d.count, r.reason.address]);
+          d.resume();
+        }
+        return { stops: out, pieces: pieces.mock.calls.length };
+      };
+      const fast = await stopsOf(false);
+      const slow = await stopsOf(true);
+      expect(fast.stops).toEqual(slow.stops);
+      expect(new Set(fast.stops.map(([, a]) => a)).size).toBe(3);
+      // Checked at every instruction: a piece each; the CPU's own breakpoints: a few per stop.
+      expect(slow.pieces).toBeGreaterThan(fast.stops.at(-1)![0] - fast.stops[0]![0]);
+      expect(fast.pieces).toBeLessThan(2000);
+    }, 120_000);
+  }
 
   it('watches a variable: the stop reports its old and new value', async () => {
     const { guest } = await boot();

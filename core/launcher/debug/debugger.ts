@@ -100,6 +100,8 @@ export class Debugger {
   private hitsSeen = 0;
   private readonly hostHook: HostDebugHook;
   private readonly cpuHook: DebugHook;
+  /** The CPU's breakpoints no longer match the breakpoints and mode (syncCpuBreakpoints). */
+  private cpuBreaksStale = false;
 
   constructor(
     guest: Launcher,
@@ -135,6 +137,7 @@ export class Debugger {
   /** Detaches every hook; the machine runs on as if no debugger had been there. */
   detach(): void {
     this.cpu.debug = null;
+    this.cpu.setBreakpoints([]);
     // A stop inside a run keeps its resume point until the next run continues from it.
     if (this.hostHook.resume === null) this.lg.debug = null;
     else this.hostHook.stopOnExit = () => false;
@@ -155,6 +158,7 @@ export class Debugger {
       conditionText: text,
     };
     this.breakpoints.set(bp.id, bp);
+    this.cpuBreaksStale = true;
     return bp;
   }
 
@@ -164,6 +168,7 @@ export class Debugger {
     for (const [id, bp] of this.breakpoints)
       if (bp.address === address >>> 0) {
         this.breakpoints.delete(id);
+        this.cpuBreaksStale = true;
         n++;
       }
     return n;
@@ -226,7 +231,7 @@ export class Debugger {
   }
 
   private start(mode: Mode): void {
-    this.mode = mode;
+    this.setMode(mode);
     this.stopReason = null;
     this.skip = { count: this.count, eip: this.cpu.eip };
   }
@@ -238,7 +243,7 @@ export class Debugger {
   settle(): void {
     if (!this.midRun) return;
     this.checking = false;
-    this.mode = { kind: 'continue' };
+    this.setMode({ kind: 'continue' });
     this.stopReason = null;
     try {
       this.gridStep();
@@ -322,10 +327,13 @@ export class Debugger {
   }
 
   private attachCpuHook(): void {
+    this.syncCpuBreakpoints();
+    // The CPU's breakpoints stop run() early: only the hook may see those stops.
     const needed =
       this.stopAtCount !== null ||
       this.mode.kind !== 'continue' ||
-      (this.checking && (this.breakpoints.size > 0 || this.watchpoints.size > 0));
+      this.breakpoints.size > 0 ||
+      (this.checking && this.watchpoints.size > 0);
     this.cpu.debug = needed ? this.cpuHook : null;
   }
 
@@ -379,19 +387,36 @@ export class Debugger {
       this.stopReason = { kind: 'step' };
       return 0;
     }
-    if (!this.checking) return mode.kind === 'continue' ? FREE_RUN : 1;
+    // Breakpoints and the 'until' address are the CPU's own (syncCpuBreakpoints): it stops before
+    // them by itself, so only stepping and watchpoints need a look at every instruction.
+    const free = this.stopAtCount === null ? FREE_RUN : this.stopAtCount - count;
+    if (!this.checking) return mode.kind === 'step' ? 1 : free;
     if (!skipHere && this.breakpoints.size > 0) {
+      const lin = linearEip(cpu);
       let cr3: number | null = null;
       for (const bp of this.breakpoints.values()) {
-        if (bp.address !== eip) continue;
+        if (bp.address !== lin) continue;
         if (bp.cr3 !== null && bp.cr3 !== (cr3 ??= guestCr3(this.lg))) continue;
         if (bp.condition !== null && !bp.condition(cpu)) continue;
-        if (this.hit({ kind: 'breakpoint', id: bp.id, address: eip })) return 0;
+        if (this.hit({ kind: 'breakpoint', id: bp.id, address: bp.address })) return 0;
       }
     }
     if (this.watchpoints.size > 0 && this.checkWatchpoints(cpu, this.lg, skipHere)) return 0;
-    if (this.breakpoints.size > 0 || this.watchpoints.size > 0 || mode.kind !== 'continue') return 1;
-    return FREE_RUN;
+    return this.watchpoints.size > 0 || mode.kind === 'step' ? 1 : free;
+  }
+
+  /** Gives the CPU the linear addresses it must stop before: the breakpoints and the 'until' target. */
+  private syncCpuBreakpoints(): void {
+    if (!this.cpuBreaksStale) return;
+    const lin = [...this.breakpoints.values()].map((bp) => bp.address);
+    if (this.mode.kind === 'until') lin.push((this.cpu.getSegment(CS).base + this.mode.eip) >>> 0);
+    this.cpu.setBreakpoints(lin);
+    this.cpuBreaksStale = false;
+  }
+
+  private setMode(mode: Mode): void {
+    this.mode = mode;
+    this.cpuBreaksStale = true;
   }
 
   /**
@@ -490,6 +515,7 @@ export class Debugger {
     this.guest.close();
     this.guest = next;
     ({ lg: this.lg, cpu: this.cpu } = guestOf(next));
+    this.cpuBreaksStale = true;
     this.hostHook.resume = null;
     this.hostHook.stoppedInGuest = false;
     this.lg.debug = this.hostHook;
@@ -508,7 +534,7 @@ export class Debugger {
     this.checking = checking;
     this.hitsToSkip = skipHits;
     this.hitsSeen = 0;
-    this.mode = { kind: 'continue' };
+    this.setMode({ kind: 'continue' });
     this.stopReason = null;
     try {
       for (;;) {
@@ -525,6 +551,10 @@ export class Debugger {
     this.skip = { count: this.count, eip: this.cpu.eip };
     return this.hitsSeen;
   }
+}
+
+function linearEip(cpu: I386): number {
+  return (cpu.getSegment(CS).base + cpu.eip) >>> 0;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
