@@ -224,6 +224,31 @@ describe('debugger', () => {
     expect(ins!.text).not.toMatch(/^mov\s+(\w+ ptr )?\[/);
   }, 60_000);
 
+  it('read and access watchpoints see stack operands: a RET reading the return address, a PUSH', async () => {
+    const { guest } = await boot();
+    const d = new Debugger(guest, { events: { consoleOutput: () => {} }, timeline: null });
+    const entry = addr('console_write');
+    d.addBreakpoint(entry);
+    d.resume();
+    runUntilStop(d);
+    d.removeBreakpointsAt(entry);
+    const esp = readGdbRegister(d.processor, 4);
+    const count = d.count;
+    // The second instruction pushes into the word 8 bytes below the entry's stack pointer.
+    const pushes = d.addWatchpoint(esp - 8, 4, 'access');
+    d.resume();
+    expect(runUntilStop(d)).toMatchObject({ reason: { kind: 'watchpoint', id: pushes.id, access: 'access' } });
+    expect([d.count, d.processor.eip]).toEqual([count + 1, entry + 1]);
+    expect(readVirtual(d.lguest, entry + 1, 1)![0]! & 0xf8).toBe(0x50); // PUSH r32
+    d.removeWatchpointsAt(esp - 8, 4, 'access');
+    // Nothing else in console_write reads its return address: the RET does.
+    const ret = d.addWatchpoint(esp, 4, 'read');
+    d.resume();
+    expect(runUntilStop(d)).toMatchObject({ reason: { kind: 'watchpoint', id: ret.id, access: 'read' } });
+    expect(readVirtual(d.lguest, d.processor.eip, 1)![0]).toBe(0xc3);
+    expect(readGdbRegister(d.processor, 4)).toBe(esp);
+  }, 60_000);
+
   it('reverse-steps to the previous instruction exactly, and reverse-continues to the last hit', async () => {
     const { guest } = await boot();
     const d = new Debugger(guest, {

@@ -7,13 +7,14 @@
 import { decodeBytes } from '../../cpu/decode';
 import type { DebugHook } from '../../cpu/debug-run';
 import type { I386 } from '../../cpu/cpu';
-import { CS, EAX, ESP, type SegReg } from '../../cpu/types';
+import { CS, EAX, ESP } from '../../cpu/types';
 import { LGUEST_TRAP_ENTRY } from '../../host/constants';
 import type { HostDebugHook, Lguest } from '../../host/lg';
 import type { LauncherEvents } from '../api';
 import type { Launcher } from '../launch';
 import { restoreGuest } from '../restore-guest';
 import { parseCondition, type Condition } from './condition';
+import { memoryOperands, type MemoryOperand } from './memory-operands';
 import { guestCr3, guestOf, readVirtual } from './guest-access';
 import { DEFAULT_TIMELINE, Timeline, type Checkpoint, type TimelineOptions } from './timeline';
 
@@ -421,11 +422,11 @@ export class Debugger {
 
   /**
    * Write watchpoints: the watched bytes differ from those at the last boundary. Read and access
-   * watchpoints: the instruction about to run has a ModRM memory operand overlapping the range
-   * (implicit operands, like the stack of PUSH/POP and the strings of MOVS, are not seen).
+   * watchpoints: a memory operand of the instruction about to run (ModRM, stack or string; see
+   * memory-operands.ts) overlaps the range.
    */
   private checkWatchpoints(cpu: I386, lg: Lguest, skipHere: boolean): boolean {
-    let operand: MemoryOperand | null | undefined;
+    let operands: MemoryOperand[] | undefined;
     for (const wp of this.watchpoints.values()) {
       const now = readVirtual(this.lg, wp.address, wp.length);
       const old = wp.last;
@@ -444,10 +445,10 @@ export class Debugger {
         continue;
       }
       if (wp.access === 'write' || skipHere || now === null) continue;
-      operand ??= memoryOperand(cpu, lg);
-      if (operand === null || (wp.access === 'read' && !operand.reads)) continue;
-      const end = operand.lin + operand.len;
-      if (operand.lin < wp.address + wp.length && end > wp.address) {
+      operands ??= memoryOperands(cpu, (lin, len) => readVirtual(lg, lin, len));
+      const touches = (o: MemoryOperand): boolean =>
+        (wp.access !== 'read' || o.reads) && o.lin < wp.address + wp.length && o.lin + o.len > wp.address;
+      if (operands.some(touches)) {
         if (this.hit({ kind: 'watchpoint', id: wp.id, address: wp.address, access: wp.access, old: now, now }))
           return true;
       }
@@ -561,39 +562,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-interface MemoryOperand {
-  lin: number;
-  len: number;
-  /** False for the pure stores (MOV to memory, SETcc): they write the operand without reading it. */
-  reads: boolean;
-}
-
-/** MOV r/m8,r8; MOV r/m,r; MOV r/m,Sreg; MOV r/m8,imm8; MOV r/m,imm; SETcc (0F 90-9F). */
-const PURE_STORES = new Set([0x88, 0x89, 0x8c, 0xc6, 0xc7, ...Array.from({ length: 16 }, (_, i) => 0x190 + i)]);
-
-/**
- * The linear address and size of the ModRM memory operand of the instruction at CS:EIP, read
- * through the guest's page tables (never the MMU, whose walks would set accessed bits).
- */
-function memoryOperand(cpu: I386, lg: Lguest): MemoryOperand | null {
-  const lin = (cpu.getSegment(CS).base + cpu.eip) >>> 0;
-  const bytes = readVirtual(lg, lin, 15) ?? readVirtual(lg, lin, 4096 - (lin & 0xfff));
-  if (bytes === null) return null;
-  let ins;
-  try {
-    ins = decodeBytes((i) => bytes[i] ?? 0, cpu.code32);
-  } catch {
-    return null;
-  }
-  if (ins.mod === 3 || ins.op === 0x8d || ins.a16) return null;
-  let ea = ins.disp;
-  if (ins.base >= 0) ea += cpu.gpr[ins.base]!;
-  if (ins.index >= 0) ea += cpu.gpr[ins.index]! << ins.scale;
-  return {
-    lin: (cpu.getSegment(ins.seg as SegReg).base + ea) >>> 0,
-    len: ins.sz >>> 3,
-    reads: !PURE_STORES.has(ins.op),
-  };
 }
