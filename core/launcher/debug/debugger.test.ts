@@ -249,6 +249,48 @@ describe('debugger', () => {
     expect(readGdbRegister(d.processor, 4)).toBe(esp);
   }, 60_000);
 
+  it('reverse-steps over a call to its CALL, and seeks to any count of the recorded window', async () => {
+    const { guest } = await boot();
+    const d = new Debugger(guest, {
+      events: { consoleOutput: () => {} },
+      timeline: { spacing: 300_000, budgetBytes: 64 * 1024 * 1024 },
+    });
+    d.addBreakpoint(addr('console_write'));
+    d.resume();
+    runUntilStop(d);
+    d.removeBreakpointsAt(addr('console_write'));
+    while (readVirtual(d.lguest, d.processor.eip, 1)![0] !== 0xe8) {
+      d.stepInstruction();
+      runUntilStop(d);
+    }
+    const atCall = { count: d.count, eip: d.processor.eip, state: stateBytes(d.machine) };
+    d.stepOver();
+    runUntilStop(d);
+    expect(d.count).toBeGreaterThan(atCall.count + 2);
+    const afterCall = { count: d.count, state: stateBytes(d.machine) };
+    expect(d.reverseStepOver()).toEqual({ state: 'stopped', reason: { kind: 'step' } });
+    expect([d.count, d.processor.eip]).toEqual([atCall.count, atCall.eip]);
+    expect(Buffer.compare(stateBytes(d.machine), atCall.state)).toBe(0);
+    // Without a call in the way it is one instruction back.
+    d.stepInstruction();
+    runUntilStop(d);
+    d.reverseStepOver();
+    expect(d.count).toBe(atCall.count);
+
+    // Back into the past and forward again: the states are those the machine had there.
+    expect(d.seek(afterCall.count)).toMatchObject({ state: 'stopped' });
+    expect(d.count).toBe(afterCall.count);
+    expect(Buffer.compare(stateBytes(d.machine), afterCall.state)).toBe(0);
+    d.seek(atCall.count);
+    expect(Buffer.compare(stateBytes(d.machine), atCall.state)).toBe(0);
+    const early = d.timeline!.checkpoints[0]!.count + 12_345;
+    d.seek(early);
+    expect(d.count).toBe(early);
+    d.seek(afterCall.count);
+    expect(Buffer.compare(stateBytes(d.machine), afterCall.state)).toBe(0);
+    expect(() => d.seek(d.recordedUntil + 1)).toThrow(/outside the recorded window/);
+  }, 120_000);
+
   it('reverse-steps to the previous instruction exactly, and reverse-continues to the last hit', async () => {
     const { guest } = await boot();
     const d = new Debugger(guest, {

@@ -99,6 +99,8 @@ export class Debugger {
   private checking = true;
   private hitsToSkip = 0;
   private hitsSeen = 0;
+  /** While reverse execution looks for it: a boundary that counts as a hit (reverseStepOver). */
+  private landmark: ((cpu: I386) => boolean) | null = null;
   private readonly hostHook: HostDebugHook;
   private readonly cpuHook: DebugHook;
   /** The CPU's breakpoints no longer match the breakpoints and mode (syncCpuBreakpoints). */
@@ -133,6 +135,10 @@ export class Debugger {
   }
   get stopped(): StopReason | null {
     return this.stopReason;
+  }
+  /** The newest instruction count reached: the recorded window ends there. */
+  get recordedUntil(): number {
+    return this.frontier;
   }
 
   /** Detaches every hook; the machine runs on as if no debugger had been there. */
@@ -334,7 +340,7 @@ export class Debugger {
       this.stopAtCount !== null ||
       this.mode.kind !== 'continue' ||
       this.breakpoints.size > 0 ||
-      (this.checking && this.watchpoints.size > 0);
+      (this.checking && (this.watchpoints.size > 0 || this.landmark !== null));
     this.cpu.debug = needed ? this.cpuHook : null;
   }
 
@@ -403,7 +409,8 @@ export class Debugger {
       }
     }
     if (this.watchpoints.size > 0 && this.checkWatchpoints(cpu, this.lg, skipHere)) return 0;
-    return this.watchpoints.size > 0 || mode.kind === 'step' ? 1 : free;
+    if (this.landmark !== null && this.landmark(cpu) && this.hit({ kind: 'step' })) return 0;
+    return this.watchpoints.size > 0 || this.landmark !== null || mode.kind === 'step' ? 1 : free;
   }
 
   /** Gives the CPU the linear addresses it must stop before: the breakpoints and the 'until' target. */
@@ -478,6 +485,51 @@ export class Debugger {
     if (c === null || target < 0) return this.stop({ kind: 'history-start' });
     this.restoreCheckpoint(c);
     this.replayTo(target, false, 0);
+    return this.stop({ kind: 'step' });
+  }
+
+  /**
+   * Back one instruction in the current function (gdb's reverse-nexti): when that instruction is
+   * the RET of a call made from here, back over the whole call to its CALL instruction (or to a
+   * breakpoint or watchpoint hit inside it).
+   */
+  reverseStepOver(): DebugStatus {
+    const eip = this.cpu.eip,
+      esp = this.cpu.getReg(ESP);
+    const r = this.reverseStep();
+    if (r.state !== 'stopped' || r.reason.kind !== 'step' || !this.returnsTo(eip)) return r;
+    this.landmark = (cpu) => cpu.getReg(ESP) === esp && cpu.eip !== eip && this.callEndsAt(eip);
+    try {
+      return this.reverseContinue();
+    } finally {
+      this.landmark = null;
+    }
+  }
+
+  /** The instruction at EIP is a RET whose return address is `eip`. */
+  private returnsTo(eip: number): boolean {
+    const op = readVirtual(this.lg, this.cpu.eip, 1)?.[0];
+    const ret = readVirtual(this.lg, this.cpu.getReg(ESP), 4);
+    return (op === 0xc3 || op === 0xc2) && ret !== null && new DataView(ret.buffer).getUint32(0, true) === eip;
+  }
+
+  /** The instruction at EIP is a CALL that returns to `eip`. */
+  private callEndsAt(eip: number): boolean {
+    const len = this.callLengthAtEip();
+    return len !== null && (this.cpu.eip + len) >>> 0 === eip;
+  }
+
+  /**
+   * Moves to instruction count `count` inside the recorded window: back by replay from the
+   * nearest checkpoint, forward by replaying the recording (the machine stops there).
+   */
+  seek(count: number): DebugStatus {
+    const first = this.timeline?.checkpoints[0]?.count;
+    if (first === undefined) throw new RangeError('this machine keeps no recorded history to move in');
+    if (!Number.isSafeInteger(count) || count < first || count > this.frontier)
+      throw new RangeError(`instruction ${count} is outside the recorded window ${first}..${this.frontier}`);
+    if (count < this.count) this.restoreCheckpoint(this.timeline!.checkpointAtOrBefore(count)!);
+    if (count > this.count) this.replayTo(count, false, 0);
     return this.stop({ kind: 'step' });
   }
 
