@@ -129,6 +129,8 @@ const paramSchemas: { [M in ApiMethod]: object } = {
     properties: {
       id: configId,
       syntax: { enum: ['intel', 'att'] },
+      watches: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 200 } },
+      memory: { type: 'string', minLength: 1, maxLength: 200 },
       command: {
         oneOf: [
           {
@@ -137,7 +139,18 @@ const paramSchemas: { [M in ApiMethod]: object } = {
             required: ['op'],
             properties: {
               op: {
-                enum: ['attach', 'detach', 'view', 'continue', 'pause', 'step', 'step-over', 'step-out', 'step-back'],
+                enum: [
+                  'attach',
+                  'detach',
+                  'view',
+                  'continue',
+                  'pause',
+                  'step',
+                  'step-over',
+                  'step-out',
+                  'step-back',
+                  'step-back-over',
+                ],
               },
             },
           },
@@ -145,7 +158,20 @@ const paramSchemas: { [M in ApiMethod]: object } = {
             type: 'object',
             additionalProperties: false,
             required: ['op', 'target'],
-            properties: { op: { const: 'break' }, target: { type: 'string', minLength: 1, maxLength: 200 } },
+            properties: {
+              op: { const: 'break' },
+              target: { type: 'string', minLength: 1, maxLength: 200 },
+              condition: { type: 'string', maxLength: 500 },
+            },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['op', 'count'],
+            properties: {
+              op: { const: 'seek' },
+              count: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            },
           },
           {
             type: 'object',

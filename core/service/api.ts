@@ -205,8 +205,14 @@ export interface ApiMethods {
   };
   /** Deletes a group snapshot: its members' files and its manifest. */
   'snapshots.group.delete': { params: { file: string }; result: { deleted: string } };
-  /** The Debugger tab: attach, run control, breakpoints; answers with the stopped machine's view. */
-  'debug.command': { params: { id: string; command: DebugCommand; syntax?: DisassemblySyntax }; result: DebugView };
+  /**
+   * The Debugger tab: attach, run control, breakpoints, moves in the recorded past; answers with the
+   * stopped machine's view, showing the watch list `watches` and memory at `memory` (debug-types.ts).
+   */
+  'debug.command': {
+    params: { id: string; command: DebugCommand; syntax?: DisassemblySyntax; watches?: string[]; memory?: string };
+    result: DebugView;
+  };
 }
 
 export type ApiMethod = keyof ApiMethods;

@@ -1,5 +1,5 @@
-// The Debugger tab's symbols come from the kernel's System.map when the kernel carries no symbol
-// table: breakpoints by name and the labels of the view use them.
+// The Debugger tab's session: symbols from the kernel's System.map when the kernel carries no
+// symbol table, and the view's watch list, memory viewer, conditions and moves in the past.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveGuestFile } from '../launcher/kernel-path';
 import { launchGuest } from '../launcher/launch';
 import { elfSymbols } from '../launcher/symbol-table';
+import { readVirtual } from '../launcher/debug/guest-access';
 import { DebugSession, machineSymbols } from './debug-session';
 
 const hex = (n: number) => n.toString(16).padStart(8, '0');
@@ -34,14 +35,55 @@ describe('debug session symbols', () => {
       const session = DebugSession.attach(guest, events, symbols);
       session.command({ op: 'break', target: 'cmd_bench' });
       session.command({ op: 'break', target: 'jiffies' });
-      expect(session.view('intel').breakpoints).toEqual([
-        { address: bench.address, label: 'cmd_bench' },
-        { address: jiffies.address, label: 'jiffies' },
+      expect(session.view({ syntax: 'intel', watches: [], memory: null }).breakpoints).toEqual([
+        { address: bench.address, label: 'cmd_bench', condition: null },
+        { address: jiffies.address, label: 'jiffies', condition: null },
       ]);
-      expect(() => session.command({ op: 'break', target: 'no_such_symbol' })).toThrow(/neither a symbol/);
+      expect(() => session.command({ op: 'break', target: 'no_such_symbol' })).toThrow(/neither a register, a symbol/);
       session.detach();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('shows the watch list and memory at a register, keeps conditions, and moves in the recorded past', async () => {
+    const symbols = elfSymbols(new Uint8Array(readFileSync(resolveGuestFile('builtin:demo'))));
+    const events = { consoleOutput: () => undefined };
+    const guest = await launchGuest({ name: 'demo', kernel: 'builtin:demo', memoryMB: 32 }, events);
+    const session = DebugSession.attach(guest, events, symbols);
+    session.command({ op: 'break', target: 'console_write', condition: ' esp != 0 ' });
+    session.command({ op: 'continue' });
+    while (session.run().state !== 'stopped');
+    const look = { syntax: 'intel' as const, watches: ['ESP', 'jiffies', 'nope'], memory: 'esp' };
+    const v = session.view(look);
+    const esp = v.registers.find((r) => r.name === 'esp')!.value;
+    const jiffies = readVirtual(session.dbg.lguest, symbols.named('jiffies')!.address, 4)!;
+    expect(v.breakpoints).toEqual([
+      { address: symbols.named('console_write')!.address, label: 'console_write', condition: 'esp != 0' },
+    ]);
+    expect(v.watches).toEqual([
+      { expression: 'ESP', value: esp, error: null },
+      { expression: 'jiffies', value: new DataView(jiffies.buffer).getUint32(0, true), error: null },
+      { expression: 'nope', value: null, error: expect.stringMatching(/"nope" is neither/) },
+    ]);
+    const stack = readVirtual(session.dbg.lguest, esp, 64)!;
+    expect(v.memory).toEqual({
+      expression: 'esp',
+      address: esp,
+      bytes: [...stack].map((b) => b.toString(16).padStart(2, '0')),
+      error: null,
+    });
+    // The memory viewer follows ESP: a step (a PUSH) moves it.
+    session.command({ op: 'step' });
+    expect(session.view(look).memory!.address).toBe(esp - 4);
+    // Back and forth in the recorded past.
+    const at = v.instructionCount;
+    session.command({ op: 'seek', count: at - 1000 });
+    expect(session.view(look).instructionCount).toBe(at - 1000);
+    session.command({ op: 'seek', count: at });
+    expect(session.view(look).memory).toEqual(v.memory);
+    session.command({ op: 'step-back-over' });
+    expect(session.view(look).instructionCount).toBe(at - 1);
+    session.detach();
+  }, 60_000);
 });

@@ -5,17 +5,20 @@ import type { LauncherEvents } from '../launcher/api';
 import { Debugger, type DebugStatus, type StopReason } from '../launcher/debug/debugger';
 import { disassemble } from '../launcher/debug/disassemble';
 import { listenForGdb, type GdbListener, type GdbMachineControl } from '../launcher/debug/gdb-listener';
+import { addressOf, resolveName } from '../launcher/debug/expression';
 import { GDB_REG_COUNT, GDB_REG_NAMES, readGdbRegister, readVirtual } from '../launcher/debug/guest-access';
 import { Launcher } from '../launcher/launch';
 import type { MachineConfig } from '../launcher/machine-config';
 import { kernelSymbols, SymbolTable } from '../launcher/symbol-table';
-import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
+import type { DebugCommand, DebugView, DebugViewOptions, MemoryDump, WatchValue } from './debug-types';
 
 const EBP = 5;
 /** Instructions shown in the disassembly, and how far back from EIP a function start may be. */
 const LINES = 24;
 const FUNCTION_LOOKBACK = 96;
 const MAX_FRAMES = 16;
+/** Bytes the memory viewer shows. */
+const MEMORY_BYTES = 64;
 /** Grid steps a step request may take before it answers "running" (the worker carries on). */
 const STEP_PATIENCE = 200;
 
@@ -100,12 +103,6 @@ export class DebugSession {
   /** Carries out `cmd`; true when the machine should now run (the worker drives it). */
   command(cmd: DebugCommand): boolean {
     const d = this.dbg;
-    const target = (text: string): number => {
-      const sym = this.symbols.named(text.trim());
-      if (sym) return sym.address;
-      if (/^(0x)?[0-9a-f]{1,8}$/i.test(text.trim())) return parseInt(text.trim(), 16) >>> 0;
-      throw new RangeError(`"${text}" is neither a symbol of this machine nor a hex address`);
-    };
     switch (cmd.op) {
       case 'attach':
       case 'view':
@@ -113,7 +110,9 @@ export class DebugSession {
       case 'gdb':
         return false;
       case 'break':
-        d.addBreakpoint(target(cmd.target));
+        d.addBreakpoint(addressOf(cmd.target, d.processor, this.symbols), {
+          condition: cmd.condition?.trim() ? cmd.condition.trim() : null,
+        });
         return false;
       case 'clear':
         d.removeBreakpointsAt(cmd.address);
@@ -123,8 +122,12 @@ export class DebugSession {
         this.noteStop();
         return false;
       case 'step-back':
+      case 'step-back-over':
+      case 'seek':
         if (d.stopped === null) d.pause();
-        d.reverseStep();
+        if (cmd.op === 'step-back') d.reverseStep();
+        else if (cmd.op === 'step-back-over') d.reverseStepOver();
+        else d.seek(cmd.count);
         this.noteStop();
         return false;
       case 'continue':
@@ -167,7 +170,40 @@ export class DebugSession {
     return b === null ? null : new DataView(b.buffer).getUint32(0, true);
   }
 
-  view(syntax: DisassemblySyntax): DebugView {
+  /** The watch list's values at this stop. */
+  private watchValues(expressions: string[]): WatchValue[] {
+    const cpu = this.dbg.processor;
+    return expressions.map((expression) => {
+      try {
+        const n = resolveName(expression, cpu, this.symbols);
+        if (n.kind === 'register') return { expression, value: n.value, error: null };
+        const b = readVirtual(this.dbg.lguest, n.address, 4);
+        if (b === null) return { expression, value: null, error: `nothing mapped at 0x${n.address.toString(16)}` };
+        return { expression, value: new DataView(b.buffer).getUint32(0, true), error: null };
+      } catch (err) {
+        return { expression, value: null, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+  }
+
+  /** The memory viewer's bytes from where its expression points at this stop. */
+  private memoryDump(expression: string): MemoryDump {
+    let address: number;
+    try {
+      address = addressOf(expression, this.dbg.processor, this.symbols);
+    } catch (err) {
+      return { expression, address: null, bytes: [], error: err instanceof Error ? err.message : String(err) };
+    }
+    const lg = this.dbg.lguest;
+    const whole = readVirtual(lg, address, MEMORY_BYTES);
+    const bytes = Array.from({ length: MEMORY_BYTES }, (_, i) => {
+      const b = whole?.[i] ?? readVirtual(lg, (address + i) >>> 0, 1)?.[0];
+      return b === undefined ? null : b.toString(16).padStart(2, '0');
+    });
+    return { expression, address, bytes, error: null };
+  }
+
+  view({ syntax, watches, memory }: DebugViewOptions): DebugView {
     const d = this.dbg;
     const lg = d.lguest;
     const eip = d.processor.eip;
@@ -207,9 +243,16 @@ export class DebugSession {
         current: ins.address === eip,
         breakpoint: bps.has(ins.address),
       })),
-      breakpoints: [...bps].map((address) => ({ address, label: label(address) })),
+      breakpoints: [...d.breakpoints.values()].map((b) => ({
+        address: b.address,
+        label: label(b.address),
+        condition: b.conditionText,
+      })),
       stack,
       historyStart: d.timeline?.checkpoints[0]?.count ?? null,
+      historyEnd: d.recordedUntil,
+      watches: this.watchValues(watches),
+      memory: memory === null ? null : this.memoryDump(memory),
       gdb: this.gdb === null ? null : `target remote 127.0.0.1:${this.gdb.port}`,
     };
   }

@@ -2,7 +2,7 @@
 // number and settles when the worker answers between two run slices (or when the worker is gone).
 
 import type { Worker } from 'node:worker_threads';
-import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
+import type { DebugCommand, DebugView, DebugViewOptions } from './debug-types';
 import type { InspectQuery, InspectResults } from './inspector-types';
 import type { InspectReply } from './worker-protocol';
 import { WorkerRequests, type WorkerReply } from './worker-requests';
@@ -29,10 +29,10 @@ export class InspectRequests extends WorkerRequests<InspectReply> {
 export const DEBUG_TIMEOUT_MS = 30_000;
 
 export class DebugRequests extends WorkerRequests<WorkerReply> {
-  send(worker: Worker, command: DebugCommand, syntax: DisassemblySyntax): Promise<DebugView> {
+  send(worker: Worker, command: DebugCommand, look: DebugViewOptions): Promise<DebugView> {
     return this.request<DebugView>(
       worker,
-      (seq) => ({ type: 'debug', seq, command, syntax }),
+      (seq) => ({ type: 'debug', seq, command, look }),
       DEBUG_TIMEOUT_MS,
       `the machine did not answer the debugger's ${command.op} in time`,
     );

@@ -10,7 +10,7 @@ import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import type { SymbolTable } from '../launcher/symbol-table';
 import { DebugSession, machineSymbols } from './debug-session';
-import type { DebugCommand, DisassemblySyntax } from './debug-types';
+import type { DebugCommand, DebugViewOptions } from './debug-types';
 import { replyToInspect } from './inspectors';
 import { MachineObserver } from './machine-observer';
 import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
@@ -234,7 +234,7 @@ function runDebugSlice(session: DebugSession): void {
 }
 
 /** A Debugger tab request, between run slices. */
-async function handleDebug(command: DebugCommand, syntax: DisassemblySyntax): Promise<WorkerReply> {
+async function handleDebug(command: DebugCommand, look: DebugViewOptions): Promise<WorkerReply> {
   try {
     if (command.op === 'attach' && !debug) {
       if (!guest || !guestEvents) return { ok: false, code: 'bad-state', message: 'the machine has no guest yet' };
@@ -261,7 +261,7 @@ async function handleDebug(command: DebugCommand, syntax: DisassemblySyntax): Pr
         },
       });
     if (command.op === 'detach') {
-      const view = session.view(syntax);
+      const view = session.view(look);
       session.detach();
       debug = null;
       setState('running');
@@ -277,7 +277,7 @@ async function handleDebug(command: DebugCommand, syntax: DisassemblySyntax): Pr
     } else if (session.dbg.stopped !== null) {
       setState('paused');
     }
-    return { ok: true, result: session.view(syntax) };
+    return { ok: true, result: session.view(look) };
   } catch (err) {
     return { ok: false, code: 'bad-request', message: errorText(err) };
   }
@@ -348,7 +348,7 @@ port.on('message', (msg: ToWorker) => {
       post({ type: 'inspect-reply', seq: msg.seq, reply: replyToInspect(guest, msg.query, observer ?? undefined) });
       return;
     case 'debug':
-      void handleDebug(msg.command, msg.syntax).then((reply) => {
+      void handleDebug(msg.command, msg.look).then((reply) => {
         if (!finished) post({ type: 'debug-reply', seq: msg.seq, reply });
       });
       return;

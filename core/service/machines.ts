@@ -8,7 +8,7 @@ import { HostTables } from '../host/host-tables';
 import type { ApiEventMessage, MachineConfig, MachineStatus } from './api';
 import { ServiceError } from './errors';
 import { DebugRequests, InspectRequests } from './inspect-requests';
-import type { DebugCommand, DebugView, DisassemblySyntax } from './debug-types';
+import type { DebugCommand, DebugView, DebugViewOptions } from './debug-types';
 import type { InspectQuery, InspectResults } from './inspector-types';
 import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
 import { DiffRequests, SnapshotRequests } from './snapshots';
@@ -233,10 +233,10 @@ export class MachineManager {
   }
 
   /** A Debugger tab request, carried out by the machine's worker between run slices. */
-  debug(id: string, command: DebugCommand, syntax: DisassemblySyntax): Promise<DebugView> {
+  debug(id: string, command: DebugCommand, look: DebugViewOptions): Promise<DebugView> {
     const m = this.active(id, 'debug');
     if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
-    return this.debugRequests.send(m.worker!, command, syntax);
+    return this.debugRequests.send(m.worker!, command, look);
   }
 
   /**

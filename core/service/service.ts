@@ -279,8 +279,12 @@ export class WorkbenchService {
           ...(interval !== undefined ? { interval } : {}),
           ...(top !== undefined ? { top } : {}),
         }),
-      'debug.command': async ({ id, command, syntax }) =>
-        machines.debug(await this.inspectable(id), command, syntax ?? 'intel'),
+      'debug.command': async ({ id, command, syntax, watches, memory }) =>
+        machines.debug(await this.inspectable(id), command, {
+          syntax: syntax ?? 'intel',
+          watches: watches ?? [],
+          memory: memory ?? null,
+        }),
       ...snapshotHandlers({
         store: this.snapshots,
         machines,

@@ -2,7 +2,7 @@
 // guest in slices; the service only ever sees these messages, never live machine objects).
 
 import type { MachineConfig, MachineState } from './api';
-import type { DebugCommand, DisassemblySyntax } from './debug-types';
+import type { DebugCommand, DebugViewOptions } from './debug-types';
 import type { WorkerReply } from './worker-requests';
 import type { ExitEvent, InspectQuery, InspectResult, MachineRates } from './inspector-types';
 import type { DiffReply, SnapshotReply } from './snapshot-types';
@@ -60,7 +60,7 @@ export type ToWorker =
   /** Diff the snapshot file at `path` against the machine now; answered with a 'diff-reply'. */
   | { type: 'diff'; seq: number; path: string }
   /** A Debugger tab request; answered with a 'debug-reply' carrying the DebugView. */
-  | { type: 'debug'; seq: number; command: DebugCommand; syntax: DisassemblySyntax };
+  | { type: 'debug'; seq: number; command: DebugCommand; look: DebugViewOptions };
 
 export type FromWorker =
   | {
