@@ -1,5 +1,6 @@
 // The Debugger tab in browser mode: attach to the running demo guest, break by symbol, hit the
-// breakpoint by typing, step (F11), step back, switch to AT&T syntax, and continue.
+// breakpoint by typing, step (F11), step back, watch registers and memory (following ESP), step
+// back over, switch to AT&T syntax, continue, enter a breakpoint condition, drag the timeline.
 
 import { spawnSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
@@ -61,10 +62,37 @@ describe('the Debugger tab', () => {
     expect(await currentLine()).toMatch(/console_write\+0x1/);
     // The step changed ESP and EIP: they are highlighted.
     await expect.poll(() => page.locator('[data-testid="debug-registers"] tr.changed[data-reg="eip"]').count()).toBe(1);
-    await page.getByRole('button', { name: 'Step back' }).click();
+    await page.getByRole('button', { name: 'Step back', exact: true }).click();
     await expect.poll(count, { timeout: 20_000 }).toBe(at);
     expect(await currentLine()).toMatch(/0xc0102900console_write(?!\+)/);
     expect(await page.locator('[data-testid="debug-registers"]').textContent()).toBe(regs);
+  });
+
+  it('watches a register and a variable, shows memory following ESP, and steps back over', async () => {
+    const at = await count();
+    const reg = (name: string) =>
+      page.locator(`[data-testid="debug-registers"] tr[data-reg="${name}"] td`).nth(1).textContent();
+    const watch = (expr: string) => page.locator(`[data-testid="watches"] [data-watch="${expr}"] .value`).textContent();
+    const memoryStart = () => page.locator('[data-testid="memory"] tr td.addr').first().textContent();
+    for (const expr of ['esp', 'jiffies']) {
+      await page.getByLabel('Watch').fill(expr);
+      await page.getByRole('button', { name: 'Add watch' }).click();
+    }
+    await expect.poll(() => watch('jiffies')).toMatch(/^0x[0-9a-f]{8}$/);
+    const esp = (await reg('esp'))!;
+    expect(await watch('esp')).toBe(esp);
+    await page.getByLabel('Memory at').fill('esp');
+    await page.getByRole('button', { name: 'Show memory' }).click();
+    await expect.poll(memoryStart).toBe(esp);
+    // The first instruction pushes EBP: the watch and the memory viewer follow ESP down.
+    await page.keyboard.press('F11');
+    const below = '0x' + (parseInt(esp, 16) - 4).toString(16).padStart(8, '0');
+    await expect.poll(memoryStart).toBe(below);
+    expect(await watch('esp')).toBe(below);
+    await page.screenshot({ path: artifact('debugger-02-watch-memory.png') });
+    await page.getByRole('button', { name: 'Step back over' }).click();
+    await expect.poll(count, { timeout: 20_000 }).toBe(at);
+    await expect.poll(memoryStart).toBe(esp);
   });
 
   it('shows AT&T syntax on request, then continues to the prompt', async () => {
@@ -96,5 +124,32 @@ describe('the Debugger tab', () => {
     expect(gdb.stdout).toContain('[Inferior 1 (Remote target) detached]');
     // gdb attached (the machine stopped for it) and left: the machine runs on.
     await expect.poll(status, { timeout: 10_000 }).toMatch(/running/);
+  });
+
+  it('takes a breakpoint condition and shows it', async () => {
+    await page.getByLabel('Break at').fill('console_write');
+    await page.getByLabel('Condition').fill('eax == 0x12345');
+    await page.getByRole('button', { name: 'Add breakpoint' }).click();
+    const bps = page.locator('[data-testid="breakpoints"]');
+    await expect.poll(() => bps.textContent()).toContain('console_write if eax == 0x12345');
+    await page.getByLabel('Condition').fill('eax = 1');
+    await page.getByRole('button', { name: 'Add breakpoint' }).click();
+    await expect.poll(() => page.locator('.debugger .field-error').textContent()).toMatch(/not a comparison/);
+    await bps.getByRole('button', { name: 'remove' }).click();
+    await expect.poll(() => bps.locator('li').count()).toBe(0);
+  });
+
+  it('drags the timeline back to an earlier instruction of the recorded window', async () => {
+    await page.locator('.debugger-toolbar').getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(status).toMatch(/stopped: paused/);
+    const at = await count();
+    const slider = page.getByLabel('Timeline');
+    const box = (await slider.boundingBox())!;
+    const [min, max] = [Number(await slider.getAttribute('min')), Number(await slider.getAttribute('max'))];
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(count, { timeout: 30_000 }).toBeLessThan(at);
+    const middle = min + (max - min) / 2;
+    expect(Math.abs((await count()) - middle)).toBeLessThan((max - min) / 10);
+    await page.screenshot({ path: artifact('debugger-03-timeline.png') });
   });
 });

@@ -53,6 +53,7 @@ describe('workbench in browser mode', () => {
     await page.waitForSelector('[data-testid="json-editor"] .view-line');
     await page.fill('#f-name', 'alpha');
     await page.fill('#f-kernel', '/images/vmlinux-2.6.23');
+    await page.fill('#f-symbols', '/images/System.map-2.6.23');
     await page.fill('#f-memory', '64');
     await page.fill('#f-cmdline', 'console=hvc0 root=/dev/lgba');
     await page.getByRole('button', { name: '+ Add disk' }).click();
@@ -66,6 +67,7 @@ describe('workbench in browser mode', () => {
     expect(shown).toContain('"path": "/images/root.img"');
     expect(shown).toContain('"readOnly": true');
     expect(shown).toContain('"lan0"');
+    expect(shown).toContain('"symbols": "/images/System.map-2.6.23"');
     await page.screenshot({ path: artifact('02-config-form-and-monaco.png') });
 
     // Now edit in Monaco: the form follows.
@@ -80,6 +82,7 @@ describe('workbench in browser mode', () => {
     await setMonacoText(JSON.stringify(edited, null, 2));
     await expect.poll(() => page.inputValue('#f-memory')).toBe('128');
     expect(await page.inputValue('#f-cmdline')).toBe('console=hvc0 root=/dev/lgba init=/bin/sh');
+    expect(await page.inputValue('#f-symbols')).toBe('');
 
     const create = page.getByRole('button', { name: 'Create', exact: true });
     await expect.poll(() => create.isEnabled()).toBe(true);

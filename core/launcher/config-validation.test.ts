@@ -26,6 +26,16 @@ describe('validateMachineConfig', () => {
     expect(validateMachineConfig({ name: 'm', kernel: 'k', memoryMB: 4 }).ok).toBe(true);
   });
 
+  it('takes an optional symbols file, never an empty name', () => {
+    expect(validateMachineConfig({ ...good, symbols: 'System.map' })).toEqual({
+      ok: true,
+      config: { ...good, symbols: 'System.map' },
+    });
+    expect(errorsOf(validateMachineConfig({ ...good, symbols: '' }))).toEqual([
+      { path: '/symbols', message: 'must NOT have fewer than 1 characters' },
+    ]);
+  });
+
   it('names out-of-range numbers by JSON pointer', () => {
     expect(errorsOf(validateMachineConfig({ ...good, memoryMB: 2 }))).toEqual([
       { path: '/memoryMB', message: 'must be >= 4' },

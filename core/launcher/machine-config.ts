@@ -13,6 +13,8 @@ export interface MachineConfig {
   name: string;
   kernel: string;
   initrd?: string;
+  /** System.map or ELF with a symbol table for the debugger and profiler (default: the kernel's own). */
+  symbols?: string;
   memoryMB: number;
   cmdline?: string;
   blockDevices?: BlockDeviceConfig[];

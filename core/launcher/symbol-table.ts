@@ -169,6 +169,18 @@ async function readSymbols(read: () => Promise<SymbolTable>): Promise<SymbolTabl
 }
 
 /**
+ * The symbols of the file a machine's config names (`symbols`): an ELF's symbol table or a
+ * System.map. Throws an error naming the file when it cannot be read or holds no symbols.
+ */
+export async function symbolFile(name: string, baseDir?: string): Promise<SymbolTable> {
+  const bytes = await readGuestImage(resolveGuestFile(name, baseDir), 'symbols file', MAX_KERNEL_BYTES);
+  const table = isElf(bytes) ? elfSymbols(bytes) : systemMapSymbols(new TextDecoder('latin1').decode(bytes));
+  if (table.size === 0)
+    throw new Error(`symbols file ${name} holds no symbols (expected a System.map or an ELF with a symbol table)`);
+  return table;
+}
+
+/**
  * The symbols of a machine's kernel: its ELF symbol table, else a System.map in the kernel's
  * directory; null when neither gives any or they cannot be read (the Launcher already refused or
  * loaded the kernel, and a profile or a debugger without names still works). Never rejects.

@@ -41,6 +41,20 @@ describe('debug session symbols', () => {
       ]);
       expect(() => session.command({ op: 'break', target: 'no_such_symbol' })).toThrow(/neither a register, a symbol/);
       session.detach();
+      // The config may name the symbols: a System.map anywhere, or an ELF with a symbol table.
+      writeFileSync(join(dir, 'other.map'), `${hex(bench.address)} T renamed_bench\n`);
+      expect((await machineSymbols({ ...config, symbols: 'other.map' }, dir)).named('renamed_bench')?.address).toBe(
+        bench.address,
+      );
+      const fromElf = await machineSymbols({ ...config, symbols: resolveGuestFile('builtin:demo') }, dir);
+      expect(fromElf.named('jiffies')?.address).toBe(jiffies.address);
+      await expect(machineSymbols({ ...config, symbols: 'absent.map' }, dir)).rejects.toThrow(
+        /cannot read symbols file .*absent\.map/,
+      );
+      writeFileSync(join(dir, 'empty.map'), 'not a map\n');
+      await expect(machineSymbols({ ...config, symbols: 'empty.map' }, dir)).rejects.toThrow(
+        /symbols file empty\.map holds no symbols/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

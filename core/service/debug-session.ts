@@ -9,7 +9,7 @@ import { addressOf, resolveName } from '../launcher/debug/expression';
 import { GDB_REG_COUNT, GDB_REG_NAMES, readGdbRegister, readVirtual } from '../launcher/debug/guest-access';
 import { Launcher } from '../launcher/launch';
 import type { MachineConfig } from '../launcher/machine-config';
-import { kernelSymbols, SymbolTable } from '../launcher/symbol-table';
+import { kernelSymbols, symbolFile, SymbolTable } from '../launcher/symbol-table';
 import type { DebugCommand, DebugView, DebugViewOptions, MemoryDump, WatchValue } from './debug-types';
 
 const EBP = 5;
@@ -22,8 +22,12 @@ const MEMORY_BYTES = 64;
 /** Grid steps a step request may take before it answers "running" (the worker carries on). */
 const STEP_PATIENCE = 200;
 
-/** The symbols of the machine's kernel (its ELF symbol table or a System.map beside it); never rejects. */
+/**
+ * The machine's symbols: the file its config names (rejects naming that file when it is unusable),
+ * else its kernel's (its ELF symbol table or a System.map beside it; none when neither).
+ */
 export async function machineSymbols(config: MachineConfig, baseDir?: string): Promise<SymbolTable> {
+  if (config.symbols !== undefined) return symbolFile(config.symbols, baseDir);
   return (await kernelSymbols(config.kernel, baseDir)) ?? new SymbolTable([]);
 }
 

@@ -76,7 +76,7 @@ function reportRates(): void {
   if (rates) post({ type: 'rates', rates });
 }
 
-/** The kernel's symbols, read once per worker: the observer and the debugger share them. */
+/** The machine's symbols, read once per worker: the observer and the debugger share them. */
 let symbolsLoad: Promise<SymbolTable> | null = null;
 function loadSymbols(): Promise<SymbolTable> {
   return (symbolsLoad ??= machineSymbols(data.config, data.baseDir));
@@ -86,7 +86,11 @@ function loadSymbols(): Promise<SymbolTable> {
 function observe(g: LaunchedGuest): void {
   observer = new MachineObserver(
     g,
-    loadSymbols().then((table) => (table.size > 0 ? table : null)),
+    // (An unusable symbols file is reported when the debugger attaches; the profile goes without names.)
+    loadSymbols().then(
+      (table) => (table.size > 0 ? table : null),
+      () => null,
+    ),
   );
 }
 

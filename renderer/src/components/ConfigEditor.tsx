@@ -88,7 +88,7 @@ export function ConfigEditor({ id, running, onSaved, onDeleted, onCancelNew, onD
 
   const errorsAt = (pointer: string): ConfigFieldError[] => errors.filter((e) => e.pointer === pointer);
   const FORM_POINTERS =
-    /^\/(name|kernel|initrd|memoryMB|cmdline|blockDevices(\/\d+(\/(path|readOnly))?)?|networks(\/\d+)?)$/;
+    /^\/(name|kernel|initrd|symbols|memoryMB|cmdline|blockDevices(\/\d+(\/(path|readOnly))?)?|networks(\/\d+)?)$/;
   const otherErrors = errors.filter((e) => !FORM_POINTERS.test(e.pointer));
 
   /** A form edit: change the parsed draft, write it back as the JSON text Monaco shows. */
@@ -263,6 +263,21 @@ export function ConfigEditor({ id, running, onSaved, onDeleted, onCancelNew, onD
                 onChange={(e) => setOptional('initrd', e.target.value)}
                 spellCheck={false}
                 placeholder="(none)"
+              />
+            </Field>
+            <Field
+              label="Symbols"
+              htmlFor="f-symbols"
+              pointer="/symbols"
+              errors={errorsAt('/symbols')}
+              hint="Optional System.map or ELF for the debugger and profiler (default: the kernel's own)."
+            >
+              <input
+                id="f-symbols"
+                value={str('symbols')}
+                onChange={(e) => setOptional('symbols', e.target.value)}
+                spellCheck={false}
+                placeholder="(the kernel's)"
               />
             </Field>
             <Field
