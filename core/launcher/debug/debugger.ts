@@ -30,6 +30,7 @@ export type WatchAccess = 'write' | 'read' | 'access';
 
 export interface Breakpoint {
   id: number;
+  /** Linear address of the instruction (CS base + EIP; the guest's virtual address in lguest). */
   address: number;
   /** Only in this address space (guest-physical page directory); null = any. */
   cr3: number | null;
