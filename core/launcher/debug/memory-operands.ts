@@ -6,6 +6,7 @@
 import { decodeBytes } from '../../cpu/decode';
 import type { I386 } from '../../cpu/cpu';
 import { DF } from '../../cpu/flags';
+import { D_DB } from '../../cpu/segmentation';
 import type { Instr } from '../../cpu/instr';
 import { CS, ES, SS, type SegReg } from '../../cpu/types';
 
@@ -86,7 +87,7 @@ function stackUnits(ins: Instr): number {
 function stackOperand(cpu: I386, ins: Instr): MemoryOperand | null {
   const size = ins.o16 ? 2 : 4;
   const ss = cpu.getSegment(SS);
-  const ss32 = (ss.flags & 0x400000) !== 0;
+  const ss32 = (ss.flags & D_DB) !== 0;
   const sp = (r: number) => (ss32 ? cpu.gpr[r]! : cpu.gpr[r]! & 0xffff);
   if (ins.op === 0xc9) return { lin: (ss.base + sp(EBP)) >>> 0, len: size, reads: true }; // LEAVE
   const units = stackUnits(ins);
@@ -109,7 +110,7 @@ const STRINGS: Record<number, { src: boolean; dst: 'read' | 'write' | null }> = 
 
 function stringOperands(cpu: I386, ins: Instr, read: ReadLinear): MemoryOperand[] {
   const kind = STRINGS[ins.op & ~1];
-  if (kind === undefined || ins.mod !== 3 || ins.op > 0xff) return [];
+  if (kind === undefined) return [];
   const n = ins.sz >>> 3;
   const down = (cpu.eflags & DF) !== 0;
   const step = down ? -n : n;
