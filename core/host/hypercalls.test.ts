@@ -95,6 +95,25 @@ describe('LHCALL_FLUSH_ASYNC (0) and the async ring', () => {
     expect(g.lg.state.ts).toBe(0); // ring TS(8) first, then the pending sync TS(0)
     expect(g.lg.state.stats.hypercalls[8]).toBe(2);
   });
+
+  it('a ring hypercall that kills the guest is the last one served: later slots and the sync call are not', () => {
+    const g = initedFakeGuest();
+    const put = (n: number, eax: number, edx: number): void => {
+      const a = LD + 84 + n * 16;
+      g.mem.ramView.setUint32(a, eax, true);
+      g.mem.ramView.setUint32(a + 4, edx, true);
+      g.mem.ram[LD + 20 + n] = 0;
+    };
+    put(0, 99, 0); // no such hypercall: kills
+    put(1, 8, 8); // TS(8)
+    g.cpu.hypercall(8, 8); // sync TS(8)
+    expect(g.file.run({ budget: 10 })).toEqual({ kind: 'dead', reason: 'Bad hypercall 99\n' });
+    expect(g.lg.state.ts).toBe(0);
+    expect(g.lg.state.stats.hypercalls[8]).toBe(0);
+    expect(g.mem.ram[LD + 21]).toBe(0); // slot 1 still pending: never served
+    const last = g.lg.trace.last(1)[0]!;
+    expect(last).toMatchObject({ decision: 'killed', hypercall: { number: 99 } });
+  });
 });
 
 describe('the other hypercalls', () => {

@@ -160,6 +160,8 @@ function doAsyncHcalls(lg: Lguest, ld: number): void {
     );
     lg.ringHypercalls[eax <= LHCALL_MAX ? eax : LHCALL_MAX + 1]!++;
     doHcall(lg, { eax, edx, ebx, ecx });
+    // A dead Guest is served nothing more: the hypercall that killed it is the last one.
+    if (s.dead !== null) break;
     if (s.dmaIsPending) lg.trace.decide(seq, DECISION_DMA);
     if (!lg.mem.isRam(ld + LD_HCALL_STATUS + n, 1)) {
       kill(lg, 'Writing result for async hypercall');
@@ -235,7 +237,7 @@ export function doHypercalls(lg: Lguest): void {
     return;
   }
   doAsyncHcalls(lg, s.lguestData);
-  if (!s.dmaIsPending && s.trapnum === LGUEST_TRAP_ENTRY) {
+  if (s.dead === null && !s.dmaIsPending && s.trapnum === LGUEST_TRAP_ENTRY) {
     const cpu = lg.cpu;
     const seq = traceSyncHypercall(lg);
     const eax = doHcall(lg, { eax: cpu.getReg(EAX), edx: cpu.getReg(EDX), ebx: cpu.getReg(EBX), ecx: cpu.getReg(ECX) });
