@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOTHING_CAN_WAKE, runLguest, type CliIo } from './cli';
+import { exitTraceOf } from './exit-trace-lines';
 import { HOSTILE_GUEST_MB, hostileGuest } from './hostile-guest';
-import { defaultHost } from './launch';
+import { defaultHost, launchGuest } from './launch';
 
 const SEEDS = 240;
 /** A seed whose run has not ended by then is a failure ("did not end"). */
@@ -95,5 +96,25 @@ describe('hostile guests on the lguest command', () => {
           .join('\n'),
     );
     expect(bad).toEqual([]);
+  });
+
+  it('a kill the Launcher decides (seed 10: a DMA section outside guest memory) marks the SEND_DMA killed in the trace', async () => {
+    const image = join(dir, 'hostile-10.elf');
+    writeFileSync(image, hostileGuest(10));
+    const logs: string[] = [];
+    const guest = await launchGuest(
+      { name: 'hostile-10', kernel: image, memoryMB: HOSTILE_GUEST_MB },
+      { consoleOutput: () => {}, log: (l) => logs.push(l) },
+    );
+    try {
+      let step = guest.step(1_000_000);
+      for (let i = 0; i < 100 && step.kind === 'running'; i++) step = guest.step(1_000_000);
+      expect(step).toMatchObject({ kind: 'dead', reason: expect.stringMatching(/^Invalid address .* lguest_dma/) });
+      expect(logs.some((l) => l.startsWith('guest killed by the Launcher'))).toBe(true);
+      const last = exitTraceOf(guest.file)!.last(1)[0]!;
+      expect(last).toMatchObject({ vector: 0x1f, decision: 'killed', hypercall: { number: 13 } });
+    } finally {
+      guest.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { writeBootParams } from './boot-params';
 import { ConsoleDevice, type ConsoleState } from './console-device';
 import type { DeviceContext, LauncherDevice } from './device';
 import { DeviceTable, LGUEST_DEVICE_T_BLOCK, LGUEST_DEVICE_T_CONSOLE, LGUEST_DEVICE_T_NET } from './device-table';
+import { exitTraceOf } from './exit-trace-lines';
 import { readGuestImage } from './guest-file';
 import { planGuestLayout, type GuestLayout } from './guest-layout';
 import { loadKernelImage, type KernelLayout } from './kernel-image';
@@ -361,6 +362,8 @@ export class Launcher implements LaunchedGuest {
       return work() === true;
     } catch (e) {
       if (e instanceof InvalidGuestAddress) {
+        // Like the host's own kills: the newest traced event (the DMA just served) is what killed it.
+        if (this.deadReason === null) exitTraceOf(this.file)?.markNewestKilled();
         this.die(e.message);
         return false;
       }
