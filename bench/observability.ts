@@ -14,6 +14,7 @@ import { GuestProfiler } from '../core/launcher/guest-profiler';
 import { launchGuest } from '../core/launcher/launch';
 import { replayTo } from '../core/launcher/replay';
 import { kernelSymbols } from '../core/launcher/symbol-table';
+import { userProgramSymbols } from '../core/launcher/user-program-symbols';
 
 const PROMPT = 1_500_000;
 /** `bench 2000000` takes about 30M instructions. */
@@ -81,7 +82,10 @@ async function once(mode: Mode): Promise<{ boot: Phase; bench: Phase }> {
   );
   const lg = (guest.file as unknown as { guest: Lguest }).guest;
   if (!mode.trace) lg.trace = new UntracedExits(1);
-  const profiler = new GuestProfiler(lg, await kernelSymbols('builtin:demo'));
+  const profiler = new GuestProfiler(lg, {
+    kernel: await kernelSymbols('builtin:demo'),
+    programs: (await userProgramSymbols('builtin:demo')).programs,
+  });
   if (mode.sampling) profiler.start(INTERVAL);
   const phase = (from: number, to: number, work: () => void): Phase => {
     const exits0 = lg.trace.recorded;

@@ -1,5 +1,6 @@
 // The guest profiler's sampling: every N retired instructions the Host notes where the Guest is
-// (EIP, CPL, and the Guest's CR3, i.e. which address space). Samples are taken by splitting the
+// (EIP, CPL, the Guest's CR3, i.e. which address space, and in user mode which program runs
+// there when the profiler can tell). Samples are taken by splitting the
 // CPU's run at the sample points, never by running the Host's loop more often: see runSampled.
 
 import type { Cpu, CpuExit } from '../cpu/types';
@@ -13,7 +14,12 @@ export interface GuestSample {
   cpl: number;
   /** Guest-physical address of the Guest page directory in use (0 before any). */
   cr3: number;
+  /** In user mode: the user program running, as the sampler's `programOf` numbers it; else -1. */
+  program: number;
 }
+
+/** Which user program the Guest runs now (called at user-mode samples only); -1 when unknown. */
+export type ProgramOf = (lg: Lguest) => number;
 
 /** Default sampling period in guest instructions, and how many samples are kept. */
 export const DEFAULT_SAMPLE_INTERVAL = 20_000;
@@ -24,6 +30,7 @@ export class GuestSampler {
   private readonly eip: Uint32Array;
   private readonly cpl: Uint8Array;
   private readonly cr3: Uint32Array;
+  private readonly program: Int32Array;
   private total = 0;
   /** The instruction count at which the next sample is due (a multiple of the interval; 0 = not yet known). */
   private next: number;
@@ -31,6 +38,7 @@ export class GuestSampler {
   constructor(
     readonly interval: number = DEFAULT_SAMPLE_INTERVAL,
     readonly capacity = SAMPLE_CAPACITY,
+    private readonly programOf: ProgramOf | null = null,
   ) {
     if (!Number.isInteger(interval) || interval < 1)
       throw new Error(`sampling interval must be a positive integer, got ${interval}`);
@@ -38,6 +46,7 @@ export class GuestSampler {
     this.eip = new Uint32Array(capacity);
     this.cpl = new Uint8Array(capacity);
     this.cr3 = new Uint32Array(capacity);
+    this.program = new Int32Array(capacity);
     this.next = 0;
   }
 
@@ -72,6 +81,7 @@ export class GuestSampler {
     this.cpl[i] = cpu.cpl;
     const slot = lg.state.pgdirs[lg.state.currentPgdir];
     this.cr3[i] = slot ? slot.cr3 : 0;
+    this.program[i] = cpu.cpl === 3 && this.programOf !== null ? this.programOf(lg) : -1;
     this.total++;
     this.next = this.nextPointAfter(cpu.instructionCount);
   }
@@ -86,7 +96,13 @@ export class GuestSampler {
     const out: GuestSample[] = [];
     for (let q = first; q < this.total; q++) {
       const i = q % this.capacity;
-      out.push({ instruction: this.instruction[i]!, eip: this.eip[i]!, cpl: this.cpl[i]!, cr3: this.cr3[i]! });
+      out.push({
+        instruction: this.instruction[i]!,
+        eip: this.eip[i]!,
+        cpl: this.cpl[i]!,
+        cr3: this.cr3[i]!,
+        program: this.program[i]!,
+      });
     }
     return out;
   }

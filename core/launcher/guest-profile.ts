@@ -1,9 +1,18 @@
 // The guest profiler's results: samples of EIP/CPL/CR3 (core/host/guest-sampler.ts) grouped by
-// kernel symbol when the machine has symbols, else by 256-byte address range, kernel and user
-// apart (user code by address space), as a top-N table and as a speedscope file.
+// symbol where the machine has symbols (the kernel's, and a user program's when the sample's
+// program was recognised), else by 256-byte address range, kernel and user apart (user code by
+// address space), as a top-N table and as a speedscope file.
 
 import type { GuestSample } from '../host/guest-sampler';
 import type { SymbolTable } from './symbol-table';
+import type { UserProgram } from './user-program-symbols';
+
+/** What names the places samples fall in. */
+export interface ProfileNames {
+  kernel: SymbolTable | null;
+  /** The user programs, indexed as the samples' `program` numbers them. */
+  programs: readonly UserProgram[];
+}
 
 /** Bytes per bucket where no symbol names the code. */
 export const RANGE_BYTES = 256;
@@ -19,6 +28,8 @@ export interface ProfileRow {
   address: number;
   /** For user code: the guest page directory (address space) it ran in. */
   cr3: number | null;
+  /** For user code: the user program it ran in, when recognised (its symbols name the row). */
+  program: string | null;
   samples: number;
   /** samples / all samples, 0..1. */
   share: number;
@@ -32,6 +43,8 @@ export interface GuestProfile {
   userSamples: number;
   /** Whether kernel code was named by symbols. */
   symbols: boolean;
+  /** The user programs whose code is named by their symbols (when recognised in a sample). */
+  programs: string[];
   /** Most frequent first. */
   rows: ProfileRow[];
 }
@@ -41,32 +54,30 @@ function hex8(n: number): string {
 }
 
 /** Where a sample was: its row key parts. */
-function placeOf(s: GuestSample, symbols: SymbolTable | null): Omit<ProfileRow, 'samples' | 'share'> {
+function placeOf(s: GuestSample, names: ProfileNames): Omit<ProfileRow, 'samples' | 'share'> {
   const mode: ProfileMode = s.cpl === 3 ? 'user' : 'kernel';
-  const sym = mode === 'kernel' && symbols ? symbols.lookup(s.eip) : null;
-  if (sym) return { mode, name: sym.name, address: sym.address, cr3: null };
+  const program = mode === 'user' ? (names.programs[s.program] ?? null) : null;
+  const table = mode === 'kernel' ? names.kernel : (program?.symbols ?? null);
+  const sym = table ? table.lookup(s.eip) : null;
+  const where = { mode, cr3: mode === 'user' ? s.cr3 : null, program: program?.name ?? null };
+  if (sym) return { ...where, name: sym.name, address: sym.address };
   const start = (s.eip - (s.eip % RANGE_BYTES)) >>> 0;
-  return {
-    mode,
-    name: `${hex8(start)}-${hex8(start + RANGE_BYTES - 1)}`,
-    address: start,
-    cr3: mode === 'user' ? s.cr3 : null,
-  };
+  return { ...where, name: `${hex8(start)}-${hex8(start + RANGE_BYTES - 1)}`, address: start };
 }
 
 /** The samples grouped into rows, most frequent first (ties by address); at most `top` rows. */
 export function aggregateProfile(
   samples: readonly GuestSample[],
-  symbols: SymbolTable | null,
+  names: ProfileNames,
   interval: number,
   top = 50,
 ): GuestProfile {
   const rows = new Map<string, ProfileRow>();
   let user = 0;
   for (const s of samples) {
-    const place = placeOf(s, symbols);
+    const place = placeOf(s, names);
     if (place.mode === 'user') user++;
-    const key = `${place.mode} ${place.cr3 ?? ''} ${place.name}`;
+    const key = `${place.mode} ${place.cr3 ?? ''} ${place.program ?? ''} ${place.name}`;
     const row = rows.get(key);
     if (row) row.samples++;
     else rows.set(key, { ...place, samples: 1, share: 0 });
@@ -78,9 +89,16 @@ export function aggregateProfile(
     samples: samples.length,
     kernelSamples: samples.length - user,
     userSamples: user,
-    symbols: symbols !== null && symbols.size > 0,
+    symbols: names.kernel !== null && names.kernel.size > 0,
+    programs: names.programs.map((p) => p.name),
     rows: sorted.slice(0, top),
   };
+}
+
+/** "address space 0x00123000", or "bench (address space 0x00123000)" when the program is known. */
+function addressSpaceLabel(cr3: number, program: string | null): string {
+  const space = `address space ${hex8(cr3)}`;
+  return program === null ? space : `${program} (${space})`;
 }
 
 /** speedscope's file format (the parts a sampled profile uses). */
@@ -103,11 +121,12 @@ export interface SpeedscopeFile {
 
 /**
  * The samples as a speedscope sampled profile: each sample's stack is its mode ("kernel" or
- * "user"), for user code the address space, then the symbol or range; weights are instructions.
+ * "user"), for user code the address space (and program), then the symbol or range; weights are
+ * instructions.
  */
 export function speedscopeProfile(
   samples: readonly GuestSample[],
-  symbols: SymbolTable | null,
+  names: ProfileNames,
   interval: number,
   name: string,
 ): SpeedscopeFile {
@@ -123,9 +142,9 @@ export function speedscopeProfile(
     return i;
   };
   const stacks = samples.map((s) => {
-    const p = placeOf(s, symbols);
+    const p = placeOf(s, names);
     const stack = [frame(p.mode)];
-    if (p.cr3 !== null) stack.push(frame(`address space ${hex8(p.cr3)}`));
+    if (p.cr3 !== null) stack.push(frame(addressSpaceLabel(p.cr3, p.program)));
     stack.push(frame(p.name));
     return stack;
   });

@@ -1,6 +1,6 @@
 // The guest profiler on the demo guest: sampling changes nothing the guest or a snapshot could
-// see, the profile of `bench` is led by the bench program's loop, and the speedscope export
-// satisfies speedscope's own file-format schema.
+// see, the profile of `bench` is led by the bench program's loop (named by its symbol map), and
+// the speedscope export satisfies speedscope's own file-format schema.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,10 +11,10 @@ import type { LguestFileImpl } from '../host/lguest-user';
 import { encodeMachineState, machineStateOf } from '../snapshot/machine-snapshot';
 import { GuestProfiler } from './guest-profiler';
 import { launchGuest, type Launcher } from './launch';
-import { resolveGuestFile } from './kernel-path';
 import type { MachineConfig } from './machine-config';
 import { replayTo } from './replay';
-import { elfSymbols, kernelSymbols } from './symbol-table';
+import { kernelSymbols } from './symbol-table';
+import { userProgramSymbols } from './user-program-symbols';
 
 const DEMO: MachineConfig = { name: 'demo', kernel: 'builtin:demo', memoryMB: 32 };
 /** Past the first prompt (about 0.96M instructions). */
@@ -49,7 +49,9 @@ describe('the guest profiler on the demo guest', () => {
     off.guest.close();
 
     const on = await boot();
-    const profiler = new GuestProfiler(lgOf(on.guest), null);
+    // With the user programs: recognising them reads guest memory, and must change nothing either.
+    const { programs } = await userProgramSymbols('builtin:demo');
+    const profiler = new GuestProfiler(lgOf(on.guest), { kernel: null, programs });
     // A prime interval: sample points fall everywhere relative to the Launcher's slices.
     profiler.start(997);
     runBench(on.guest);
@@ -59,14 +61,18 @@ describe('the guest profiler on the demo guest', () => {
     expect(on.output()).toContain('kernel made');
     expect(on.output()).toBe(off.output());
     expect(profiler.profile().samples).toBe(Math.floor(END / 997));
+    expect(profiler.profile().rows.some((r) => r.program === 'bench')).toBe(true);
     expect(Buffer.compare(stateOn, stateOff)).toBe(0);
   });
 
-  it('the top of a bench profile is user code inside the bench program; kernel code is named by symbols', async () => {
+  it("the top of a bench profile is the bench program's loop (its main), by name; kernel code is named by symbols", async () => {
     const symbols = await kernelSymbols('builtin:demo');
     expect(symbols).not.toBeNull();
+    const { programs, problems } = await userProgramSymbols('builtin:demo');
+    expect(problems).toEqual([]);
+    expect(programs.map((p) => p.name)).toEqual(['bench', 'fault', 'fpfmt', 'hello', 'rev', 'spin']);
     const run = await boot();
-    const profiler = new GuestProfiler(lgOf(run.guest), symbols);
+    const profiler = new GuestProfiler(lgOf(run.guest), { kernel: symbols, programs });
     profiler.start(1000);
     expect(replayTo(run.guest, PROMPT)).toMatchObject({ kind: 'reached' });
     profiler.reset();
@@ -75,15 +81,14 @@ describe('the guest profiler on the demo guest', () => {
     const p = profiler.profile(10);
     expect(p.samples).toBe((END - PROMPT) / 1000);
     expect(p.symbols).toBe(true);
+    expect(p.programs).toContain('bench');
     expect(p.kernelSamples + p.userSamples).toBe(p.samples);
-    // The bench program is a flat binary run at 0x08048000; the kernel carries it between two symbols.
-    const all = elfSymbols(new Uint8Array(readFileSync(resolveGuestFile('builtin:demo'))));
-    const benchEnd = 0x08048000 + (all.named('prog_bench_end')!.address - all.named('prog_bench_start')!.address);
     const topRow = p.rows[0]!;
-    expect(topRow.mode).toBe('user');
-    expect(topRow.address).toBeGreaterThanOrEqual(0x08048000);
-    expect(topRow.address).toBeLessThan(benchEnd);
+    const benchMain = programs.find((x) => x.name === 'bench')!.symbols.named('main')!;
+    expect(topRow).toMatchObject({ mode: 'user', program: 'bench', name: 'main', address: benchMain.address });
     expect(topRow.share).toBeGreaterThan(0.2);
+    // The shell started bench from the kernel: no user sample is put in another program.
+    expect(p.rows.filter((r) => r.mode === 'user').every((r) => r.program === 'bench')).toBe(true);
     const kernelRows = p.rows.filter((r) => r.mode === 'kernel');
     expect(kernelRows.length).toBeGreaterThan(0);
     expect(kernelRows.every((r) => symbols!.lookup(r.address)?.name === r.name)).toBe(true);
@@ -91,7 +96,10 @@ describe('the guest profiler on the demo guest', () => {
 
   it("exports a speedscope file that validates against speedscope's schema", async () => {
     const run = await boot();
-    const profiler = new GuestProfiler(lgOf(run.guest), await kernelSymbols('builtin:demo'));
+    const profiler = new GuestProfiler(lgOf(run.guest), {
+      kernel: await kernelSymbols('builtin:demo'),
+      programs: (await userProgramSymbols('builtin:demo')).programs,
+    });
     profiler.start(5000);
     runBench(run.guest);
     run.guest.close();
@@ -107,5 +115,8 @@ describe('the guest profiler on the demo guest', () => {
     expect(prof.weights.every((w) => w === 5000)).toBe(true);
     const roots = new Set(prof.samples.map((s) => file.shared.frames[s[0]!]!.name));
     expect([...roots].sort()).toEqual(['kernel', 'user']);
+    const names = new Set(file.shared.frames.map((f) => f.name));
+    expect(names).toContain('main');
+    expect([...names].some((n) => /^bench \(address space 0x[0-9a-f]{8}\)$/.test(n))).toBe(true);
   });
 });

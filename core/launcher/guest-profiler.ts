@@ -1,10 +1,17 @@
 // Profiling one guest: attaches a sampler to the host's record of the guest, and turns the
 // samples taken since the last start or reset into a profile or a speedscope file.
 
-import { DEFAULT_SAMPLE_INTERVAL, GuestSampler } from '../host/guest-sampler';
+import { DEFAULT_SAMPLE_INTERVAL, GuestSampler, SAMPLE_CAPACITY } from '../host/guest-sampler';
 import type { Lguest } from '../host/lg';
-import { aggregateProfile, speedscopeProfile, type GuestProfile, type SpeedscopeFile } from './guest-profile';
-import type { SymbolTable } from './symbol-table';
+import { readVirtual } from './debug/guest-access';
+import {
+  aggregateProfile,
+  speedscopeProfile,
+  type GuestProfile,
+  type ProfileNames,
+  type SpeedscopeFile,
+} from './guest-profile';
+import { recognizeProgram } from './user-program-symbols';
 
 export class GuestProfiler {
   private sampler: GuestSampler | null = null;
@@ -13,8 +20,12 @@ export class GuestProfiler {
 
   constructor(
     private readonly guest: Pick<Lguest, 'sampler'>,
-    /** Names kernel code in profiles; null (or until set) profiles go by address range. */
-    public symbols: SymbolTable | null,
+    /**
+     * Names code in profiles (until set, or where none applies, profiles go by address range).
+     * User programs are recognised while sampling: samples taken before `programs` is set stay
+     * unnamed.
+     */
+    public names: ProfileNames,
   ) {}
 
   get running(): boolean {
@@ -23,7 +34,9 @@ export class GuestProfiler {
 
   /** Start sampling every `interval` instructions: a new profile. */
   start(interval = DEFAULT_SAMPLE_INTERVAL): void {
-    this.sampler = new GuestSampler(interval);
+    this.sampler = new GuestSampler(interval, SAMPLE_CAPACITY, (lg) =>
+      recognizeProgram(this.names.programs, (va, len) => readVirtual(lg, va, len)),
+    );
     this.from = 0;
     this.guest.sampler = this.sampler;
   }
@@ -40,11 +53,11 @@ export class GuestProfiler {
 
   profile(top?: number): GuestProfile {
     const s = this.sampler;
-    return aggregateProfile(s ? s.since(this.from) : [], this.symbols, s?.interval ?? DEFAULT_SAMPLE_INTERVAL, top);
+    return aggregateProfile(s ? s.since(this.from) : [], this.names, s?.interval ?? DEFAULT_SAMPLE_INTERVAL, top);
   }
 
   speedscope(name: string): SpeedscopeFile {
     const s = this.sampler;
-    return speedscopeProfile(s ? s.since(this.from) : [], this.symbols, s?.interval ?? DEFAULT_SAMPLE_INTERVAL, name);
+    return speedscopeProfile(s ? s.since(this.from) : [], this.names, s?.interval ?? DEFAULT_SAMPLE_INTERVAL, name);
   }
 }

@@ -1,11 +1,15 @@
 // What a machine's worker adds so the UI can watch the machine work: counter rates for the live
 // plots (with where the guest is), the exit trace behind a death, and the guest profiler.
 
+import type { Lguest } from '../host/lg';
 import { counterRates, readCounters, type CounterReading } from '../host/rates';
 import type { LaunchedGuest } from '../launcher/api';
 import { DEATH_EXITS } from '../launcher/exit-trace-lines';
+import { readVirtual } from '../launcher/debug/guest-access';
+import type { ProfileNames } from '../launcher/guest-profile';
 import { GuestProfiler } from '../launcher/guest-profiler';
 import type { SymbolTable } from '../launcher/symbol-table';
+import { recognizeProgram, type UserProgram } from '../launcher/user-program-symbols';
 import { exitEvent, InspectError, lguestOf } from './inspectors';
 import type { ExitEvent, InspectQuery, MachineRates, ProfileView } from './inspector-types';
 
@@ -14,17 +18,25 @@ type ProfileQuery = Extract<InspectQuery, { kind: 'profile' }>;
 export class MachineObserver {
   private last: CounterReading | null = null;
   private profiler: GuestProfiler | null = null;
-  private symbols: SymbolTable | null = null;
+  /** Shared with the profiler: filled in as the symbols load. */
+  private readonly names: ProfileNames = { kernel: null, programs: [] };
 
-  /** `symbols`: the kernel's symbols as they load (null: it has none). */
+  /** `symbols`: the kernel's symbols as they load (null: it has none); `programs`: its user programs'. */
   constructor(
     private readonly guest: LaunchedGuest,
     symbols: Promise<SymbolTable | null>,
+    programs: Promise<UserProgram[]>,
   ) {
-    void symbols.then((table) => {
-      this.symbols = table;
-      if (this.profiler) this.profiler.symbols = table;
-    });
+    void symbols.then((table) => (this.names.kernel = table));
+    void programs.then((list) => (this.names.programs = list));
+  }
+
+  /** "schedule" in the kernel, "main in bench" in a recognised user program; null when unnamed. */
+  private symbolAt(lg: Lguest, eip: number, cpl: number): string | null {
+    if (cpl !== 3) return this.names.kernel?.lookup(eip)?.name ?? null;
+    const program = this.names.programs[recognizeProgram(this.names.programs, (va, n) => readVirtual(lg, va, n))];
+    const sym = program?.symbols.lookup(eip);
+    return sym ? `${sym.name} in ${program!.name}` : null;
   }
 
   /** The rates since the previous call (null on the first call, or on a host without counters). */
@@ -37,7 +49,7 @@ export class MachineObserver {
     if (!prev) return null;
     const eip = lg.cpu.eip >>> 0;
     const cpl = lg.cpu.cpl;
-    const symbol = cpl === 3 ? null : (this.symbols?.lookup(eip)?.name ?? null);
+    const symbol = this.symbolAt(lg, eip, cpl);
     return {
       atMs: nowMs,
       instructionCount: reading.instructions,
@@ -61,7 +73,7 @@ export class MachineObserver {
     if (!this.profiler) {
       const lg = lguestOf(this.guest);
       if (!lg) throw new InspectError('bad-state', 'this machine runs on a host without a profiler');
-      this.profiler = new GuestProfiler(lg, this.symbols);
+      this.profiler = new GuestProfiler(lg, this.names);
     }
     const p = this.profiler;
     if (q.action === 'start') p.start(q.interval);

@@ -9,6 +9,7 @@ import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import type { SymbolTable } from '../launcher/symbol-table';
+import { userProgramSymbols, type UserProgram } from '../launcher/user-program-symbols';
 import { DebugSession, machineSymbols } from './debug-session';
 import type { DebugCommand, DebugViewOptions } from './debug-types';
 import { replyToInspect } from './inspectors';
@@ -82,6 +83,15 @@ function loadSymbols(): Promise<SymbolTable> {
   return (symbolsLoad ??= machineSymbols(data.config, data.baseDir));
 }
 
+/** The user programs' symbols (user-symbols/ beside the kernel), read once per worker. */
+let programsLoad: Promise<UserProgram[]> | null = null;
+function loadPrograms(): Promise<UserProgram[]> {
+  return (programsLoad ??= userProgramSymbols(data.config.kernel, data.baseDir).then(({ programs, problems }) => {
+    for (const p of problems) post({ type: 'log', line: `profiler: ${p}` });
+    return programs;
+  }));
+}
+
 /** The launched (or restored) guest is there: watch it. */
 function observe(g: LaunchedGuest): void {
   observer = new MachineObserver(
@@ -91,6 +101,7 @@ function observe(g: LaunchedGuest): void {
       (table) => (table.size > 0 ? table : null),
       () => null,
     ),
+    loadPrograms(),
   );
 }
 

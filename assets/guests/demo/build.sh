@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the lguest demo guest: assets/guests/demo/demo.elf (or $1).
+# Builds the lguest demo guest: assets/guests/demo/demo.elf (or $1), and user-symbols/ beside it.
 # Deterministic: fixed flags, no timestamps, no build-path dependence.
 # Needs: gcc with -m32 support (gcc-multilib), nasm, binutils.
 set -eu
@@ -13,11 +13,12 @@ CC=${CC:-gcc}
 LD=${LD:-ld}
 OBJCOPY=${OBJCOPY:-objcopy}
 NASM=${NASM:-nasm}
+NM=${NM:-nm}
 
 export LC_ALL=C
 cd "$HERE"
 
-for tool in "$CC" "$LD" "$OBJCOPY" "$NASM"; do
+for tool in "$CC" "$LD" "$OBJCOPY" "$NASM" "$NM"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "build.sh: $tool not found (Debian: apt-get install -y gcc-multilib nasm binutils)" >&2
 		exit 1
@@ -40,14 +41,23 @@ LDFLAGS="-m elf_i386 -nostdlib --build-id=none -z noexecstack -z norelro"
 ULDFLAGS="$LDFLAGS --no-warn-rwx-segments"
 
 # --- user programs: flat binaries linked at 0x08048000 -------------------
+# Each also gets a symbol map, user-symbols/NAME.map beside the kernel, for the profiler: a
+# "# signature ADDRESS HEX" line (the program's first bytes as loaded, which tell the programs
+# apart in a running guest), then its code and data symbols in System.map form.
 $NASM -f elf32 -o "$BUILD/crt0.o" user/crt0.asm
 $CC $UCFLAGS -c -o "$BUILD/ulib.o" user/ulib.c
 $CC $UCFLAGS -c -o "$BUILD/ulib-lib.o" kernel/lib.c
+mkdir "$BUILD/user-symbols"
 for prog in hello bench fault spin rev fpfmt; do
 	$CC $UCFLAGS -c -o "$BUILD/$prog.o" "user/$prog.c"
 	$LD $ULDFLAGS -T user/user.ld -o "$BUILD/$prog.elf" "$BUILD/crt0.o" "$BUILD/$prog.o" \
 		"$BUILD/ulib.o" "$BUILD/ulib-lib.o" "$LIBGCC"
 	$OBJCOPY -O binary "$BUILD/$prog.elf" "$BUILD/$prog.bin"
+	{
+		echo "# user program $prog of the demo guest (written by build.sh)"
+		echo "# signature 08048000 $(od -An -tx1 -v -N64 "$BUILD/$prog.bin" | tr -d ' \n')"
+		$NM -n "$BUILD/$prog.elf" | grep -E '^[0-9a-f]{8} [tTdDbBrR] '
+	} >"$BUILD/user-symbols/$prog.map"
 done
 
 # --- kernel ------------------------------------------------------------------
@@ -70,6 +80,11 @@ if [ "$n" -ne 1 ]; then
 	exit 1
 fi
 
+MAPS="$(dirname "$OUT")/user-symbols"
+rm -rf "$MAPS.tmp"
+cp -R "$BUILD/user-symbols" "$MAPS.tmp"
+rm -rf "$MAPS"
+mv "$MAPS.tmp" "$MAPS"
 cp "$BUILD/demo.elf" "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-echo "built $OUT ($(wc -c <"$OUT") bytes)"
+echo "built $OUT ($(wc -c <"$OUT") bytes) and the user programs' symbol maps in $MAPS"

@@ -1,6 +1,7 @@
 // The Profile tab: the guest profiler. Start samples EIP/CPL/CR3 every N guest instructions
 // (changing nothing the guest sees); the top of the profile as a table and as a flame graph
-// (kernel and user apart, user code by address space); export for speedscope.
+// (kernel and user apart, user code by address space and, where recognised, by user program with
+// its symbols); export for speedscope.
 
 import { useState } from 'react';
 import type { GuestProfile, MachineStatus, ProfileRow } from '../../../../core/service/api';
@@ -29,6 +30,12 @@ function hex8(n: number): string {
   return '0x' + (n >>> 0).toString(16).padStart(8, '0');
 }
 
+/** "bench · 0x00123000" for a recognised program, else "address space 0x00123000". */
+function spaceLabel(r: ProfileRow): string {
+  if (r.cr3 === null) return '';
+  return r.program === null ? `address space ${hex8(r.cr3)}` : `${r.program} · ${hex8(r.cr3)}`;
+}
+
 /** A two- or three-level icicle: mode, (address space), place; widths are shares of all samples. */
 function FlameGraph({ profile }: { profile: GuestProfile }) {
   const total = profile.samples;
@@ -41,7 +48,7 @@ function FlameGraph({ profile }: { profile: GuestProfile }) {
     if (samples === 0) continue;
     const groups = new Map<string, ProfileRow[]>();
     for (const r of rows) {
-      const key = r.cr3 === null ? '' : `address space ${hex8(r.cr3)}`;
+      const key = spaceLabel(r);
       groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     modes.push({
@@ -174,7 +181,10 @@ export function ProfilePanel({ id, status, visible }: Props) {
             {data.running ? 'sampling' : 'not sampling'} · {p.samples.toLocaleString('en-US')} samples every{' '}
             {p.interval.toLocaleString('en-US')} instructions · kernel{' '}
             {pct(p.samples ? p.kernelSamples / p.samples : 0)}, user {pct(p.samples ? p.userSamples / p.samples : 0)} ·{' '}
-            {p.symbols ? 'kernel code named by its symbols' : 'no kernel symbols: 256-byte address ranges'}
+            {p.symbols ? 'kernel code named by its symbols' : 'no kernel symbols: 256-byte address ranges'} ·{' '}
+            {p.programs.length > 0
+              ? `user programs named: ${p.programs.join(', ')}`
+              : 'no user program symbols: user code by address range'}
           </div>
           {p.samples === 0 ? (
             <div className="empty">No samples yet: press Start, let the guest work, and the profile fills in.</div>
@@ -186,6 +196,7 @@ export function ProfilePanel({ id, status, visible }: Props) {
                   <tr>
                     <th>mode</th>
                     <th>where</th>
+                    <th>program</th>
                     <th>address space</th>
                     <th className="num">samples</th>
                     <th className="num">share</th>
@@ -193,9 +204,10 @@ export function ProfilePanel({ id, status, visible }: Props) {
                 </thead>
                 <tbody>
                   {p.rows.slice(0, TABLE_ROWS).map((r) => (
-                    <tr key={`${r.mode} ${r.cr3 ?? ''} ${r.name}`}>
+                    <tr key={`${r.mode} ${r.cr3 ?? ''} ${r.program ?? ''} ${r.name}`}>
                       <td>{r.mode}</td>
                       <td className="mono">{r.name}</td>
+                      <td>{r.program ?? ''}</td>
                       <td className="mono">{r.cr3 === null ? '' : hex8(r.cr3)}</td>
                       <td className="mono num">{r.samples.toLocaleString('en-US')}</td>
                       <td className="mono num">{pct(r.share)}</td>

@@ -1,6 +1,7 @@
 // Live plots on the Counters tab (uPlot): instructions per second, exits / interrupts / shadow
 // page faults per second, and hypercalls per second by number, over the last minutes. Drag to
-// zoom, double-click to zoom out; Pause freezes the picture while the data keeps coming.
+// zoom, double-click to zoom out; Pause freezes the picture while the data keeps coming. Each plot
+// states what it shows in data- attributes (points, last x, the x range, zoomed) for tests.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
@@ -70,6 +71,7 @@ function Plot({
   paused: boolean;
   testid: string;
 }) {
+  const card = useRef<HTMLElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const zoomed = useRef(false);
@@ -85,6 +87,16 @@ function Plot({
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    const describe = (u: uPlot) => {
+      const d = card.current?.dataset;
+      if (!d) return;
+      const xs = u.data[0];
+      d.points = String(xs.length);
+      d.lastX = String(xs.at(-1) ?? '');
+      d.xMin = String(u.scales.x?.min ?? '');
+      d.xMax = String(u.scales.x?.max ?? '');
+      d.zoomed = String(zoomed.current);
+    };
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: 180,
@@ -92,13 +104,18 @@ function Plot({
       axes: [{}, { values: (_u, ticks) => ticks.map(formatRate), size: 60 }],
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
       cursor: { drag: { x: true, y: false } },
-      hooks: { setSelect: [() => (zoomed.current = true)] },
+      hooks: {
+        setSelect: [() => (zoomed.current = true)],
+        setData: [(u) => describe(u)],
+        setScale: [(u) => describe(u)],
+      },
     };
     const u = new uPlot(opts, dataRef.current, el);
     plot.current = u;
+    // Zooming out keeps the data shown: a paused plot stays frozen.
     const zoomOut = () => {
       zoomed.current = false;
-      u.setData(dataRef.current, true);
+      u.setData(u.data, true);
     };
     u.over.addEventListener('dblclick', zoomOut);
     const ro = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height: 180 }));
@@ -116,7 +133,7 @@ function Plot({
   }, [data, paused]);
 
   return (
-    <section className="card wide plot-card" data-testid={testid}>
+    <section ref={card} className="card wide plot-card" data-testid={testid}>
       <h3>{title}</h3>
       <div ref={box} className="plot-box" />
     </section>
