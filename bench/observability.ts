@@ -3,7 +3,9 @@
 // combination; each is timed several times, interleaved, and compared as guest instructions per
 // second of this process's CPU time (less disturbed by other processes than wall time) against
 // the run with neither. The exit trace is always on in the product; "off" here gives the guest a
-// trace that records nothing, to measure what recording costs.
+// trace that records nothing, to measure what recording costs. On a loaded machine those
+// separate processes differ by several percent from noise alone, so sampling is also measured
+// paired: neighbouring slices of one guest's run, one sampled and one not.
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +19,12 @@ import { kernelSymbols } from '../core/launcher/symbol-table';
 import { userProgramSymbols } from '../core/launcher/user-program-symbols';
 
 const PROMPT = 1_500_000;
-/** `bench 2000000` takes about 30M instructions. */
-const ITERATIONS = Number(process.env['OBS_BENCH_ITERATIONS'] ?? 2_000_000);
-const END = PROMPT + Number(process.env['OBS_BENCH_INSTRUCTIONS'] ?? 30_000_000);
+/**
+ * `bench 20000000` takes about 300M instructions: with guest code compiled (some 2G instructions
+ * per second) a tenth of that would be timed in 15 ms, too short for a CPU-time clock.
+ */
+const ITERATIONS = Number(process.env['OBS_BENCH_ITERATIONS'] ?? 20_000_000);
+const END = PROMPT + Number(process.env['OBS_BENCH_INSTRUCTIONS'] ?? 280_000_000);
 const RUNS = Number(process.env['OBS_BENCH_RUNS'] ?? 5);
 const INTERVAL = Number(process.env['OBS_SAMPLE_INTERVAL'] ?? DEFAULT_SAMPLE_INTERVAL);
 
@@ -110,6 +115,59 @@ async function once(mode: Mode): Promise<{ boot: Phase; bench: Phase }> {
 }
 
 /**
+ * The paired measurement: a longer bench (80M iterations, about 1.2G instructions) cut into slices
+ * of PAIR_SLICE instructions, in PAIR_GUESTS guests (the first only warms up).
+ */
+const PAIR_ITERATIONS = 80_000_000;
+const PAIR_END = PROMPT + 1_100_000_000;
+const PAIR_SLICE = Number(process.env['OBS_PAIR_SLICE'] ?? 40_000_000);
+const PAIR_GUESTS = Number(process.env['OBS_PAIR_GUESTS'] ?? 8);
+
+/**
+ * Sampling's cost with a loaded machine's noise paired away: one guest (trace as shipped) runs
+ * bench in slices of PAIR_SLICE instructions, neighbours paired, one of each pair sampled (in turn
+ * the first and the second). Neighbours share the load of their moment and the bench loop they
+ * run in; each pair gives sampled throughput over unsampled (CPU time without / with).
+ */
+async function pairedSampling(order: number): Promise<number[]> {
+  const guest = await launchGuest(
+    { name: 'obs-paired', kernel: 'builtin:demo', memoryMB: 32 },
+    { consoleOutput: () => {} },
+    { bootEpochSeconds: 1_191_888_000 },
+  );
+  const lg = (guest.file as unknown as { guest: Lguest }).guest;
+  const profiler = new GuestProfiler(lg, {
+    kernel: await kernelSymbols('builtin:demo'),
+    programs: (await userProgramSymbols('builtin:demo')).programs,
+  });
+  const bench = [{ at: PROMPT, bytes: new TextEncoder().encode(`bench ${PAIR_ITERATIONS}\r`) }];
+  let at = PROMPT;
+  if (replayTo(guest, at).kind !== 'reached') throw new Error('the demo guest did not reach its prompt');
+  // One sampler throughout (starting one allocates its sample ring), attached to sampled slices only.
+  profiler.start(INTERVAL);
+  const sampler = lg.sampler;
+  const slice = (sampled: boolean): number => {
+    lg.sampler = sampled ? sampler : null;
+    const ms = cpuMs(() => {
+      const end = replayTo(guest, at + PAIR_SLICE, at === PROMPT ? bench : []);
+      if (end.kind !== 'reached') throw new Error(`bench run ended early: ${JSON.stringify(end)}`);
+    });
+    at += PAIR_SLICE;
+    return ms;
+  };
+  const ratios: number[] = [];
+  for (let i = 0; at + 2 * PAIR_SLICE <= PAIR_END; i++) {
+    const sampledFirst = (i + order) % 2 === 0;
+    const first = slice(sampledFirst);
+    const second = slice(!sampledFirst);
+    // The first pair holds bench's start (its loop compiled, its pages faulted in): not steady.
+    if (i > 0) ratios.push(sampledFirst ? second / first : first / second);
+  }
+  guest.close();
+  return ratios;
+}
+
+/**
  * Each measurement runs in a fresh process of its own: with the recording and the non-recording
  * trace in one process, every call site would see two classes and all modes would slow down.
  */
@@ -163,4 +221,16 @@ if (childMode) {
       );
     }
   }
+  const ratios: number[] = [];
+  for (let g = 0; g < PAIR_GUESTS; g++) {
+    const r = await pairedSampling(g);
+    if (g > 0) ratios.push(...r); // the first guest warms up the code paths
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const pct = (x: number) => `${((x - 1) * 100).toFixed(1)}%`;
+  console.log(
+    `  sampling every ${INTERVAL}, paired in one process (${PAIR_SLICE / 1e6}M-instruction bench slices, ` +
+      `${ratios.length} pairs after a warm-up guest): throughput ${pct(median(ratios))} ` +
+      `(quartiles ${pct(sorted[Math.floor(sorted.length / 4)]!)} to ${pct(sorted[Math.floor((3 * sorted.length) / 4)]!)})`,
+  );
 }

@@ -14,7 +14,8 @@ import { launchGuest, type Launcher } from './launch';
 import type { MachineConfig } from './machine-config';
 import { replayTo } from './replay';
 import { kernelSymbols } from './symbol-table';
-import { userProgramSymbols } from './user-program-symbols';
+import { readVirtual } from './debug/guest-access';
+import { guestHolds, userProgramSymbols } from './user-program-symbols';
 
 const DEMO: MachineConfig = { name: 'demo', kernel: 'builtin:demo', memoryMB: 32 };
 /** Past the first prompt (about 0.96M instructions). */
@@ -92,6 +93,24 @@ describe('the guest profiler on the demo guest', () => {
     const kernelRows = p.rows.filter((r) => r.mode === 'kernel');
     expect(kernelRows.length).toBeGreaterThan(0);
     expect(kernelRows.every((r) => symbols!.lookup(r.address)?.name === r.name)).toBe(true);
+  });
+
+  it('guestHolds compares bytes in the running address space, across a page boundary, without copying', async () => {
+    const run = await boot();
+    // Into bench's integer loop: the guest runs in bench's address space.
+    const bench = { at: PROMPT, bytes: new TextEncoder().encode('bench 100000\r') };
+    expect(replayTo(run.guest, PROMPT + 2_000_000, [bench])).toMatchObject({ kind: 'reached' });
+    const lg = lgOf(run.guest);
+    const across = readVirtual(lg, 0x08048ff0, 32)!;
+    expect(across).not.toBeNull();
+    expect(guestHolds(lg, 0x08048ff0, across)).toBe(true);
+    across[31] ^= 0xff; // the last byte, on the second page
+    expect(guestHolds(lg, 0x08048ff0, across)).toBe(false);
+    expect(guestHolds(lg, 0x00001000, Uint8Array.of(0))).toBe(false); // unmapped
+    const { programs } = await userProgramSymbols('builtin:demo');
+    const sig = programs.find((p) => p.name === 'bench')!.signature;
+    expect(guestHolds(lg, sig.address, sig.bytes)).toBe(true);
+    run.guest.close();
   });
 
   it("exports a speedscope file that validates against speedscope's schema", async () => {

@@ -3,7 +3,6 @@
 
 import { DEFAULT_SAMPLE_INTERVAL, GuestSampler, SAMPLE_CAPACITY } from '../host/guest-sampler';
 import type { Lguest } from '../host/lg';
-import { readVirtual } from './debug/guest-access';
 import {
   aggregateProfile,
   speedscopeProfile,
@@ -11,7 +10,7 @@ import {
   type ProfileNames,
   type SpeedscopeFile,
 } from './guest-profile';
-import { recognizeProgram } from './user-program-symbols';
+import { RunningProgram } from './user-program-symbols';
 
 export class GuestProfiler {
   private sampler: GuestSampler | null = null;
@@ -34,9 +33,8 @@ export class GuestProfiler {
 
   /** Start sampling every `interval` instructions: a new profile. */
   start(interval = DEFAULT_SAMPLE_INTERVAL): void {
-    this.sampler = new GuestSampler(interval, SAMPLE_CAPACITY, (lg) =>
-      recognizeProgram(this.names.programs, (va, len) => readVirtual(lg, va, len)),
-    );
+    const running = new RunningProgram(() => this.names.programs);
+    this.sampler = new GuestSampler(interval, SAMPLE_CAPACITY, (lg) => running.of(lg));
     this.from = 0;
     this.guest.sampler = this.sampler;
   }

@@ -5,7 +5,15 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseUserProgramMap, recognizeProgram, userProgramSymbols } from './user-program-symbols';
+import { LHCALL_NEW_PGTABLE } from '../host/constants';
+import type { Lguest } from '../host/lg';
+import {
+  guestHolds,
+  parseUserProgramMap,
+  recognizeProgram,
+  RunningProgram,
+  userProgramSymbols,
+} from './user-program-symbols';
 
 const map = (signature: string, ...symbols: string[]) =>
   ['# user program', `# signature ${signature}`, ...symbols].join('\n') + '\n';
@@ -73,23 +81,81 @@ describe('recognizeProgram', () => {
     parseUserProgramMap('long', map('08048000 44454d4f', '08048060 T main')),
     parseUserProgramMap('elsewhere', map('10000000 4445', '10000060 T main')),
   ];
+  const memory = new Map<number, number[]>();
+  const asked: string[] = [];
+  const matches = (va: number, bytes: Uint8Array) => {
+    asked.push(`${va.toString(16)}:${bytes.length}`);
+    const m = memory.get(va);
+    return m !== undefined && bytes.every((b, i) => m[i] === b);
+  };
 
   it('finds the first program whose signature bytes are in memory at its address', () => {
-    const memory = new Map<number, number[]>([[0x08048000, [0x44, 0x45, 0x4d, 0x4f, 0x99]]]);
-    const read = (va: number, n: number) => {
-      const m = memory.get(va);
-      return m && m.length >= n ? Uint8Array.from(m.slice(0, n)) : null;
-    };
-    expect(recognizeProgram(programs, read)).toBe(0);
-    expect(recognizeProgram(programs.slice(1), read)).toBe(0);
+    memory.clear();
+    memory.set(0x08048000, [0x44, 0x45, 0x4d, 0x4f, 0x99]);
+    expect(recognizeProgram(programs, matches)).toBe(0);
+    expect(recognizeProgram(programs.slice(1), matches)).toBe(0);
     memory.set(0x08048000, [0x44, 0x46, 0, 0]);
-    expect(recognizeProgram(programs, read)).toBe(-1);
+    expect(recognizeProgram(programs, matches)).toBe(-1);
     memory.delete(0x08048000);
     memory.set(0x10000000, [0x44, 0x45]);
-    expect(recognizeProgram(programs, read)).toBe(2);
+    expect(recognizeProgram(programs, matches)).toBe(2);
+  });
+
+  it('checks the likely program first, and the others only when it is not there', () => {
+    memory.clear();
+    memory.set(0x10000000, [0x44, 0x45]);
+    asked.length = 0;
+    expect(recognizeProgram(programs, matches, 2)).toBe(2);
+    expect(asked).toEqual(['10000000:2']);
+    memory.clear();
+    memory.set(0x08048000, [0x44, 0x45, 0x4d, 0x4f]);
+    asked.length = 0;
+    expect(recognizeProgram(programs, matches, 2)).toBe(0);
+    expect(asked).toEqual(['10000000:2', '8048000:2']);
   });
 
   it('an unmapped signature address is no program', () => {
-    expect(recognizeProgram(programs, () => null)).toBe(-1);
+    expect(recognizeProgram(programs, () => false, 1)).toBe(-1);
+  });
+});
+
+describe('RunningProgram', () => {
+  // A guest reduced to what recognition reads: RAM with one page directory (at 0x1000) mapping
+  // 0x08048000 to the page at 0x3000, the current directory, and the NEW_PGTABLE count.
+  const ram = new Uint8Array(0x4000);
+  const view = new DataView(ram.buffer);
+  view.setUint32(0x1000 + (0x08048000 >>> 22) * 4, 0x2000 | 1, true);
+  view.setUint32(0x2000 + ((0x08048000 >>> 12) & 1023) * 4, 0x3000 | 1, true);
+  const hypercalls = new Array<number>(32).fill(0);
+  const lg = {
+    mem: { ram, ramView: view, isRam: (a: number, n: number) => a >= 0 && a + n <= ram.length },
+    state: { pgdirs: [{ cr3: 0x1000 }], currentPgdir: 0, stats: { hypercalls } },
+  } as unknown as Lguest;
+  const programs = [
+    parseUserProgramMap('a', map('08048000 aa01', '08048060 T main')),
+    parseUserProgramMap('b', map('08048000 bb02', '08048060 T main')),
+  ];
+  const load = (bytes: number[]) => ram.set(bytes, 0x3000);
+
+  it('recognises a program and keeps the answer until the guest switches address space', () => {
+    const running = new RunningProgram(() => programs);
+    load([0xaa, 0x01]);
+    expect(running.of(lg)).toBe(0);
+    load([0xbb, 0x02]); // another program in the same address space, no switch: not looked at
+    expect(running.of(lg)).toBe(0);
+    hypercalls[LHCALL_NEW_PGTABLE]!++;
+    expect(running.of(lg)).toBe(1);
+    expect(guestHolds(lg, 0x08048000, Uint8Array.of(0xbb, 0x02))).toBe(true);
+  });
+
+  it('an unrecognised address space is looked at again at the next call', () => {
+    let lists = 0;
+    const running = new RunningProgram(() => (lists++, programs));
+    load([0, 0]);
+    expect(running.of(lg)).toBe(-1);
+    load([0xaa, 0x01]);
+    expect(running.of(lg)).toBe(0);
+    expect(running.of(lg)).toBe(0);
+    expect(lists).toBe(2);
   });
 });

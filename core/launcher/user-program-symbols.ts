@@ -8,6 +8,9 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { LHCALL_NEW_PGTABLE } from '../host/constants';
+import { guestTranslate } from '../host/inspect';
+import type { Lguest } from '../host/lg';
 import { resolveGuestFile } from './kernel-path';
 import { systemMapSymbols, type SymbolTable } from './symbol-table';
 
@@ -88,22 +91,69 @@ export async function userProgramSymbols(
 
 /**
  * Which of `programs` the address space being run holds: the index of the first whose signature
- * is in memory there, else -1. `read` gives the bytes at a guest-virtual address (null: unmapped).
+ * is in memory there, else -1. `matches(address, bytes)` says whether guest-virtual `address`
+ * holds `bytes`. `likely` (a previous answer) is checked first: a sampler asks again and again
+ * while one program runs, and each check costs a page walk and a compare.
  */
 export function recognizeProgram(
   programs: readonly UserProgram[],
-  read: (address: number, length: number) => Uint8Array | null,
+  matches: (address: number, bytes: Uint8Array) => boolean,
+  likely = -1,
 ): number {
-  let at = -1;
-  let bytes: Uint8Array | null = null;
+  const guess = programs[likely];
+  if (guess && matches(guess.signature.address, guess.signature.bytes)) return likely;
   for (let i = 0; i < programs.length; i++) {
     const sig = programs[i]!.signature;
-    // Programs mostly share the signature address: read it once, long enough for all.
-    if (bytes === null || at !== sig.address || bytes.length < sig.bytes.length) {
-      at = sig.address;
-      bytes = read(at, MAX_SIGNATURE_BYTES) ?? read(at, sig.bytes.length);
-    }
-    if (bytes !== null && sig.bytes.every((b, k) => bytes![k] === b)) return i;
+    if (i !== likely && matches(sig.address, sig.bytes)) return i;
   }
   return -1;
+}
+
+/**
+ * Whether guest-virtual `address`, in the address space the guest runs now (through its own page
+ * tables, never the CPU's TLB), holds `bytes`; false where any of them is unmapped. Reads in
+ * place: no copy.
+ */
+export function guestHolds(lg: Lguest, address: number, bytes: Uint8Array): boolean {
+  const cr3 = lg.state.pgdirs[lg.state.currentPgdir]?.cr3 ?? 0;
+  const ram = lg.mem.ram;
+  for (let done = 0; done < bytes.length; ) {
+    const at = (address + done) >>> 0;
+    const phys = guestTranslate(lg, cr3, at).phys;
+    const n = Math.min(bytes.length - done, 4096 - (at & 0xfff));
+    if (phys === null || !lg.mem.isRam(phys, n)) return false;
+    for (let k = 0; k < n; k++) if (ram[phys + k] !== bytes[done + k]) return false;
+    done += n;
+  }
+  return true;
+}
+
+/** NEW_PGTABLE hypercalls so far (the count takes in those from the ring): address-space switches. */
+function addressSpaceSwitches(lg: Lguest): number {
+  return lg.state.stats.hypercalls[LHCALL_NEW_PGTABLE]!;
+}
+
+/**
+ * Which of a guest's user programs it runs, asked at every user-mode sample: a program once
+ * recognised stays the answer until the guest switches address space (NEW_PGTABLE), so a sample
+ * costs a page walk and a compare only after a switch (or while nothing is recognised). A guest
+ * that loads another program into the address space it runs, without a switch, keeps the old name.
+ */
+export class RunningProgram {
+  private index = -1;
+  private cr3 = -1;
+  private switches = -1;
+
+  /** `programs`: read at each recognition (they may load after sampling began). */
+  constructor(private readonly programs: () => readonly UserProgram[]) {}
+
+  of(lg: Lguest): number {
+    const cr3 = lg.state.pgdirs[lg.state.currentPgdir]?.cr3 ?? 0;
+    const switches = addressSpaceSwitches(lg);
+    if (this.index >= 0 && cr3 === this.cr3 && switches === this.switches) return this.index;
+    this.index = recognizeProgram(this.programs(), (va, bytes) => guestHolds(lg, va, bytes), this.index);
+    this.cr3 = cr3;
+    this.switches = switches;
+    return this.index;
+  }
 }

@@ -271,7 +271,7 @@ export interface MachineRates {
   atMs: number;
   instructionCount: number;
   rates: CounterRates;
-  /** The guest's EIP at the end of the interval, with its kernel symbol when known. */
+  /** The guest's EIP at the end of the interval, with its symbol when known ("schedule", "main in bench"). */
   where: { eip: number; cpl: number; symbol: string | null } | null;
 }
 

@@ -5,11 +5,10 @@ import type { Lguest } from '../host/lg';
 import { counterRates, readCounters, type CounterReading } from '../host/rates';
 import type { LaunchedGuest } from '../launcher/api';
 import { DEATH_EXITS } from '../launcher/exit-trace-lines';
-import { readVirtual } from '../launcher/debug/guest-access';
 import type { ProfileNames } from '../launcher/guest-profile';
 import { GuestProfiler } from '../launcher/guest-profiler';
 import type { SymbolTable } from '../launcher/symbol-table';
-import { recognizeProgram, type UserProgram } from '../launcher/user-program-symbols';
+import { guestHolds, recognizeProgram, type UserProgram } from '../launcher/user-program-symbols';
 import { exitEvent, InspectError, lguestOf } from './inspectors';
 import type { ExitEvent, InspectQuery, MachineRates, ProfileView } from './inspector-types';
 
@@ -34,7 +33,8 @@ export class MachineObserver {
   /** "schedule" in the kernel, "main in bench" in a recognised user program; null when unnamed. */
   private symbolAt(lg: Lguest, eip: number, cpl: number): string | null {
     if (cpl !== 3) return this.names.kernel?.lookup(eip)?.name ?? null;
-    const program = this.names.programs[recognizeProgram(this.names.programs, (va, n) => readVirtual(lg, va, n))];
+    const program =
+      this.names.programs[recognizeProgram(this.names.programs, (va, bytes) => guestHolds(lg, va, bytes))];
     const sym = program?.symbols.lookup(eip);
     return sym ? `${sym.name} in ${program!.name}` : null;
   }

@@ -104,7 +104,8 @@ export function ProfilePanel({ id, status, visible }: Props) {
     status,
     visible,
   );
-  const [interval, setSampleInterval] = useState(20_000);
+  // The host's default: at the emulator's compiled-code speed, thousands of samples per second.
+  const [interval, setSampleInterval] = useState(100_000);
   const [problem, setProblem] = useState<string | null>(null);
   const act = async (action: 'start' | 'stop' | 'reset'): Promise<void> => {
     if (!id) return;

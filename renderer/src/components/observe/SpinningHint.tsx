@@ -1,5 +1,6 @@
 // "Where is it spinning?": in the status bar, once a running guest has printed nothing for a few
-// seconds, where its EIP was at the last rates interval (a kernel symbol, or user code).
+// seconds, where its EIP was at the last rates interval (a kernel symbol, a recognised user
+// program's symbol, or an address).
 
 import { useEffect, useState } from 'react';
 import type { MachineStatus } from '../../../../core/service/api';
