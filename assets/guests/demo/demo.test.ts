@@ -4,7 +4,7 @@
 // traces, crash/halt exit statuses, and a ping between two guests on one shared network.
 
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,7 +246,22 @@ describe('demo guest build', () => {
   it('the committed demo.elf is what build.sh makes (check.sh)', async () => {
     const { code, output } = await runScript(join(DEMO_DIR, 'check.sh'), 300_000);
     expect(code, `check.sh failed:\n${output}`).toBe(0);
-    expect(output).toMatch(/check\.sh: demo\.elf is up to date \([0-9a-f]{64}\)/);
+    expect(output).toMatch(/check\.sh: demo\.elf and user-symbols\/ are up to date \([0-9a-f]{64}\)/);
+  }, 320_000);
+
+  it('check.sh fails when a user program symbol map is stale', async () => {
+    // A copy of the guest's folder, with one symbol of bench.map moved.
+    const copy = mkdtempSync(join(tmpdir(), 'demo-stale-'));
+    try {
+      cpSync(DEMO_DIR, copy, { recursive: true });
+      const map = join(copy, 'user-symbols', 'bench.map');
+      writeFileSync(map, readFileSync(map, 'latin1').replace(/^08048060 T main$/m, '08048064 T main'), 'latin1');
+      const { code, output } = await runScript(join(copy, 'check.sh'), 300_000);
+      expect(code).toBe(1);
+      expect(output).toContain('check.sh: user-symbols/ is stale or missing');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   }, 320_000);
 
   it('its pure parts pass their native unit tests (test-native.sh)', async () => {
