@@ -55,11 +55,14 @@ export function signOf(sz: number): number {
   return sz === 32 ? -0x80000000 : sz === 16 ? 0x8000 : 0x80;
 }
 
-function lazyCF(c: FlagState): number {
-  const m = c.lmask;
-  if (c.lop === OP_ADD) return (c.lres & m) >>> 0 < (c.la & m) >>> 0 ? 1 : 0;
-  if (c.lop === OP_SUB) return (c.la & m) >>> 0 < (c.lb & m) >>> 0 ? 1 : 0;
+/** CF of a recorded operation (the record's fields as values: compiled regions keep them in locals). */
+export function recordCF(lop: number, la: number, lb: number, lres: number, lmask: number): number {
+  if (lop === OP_ADD) return (lres & lmask) >>> 0 < (la & lmask) >>> 0 ? 1 : 0;
+  if (lop === OP_SUB) return (la & lmask) >>> 0 < (lb & lmask) >>> 0 ? 1 : 0;
   return 0;
+}
+function lazyCF(c: FlagState): number {
+  return recordCF(c.lop, c.la, c.lb, c.lres, c.lmask);
 }
 function lazyOF(c: FlagState): boolean {
   if (c.lop === OP_ADD) return ((c.la ^ c.lres) & (c.lb ^ c.lres) & c.lsign) !== 0;

@@ -4,11 +4,25 @@
 //
 // The statements run inside a region function with these locals: g (the general registers), c
 // (the CPU), mmu, R/W (the current TLB tables), CP (pages holding cached code), dv/ram (guest
-// RAM), and scratch variables a, b, r (ALU operands and result: kept for a following Jcc), and
-// l, e, p, s, v, x. A region is only entered with ES, SS and DS flat (base 0, full limit,
-// readable and writable) and a 32-bit stack, so those segments need no checks here.
+// RAM), the lazy-flag record (RECORD_LOCALS), and scratch variables a, b, r (ALU operands and
+// result: kept for a following Jcc), and l, e, p, s, v, x. A region is only entered with ES, SS
+// and DS flat (base 0, full limit, readable and writable) and a 32-bit stack, so those segments
+// need no checks here.
 
 import type { Instr } from './instr';
+
+/**
+ * The lazy-flag record of flags.ts (FlagState's lop, la, lb, lres, lmask, lsign, lazy) lives in
+ * these region locals, so recording an ALU result costs no stores to the CPU object; EFLAGS
+ * itself (c.flags) stays in c. RECORD_OUT writes the record to c (where a handler, testCond or
+ * the code after the region can see it), RECORD_IN reads it back after a handler changed it.
+ */
+const RECORD_FIELDS = ['lop', 'la', 'lb', 'lres', 'lmask', 'lsign', 'lazy'];
+const RECORD_LOCALS = ['fo', 'fa', 'fb', 'fr', 'fm', 'fs', 'fz'];
+export const RECORD_OUT = RECORD_FIELDS.map((f, n) => `c.${f} = ${RECORD_LOCALS[n]};`).join(' ');
+export const RECORD_IN = RECORD_FIELDS.map((f, n) => `${RECORD_LOCALS[n]} = c.${f};`).join(' ');
+/** Declares the record locals with the values in c (the region's first statement about flags). */
+export const RECORD_DECLARE = `let ${RECORD_FIELDS.map((f, n) => `${RECORD_LOCALS[n]} = c.${f}`).join(', ')};`;
 
 /** What a following Jcc/SETcc/CMOVcc may read from the locals a, b, r instead of the flags. */
 export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
@@ -22,11 +36,15 @@ export interface Form {
   /** Flags left in a/b/r; undefined: flags and a/b/r untouched; null: unknown. */
   flags?: FlagSource | null;
   /**
-   * The lazy-flag record, run after `code` (it reads only a, b, r and x); the region leaves it
-   * out when a later instruction of the block replaces every status flag first and nothing in
-   * between can fault or read them.
+   * The lazy-flag record, run after `code` (it reads a, b, r, the record locals and c.flags); the
+   * region leaves it out when a later instruction of the block replaces every status flag first
+   * and nothing in between can fault or read them.
    */
   record?: string;
+  /** Calls something that reads the flag record in c (RECORD_OUT must run before it). */
+  recordIn?: boolean;
+  /** Calls something that may change the flag record in c (RECORD_IN must run after it). */
+  recordBack?: boolean;
   /** Replaces all six status flags without reading them (a record that makes earlier ones dead). */
   setsAll?: boolean;
   /** Reads the status flags (SETcc, CMOVcc). */
@@ -125,9 +143,9 @@ function aluCalc(op: number, sz: number): { code: string; record: string; flags:
     default:
       return null;
   }
-  const operands = kind === 2 ? '' : ' c.la = a; c.lb = b;';
+  const operands = kind === 2 ? '' : ' fa = a; fb = b;';
   const code = `r = ${r};`;
-  const record = `c.lop = ${kind};${operands} c.lres = r; c.lmask = ${mask}; c.lsign = ${sign}; c.lazy = ${ARITH};`;
+  const record = `fo = ${kind};${operands} fr = r; fm = ${mask}; fs = ${sign}; fz = ${ARITH};`;
   const flags: FlagSource | null =
     sz === 32
       ? kind === 0
@@ -284,9 +302,14 @@ const FUSED: Record<FlagSource, string[]> = {
   zs32: COND_ZS32,
 };
 
-/** Condition cc (0..15) as an expression: from a/b/r when the flags' source is known. */
+/** Condition cc (0..15) from a/b/r when the flags' source is known, else '' (testCond decides). */
+export function fusedCondition(cc: number, src: FlagSource | null): string {
+  return src === null ? '' : FUSED[src][cc]!;
+}
+
+/** Condition cc (0..15) as an expression (testCond reads the record in c: see RECORD_OUT). */
 export function condition(cc: number, src: FlagSource | null): string {
-  const fused = src === null ? '' : FUSED[src][cc]!;
+  const fused = fusedCondition(cc, src);
   return fused !== '' ? fused : `testCond(c, ${cc})`;
 }
 
@@ -295,7 +318,7 @@ export function condition(cc: number, src: FlagSource | null): string {
  * ZF/SF/PF following r.
  */
 function resultWith(bits: string): string {
-  return `c.flags = (c.flags & ${~ARITH}) | ${bits}; c.lop = 2; c.lres = r; c.lmask = -1; c.lsign = -2147483648; c.lazy = ${ZF | SF | PF};`;
+  return `c.flags = (c.flags & ${~ARITH}) | ${bits}; fo = 2; fr = r; fm = -1; fs = -2147483648; fz = ${ZF | SF | PF};`;
 }
 
 /** SHL (4), SHR (5) or SAR (7) of register rm by a constant count n (1..31), as shiftOp does. */
@@ -315,12 +338,18 @@ function shiftConst(op: number, rm: number, n: number): Form | null {
   return { code, faults: false, stores: false, flags: 'zs32', record: resultWith(bits), setsAll: true };
 }
 
-/** INC (dec false) or DEC of a 32-bit value: CF is made concrete, the others follow r lazily. */
+/** INC (dec false) or DEC of the 32-bit value in a: r, and b = 1 as the flag record's operand. */
 function incDec32(dec: boolean): string {
-  return (
-    `c.flags = (c.flags & -2) | getCF(c); b = 1; r = (a ${dec ? '-' : '+'} 1) | 0; ` +
-    `c.lop = ${dec ? 1 : 0}; c.la = a; c.lb = 1; c.lres = r; c.lmask = -1; c.lsign = -2147483648; c.lazy = ${ARITH & ~1};`
-  );
+  return `b = 1; r = (a ${dec ? '-' : '+'} 1) | 0;`;
+}
+
+/**
+ * The flag record of INC/DEC: CF becomes concrete (from the previous record, still in the
+ * locals; nothing to do when `prev` left it concrete already), the others follow r lazily.
+ */
+function incDecRecord(dec: boolean, prev: FlagSource | null): string {
+  const keepCF = prev === 'zs32' ? '' : 'if ((fz & 1) !== 0) c.flags = (c.flags & -2) | recordCF(fo, fa, fb, fr, fm); ';
+  return `${keepCF}fo = ${dec ? 1 : 0}; fa = a; fb = 1; fr = r; fm = -1; fs = -2147483648; fz = ${ARITH & ~1};`;
 }
 
 /** The r/m operand as a value in `dst` (a register expression, or a load). */
@@ -396,17 +425,26 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
       faults: false,
       stores: false,
       flags: 'zs32',
+      record: incDecRecord(op >= 0x48, prev),
     };
   }
   if (sz === 32 && op === 0xff && i.reg < 2) {
+    const record = incDecRecord(i.reg === 1, prev);
     if (i.mod === 3)
       return {
         code: `a = q${i.rm}; ${incDec32(i.reg === 1)} q${i.rm} = r;`,
         faults: false,
         stores: false,
         flags: 'zs32',
+        record,
       };
-    return { code: rmw(4, linear(i, true, 4), incDec32(i.reg === 1)), faults: true, stores: true, flags: 'zs32' };
+    return {
+      code: rmw(4, linear(i, true, 4), incDec32(i.reg === 1)),
+      faults: true,
+      stores: true,
+      flags: 'zs32',
+      record,
+    };
   }
   switch (op) {
     case 0x88:
@@ -477,6 +515,8 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
         faults: false,
         stores: false,
         flags: null,
+        recordIn: true,
+        recordBack: true,
       };
     }
   }
@@ -515,13 +555,15 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
     };
   if (op >= 0x190 && op < 0x1a0) {
     const set = `v = ${condition(op & 15, prev)} ? 1 : 0;`;
-    if (i.mod === 3) return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false, reads: true };
-    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true, reads: true };
+    const recordIn = fusedCondition(op & 15, prev) === '';
+    if (i.mod === 3)
+      return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false, reads: true, recordIn };
+    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true, reads: true, recordIn };
   }
   if (op >= 0x140 && op < 0x150) {
     const src = readE(i, 32, 'v');
     const code = `${src.code} if (${condition(op & 15, prev)}) q${i.reg} = v;`;
-    return { code, faults: src.faults, stores: false, reads: true };
+    return { code, faults: src.faults, stores: false, reads: true, recordIn: fusedCondition(op & 15, prev) === '' };
   }
   return null;
 }

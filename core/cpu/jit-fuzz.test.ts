@@ -86,6 +86,8 @@ function generator(seed: number): () => string {
     },
     // A string store through its handler that may fault part-way (the page after DATA is absent).
     () => `push edi\n lea edi, [ebx + ${0xff0 + 4 * (next() % 4)}]\n mov ecx, ${next() % 8}\n rep stosd\n pop edi`,
+    // A scan through its handler that records flags at every step and may fault part-way.
+    () => `push edi\n lea edi, [ebx + ${0xfe0 + (next() % 16)}]\n mov ecx, ${next() % 40}\n repne scasb\n pop edi`,
   ];
   return () => pick(forms)();
 }
