@@ -4,25 +4,36 @@
 //
 // The statements run inside a region function with these locals: g (the general registers), c
 // (the CPU), mmu, R/W (the current TLB tables), CP (pages holding cached code), dv/ram (guest
-// RAM), the lazy-flag record (RECORD_LOCALS), and scratch variables a, b, r (ALU operands and
+// RAM), the lazy-flag record (fk, fa, fb, fr: see RECORD_OUT), and scratch variables a, b, r (ALU operands and
 // result: kept for a following Jcc), and l, e, p, s, v, x. A region is only entered with ES, SS
 // and DS flat (base 0, full limit, readable and writable) and a 32-bit stack, so those segments
 // need no checks here.
 
 import type { Instr } from './instr';
 
+const ARITH = 0x8d5,
+  PF = 0x4,
+  ZF = 0x40,
+  SF = 0x80;
+
 /**
- * The lazy-flag record of flags.ts (FlagState's lop, la, lb, lres, lmask, lsign, lazy) lives in
- * these region locals, so recording an ALU result costs no stores to the CPU object; EFLAGS
- * itself (c.flags) stays in c. RECORD_OUT writes the record to c (where a handler, testCond or
- * the code after the region can see it), RECORD_IN reads it back after a handler changed it.
+ * While a region runs, the lazy-flag record of flags.ts lives in its locals, so recording an
+ * ALU result costs no stores to the CPU object: fa, fb, fr (operands and result) and fk, which
+ * packs the rest: bits 0-1 the operation (lop), bit 2 set for 8 bits (else 32), bits 4-5 the
+ * lazy flags (0: all six, 1: all but CF, 2: ZF, SF and PF). fk = -1 means the record in c is
+ * the current one: so it is at entry and after RECORD_OUT, which writes the locals' record to c
+ * (before a handler, testCond or the code after the region sees it). EFLAGS (c.flags) stays in c.
  */
-const RECORD_FIELDS = ['lop', 'la', 'lb', 'lres', 'lmask', 'lsign', 'lazy'];
-const RECORD_LOCALS = ['fo', 'fa', 'fb', 'fr', 'fm', 'fs', 'fz'];
-export const RECORD_OUT = RECORD_FIELDS.map((f, n) => `c.${f} = ${RECORD_LOCALS[n]};`).join(' ');
-export const RECORD_IN = RECORD_FIELDS.map((f, n) => `${RECORD_LOCALS[n]} = c.${f};`).join(' ');
-/** Declares the record locals with the values in c (the region's first statement about flags). */
-export const RECORD_DECLARE = `let ${RECORD_FIELDS.map((f, n) => `${RECORD_LOCALS[n]} = c.${f}`).join(', ')};`;
+export const RECORD_DECLARE = 'let fk = -1, fa = 0, fb = 0, fr = 0;';
+export const RECORD_OUT =
+  'if (fk >= 0) { c.lop = fk & 3; c.la = fa; c.lb = fb; c.lres = fr; ' +
+  'if ((fk & 4) !== 0) { c.lmask = 255; c.lsign = 128; } else { c.lmask = -1; c.lsign = -2147483648; } ' +
+  `c.lazy = (fk & 48) === 0 ? ${ARITH} : (fk & 16) !== 0 ? ${ARITH & ~1} : ${ZF | SF | PF}; fk = -1; }`;
+
+/** The packed fk of a record: operation `lop`, `sz` 8 or 32, `lazy` 0, 1 or 2 as above. */
+function recordKind(lop: number, sz: number, lazy: number): number {
+  return lop | (sz === 8 ? 4 : 0) | (lazy << 4);
+}
 
 /** What a following Jcc/SETcc/CMOVcc may read from the locals a, b, r instead of the flags. */
 export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
@@ -41,20 +52,14 @@ export interface Form {
    * and nothing in between can fault or read them.
    */
   record?: string;
-  /** Calls something that reads the flag record in c (RECORD_OUT must run before it). */
-  recordIn?: boolean;
-  /** Calls something that may change the flag record in c (RECORD_IN must run after it). */
-  recordBack?: boolean;
+  /** Calls something that reads or writes the flag record in c (RECORD_OUT must run before it). */
+  recordInC?: boolean;
   /** Replaces all six status flags without reading them (a record that makes earlier ones dead). */
   setsAll?: boolean;
   /** Reads the status flags (SETcc, CMOVcc). */
   reads?: boolean;
 }
 
-const ARITH = 0x8d5,
-  PF = 0x4,
-  ZF = 0x40,
-  SF = 0x80;
 const SEG_FLAT = [true, false, true, true, false, false];
 
 /** Effective address (segment offset, int32) of a 32-bit-address memory operand. */
@@ -114,8 +119,6 @@ function regWrite(r: number, sz: number, val: string): string {
 
 /** r from a and b for ALU operation op (ADD..CMP but ADC/SBB), and its lazy-flag record. */
 function aluCalc(op: number, sz: number): { code: string; record: string; flags: FlagSource | null } | null {
-  const mask = sz === 32 ? '-1' : '255';
-  const sign = sz === 32 ? '-2147483648' : '128';
   const cut = sz === 32 ? ' | 0' : ' & 255';
   let r: string, kind: number;
   switch (op) {
@@ -145,7 +148,7 @@ function aluCalc(op: number, sz: number): { code: string; record: string; flags:
   }
   const operands = kind === 2 ? '' : ' fa = a; fb = b;';
   const code = `r = ${r};`;
-  const record = `fo = ${kind};${operands} fr = r; fm = ${mask}; fs = ${sign}; fz = ${ARITH};`;
+  const record = `fk = ${recordKind(kind, sz, 0)};${operands} fr = r;`;
   const flags: FlagSource | null =
     sz === 32
       ? kind === 0
@@ -318,7 +321,7 @@ export function condition(cc: number, src: FlagSource | null): string {
  * ZF/SF/PF following r.
  */
 function resultWith(bits: string): string {
-  return `c.flags = (c.flags & ${~ARITH}) | ${bits}; fo = 2; fr = r; fm = -1; fs = -2147483648; fz = ${ZF | SF | PF};`;
+  return `c.flags = (c.flags & ${~ARITH}) | ${bits}; fk = ${recordKind(2, 32, 2)}; fr = r;`;
 }
 
 /** SHL (4), SHR (5) or SAR (7) of register rm by a constant count n (1..31), as shiftOp does. */
@@ -348,8 +351,12 @@ function incDec32(dec: boolean): string {
  * locals; nothing to do when `prev` left it concrete already), the others follow r lazily.
  */
 function incDecRecord(dec: boolean, prev: FlagSource | null): string {
-  const keepCF = prev === 'zs32' ? '' : 'if ((fz & 1) !== 0) c.flags = (c.flags & -2) | recordCF(fo, fa, fb, fr, fm); ';
-  return `${keepCF}fo = ${dec ? 1 : 0}; fa = a; fb = 1; fr = r; fm = -1; fs = -2147483648; fz = ${ARITH & ~1};`;
+  const keepCF =
+    prev === 'zs32'
+      ? ''
+      : 'if (fk < 0) c.flags = (c.flags & -2) | getCF(c); ' +
+        'else if ((fk & 48) === 0) c.flags = (c.flags & -2) | recordCF(fk & 3, fa, fb, fr, (fk & 4) !== 0 ? 255 : -1); ';
+  return `${keepCF}fk = ${recordKind(dec ? 1 : 0, 32, 1)}; fa = a; fb = 1; fr = r;`;
 }
 
 /** The r/m operand as a value in `dst` (a register expression, or a load). */
@@ -515,8 +522,7 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
         faults: false,
         stores: false,
         flags: null,
-        recordIn: true,
-        recordBack: true,
+        recordInC: true,
       };
     }
   }
@@ -555,15 +561,15 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
     };
   if (op >= 0x190 && op < 0x1a0) {
     const set = `v = ${condition(op & 15, prev)} ? 1 : 0;`;
-    const recordIn = fusedCondition(op & 15, prev) === '';
+    const recordInC = fusedCondition(op & 15, prev) === '';
     if (i.mod === 3)
-      return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false, reads: true, recordIn };
-    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true, reads: true, recordIn };
+      return { code: `${set} ${regWrite(i.rm, 8, 'v')}`, faults: false, stores: false, reads: true, recordInC };
+    return { code: `${set} ${store(1, linear(i, true, 1), 'v')}`, faults: true, stores: true, reads: true, recordInC };
   }
   if (op >= 0x140 && op < 0x150) {
     const src = readE(i, 32, 'v');
     const code = `${src.code} if (${condition(op & 15, prev)}) q${i.reg} = v;`;
-    return { code, faults: src.faults, stores: false, reads: true, recordIn: fusedCondition(op & 15, prev) === '' };
+    return { code, faults: src.faults, stores: false, reads: true, recordInC: fusedCondition(op & 15, prev) === '' };
   }
   return null;
 }

@@ -10,13 +10,12 @@
 // other form runs through its ordinary handler (Instr.fn), x87 included.
 
 import type { I386 } from './cpu';
-import { recordCF, testCond } from './flags';
+import { getCF, recordCF, testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Handler, Instr } from './instr';
 import { ROLE_BRANCH, ROLE_NEVER, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
   RECORD_DECLARE,
-  RECORD_IN,
   RECORD_OUT,
   condition,
   eaOf,
@@ -54,7 +53,7 @@ export interface Region {
  * Inside a region the general registers live in the locals q0..q7: they are written back to
  * c.gpr (SPILL) whenever the region is left and before every handler call, and read again after
  * it; `sp` marks a handler running, whose registers are the ones to keep if it faults. The flag
- * record lives in locals too (RECORD_* of jit-forms.ts) and moves the same way.
+ * record lives in locals too (RECORD_OUT of jit-forms.ts), written to c before handler calls.
  */
 const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
 const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
@@ -176,7 +175,7 @@ export function compileRegion(
       return f;
     });
     flags = null;
-    // Whether c holds the same flag record as the locals (then RECORD_OUT has nothing to do).
+    // Whether the record in c is known to be the current one (fk = -1: RECORD_OUT has nothing to do).
     let synced = false;
     const recordOut = (): string => {
       const out = synced ? '' : RECORD_OUT;
@@ -196,14 +195,13 @@ export function compileRegion(
         handlers.push(i.fn);
         instrs.push(i);
         const h = handlers.length - 1;
-        return `k = ${g}; ${recordOut()} ${SPILL} sp = 1; h${h}(c, i${h}); sp = 0; ${FILL} ${RECORD_IN}`;
+        return `k = ${g}; ${recordOut()} ${SPILL} sp = 1; h${h}(c, i${h}); sp = 0; ${FILL}`;
       };
       const form = forms[p]!;
       if (form !== null) {
         if (form.faults) lines.push(`k = ${g};`);
-        if (form.recordIn === true) lines.push(recordOut());
+        if (form.recordInC === true) lines.push(recordOut());
         lines.push(form.code);
-        if (form.recordBack === true) lines.push(RECORD_IN);
         if (form.record !== undefined && !recordDead(forms, p)) {
           lines.push(form.record);
           synced = false;
@@ -240,12 +238,12 @@ export function compileRegion(
     `let q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3], q4 = g[4], q5 = g[5], q6 = g[6], q7 = g[7];\n` +
     `${RECORD_DECLARE}\n` +
     `try {\nfor (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n} catch (err) {\n` +
-    `c.ip = IPS[k]; c.icount = ic + POS[k]; if (sp !== 0) { ${FILL} ${RECORD_IN} } throw err;\n} finally {\n${SPILL} ${RECORD_OUT}\n}\n};`;
+    `c.ip = IPS[k]; c.icount = ic + POS[k]; if (sp !== 0) { ${FILL} } throw err;\n} finally {\n${SPILL} ${RECORD_OUT}\n}\n};`;
   // Identical code (the same bytes at the same EIP, e.g. after dropCaches()) reuses its factory,
   // so the JavaScript engine keeps the optimised code it already made for it.
   let factory = FACTORIES.get(src);
   if (factory === undefined) {
-    factory = new Function('H', 'I', 'IPS', 'POS', 'testCond', 'recordCF', 'shiftOp', src) as RegionFactory;
+    factory = new Function('H', 'I', 'IPS', 'POS', 'testCond', 'getCF', 'recordCF', 'shiftOp', src) as RegionFactory;
     if (factoryChars + src.length > MAX_FACTORY_CHARS) {
       FACTORIES.clear();
       factoryChars = 0;
@@ -254,7 +252,7 @@ export function compileRegion(
     factoryChars += src.length;
   }
   return {
-    run: factory(handlers, instrs, Int32Array.from(ips), Int32Array.from(pos), testCond, recordCF, shiftOp),
+    run: factory(handlers, instrs, Int32Array.from(ips), Int32Array.from(pos), testCond, getCF, recordCF, shiftOp),
     linPage,
     csBase,
     d32,
@@ -271,7 +269,7 @@ export function compileRegion(
 function recordDead(forms: (Form | null)[], p: number): boolean {
   for (let q = p + 1; q < forms.length; q++) {
     const f = forms[q]!;
-    if (f === null || f.faults || f.reads === true || f.recordIn === true) return false;
+    if (f === null || f.faults || f.reads === true || f.recordInC === true) return false;
     if (f.setsAll === true) return true;
     if (f.flags !== undefined) return false;
   }
