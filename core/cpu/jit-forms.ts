@@ -71,25 +71,41 @@ export function eaOf(i: Instr): string {
   return parts.length === 1 && i.base >= 0 && i.index < 0 ? parts[0]! : `((${parts.join(' + ')}) | 0)`;
 }
 
+/**
+ * Stands for the code that writes the state as at the start of the instruction to c (the region
+ * compiler substitutes it): it runs before each call that may raise a fault, so the forms make
+ * no change to registers or flags before their last such call.
+ */
+export const COMMIT = '/*commit*/';
+
 /** Linear address of the memory operand for an access of n bytes. */
 function linear(i: Instr, write: boolean, n: number): string {
   if (SEG_FLAT[i.seg]) return eaOf(i);
   return `c.${write ? 'linW' : 'linR'}(${i.seg}, ${eaOf(i)}, ${n})`;
 }
 
+/** `l = lin;`, after a COMMIT when computing `lin` checks a segment (and may fault). */
+function linearTo(lin: string): string {
+  return lin.startsWith('c.lin') ? `${COMMIT} l = ${lin};` : `l = ${lin};`;
+}
+
 /** Reads n bytes at linear `lin` into `dst` (a local or register lvalue). */
 export function load(n: number, lin: string, dst: string): string {
-  if (n === 4)
-    return `l = ${lin}; e = R[l >>> 12]; ${dst} = e !== 0 && (l & 4095) <= 4092 ? dv.getInt32(e - 1 + (l & 4095), true) : mmu.read32(l);`;
-  if (n === 1) return `l = ${lin}; e = R[l >>> 12]; ${dst} = e !== 0 ? ram[e - 1 + (l & 4095)] : mmu.read8(l);`;
-  return `${dst} = mmu.read16(${lin});`;
+  const get =
+    n === 4
+      ? 'dv.getInt32(e - 1 + (l & 4095), true)'
+      : n === 2
+        ? 'dv.getUint16(e - 1 + (l & 4095), true)'
+        : 'ram[e - 1 + (l & 4095)]';
+  const inPage = n === 1 ? '' : ` && (l & 4095) <= ${4096 - n}`;
+  return `${linearTo(lin)} e = R[l >>> 12]; if (e !== 0${inPage}) ${dst} = ${get}; else { ${COMMIT} ${dst} = mmu.read${n * 8}(l); }`;
 }
 
 /** Writes `val` (an expression that must not use l or e) as n bytes at linear `lin`. */
 export function store(n: number, lin: string, val: string): string {
   if (n === 4)
-    return `l = ${lin}; e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092 && CP[e >>> 12] === 0) dv.setInt32(e - 1 + (l & 4095), ${val}, true); else mmu.write32(l, ${val});`;
-  return `l = ${lin}; e = W[l >>> 12]; if (e !== 0 && CP[e >>> 12] === 0) ram[e - 1 + (l & 4095)] = ${val}; else mmu.write8(l, ${val});`;
+    return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092 && CP[e >>> 12] === 0) dv.setInt32(e - 1 + (l & 4095), ${val}, true); else { ${COMMIT} mmu.write32(l, ${val}); }`;
+  return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && CP[e >>> 12] === 0) ram[e - 1 + (l & 4095)] = ${val}; else { ${COMMIT} mmu.write8(l, ${val}); }`;
 }
 
 /** Read-modify-write of n (1 or 4) bytes: `a` gets the old value, `compute` sets `r`, r is stored. */
@@ -97,10 +113,11 @@ function rmw(n: number, lin: string, compute: string): string {
   const fast = n === 4 ? '(l & 4095) <= 4092 && ' : '';
   const get = n === 4 ? 'dv.getInt32(p, true)' : 'ram[p]';
   const put = n === 4 ? 'dv.setInt32(p, r, true)' : 'ram[p] = r';
+  // After probeWrite the write cannot fault, so one COMMIT covers the whole slow path.
   return (
-    `l = ${lin}; e = W[l >>> 12]; ` +
+    `${linearTo(lin)} e = W[l >>> 12]; ` +
     `if (e !== 0 && ${fast}CP[e >>> 12] === 0) { p = e - 1 + (l & 4095); a = ${get}; } ` +
-    `else { mmu.probeWrite(l, ${n}); p = -1; a = mmu.read${n * 8}(l); } ` +
+    `else { ${COMMIT} mmu.probeWrite(l, ${n}); p = -1; a = mmu.read${n * 8}(l); } ` +
     `${compute} if (p >= 0) ${put}; else mmu.write${n * 8}(l, r);`
   );
 }

@@ -4,7 +4,7 @@
 // after every slice the exit, the whole architectural state and the touched memory must agree.
 
 import { describe, expect, test } from 'vitest';
-import { CODE, DATA, asm, makeMachine, rng } from './test-machine';
+import { CODE, DATA, asm, descriptor, makeMachine, rng } from './test-machine';
 import type { TestMachine } from './test-machine';
 
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
@@ -14,6 +14,8 @@ const SHIFT = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sar'];
 const R = ['eax', 'ecx', 'edx', 'ebp'];
 const R8 = ['al', 'cl', 'dl', 'ah', 'ch', 'dh'];
 const R16 = ['ax', 'cx', 'dx', 'bp'];
+/** A small data segment (DPL 3, byte-granular limit) for FS. */
+const FS_SEL = (17 << 3) | 3;
 
 function generator(seed: number): () => string {
   const next = rng(seed);
@@ -86,6 +88,10 @@ function generator(seed: number): () => string {
     },
     // A string store through its handler that may fault part-way (the page after DATA is absent).
     () => `push edi\n lea edi, [ebx + ${0xff0 + 4 * (next() % 4)}]\n mov ecx, ${next() % 8}\n rep stosd\n pop edi`,
+    // Through FS (base DATA, limit 0x3ff): the segment check may raise #GP in the middle of a block.
+    () => `mov ${pick(R)}, fs:[esi + ${next() % 1000}]`,
+    () => `${pick(ALU)} dword fs:[esi + ${next() % 1000}], ${pick(R)}`,
+    () => `mov byte fs:[esi + ${next() % 1000}], ${pick(R8)}`,
     // A scan through its handler that records flags at every step and may fault part-way.
     () => `push edi\n lea edi, [ebx + ${0xfe0 + (next() % 16)}]\n mov ecx, ${next() % 40}\n repne scasb\n pop edi`,
   ];
@@ -112,6 +118,10 @@ function program(seed: number, iterations: number): Uint8Array {
   }
   if (pending >= 0) body.push(`skip${pending}:`);
   return asm(`
+    push eax
+    mov eax, ${FS_SEL}
+    mov fs, eax
+    pop eax
     mov edi, ${iterations}
   top:
     ${body.join('\n    ')}
@@ -129,6 +139,7 @@ function program(seed: number, iterations: number): Uint8Array {
 
 function machine(bytes: Uint8Array, regs: number[], cpl: 1 | 3, threshold: number): TestMachine {
   const m = makeMachine({ cpl });
+  m.setGdt(FS_SEL >> 3, descriptor(DATA, 0x3ff, 0xf3, 0x4));
   m.load(CODE, bytes);
   for (let k = 0; k < 1024; k++) m.mem.ram[DATA + k] = (k * 37 + 11) & 0xff;
   regs.forEach((v, r) => r !== 4 && m.cpu.setReg(r as 0, v));

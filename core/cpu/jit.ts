@@ -15,6 +15,7 @@ import { shiftOp } from './alu';
 import type { Handler, Instr } from './instr';
 import { ROLE_BRANCH, ROLE_NEVER, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
+  COMMIT,
   RECORD_DECLARE,
   RECORD_OUT,
   condition,
@@ -52,8 +53,11 @@ export interface Region {
 /**
  * Inside a region the general registers live in the locals q0..q7: they are written back to
  * c.gpr (SPILL) whenever the region is left and before every handler call, and read again after
- * it; `sp` marks a handler running, whose registers are the ones to keep if it faults. The flag
- * record lives in locals too (RECORD_OUT of jit-forms.ts), written to c before handler calls.
+ * it. The flag record lives in locals too (RECORD_OUT of jit-forms.ts). The region function has
+ * no try/catch (it would make the JavaScript engine keep every local boxed in the hot loop):
+ * before anything that may raise a fault (a handler, a TLB-miss path: COMMIT in jit-forms.ts)
+ * the state as at the start of the instruction is written to c, so a fault leaves the region
+ * with it; every other exit leaves through the end of the loop (`break run`).
  */
 const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
 const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
@@ -137,8 +141,6 @@ export function compileRegion(
   // Pass 2: one `case` per block.
   const handlers: Handler[] = [];
   const instrs: Instr[] = [];
-  const ips: number[] = [];
-  const pos: number[] = [];
   const list: Instr[] = [];
   const offs: number[] = [];
   const cases: string[] = [];
@@ -146,11 +148,11 @@ export function compileRegion(
   /** Continues at a known EIP: the block that starts there, or an exit to the run loop. */
   const goto = (t: number): string => {
     const n = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
-    return n !== undefined ? `blk = ${n}; continue;` : `c.ip = ${t >>> 0}; c.icount = ic; return;`;
+    return n !== undefined ? `blk = ${n}; continue;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
   };
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
-    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue; c.ip = x; c.icount = ic; return;`;
+    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue; c.ip = x; c.icount = ic; break run;`;
   starts.forEach((start, n) => {
     const block: Instr[] = [];
     let off = start;
@@ -163,7 +165,7 @@ export function compileRegion(
     const len = block.length;
     const lines: string[] = [
       `case ${n}: {`,
-      `if (ic + ${len} > limit) { c.ip = ${(base + start) >>> 0}; c.icount = ic; return; }`,
+      `if (ic + ${len} > limit) { c.ip = ${(base + start) >>> 0}; c.icount = ic; break run; }`,
     ];
     let ip = (base + start) >>> 0;
     // The inline code of each instruction, and which flag records are dead (see Form.record).
@@ -186,22 +188,21 @@ export function compileRegion(
       const g = list.length;
       list.push(i);
       offs.push(ip - base);
-      ips.push(ip);
-      pos.push(p);
       const fall = (ip + i.len) >>> 0;
       const retire = `c.icount = ic + ${p + 1};`;
-      const codeCheck = `if (c.codeGen !== cg) { c.ip = ${fall}; ${retire} return; }`;
+      const codeCheck = `if (c.codeGen !== cg) { c.ip = ${fall}; ${retire} break run; }`;
+      // The state at the start of this instruction, written to c before it may fault.
+      const commit = `c.ip = ${ip}; c.icount = ic + ${p}; ${SPILL} ${RECORD_OUT}`;
       const viaHandler = (): string => {
         handlers.push(i.fn);
         instrs.push(i);
         const h = handlers.length - 1;
-        return `k = ${g}; ${recordOut()} ${SPILL} sp = 1; h${h}(c, i${h}); sp = 0; ${FILL}`;
+        return `c.ip = ${ip}; c.icount = ic + ${p}; ${recordOut()} ${SPILL} h${h}(c, i${h}); ${FILL}`;
       };
       const form = forms[p]!;
       if (form !== null) {
-        if (form.faults) lines.push(`k = ${g};`);
         if (form.recordInC === true) lines.push(recordOut());
-        lines.push(form.code);
+        lines.push(form.code.split(COMMIT).join(commit));
         if (form.record !== undefined && !recordDead(forms, p)) {
           lines.push(form.record);
           synced = false;
@@ -213,11 +214,11 @@ export function compileRegion(
         flags = null;
       } else if (i.role === ROLE_USES_IP) {
         lines.push(`c.ip = ${ip}; c.nextIp = ${fall};`, viaHandler());
-        lines.push(`if (c.nextIp !== ${fall} || c.codeGen !== cg) { c.ip = c.nextIp; ${retire} return; }`);
+        lines.push(`if (c.nextIp !== ${fall} || c.codeGen !== cg) { c.ip = c.nextIp; ${retire} break run; }`);
         flags = null;
       } else {
         if (isJcc(i.op) && fusedCondition(i.op & 15, flags) === '') lines.push(recordOut());
-        lines.push(branch(i, ip, fall, len, g, flags, goto, gotoAny, viaHandler));
+        lines.push(branch(i, ip, fall, len, flags, goto, gotoAny, viaHandler).split(COMMIT).join(commit));
       }
       ip = fall;
     });
@@ -233,17 +234,16 @@ export function compileRegion(
     `${prelude}\nfunction find(o) { switch (o) { ${finder} } return -1; }\n` +
     `return function region(c, limit) {\n` +
     `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, CP = mmu.codePage, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
-    `let ic = c.icount, k = 0, sp = 0, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
+    `let ic = c.icount, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
     `let blk = find(c.ip - ${base});\nif (blk < 0) return;\n` +
     `let q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3], q4 = g[4], q5 = g[5], q6 = g[6], q7 = g[7];\n` +
     `${RECORD_DECLARE}\n` +
-    `try {\nfor (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n} catch (err) {\n` +
-    `c.ip = IPS[k]; c.icount = ic + POS[k]; if (sp !== 0) { ${FILL} } throw err;\n} finally {\n${SPILL} ${RECORD_OUT}\n}\n};`;
+    `run: for (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n${SPILL} ${RECORD_OUT}\n};`;
   // Identical code (the same bytes at the same EIP, e.g. after dropCaches()) reuses its factory,
   // so the JavaScript engine keeps the optimised code it already made for it.
   let factory = FACTORIES.get(src);
   if (factory === undefined) {
-    factory = new Function('H', 'I', 'IPS', 'POS', 'testCond', 'getCF', 'recordCF', 'shiftOp', src) as RegionFactory;
+    factory = new Function('H', 'I', 'testCond', 'getCF', 'recordCF', 'shiftOp', src) as RegionFactory;
     if (factoryChars + src.length > MAX_FACTORY_CHARS) {
       FACTORIES.clear();
       factoryChars = 0;
@@ -252,7 +252,7 @@ export function compileRegion(
     factoryChars += src.length;
   }
   return {
-    run: factory(handlers, instrs, Int32Array.from(ips), Int32Array.from(pos), testCond, getCF, recordCF, shiftOp),
+    run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp),
     linPage,
     csBase,
     d32,
@@ -276,13 +276,12 @@ function recordDead(forms: (Form | null)[], p: number): boolean {
   return false;
 }
 
-/** The code that ends a block with a branch (len instructions, the branch being number g). */
+/** The code that ends a block of len instructions with branch i. */
 function branch(
   i: Instr,
   ip: number,
   fall: number,
   len: number,
-  g: number,
   flags: FlagSource | null,
   goto: (t: number) => string,
   gotoAny: (expr: string) => string,
@@ -290,7 +289,7 @@ function branch(
 ): string {
   const op = i.op;
   const done = `ic += ${len};`;
-  const codeCheck = (t: string): string => `if (c.codeGen !== cg) { c.ip = ${t} >>> 0; c.icount = ic; return; }`;
+  const codeCheck = (t: string): string => `if (c.codeGen !== cg) { c.ip = ${t} >>> 0; c.icount = ic; break run; }`;
   if (!i.o16 && !i.a16) {
     if (isJcc(op)) {
       const t = (fall + i.imm) >>> 0;
@@ -299,16 +298,16 @@ function branch(
     if (op === 0xe9 || op === 0xeb) return `${done} ${goto((fall + i.imm) >>> 0)}`;
     if (op === 0xe8) {
       const t = (fall + i.imm) >>> 0;
-      return `k = ${g}; s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck(String(t))} ${goto(t)}`;
+      return `s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck(String(t))} ${goto(t)}`;
     }
     if (op === 0xc3 || op === 0xc2) {
       const drop = 4 + (op === 0xc2 ? i.imm : 0);
-      return `k = ${g}; s = q4; ${load(4, 's', 'v')} q4 = (s + ${drop}) | 0; ${done} ${gotoAny('v')}`;
+      return `s = q4; ${load(4, 's', 'v')} q4 = (s + ${drop}) | 0; ${done} ${gotoAny('v')}`;
     }
     if (op === 0xff && (i.reg === 2 || i.reg === 4)) {
       const src = i.mod === 3 ? `v = q${i.rm};` : load(4, segLinear(i), 'v');
-      if (i.reg === 4) return `k = ${g}; ${src} ${done} ${gotoAny('v')}`;
-      return `k = ${g}; ${src} s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck('v')} ${gotoAny('v')}`;
+      if (i.reg === 4) return `${src} ${done} ${gotoAny('v')}`;
+      return `${src} s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck('v')} ${gotoAny('v')}`;
     }
   }
   return `c.ip = ${ip}; c.nextIp = ${fall}; ${viaHandler()} ${done} ${codeCheck('c.nextIp')} ${gotoAny('c.nextIp')}`;
