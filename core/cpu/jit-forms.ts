@@ -9,6 +9,7 @@
 // and DS flat (base 0, full limit, readable and writable) and a 32-bit stack, so those segments
 // need no checks here.
 
+import type { FlagState } from './flags';
 import type { Instr } from './instr';
 
 const ARITH = 0x8d5,
@@ -20,15 +21,33 @@ const ARITH = 0x8d5,
  * While a region runs, the lazy-flag record of flags.ts lives in its locals, so recording an
  * ALU result costs no stores to the CPU object: fa, fb, fr (operands and result) and fk, which
  * packs the rest: bits 0-1 the operation (lop), bit 2 set for 8 bits (else 32), bits 4-5 the
- * lazy flags (0: all six, 1: all but CF, 2: ZF, SF and PF). fk = -1 means the record in c is
- * the current one: so it is at entry and after RECORD_OUT, which writes the locals' record to c
- * (before a handler, testCond or the code after the region sees it). EFLAGS (c.flags) stays in c.
+ * lazy flags (0: all six, 1: all but CF, which is in c.flags, 2: ZF, SF and PF, with CF, OF and
+ * AF as bits in fa). fk = -1 means the record in c is the current one: so it is at entry and
+ * after RECORD_OUT, which writes the locals' record to c (before a handler, testCond or the code
+ * after the region sees it).
  */
 export const RECORD_DECLARE = 'let fk = -1, fa = 0, fb = 0, fr = 0;';
-export const RECORD_OUT =
-  'if (fk >= 0) { c.lop = fk & 3; c.la = fa; c.lb = fb; c.lres = fr; ' +
-  'if ((fk & 4) !== 0) { c.lmask = 255; c.lsign = 128; } else { c.lmask = -1; c.lsign = -2147483648; } ' +
-  `c.lazy = (fk & 48) === 0 ? ${ARITH} : (fk & 16) !== 0 ? ${ARITH & ~1} : ${ZF | SF | PF}; fk = -1; }`;
+export const RECORD_OUT = 'if (fk >= 0) fk = writeRecord(c, fk, fa, fb, fr);';
+
+/** Writes the packed record (fk >= 0, fa, fb, fr: see RECORD_DECLARE) to c; returns -1, the new fk. */
+export function writeRecord(c: FlagState, fk: number, fa: number, fb: number, fr: number): number {
+  const lazy = fk >> 4;
+  c.lop = fk & 3;
+  c.lres = fr;
+  c.lmask = (fk & 4) !== 0 ? 0xff : -1;
+  c.lsign = (fk & 4) !== 0 ? 0x80 : -0x80000000;
+  if (lazy === 2) {
+    c.flags = (c.flags & ~ARITH) | fa;
+    c.la = 0;
+    c.lb = 0;
+    c.lazy = ZF | SF | PF;
+  } else {
+    c.la = fa;
+    c.lb = fb;
+    c.lazy = lazy === 0 ? ARITH : ARITH & ~1;
+  }
+  return -1;
+}
 
 /** The packed fk of a record: operation `lop`, `sz` 8 or 32, `lazy` 0, 1 or 2 as above. */
 function recordKind(lop: number, sz: number, lazy: number): number {
@@ -338,7 +357,7 @@ export function condition(cc: number, src: FlagSource | null): string {
  * ZF/SF/PF following r.
  */
 function resultWith(bits: string): string {
-  return `c.flags = (c.flags & ${~ARITH}) | ${bits}; fk = ${recordKind(2, 32, 2)}; fr = r;`;
+  return `fk = ${recordKind(2, 32, 2)}; fa = ${bits}; fr = r;`;
 }
 
 /** SHL (4), SHR (5) or SAR (7) of register rm by a constant count n (1..31), as shiftOp does. */
@@ -368,11 +387,14 @@ function incDec32(dec: boolean): string {
  * locals; nothing to do when `prev` left it concrete already), the others follow r lazily.
  */
 function incDecRecord(dec: boolean, prev: FlagSource | null): string {
+  // After INC/DEC (CF in c.flags) or a shift/multiply (CF in fa): prev 'zs32' leaves no other case.
+  const fromBits = 'if ((fk & 32) !== 0) c.flags = (c.flags & -2) | (fa & 1); ';
   const keepCF =
     prev === 'zs32'
-      ? ''
+      ? fromBits
       : 'if (fk < 0) c.flags = (c.flags & -2) | getCF(c); ' +
-        'else if ((fk & 48) === 0) c.flags = (c.flags & -2) | recordCF(fk & 3, fa, fb, fr, (fk & 4) !== 0 ? 255 : -1); ';
+        'else if ((fk & 48) === 0) c.flags = (c.flags & -2) | recordCF(fk & 3, fa, fb, fr, (fk & 4) !== 0 ? 255 : -1); ' +
+        `else ${fromBits}`;
   return `${keepCF}fk = ${recordKind(dec ? 1 : 0, 32, 1)}; fa = a; fb = 1; fr = r;`;
 }
 

@@ -24,6 +24,7 @@ import {
   inlineForm,
   inlineString,
   load,
+  writeRecord,
   store,
   type FlagSource,
   type Form,
@@ -185,7 +186,6 @@ export function compileRegion(
       return out;
     };
     block.forEach((i, p) => {
-      const g = list.length;
       list.push(i);
       offs.push(ip - base);
       const fall = (ip + i.len) >>> 0;
@@ -243,7 +243,7 @@ export function compileRegion(
   // so the JavaScript engine keeps the optimised code it already made for it.
   let factory = FACTORIES.get(src);
   if (factory === undefined) {
-    factory = new Function('H', 'I', 'testCond', 'getCF', 'recordCF', 'shiftOp', src) as RegionFactory;
+    factory = new Function('H', 'I', 'testCond', 'getCF', 'recordCF', 'shiftOp', 'writeRecord', src) as RegionFactory;
     if (factoryChars + src.length > MAX_FACTORY_CHARS) {
       FACTORIES.clear();
       factoryChars = 0;
@@ -252,7 +252,7 @@ export function compileRegion(
     factoryChars += src.length;
   }
   return {
-    run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp),
+    run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp, writeRecord),
     linPage,
     csBase,
     d32,
