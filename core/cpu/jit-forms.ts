@@ -4,10 +4,10 @@
 //
 // The statements run inside a region function with these locals: g (the general registers), c
 // (the CPU), mmu, R/W (the current TLB tables), CP (pages holding cached code), dv/ram (guest
-// RAM), the lazy-flag record (fk, fa, fb, fr: see RECORD_OUT), and scratch variables a, b, r (ALU operands and
-// result: kept for a following Jcc), and l, e, p, s, v, x. A region is only entered with ES, SS
-// and DS flat (base 0, full limit, readable and writable) and a 32-bit stack, so those segments
-// need no checks here.
+// RAM), the lazy-flag record (fk, fa, fb, fr: see RECORD_DECLARE), and scratch variables a, b,
+// r (ALU operands and result: kept for a following Jcc), and l, e, p, s, v, x. A region is only
+// entered with ES, SS and DS flat (base 0, full limit, readable and writable) and a 32-bit
+// stack, so those segments need no checks here.
 
 import type { FlagState } from './flags';
 import type { Instr } from './instr';
@@ -59,7 +59,7 @@ export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs
 
 export interface Form {
   code: string;
-  /** May raise a fault: the region records which instruction runs first. */
+  /** May raise a fault (each call that may is preceded by COMMIT in the code). */
   faults: boolean;
   /** May write memory: the region checks for overwritten code after it. */
   stores: boolean;

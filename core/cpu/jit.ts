@@ -55,7 +55,7 @@ export interface Region {
  * Inside a region the general registers live in the locals q0..q7: they are written back to
  * c.gpr (SPILL) whenever the region is left and before every handler call, and read again after
  * it. The flag record lives in locals too (RECORD_OUT of jit-forms.ts). The region function has
- * no try/catch (it would make the JavaScript engine keep every local boxed in the hot loop):
+ * no try/catch (around the hot loop it measurably slowed the engine's optimised code down):
  * before anything that may raise a fault (a handler, a TLB-miss path: COMMIT in jit-forms.ts)
  * the state as at the start of the instruction is written to c, so a fault leaves the region
  * with it; every other exit leaves through the end of the loop (`break run`).
