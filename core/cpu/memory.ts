@@ -32,6 +32,15 @@ export class PhysicalMemory {
    * calling written(), so the CPU re-checks cached code against memory at every run instead.
    */
   readonly shared: boolean;
+  /**
+   * Per RAM page: 1 when the page may have been written since the last takeDirtyPages(). Writes
+   * outside the CPU mark it in written(); the CPU's MMU marks a page when it caches a write
+   * translation for it (so its store fast path costs nothing), and drops those translations in
+   * onDirtyTaken so that the next write marks again.
+   */
+  readonly dirty: Uint8Array;
+  /** Called when the dirty map is cleared: the CPU drops the write translations it cached. */
+  onDirtyTaken: () => void = () => {};
 
   constructor(ramBytes: number | Uint8Array) {
     if (typeof ramBytes === 'number') {
@@ -47,11 +56,32 @@ export class PhysicalMemory {
     }
     this.ramView = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
     this.shared = typeof SharedArrayBuffer !== 'undefined' && this.ram.buffer instanceof SharedArrayBuffer;
+    this.dirty = new Uint8Array(this.ram.byteLength / PAGE_SIZE);
   }
 
   /** Reports a write of `len` bytes at `phys` made outside the CPU (see onWritten). */
   written(phys: number, len: number): void {
-    if (len > 0) this.onWritten(phys >>> 0, len);
+    if (len <= 0) return;
+    phys >>>= 0;
+    const last = Math.min(phys + len, this.ram.byteLength) - 1;
+    for (let page = phys >>> 12; page <= last >>> 12; page++) this.dirty[page] = 1;
+    this.onWritten(phys, len);
+  }
+
+  /**
+   * The RAM pages written since the previous call (ascending), and a clean map from now on: the
+   * tracking then runs relative to this moment (a snapshot taken now).
+   */
+  takeDirtyPages(): Uint32Array {
+    const out = markedPages(this.dirty);
+    this.dirty.fill(0);
+    this.onDirtyTaken();
+    return out;
+  }
+
+  /** Marks pages dirty again (a snapshot that took them failed to be saved). */
+  markPagesDirty(pages: Uint32Array): void {
+    for (const p of pages) if (p < this.dirty.length) this.dirty[p] = 1;
   }
 
   get ramBytes(): number {
@@ -149,6 +179,15 @@ export class PhysicalMemory {
     if (index >= this.hostFrames.length) throw new RangeError(`host frame ${hex(phys)} was never allocated`);
     return index;
   }
+}
+
+/** Ascending indices of the non-zero entries of a per-page map. */
+export function markedPages(marks: Uint8Array): Uint32Array {
+  let n = 0;
+  for (let p = 0; p < marks.length; p++) if (marks[p] !== 0) n++;
+  const out = new Uint32Array(n);
+  for (let p = 0, k = 0; k < n; p++) if (marks[p] !== 0) out[k++] = p;
+  return out;
 }
 
 function hex(n: number): string {

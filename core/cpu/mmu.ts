@@ -40,12 +40,16 @@ export class Mmu {
   codePage: Uint8Array;
   /** Called before a write of `len` bytes at physical `p` lands on a page with cached code. */
   onCodeWrite: (p: number, len: number) => void = () => {};
+  /** The memory's dirty map: a page is marked when a write translation to it is cached. */
+  private readonly dirty: Uint8Array;
 
   constructor(readonly mem: PhysicalMemory) {
     this.ram = mem.ram;
     this.dv = mem.ramView;
     this.ramBytes = mem.ram.byteLength;
     this.codePage = new Uint8Array(Math.ceil(this.ramBytes / 4096));
+    this.dirty = mem.dirty;
+    mem.onDirtyTaken = () => this.dropWriteEntries();
   }
 
   setUser(user: boolean): void {
@@ -67,6 +71,19 @@ export class Mmu {
       }
     }
     this.filledCount = 0;
+  }
+
+  /** Forgets every cached write translation (reads stay): the next write to a page walks and marks it dirty. */
+  dropWriteEntries(): void {
+    if (this.filledCount >= TLB_LIST_CAP) {
+      this.supW.fill(0);
+      this.usrW.fill(0);
+      return;
+    }
+    for (let k = 0; k < this.filledCount; k++) {
+      const v = this.filled[k]!;
+      this.supW[v] = this.usrW[v] = 0;
+    }
   }
 
   invalidatePage(linear: number): void {
@@ -131,6 +148,9 @@ export class Mmu {
   private install(vpn: number, base: number, user: boolean, write: boolean, all: boolean): void {
     if (base + 4096 > this.ramBytes || base >= 0x7fff0000) return;
     const e = base + 1;
+    // Every store to RAM goes through a write entry or through translate(write): the page is
+    // dirty from the moment its write entry exists (`all`: paging off, reads install one too).
+    if (write || all) this.dirty[base >>> 12] = 1;
     if (all) {
       this.supR[vpn] = this.supW[vpn] = this.usrR[vpn] = this.usrW[vpn] = e;
     } else if (user) {

@@ -21,6 +21,7 @@ import { SharenetDevice, sharedNetwork, sharedPagesOf, sharenetFeatures } from '
 import { LGUEST_MAX_GUESTS } from '../host/constants';
 import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import { exportLauncherMachine } from './machine-state';
+import type { SnapshotBase } from './snapshot-capture';
 import { disposableDiskOpener, freezeDisks, machineDiskOpener, type DiskOpener } from './machine-disks';
 
 const MIB = 1024 * 1024;
@@ -246,6 +247,11 @@ export class Launcher implements LaunchedGuest {
   private readonly byKey = new Map<number, LauncherDevice>();
   /** DMAs served, for inspectors and the CLI's statistics. */
   dmasServed = 0;
+  /**
+   * The snapshot file this machine's RAM equals but for the pages in its dirty map (the one it
+   * was restored from, or last took), or null: the next snapshot then stores RAM in full.
+   */
+  ramBase: SnapshotBase | null = null;
 
   constructor(
     readonly config: MachineConfig,
@@ -390,6 +396,15 @@ export class Launcher implements LaunchedGuest {
 
   freezeDisks(): void {
     freezeDisks(this.machine.devices);
+  }
+
+  /** RAM pages written since the last call (see PhysicalMemory.takeDirtyPages). */
+  takeDirtyPages(): Uint32Array {
+    return this.machine.memory.takeDirtyPages();
+  }
+
+  markPagesDirty(pages: Uint32Array): void {
+    this.machine.memory.markPagesDirty(pages);
   }
 
   importState(state: LauncherState): void {

@@ -15,6 +15,7 @@ import {
   decodeMachineSnapshot,
   encodeMachineSnapshot,
   encodeMachineState,
+  MACHINE_SNAPSHOT_LAYOUT,
   machineStateOf,
   SnapshotUnsupportedError,
 } from '../snapshot/machine-snapshot';
@@ -140,7 +141,7 @@ describe('machine snapshots of the demo guest', () => {
     >;
     x87.regs = old;
     const snap = decodeMachineSnapshot(encodeSnapshot(tree));
-    expect(snap.layout).toBe(3);
+    expect(snap.layout).toBe(MACHINE_SNAPSHOT_LAYOUT);
     const w = snap.state.cpu.x87.regs;
     const reg = (p: number): string =>
       [w[p * 3 + 2]!.toString(16), w[p * 3 + 1]!.toString(16), w[p * 3]!.toString(16)].join(':');

@@ -2,6 +2,7 @@
 // still be the ones the snapshot saw; each writable disk continues on a new overlay above the one
 // the snapshot froze; the guest gets a new host slot and continues where it stopped.
 
+import { markedPages, PAGE_SIZE } from '../cpu/memory';
 import { LguestHost } from '../host/lguest-user';
 import { checkDisks } from '../snapshot/disk-identity';
 import {
@@ -9,7 +10,16 @@ import {
   SnapshotUnsupportedError,
   type MachineSnapshot,
   type MachineState,
+  type RamPages,
 } from '../snapshot/machine-snapshot';
+import {
+  folderLoader,
+  loadRamChain,
+  pagesBetween,
+  writeChainPages,
+  type RamLink,
+  type SnapshotLoader,
+} from '../snapshot/ram-chain';
 import type { LauncherEvents } from './api';
 import { openDiskImage, type BlockBackend } from './block-device';
 import { validateMachineConfig, formatConfigProblems } from './config-validation';
@@ -37,6 +47,16 @@ export interface RestoreGuestOptions {
   peerSlots?: Record<string, number>;
   /** Opens a disk image (tests). */
   openDisk?: (path: string, readOnly: boolean) => BlockBackend;
+  /**
+   * The snapshot's file name in its machine's snapshot folder, and that folder: RAM stored as a
+   * delta is read through its chain there, and the restored machine's RAM is tracked against it.
+   */
+  from?: { dir: string; file: string };
+  /**
+   * A stopped machine of the same RAM size whose RAM buffer the restore takes over: only the pages
+   * that can differ (written since its base snapshot, and those the two chains changed) are written.
+   */
+  reuse?: Launcher;
 }
 
 interface BootFacts {
@@ -76,10 +96,12 @@ export function restoreGuest(
     );
   }
   const boot = state.boot as unknown as BootFacts;
+  const ram = restoredRam(state.memory.ram, opts);
   const { host, file, memory } = restoreHostSide(
     state,
     opts.host ?? new LguestHost(),
     peerSlots && new Map(networks.map((n) => [networkRegion(n), peerSlots[n]!])),
+    ram,
   );
   try {
     // In the order of a launch (devicesOfConfig): disks, networks, then the console.
@@ -115,9 +137,59 @@ export function restoreGuest(
     };
     const launcher = new Launcher(config, machine, file, events, host);
     launcher.importState(state.launcher as unknown as LauncherState);
+    if (opts.from) launcher.ramBase = { file: opts.from.file, depth: state.memory.ram.depth };
     return launcher;
   } catch (e) {
     file.close();
     throw e;
   }
+}
+
+/**
+ * The restored machine's RAM: the snapshot's chain written into the reused machine's buffer (only
+ * the pages that can differ) or into a new one; undefined when the snapshot's RAM is full and
+ * nothing is reused (restoreHostSide unpacks it).
+ */
+function restoredRam(top: RamPages, opts: RestoreGuestOptions): Uint8Array | undefined {
+  const old = opts.reuse;
+  const reusable = old !== undefined && old.memory.ram.byteLength === top.pages * PAGE_SIZE && !old.memory.shared;
+  if (top.base === null && !reusable) return undefined;
+  if (top.base !== null && !opts.from)
+    throw new SnapshotUnsupportedError(
+      `the snapshot's RAM is stored as changes over ${top.base}: restore it from its snapshot folder`,
+    );
+  const load = opts.from
+    ? folderLoader(opts.from.dir)
+    : () => {
+        throw new Error('no snapshot folder');
+      };
+  const chain = loadRamChain(opts.from?.file ?? null, top, load);
+  if (!reusable) {
+    const ram = new Uint8Array(top.pages * PAGE_SIZE);
+    writeChainPages(ram, chain, null, true);
+    return ram;
+  }
+  writeChainPages(old.memory.ram, chain, pagesToRewrite(old, chain, load));
+  return old.memory.ram;
+}
+
+/** Pages of a stopped machine's RAM that can differ from a chain's; null: any page can. */
+function pagesToRewrite(old: Launcher, chain: RamLink[], load: SnapshotLoader): Uint32Array | null {
+  const dirty = old.takeDirtyPages();
+  const base = old.ramBase;
+  if (!base) return null;
+  let between: Uint32Array | null;
+  if (base.file === chain[0]!.file) between = new Uint32Array(0);
+  else {
+    try {
+      between = pagesBetween(loadRamChain(base.file, load(base.file).state.memory.ram, load), chain);
+    } catch {
+      between = null; // its base is gone: every page is rewritten
+    }
+  }
+  if (between === null) return null;
+  const marks = new Uint8Array(chain[0]!.ram.pages);
+  for (const p of dirty) marks[p] = 1;
+  for (const p of between) marks[p] = 1;
+  return markedPages(marks);
 }

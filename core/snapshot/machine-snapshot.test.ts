@@ -58,7 +58,7 @@ describe('machine snapshot contents', () => {
     expect(() => decodeMachineSnapshot(noCpu)).toThrow(SnapshotContentError);
     expect(() => decodeMachineSnapshot(noCpu)).toThrow('/state/cpu must be an object');
     expect(() => decodeMachineSnapshot(encodeSnapshot({ kind: 'lguest-machine', layout: 7 }))).toThrow(
-      /\/layout is 7; this build reads 3/,
+      /\/layout is 7; this build reads 4/,
     );
     expect(new SnapshotContentError('/x', 'bad')).toBeInstanceOf(SnapshotFormatError);
   });

@@ -12,6 +12,7 @@ import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type SnapshotValue
 import {
   packNonZeroPages,
   packPageList,
+  packPages,
   sparsePagesProblem,
   unpackToBytes,
   unpackToPageList,
@@ -26,8 +27,10 @@ import {
  *      the metadata names the snapshot the machine descends from (`parent`, null for none).
  *   3: x87 registers in the 80-bit format (`regs`: three uint32 words per register) instead of
  *      float64; older registers convert exactly.
+ *   4: RAM may be a delta: `memory.ram.base` names the snapshot (same folder) whose RAM it
+ *      changes, `memory.ram.depth` counts the deltas down to a full image (base null, depth 0).
  */
-export const MACHINE_SNAPSHOT_LAYOUT = 3;
+export const MACHINE_SNAPSHOT_LAYOUT = 4;
 export const MACHINE_SNAPSHOT_KIND = 'lguest-machine';
 
 /** Plain data owned by a layer above (the Launcher's state, the config, the boot layout). */
@@ -68,12 +71,32 @@ export interface SnapshotMeta {
   parent: string | null;
 }
 
+/**
+ * Guest RAM as stored: with `base` null a full image (absent pages are zero); otherwise only the
+ * pages written since the snapshot file `base` was taken, every other page being as in that
+ * snapshot's RAM (ram-chain.ts resolves it).
+ */
+export interface RamPages extends SparsePages {
+  base: string | null;
+  /** Deltas from here down to the full image: 0 for a full image. */
+  depth: number;
+}
+
+/** The snapshot a machine's RAM is tracked against, and the pages written since it was taken. */
+export interface RamDelta {
+  base: string;
+  /** The base's own RamPages.depth. */
+  baseDepth: number;
+  /** Ascending page numbers (PhysicalMemory.takeDirtyPages). */
+  pages: Uint32Array;
+}
+
 /** Everything that decides what the machine does next (compared byte for byte by the pin test). */
 export interface MachineState {
   config: PlainObject & { name: string };
   boot: PlainObject;
   cpu: CpuState;
-  memory: { ram: SparsePages; hostFrames: SparsePages };
+  memory: { ram: RamPages; hostFrames: SparsePages };
   host: HostState;
   guest: GuestState;
   launcher: PlainObject & { version: number };
@@ -102,10 +125,11 @@ export class SnapshotUnsupportedError extends Error {
 }
 
 /**
- * The machine state tree of the parts a guest exported. A guest on a shared network is refused
- * unless `networkMember` says it is captured as one member of its whole network (group snapshot).
+ * The machine state tree of the parts a guest exported: RAM in full, or as a delta over a base. A
+ * guest on a shared network is refused unless `networkMember` says it is captured as one member of
+ * its whole network (group snapshot).
  */
-export function machineStateOf(parts: MachineStateParts, networkMember = false): MachineState {
+export function machineStateOf(parts: MachineStateParts, networkMember = false, delta?: RamDelta): MachineState {
   if (!networkMember && (parts.guest.guest.sharedPages.length > 0 || parts.host.regions.length > 0)) {
     throw new SnapshotUnsupportedError(
       `machine "${parts.config.name}" is on a shared network: snapshots cover single machines only`,
@@ -115,7 +139,12 @@ export function machineStateOf(parts: MachineStateParts, networkMember = false):
     config: parts.config,
     boot: parts.boot,
     cpu: parts.cpu,
-    memory: { ram: packNonZeroPages(parts.memory.ram), hostFrames: packPageList(parts.memory.hostFrames) },
+    memory: {
+      ram: delta
+        ? { ...packPages(parts.memory.ram, delta.pages), base: delta.base, depth: delta.baseDepth + 1 }
+        : { ...packNonZeroPages(parts.memory.ram), base: null, depth: 0 },
+      hostFrames: packPageList(parts.memory.hostFrames),
+    },
     host: parts.host,
     guest: parts.guest.guest,
     launcher: parts.launcher,
@@ -124,13 +153,22 @@ export function machineStateOf(parts: MachineStateParts, networkMember = false):
   };
 }
 
-/** Takes a snapshot of a guest between two steps (no step may be running). */
+/**
+ * Takes a snapshot of a guest between two steps (no step may be running). With `delta`, RAM holds
+ * only the listed pages over the snapshot `delta.base`.
+ */
 export function captureMachine(
   source: MachineStateSource,
-  opts: { now?: Date; scrollback?: Uint8Array; parent?: string | null; networkMember?: boolean } = {},
+  opts: {
+    now?: Date;
+    scrollback?: Uint8Array;
+    parent?: string | null;
+    networkMember?: boolean;
+    delta?: RamDelta;
+  } = {},
 ): MachineSnapshot {
   const networkMember = opts.networkMember ?? false;
-  const state = machineStateOf(source.exportMachineState({ networkMember }), networkMember);
+  const state = machineStateOf(source.exportMachineState({ networkMember }), networkMember, opts.delta);
   return {
     kind: MACHINE_SNAPSHOT_KIND,
     layout: MACHINE_SNAPSHOT_LAYOUT,
@@ -179,6 +217,14 @@ const MIGRATIONS: Record<number, (root: Tree) => void> = {
     if (isTree(x87) && x87.regs instanceof Float64Array && x87.regs.length === 8)
       x87.regs = registersFromFloat64(x87.regs);
   },
+  3: (root) => {
+    const memory = isTree(root.state) ? root.state.memory : undefined;
+    const ram = isTree(memory) ? memory.ram : undefined;
+    if (isTree(ram)) {
+      ram.base = null;
+      ram.depth = 0;
+    }
+  },
 };
 
 function isTree(v: SnapshotValue | undefined): v is Tree {
@@ -202,24 +248,34 @@ function migrateMachineSnapshot(tree: SnapshotValue): SnapshotValue {
  * imports the saved registers (derived caches start empty). Needs a host with no guests of this
  * thread. With `peerSlots` (region -> slot) the guest re-joins its networks on a host shared with
  * other threads: its RAM is shared memory, only its own regions' pages are loaded, and it takes
- * its saved peer slots.
+ * its saved peer slots. `ram`: the guest's RAM already holding the snapshot's bytes
+ * (ram-chain.ts), taken as it is; without it the state's RAM must be a full image.
  */
 export function restoreHostSide(
   state: MachineState,
   host: LguestHost = new LguestHost(),
   peerSlots?: ReadonlyMap<string, number>,
+  ram?: Uint8Array,
 ): { host: LguestHost; file: LguestFileImpl; memory: PhysicalMemory } {
   if (host.guests.some((g) => g !== null)) {
     throw new SnapshotUnsupportedError('a snapshot restores into a host of its own (single machines only)');
   }
-  let ram = unpackToBytes(state.memory.ram);
+  if (!ram && state.memory.ram.base !== null) {
+    throw new SnapshotUnsupportedError(
+      `the snapshot's RAM is a delta over ${state.memory.ram.base}: restore it with its snapshot folder`,
+    );
+  }
+  if (ram && ram.byteLength !== state.memory.ram.pages * PAGE_SIZE) {
+    throw new RangeError(`RAM of ${ram.byteLength} bytes given for a ${state.memory.ram.pages}-page snapshot`);
+  }
+  let bytes = ram ?? unpackToBytes(state.memory.ram);
   if (peerSlots) {
     // Senders on other threads copy frames straight into a network member's RAM.
-    const shared = new Uint8Array(new SharedArrayBuffer(ram.byteLength));
-    shared.set(ram);
-    ram = shared;
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+    shared.set(bytes);
+    bytes = shared;
   }
-  const memory = PhysicalMemory.fromState({ ram, hostFrames: unpackToPageList(state.memory.hostFrames) }, true);
+  const memory = PhysicalMemory.fromState({ ram: bytes, hostFrames: unpackToPageList(state.memory.hostFrames) }, true);
   const regions = state.guest.sharedPages.map((p) => p.region);
   if (peerSlots) host.joinState(state.host, regions);
   else host.importState(state.host);
@@ -371,7 +427,16 @@ function checkMachineSnapshot(tree: SnapshotValue): void {
   const memory = record(state.memory, '/state/memory');
   checkSparse(memory.ram, '/state/memory/ram', HOST_FRAME_BASE / PAGE_SIZE);
   checkSparse(memory.hostFrames, '/state/memory/hostFrames', (2 ** 32 - HOST_FRAME_BASE) / PAGE_SIZE);
-  if ((record(memory.ram, '').pages as number) === 0) throw new SnapshotContentError('/state/memory/ram', 'is empty');
+  const ram = record(memory.ram, '/state/memory/ram');
+  if ((ram.pages as number) === 0) throw new SnapshotContentError('/state/memory/ram', 'is empty');
+  if (ram.base !== null && (typeof ram.base !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(ram.base)))
+    throw new SnapshotContentError('/state/memory/ram/base', 'must be null or a snapshot file name');
+  const depth = num(ram, 'depth', '/state/memory/ram');
+  if (!Number.isInteger(depth) || depth < 0 || (depth === 0) !== (ram.base === null))
+    throw new SnapshotContentError(
+      '/state/memory/ram/depth',
+      'must be 0 for a full image, else a whole number above 0',
+    );
 
   const host = record(state.host, '/state/host');
   num(host, 'bindingSeq', '/state/host');

@@ -27,6 +27,13 @@ export function packNonZeroPages(bytes: Uint8Array): SparsePages {
   return { pages, present: Uint32Array.from(present), data };
 }
 
+/** Stores the listed pages of `bytes` (ascending page numbers), whatever they hold. */
+export function packPages(bytes: Uint8Array, pages: Uint32Array): SparsePages {
+  const data = new Uint8Array(pages.length * PAGE_SIZE);
+  pages.forEach((p, i) => data.set(bytes.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), i * PAGE_SIZE));
+  return { pages: bytes.byteLength / PAGE_SIZE, present: pages.slice(), data };
+}
+
 /** Stores a list of optional pages (null = absent), e.g. host frames where null is a free frame. */
 export function packPageList(list: (Uint8Array | null)[]): SparsePages {
   const present: number[] = [];
