@@ -3,6 +3,7 @@
 
 import type { MachineStateParts } from '../snapshot/machine-snapshot';
 import type { MachineConfig } from './machine-config';
+import type { SnapshotBase } from './snapshot-capture';
 
 export type LauncherStep =
   /** The slice's instruction budget is spent; call step() again. */
@@ -38,6 +39,12 @@ export interface LaunchedGuest {
   exportMachineState?(opts?: { networkMember?: boolean }): MachineStateParts;
   /** Right after a snapshot's capture: freeze the disks' overlays and continue on new ones. */
   freezeDisks?(): void;
+  /** The snapshot its RAM is tracked against (snapshot-capture.ts); absent: not tracked. */
+  ramBase?: SnapshotBase | null;
+  /** RAM pages written since the last call; the tracking restarts. */
+  takeDirtyPages?(): Uint32Array;
+  /** Hands pages back to the dirty map (a snapshot that took them was not saved). */
+  markPagesDirty?(pages: Uint32Array): void;
   /** Guest instructions retired so far, where the host counts them. */
   readonly instructionCount?: number | null;
 }

@@ -34,6 +34,8 @@ export const OVERLAY_SUFFIX = '.lgov';
 const RECORD_MAGIC = 0x4b42474c; // "LGBK"
 const RECORD_HEADER = 24;
 const RECORD_BYTES = RECORD_HEADER + OVERLAY_BLOCK;
+/** Records read at once when an overlay's index is scanned. */
+const SCAN_RECORDS = 64;
 
 /** What an overlay sits on: the base image's identity, and the overlay below it (same folder). */
 export interface OverlayHeader {
@@ -111,11 +113,19 @@ export class OverlayFile {
 
   /** Reads the record index; stops at the first record that is short or fails its checksums. */
   private scan(fileSize: number): void {
-    const rec = new Uint8Array(RECORD_BYTES);
-    const view = new DataView(rec.buffer);
+    // Records are read SCAN_RECORDS at a time (one read per batch, not per record).
+    const batch = new Uint8Array(RECORD_BYTES * SCAN_RECORDS);
+    let batchAt = -1;
+    let batchLen = 0;
     let at = OVERLAY_BLOCK;
     while (at + RECORD_BYTES <= fileSize) {
-      if (readAll(this.fd!, rec, at) < RECORD_BYTES) break;
+      if (batchAt < 0 || at + RECORD_BYTES > batchAt + batchLen) {
+        batchAt = at;
+        batchLen = readAll(this.fd!, batch.subarray(0, Math.min(batch.length, fileSize - at)), at);
+        if (batchLen < RECORD_BYTES) break;
+      }
+      const rec = batch.subarray(at - batchAt, at - batchAt + RECORD_BYTES);
+      const view = new DataView(rec.buffer, rec.byteOffset, RECORD_BYTES);
       if (view.getUint32(0, true) !== RECORD_MAGIC) break;
       if (crc32(rec.subarray(0, 20)) !== view.getUint32(20, true)) break;
       if (crc32(rec.subarray(RECORD_HEADER)) !== view.getUint32(12, true)) break;

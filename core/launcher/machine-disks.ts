@@ -46,6 +46,11 @@ function readHead(dir: string): Head {
   return { version: 1, disks: [] };
 }
 
+/** The overlays the machine's disks run on now (head.json). */
+export function headOverlays(dir: string): string[] {
+  return readHead(dir).disks.flatMap((d) => (d ? [d.file] : []));
+}
+
 function setHead(dir: string, index: number, base: string, file: string): void {
   const head = readHead(dir);
   const old = head.disks[index];

@@ -23,6 +23,10 @@ export interface TrackedMachine extends MachineStateSource {
   markPagesDirty(pages: Uint32Array): void;
 }
 
+export function isTrackedMachine(g: object): g is TrackedMachine {
+  return 'ramBase' in g && 'takeDirtyPages' in g && 'markPagesDirty' in g && 'exportMachineState' in g;
+}
+
 export interface PendingSnapshot {
   snapshot: MachineSnapshot;
   /** The snapshot is saved as `file`: the machine's RAM is now tracked against it. */

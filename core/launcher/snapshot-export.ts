@@ -3,11 +3,12 @@
 // back into a machine's snapshot folder, refusing a base image that is not the one recorded.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { writeFileAtomicSync } from './atomic-file';
 import { identifyDiskFile } from '../snapshot/disk-identity';
 import { decodeSnapshot, encodeSnapshot, type SnapshotValue } from '../snapshot/format';
 import { decodeMachineSnapshot, encodeMachineSnapshot } from '../snapshot/machine-snapshot';
+import { folderLoader, withFullRam } from '../snapshot/ram-chain';
 import { openOverlayChain, parseOverlayHeader, readOverlayHeader } from './disk-overlay';
 
 export const EXPORT_KIND = 'lguest-snapshot-export';
@@ -36,8 +37,11 @@ export class SnapshotImportError extends Error {
 
 /** The export of the snapshot file at `snapshotPath` (its overlays are in `disksDir`). */
 export function exportSnapshot(snapshotPath: string, disksDir: string, opts: { embedBase?: boolean } = {}): Uint8Array {
-  const bytes = new Uint8Array(readFileSync(snapshotPath));
-  const snap = decodeMachineSnapshot(bytes);
+  const read = new Uint8Array(readFileSync(snapshotPath));
+  const stored = decodeMachineSnapshot(read);
+  // The export stands alone: RAM stored as a delta goes in resolved through its chain.
+  const snap = withFullRam(stored, basename(snapshotPath), folderLoader(dirname(snapshotPath)));
+  const bytes = snap === stored ? read : encodeMachineSnapshot(snap);
   const disks: ExportedDisk[] = snap.state.disks.map((d) => {
     const overlays: ExportedDisk['overlays'] = [];
     if (d.overlay !== null) {

@@ -2,7 +2,7 @@
 // atomically, read it back and decode it before saying yes; and boot a worker from a snapshot.
 
 import { promises as fs } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LguestHost } from '../host/lguest-user';
 import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import {
@@ -12,6 +12,8 @@ import {
   SnapshotUnsupportedError,
 } from '../snapshot/machine-snapshot';
 import { writeFileAtomic } from '../launcher/atomic-file';
+import { captureForFolder, isTrackedMachine, type PendingSnapshot } from '../launcher/snapshot-capture';
+import { folderLoader, withFullRam } from '../snapshot/ram-chain';
 import type { DiffReply, SnapshotReply } from './snapshot-types';
 import { listingOf, snapshotFileName } from './snapshots';
 
@@ -68,14 +70,20 @@ export async function takeSnapshot(
   let bytes: Uint8Array;
   let createdAt: string;
   let icount: number;
+  let pending: PendingSnapshot | null = null;
   try {
-    const snap = captureMachine({ exportMachineState: exportState }, { scrollback, parent, networkMember });
+    // A Launcher's RAM goes in as the pages written since its base snapshot (snapshot-capture.ts);
+    // a network member's RAM is written by other threads too, untracked: it goes in whole.
+    if (!networkMember && isTrackedMachine(guest)) pending = captureForFolder(guest, dir, { scrollback, parent });
+    const snap =
+      pending?.snapshot ?? captureMachine({ exportMachineState: exportState }, { scrollback, parent, networkMember });
     // Before the next slice: the overlays the snapshot names become read-only, writes go on above them.
     guest.freezeDisks?.();
     bytes = encodeMachineSnapshot(snap);
     createdAt = snap.meta.createdAt;
     icount = snap.meta.instructionCount;
   } catch (err) {
+    pending?.failed();
     if (err instanceof SnapshotUnsupportedError) return { ok: false, code: 'unsupported', message: err.message };
     return { ok: false, code: 'internal', message: `snapshot failed: ${errorText(err)}` };
   }
@@ -98,8 +106,10 @@ export async function takeSnapshot(
     if (Buffer.compare(back, bytes) !== 0) throw new Error(`${path} reads back different bytes`);
     const decoded = decodeMachineSnapshot(back);
     const stat = await fs.stat(path);
+    pending?.saved(file);
     return { ok: true, result: listingOf(machine, file, stat, decoded) };
   } catch (err) {
+    pending?.failed();
     return { ok: false, code: 'internal', message: `snapshot ${file} could not be saved: ${errorText(err)}` };
   }
 }
@@ -115,7 +125,8 @@ export async function diffWithSnapshotFile(
 ): Promise<DiffReply> {
   let state;
   try {
-    state = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path))).state;
+    const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
+    state = withFullRam(snap, basename(path), folderLoader(dirname(path))).state;
   } catch (err) {
     return { ok: false, code: 'invalid-snapshot', message: `snapshot ${basename(path)}: ${errorText(err)}` };
   }
@@ -146,6 +157,7 @@ export async function restoreFromFile(
   const { restoreGuest } = await import('../launcher/restore-guest');
   const guest = restoreGuest(snap, events, {
     allowChangedDisks,
+    from: { dir: dirname(path), file: basename(path) },
     ...(disksDir ? { disksDir } : {}),
     ...(rejoin ? { host: rejoin.host, peerSlots: rejoin.peerSlots } : {}),
   });

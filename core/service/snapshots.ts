@@ -6,6 +6,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { checkDisksAsync, DiskChangedError } from '../snapshot/disk-identity';
 import { decodeMachineSnapshot, type MachineSnapshot } from '../snapshot/machine-snapshot';
+import { folderLoader, SnapshotChainError, withFullRam } from '../snapshot/ram-chain';
+import { deleteSnapshot } from '../launcher/snapshot-folder';
 import { isSnapshotFileName } from './api-schemas';
 import { removeStaleTempFiles } from '../launcher/atomic-file';
 import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig } from './api';
@@ -142,6 +144,16 @@ export class SnapshotStore {
     });
   }
 
+  /** load() with RAM as one full image however it is stored (diffs compare every page). */
+  async loadFull(machine: string, file: string): Promise<MachineSnapshot> {
+    const snap = await this.load(machine, file);
+    try {
+      return withFullRam(snap, file, folderLoader(this.dirOf(machine)));
+    } catch (err) {
+      throw new ServiceError('invalid-snapshot', `snapshot ${file}: ${errorText(err)}`);
+    }
+  }
+
   /** Reads and decodes one snapshot; a bad file is an 'invalid-snapshot' error naming the problem. */
   async load(machine: string, file: string): Promise<MachineSnapshot> {
     const path = this.pathOf(machine, file);
@@ -159,16 +171,20 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * Deletes a snapshot: the snapshots whose RAM builds on it get it folded in first, and disk
+   * overlays nothing needs any more are collected (snapshot-folder.ts).
+   */
   async delete(machine: string, file: string): Promise<void> {
     const path = this.pathOf(machine, file);
     try {
-      await fs.unlink(path);
+      await deleteSnapshot(this.dirOf(machine), this.disksDirOf(machine), file, isSnapshotFileName);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new ServiceError('not-found', `machine "${machine}" has no snapshot ${file}`);
+      if (err instanceof SnapshotChainError) throw new ServiceError('invalid-snapshot', err.message);
       throw err;
     }
     this.verified.delete(path);
-    // Its overlays stay: snapshots taken after it are built on them.
     const labels = await this.labels(machine);
     if (labels[file]) {
       delete labels[file];
@@ -176,9 +192,12 @@ export class SnapshotStore {
     }
   }
 
-  /** Removes temp files that killed snapshot writes left in the machines' folders (at start-up). */
+  /**
+   * Removes temp files that killed writes left in the machines' folders and their disk folders
+   * (at start-up).
+   */
   removeStaleTempFiles(): Promise<string[]> {
-    return removeStaleTempFiles(this.dir, 1);
+    return removeStaleTempFiles(this.dir, 2);
   }
 
   /** A listing the worker verified when it wrote the file. */
@@ -187,7 +206,7 @@ export class SnapshotStore {
     this.verified.set(path, { key: `${listing.sizeBytes}:${listing.modifiedMs}`, listing });
   }
 
-  private async inspectFile(machine: string, file: string): Promise<SnapshotListing> {
+  private async inspectFile(machine: string, file: string, chain = new Set<string>()): Promise<SnapshotListing> {
     const path = join(this.dirOf(machine), file);
     let stat: { size: number; mtimeMs: number; isFile(): boolean };
     try {
@@ -203,11 +222,27 @@ export class SnapshotStore {
     try {
       const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
       const listing = listingOf(machine, file, stat, snap);
+      const problem = await this.chainProblem(machine, file, snap, chain);
+      if (problem) return { ...listing, verified: false, error: problem };
       this.verified.set(path, { key, listing });
       return listing;
     } catch (err) {
       return { ...base, error: errorText(err) };
     }
+  }
+
+  /** Why the snapshot's RAM chain cannot be followed (a base missing, unreadable or looping), or null. */
+  private async chainProblem(
+    machine: string,
+    file: string,
+    snap: MachineSnapshot,
+    seen: Set<string>,
+  ): Promise<string | null> {
+    const base = snap.state.memory.ram.base;
+    if (base === null) return null;
+    if (seen.has(base) || !isSnapshotFileName(base)) return `its RAM builds on ${base}, which is not a usable snapshot`;
+    const below = await this.inspectFile(machine, base, new Set([...seen, file]));
+    return below.verified ? null : `its RAM builds on ${base}, which cannot be used: ${below.error}`;
   }
 }
 
@@ -316,13 +351,13 @@ export function snapshotHandlers({ store, machines, machineExists, groupOf, emit
     },
     'snapshots.diff': async ({ id, from, to }) => {
       await known(id);
-      const a = await store.load(id, from);
+      const a = await store.loadFull(id, from);
       if (to === undefined) {
         if (!machines.isActive(id))
           throw new ServiceError('bad-state', `machine "${id}" is not running: pick a snapshot to compare with`);
         return machines.diff(id, store.pathOf(id, from));
       }
-      const b = await store.load(id, to);
+      const b = await store.loadFull(id, to);
       const disksDir = store.disksDirOf(id);
       return diffSnapshots(a.state, b.state, existsSync(disksDir) ? disksDir : null);
     },

@@ -140,3 +140,10 @@ export function foldRam(delta: RamPages, base: RamPages): RamPages {
   ]);
   return { ...merged, base: base.base, depth: base.depth };
 }
+
+/** The snapshot `file` with its RAM as one full image (a delta's chain read through `load`). */
+export function withFullRam(snap: MachineSnapshot, file: string, load: SnapshotLoader): MachineSnapshot {
+  if (snap.state.memory.ram.base === null) return snap;
+  const ram = resolveRam(loadRamChain(file, snap.state.memory.ram, load));
+  return { ...snap, state: { ...snap.state, memory: { ...snap.state.memory, ram } } };
+}

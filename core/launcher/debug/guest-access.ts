@@ -100,7 +100,10 @@ export function writeVirtual(lg: Lguest, cpu: I386, va: number, bytes: Uint8Arra
     pieces.push([phys, done, n]);
     done += n;
   }
-  for (const [phys, from, n] of pieces) lg.mem.ram.set(bytes.subarray(from, from + n), phys);
+  for (const [phys, from, n] of pieces) {
+    lg.mem.ram.set(bytes.subarray(from, from + n), phys);
+    lg.mem.written(phys, n); // the next snapshot's RAM delta has these pages
+  }
   // Decoded code may have been overwritten: forget every derived cache.
   cpu.dropCaches();
   return true;
