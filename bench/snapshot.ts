@@ -47,10 +47,7 @@ function dirty(guest: Launcher, round: number): void {
   disk.write(randomBytes(DIRTY), ((round % 8) * DIRTY) % (disk.size - DIRTY));
 }
 
-async function measure(
-  ramMiB: number,
-  diskMiB: number,
-): Promise<{ take: number; restore: number; fileBytes: number }> {
+async function measure(ramMiB: number, diskMiB: number): Promise<{ take: number; restore: number; fileBytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lguest-snapbench-'));
   try {
     const image = join(dir, 'disk.img');

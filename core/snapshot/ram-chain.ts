@@ -60,7 +60,12 @@ export function loadRamChain(file: string | null, ram: RamPages, load: SnapshotL
  * Writes the chain's bytes of `pages` (ascending page numbers; null: every page) into `ram`.
  * `zeroed`: `ram` is all zeros already, so pages no link holds need no writing.
  */
-export function writeChainPages(ram: Uint8Array, chain: readonly RamLink[], pages: Uint32Array | null, zeroed = false): void {
+export function writeChainPages(
+  ram: Uint8Array,
+  chain: readonly RamLink[],
+  pages: Uint32Array | null,
+  zeroed = false,
+): void {
   const count = chain[0]!.ram.pages;
   if (ram.byteLength !== count * PAGE_SIZE)
     throw new RangeError(`RAM of ${ram.byteLength} bytes cannot take a ${count}-page snapshot`);
