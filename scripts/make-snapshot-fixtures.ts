@@ -9,7 +9,8 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SNAPSHOT_FORMAT_VERSION } from '../core/snapshot/format';
-import { captureMachine, encodeMachineSnapshot, MACHINE_SNAPSHOT_LAYOUT } from '../core/snapshot/machine-snapshot';
+import { encodeMachineSnapshot, MACHINE_SNAPSHOT_LAYOUT } from '../core/snapshot/machine-snapshot';
+import { captureForFolder } from '../core/launcher/snapshot-capture';
 import { launchGuest } from '../core/launcher/launch';
 import type { MachineConfig } from '../core/launcher/machine-config';
 import { freezeDisks } from '../core/launcher/machine-disks';
@@ -37,6 +38,8 @@ interface Recipe {
   overlays?: boolean;
   /** Instructions to the snapshot, with input on the way (absolute counts). */
   boot: { instructions: number; inputs: { at: number; text: string }[] };
+  /** Take a full snapshot at this count first: the fixture then stores RAM as changes over it. */
+  baseAt?: number;
   run: { instructions: number; inputs: FixtureInput[]; consoleContains: string[] };
 }
 
@@ -79,6 +82,19 @@ const recipes: Recipe[] = [
   },
   diskRecipe('demo-disk', 'hello-fixture', false),
   diskRecipe('demo-overlay', 'hello-overlay', true),
+  {
+    name: 'demo-delta',
+    about:
+      'the demo guest (8 MiB, no disk) whose RAM is stored as changes over a snapshot taken 1M instructions before',
+    config: { name: 'fixture-delta', kernel: 'builtin:demo', memoryMB: 8 },
+    baseAt: 1_500_000,
+    boot: { instructions: 2_500_000, inputs: [{ at: 1_600_000, text: 'echo before-delta\r' }] },
+    run: {
+      instructions: 1_500_000,
+      inputs: [{ after: 300_000, text: 'echo after-delta\r' }],
+      consoleContains: ['after-delta'],
+    },
+  },
 ];
 
 async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
@@ -108,14 +124,27 @@ async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
       { bootEpochSeconds: FIXTURE_BOOT_EPOCH, ...(recipe.overlays ? { disksDir } : {}) },
     );
     const events = recipe.boot.inputs.map((i) => ({ at: i.at, bytes: new TextEncoder().encode(i.text) }));
+    const bases: string[] = [];
+    if (recipe.baseAt !== undefined) {
+      const early = replayTo(guest, recipe.baseAt, events);
+      if (early.kind !== 'reached') throw new Error(`${recipe.name}: boot ended early: ${JSON.stringify(early)}`);
+      const baseFile = `${recipe.name}-base-${tag}.lgsnap`;
+      const base = captureForFolder(guest, work, {});
+      writeFileSync(join(work, baseFile), encodeMachineSnapshot(base.snapshot));
+      base.saved(baseFile);
+      bases.push(baseFile);
+    }
     const end = replayTo(guest, recipe.boot.instructions, events);
     if (end.kind !== 'reached') throw new Error(`${recipe.name}: boot ended early: ${JSON.stringify(end)}`);
-    const captured = captureMachine(guest, { scrollback: new TextEncoder().encode(text) });
+    const captured = captureForFolder(guest, work, {
+      scrollback: new TextEncoder().encode(text),
+      parent: bases[0] ?? null,
+    }).snapshot;
     const snapshot = encodeMachineSnapshot(captured);
     const restored = machineDigests(guest);
     freezeDisks(guest.machine.devices);
     // The disks as the snapshot saw them: base images, and the overlays it froze.
-    for (const d of diskFiles) copyFileSync(join(work, d), join(FIXTURE_DIR, d));
+    for (const d of [...diskFiles, ...bases]) copyFileSync(join(work, d), join(FIXTURE_DIR, d));
     const overlays = captured.state.disks.flatMap((d) => (d.overlay ? [d.overlay] : []));
     for (const o of overlays) copyFileSync(join(disksDir, o), join(FIXTURE_DIR, o));
     const runOutput = runFixture(guest, recipe.run, output);
@@ -133,6 +162,7 @@ async function make(recipe: Recipe, manifest: FixtureEntry[]): Promise<void> {
       layout: MACHINE_SNAPSHOT_LAYOUT,
       disks: diskFiles,
       ...(overlays.length > 0 ? { overlays } : {}),
+      ...(bases.length > 0 ? { bases } : {}),
       restored,
       run: {
         instructions: recipe.run.instructions,

@@ -32,9 +32,10 @@ function expectDigests(got: FixtureDigests, want: FixtureDigests, sameLayout: bo
 }
 
 describe('snapshot fixtures written by earlier builds', () => {
-  it('has a fixture with and one without a disk', () => {
+  it('has a fixture with and one without a disk, and one whose RAM is a delta', () => {
     expect(manifest.some((e) => e.disks.length === 0)).toBe(true);
     expect(manifest.some((e) => e.disks.length > 0)).toBe(true);
+    expect(manifest.some((e) => (e.bases ?? []).length > 0)).toBe(true);
   });
 
   for (const entry of manifest) {
@@ -52,12 +53,14 @@ describe('snapshot fixtures written by earlier builds', () => {
       // The disks were elsewhere when the fixture was made; they are here now.
       snap.state.disks.forEach((d, i) => (d.path = disks[i]!));
 
+      // The snapshot and the snapshots its RAM builds on share a folder.
+      for (const name of [entry.file, ...(entry.bases ?? [])]) copyFileSync(join(FIXTURE_DIR, name), join(dir, name));
       let text = '';
       const overlaid = entry.overlays !== undefined;
       const guest = restoreGuest(
         snap,
         { consoleOutput: (b) => (text += new TextDecoder().decode(b)) },
-        overlaid ? { disksDir } : {},
+        { from: { dir, file: entry.file }, ...(overlaid ? { disksDir } : {}) },
       );
       try {
         expectDigests(machineDigests(guest), entry.restored, sameLayout);

@@ -43,6 +43,8 @@ export interface FixtureEntry {
   disks: string[];
   /** Overlay files the snapshot's disks froze (they go into the machine's disk folder); absent: none. */
   overlays?: string[];
+  /** Snapshot files its RAM chain reads (they go into its snapshot folder); absent: none. */
+  bases?: string[];
   restored: FixtureDigests;
   /** The deterministic run after the restore: inputs, length, and where it ends. */
   run: {
