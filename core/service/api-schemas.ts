@@ -91,6 +91,7 @@ const paramSchemas: { [M in ApiMethod]: object } = {
       space: { enum: ['physical', 'guest-virtual', 'shadow-virtual'] },
       address: { type: 'integer', minimum: 0, maximum: 0xffffffff },
       length: { type: 'integer', minimum: 1, maximum: 65536 },
+      since: snapshotFile,
     },
   },
   'inspect.descriptors': byId,

@@ -134,9 +134,12 @@ export interface ApiMethods {
   'console.backlog': { params: { id: string }; result: { data: Uint8Array } };
   /** Inspectors: read-only queries the machine's worker answers between run slices. */
   'inspect.registers': { params: { id: string }; result: RegistersView };
-  /** At most 64 KiB; virtual spaces translate per page (unmapped pages come back without bytes). */
+  /**
+   * At most 64 KiB; virtual spaces translate per page (unmapped pages come back without bytes).
+   * `since`: a snapshot file of the machine; each page then marks the bytes that changed since it.
+   */
   'inspect.memory': {
-    params: { id: string; space: MemorySpace; address: number; length: number };
+    params: { id: string; space: MemorySpace; address: number; length: number; since?: string };
     result: MemoryView;
   };
   'inspect.descriptors': { params: { id: string }; result: DescriptorsView };

@@ -102,6 +102,11 @@ export interface MemoryPage {
   phys: number | null;
   /** The bytes; null when the page is not mapped (absent, not zeros). */
   bytes: Uint8Array | null;
+  /**
+   * Asked with `since`: per byte, 1 where it differs from that snapshot's RAM (absent for bytes
+   * outside guest RAM).
+   */
+  changed?: Uint8Array;
   /** Translation through the Guest's own tables (virtual spaces only). */
   guest?: WalkView;
   /** Translation through the shadow tables the CPU walks (virtual spaces only). */

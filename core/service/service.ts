@@ -17,6 +17,7 @@ import type {
 } from './api';
 import { checkEnvelope, checkParams, isApiMethod } from './api-schemas';
 import { ConfigStore } from './config-store';
+import { markChangedBytes } from './memory-changes';
 import { configSchema, validateConfigText } from './config-validation';
 import { ServiceError, toErrorInfo } from './errors';
 import { MachineManager, type MachineWorkerSpec } from './machines';
@@ -255,8 +256,10 @@ export class WorkbenchService {
       'console.input': async ({ id, data }) => ({ accepted: machines.input(id, data) }),
       'console.backlog': async ({ id }) => ({ data: machines.backlog(id) }),
       'inspect.registers': async ({ id }) => machines.inspect(await this.inspectable(id), { kind: 'registers' }),
-      'inspect.memory': async ({ id, space, address, length }) =>
-        machines.inspect(await this.inspectable(id), { kind: 'memory', space, address, length }),
+      'inspect.memory': async ({ id, space, address, length, since }) => {
+        const view = await machines.inspect(await this.inspectable(id), { kind: 'memory', space, address, length });
+        return since === undefined ? view : markChangedBytes(view, await this.snapshots.fullRamOf(id, since));
+      },
       'inspect.descriptors': async ({ id }) => machines.inspect(await this.inspectable(id), { kind: 'descriptors' }),
       'inspect.pagetables': async ({ id, slot, pde }) =>
         machines.inspect(await this.inspectable(id), {

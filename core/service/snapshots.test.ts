@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEventMessage, ApiMethod, ApiParams, ApiResult, MachineStatus, SnapshotListing } from './api';
 import { decodeMachineSnapshot, encodeMachineState } from '../snapshot/machine-snapshot';
+import { folderLoader, withFullRam } from '../snapshot/ram-chain';
 import { tsxWorkerSpec, WorkbenchService } from './service';
+import { SnapshotStore } from './snapshots';
+import { boot, folder, run, take } from '../launcher/test-snapshots';
 
 let dir: string;
 let service: WorkbenchService;
@@ -146,7 +149,11 @@ describe('snapshots through the service', () => {
     await call('snapshots.delete', { id: 'demo', file: third.file });
     const folder = join(dir, 'snapshots', 'demo');
     const first = decodeMachineSnapshot(readFileSync(join(folder, taken.file)));
-    const second = decodeMachineSnapshot(readFileSync(join(folder, again.file)));
+    // The second stores its RAM as the (no) pages written since the first: read through its chain.
+    const stored = decodeMachineSnapshot(readFileSync(join(folder, again.file)));
+    expect(stored.state.memory.ram).toMatchObject({ base: taken.file, depth: 1 });
+    expect(stored.state.memory.ram.present.length).toBe(0);
+    const second = withFullRam(stored, again.file, folderLoader(folder));
     expect(Buffer.compare(encodeMachineState(first.state), encodeMachineState(second.state))).toBe(0);
     await call('snapshots.delete', { id: 'demo', file: again.file });
 
@@ -154,6 +161,52 @@ describe('snapshots through the service', () => {
     await type('demo', 'echo third-line\r');
     await until(async () => count(await consoleText('demo'), 'third-line') >= 2);
     expect(await consoleText('demo')).not.toContain('after-snap');
+  });
+
+  it('highlights in the memory viewer the bytes that changed since a chosen snapshot', async () => {
+    const since = await call('snapshots.take', { id: 'demo' });
+    await type('demo', 'echo highlight-me\r');
+    await until(async () => count(await consoleText('demo'), 'highlight-me') >= 2);
+    await call('machines.pause', { id: 'demo' });
+    await until(async () => (await state('demo')) === 'paused');
+    const diff = await call('snapshots.diff', { id: 'demo', from: since.file });
+    expect(diff.pages.changed).toBeGreaterThan(0);
+    const folder = join(dir, 'snapshots', 'demo');
+    const then = withFullRam(
+      decodeMachineSnapshot(readFileSync(join(folder, since.file))),
+      since.file,
+      folderLoader(folder),
+    ).state.memory.ram;
+    const thenByte = (a: number): number => {
+      const i = then.present.indexOf(Math.floor(a / 4096));
+      return i < 0 ? 0 : then.data[i * 4096 + (a % 4096)]!;
+    };
+    const at = diff.pages.ranges[0]!.start;
+    const view = await call('inspect.memory', {
+      id: 'demo',
+      space: 'physical',
+      address: at,
+      length: 4096,
+      since: since.file,
+    });
+    const page = view.pages[0]!;
+    const expected = Array.from(page.bytes!, (b, i) => (b === thenByte(at + i) ? 0 : 1));
+    expect([...page.changed!]).toEqual(expected);
+    expect(expected.some((c) => c === 1)).toBe(true);
+    // Without `since`, nothing is marked.
+    const plain = await call('inspect.memory', { id: 'demo', space: 'physical', address: at, length: 4096 });
+    expect(plain.pages[0]!.changed).toBeUndefined();
+    expect(
+      await callError('inspect.memory', {
+        id: 'demo',
+        space: 'physical',
+        address: at,
+        length: 16,
+        since: 'nope.lgsnap',
+      }),
+    ).toMatchObject({ code: 'not-found' });
+    await call('machines.resume', { id: 'demo' });
+    await call('snapshots.delete', { id: 'demo', file: since.file });
   });
 
   it('refuses a restore when a disk changed (naming it), keeps the machine, and accepts the override', async () => {
@@ -206,6 +259,37 @@ describe('the snapshot folder as the API sees it', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+});
+
+describe('snapshots whose RAM builds on another', () => {
+  it('lists a corrupt one with its error, and the ones above it as unusable, deleting nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lguest-chainlist-'));
+    try {
+      const f = folder(root, 'm');
+      const guest = await boot(f);
+      take(guest, f, 's0.lgsnap');
+      run(guest, 300_000, 'echo two\r');
+      take(guest, f, 's1.lgsnap');
+      run(guest, 300_000, 'echo three\r');
+      take(guest, f, 's2.lgsnap');
+      guest.close();
+      const bytes = readFileSync(join(f.dir, 's1.lgsnap'));
+      bytes[bytes.length - 100] ^= 0xff;
+      writeFileSync(join(f.dir, 's1.lgsnap'), bytes);
+      const listing = new Map((await new SnapshotStore(root).list('m')).map((l) => [l.file, l]));
+      expect(listing.get('s0.lgsnap')!.verified).toBe(true);
+      expect(listing.get('s1.lgsnap')!.error).toMatch(/checksum/);
+      expect(listing.get('s2.lgsnap')).toMatchObject({ verified: false });
+      expect(listing.get('s2.lgsnap')!.error).toMatch(/its RAM builds on s1\.lgsnap, which cannot be used: .*checksum/);
+      expect(
+        readdirSync(f.dir)
+          .filter((n) => n.endsWith('.lgsnap'))
+          .sort(),
+      ).toEqual(['s0.lgsnap', 's1.lgsnap', 's2.lgsnap']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('machines that cannot be snapshotted', () => {

@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { checkDisksAsync, DiskChangedError } from '../snapshot/disk-identity';
-import { decodeMachineSnapshot, type MachineSnapshot } from '../snapshot/machine-snapshot';
+import { decodeMachineSnapshot, type MachineSnapshot, type RamPages } from '../snapshot/machine-snapshot';
 import { folderLoader, SnapshotChainError, withFullRam } from '../snapshot/ram-chain';
 import { deleteSnapshot } from '../launcher/snapshot-folder';
 import { isSnapshotFileName } from './api-schemas';
@@ -142,6 +142,21 @@ export class SnapshotStore {
     await writeFileAtomic(join(this.dirOf(machine), LABELS_FILE), `${JSON.stringify(labels, null, 2)}\n`, {
       overwrite: true,
     });
+  }
+
+  /** The last snapshot RAM the memory viewer compared with, kept while its file is unchanged. */
+  private compared: { path: string; key: string; ram: RamPages } | null = null;
+
+  /** A snapshot's RAM as one full image (the memory viewer highlights what changed since). */
+  async fullRamOf(machine: string, file: string): Promise<RamPages> {
+    const path = this.pathOf(machine, file);
+    const stat = await fs.stat(path).catch(() => null);
+    if (!stat) throw new ServiceError('not-found', `machine "${machine}" has no snapshot ${file}`);
+    const key = `${stat.size}:${stat.mtimeMs}`;
+    if (this.compared?.path !== path || this.compared.key !== key) {
+      this.compared = { path, key, ram: (await this.loadFull(machine, file)).state.memory.ram };
+    }
+    return this.compared.ram;
   }
 
   /** load() with RAM as one full image however it is stored (diffs compare every page). */

@@ -1,10 +1,12 @@
 // Memory: a hex + ASCII dump of guest-physical memory, or of a virtual range translated through
-// the Guest's own page tables or through the shadow tables the CPU walks, with each page's walk.
+// the Guest's own page tables or through the shadow tables the CPU walks, with each page's walk;
+// optionally with the bytes that changed since a chosen snapshot highlighted.
 
-import { useMemo, useState } from 'react';
-import type { MachineStatus, MemoryPage, MemorySpace, WalkView } from '../../../../core/service/api';
+import { useEffect, useMemo, useState } from 'react';
+import type { MachineStatus, MemoryPage, MemorySpace, SnapshotListing, WalkView } from '../../../../core/service/api';
+import { call, on } from '../../api/client';
 import { EntryCell, hex, parseAddress, sizeText } from './fmt';
-import { dumpRows } from './hexfmt';
+import { dumpRows, type DumpRow } from './hexfmt';
 import { PanelFrame } from './PanelFrame';
 import { useInspector } from './useInspector';
 
@@ -78,20 +80,75 @@ function PageHeader({ page, space }: { page: MemoryPage; space: MemorySpace }) {
   );
 }
 
+/** A row's hex and ASCII columns byte by byte, changed bytes highlighted. */
+function MarkedColumns({ row }: { row: DumpRow }) {
+  const cell = (text: string, changed: boolean, key: number) =>
+    changed ? (
+      <span key={key} className="dump-changed" data-testid="changed-byte">
+        {text}
+      </span>
+    ) : (
+      text
+    );
+  return (
+    <>
+      <span className="dump-hex">
+        {row.cells.map((c, i) => [cell(c.hex, c.changed, i), i === 15 ? '' : i === 7 ? '  ' : ' '])}
+      </span>
+      <span className="dump-ascii">{row.cells.map((c, i) => cell(c.text, c.changed, i))}</span>
+    </>
+  );
+}
+
 function Dump({ page }: { page: MemoryPage }) {
-  const rows = useMemo(() => (page.bytes ? dumpRows(page.address, page.bytes) : []), [page]);
+  const rows = useMemo(() => (page.bytes ? dumpRows(page.address, page.bytes, page.changed) : []), [page]);
   if (!page.bytes) return <div className="dump-absent">— no bytes: this page is not mapped in the chosen space —</div>;
   return (
     <pre className="dump" data-testid="hex-dump">
       {rows.map((r) => (
         <div key={r.addr} className="dump-row">
           <span className="dump-addr">{hex(r.addr)}</span>
-          <span className="dump-hex">{r.hex}</span>
-          <span className="dump-ascii">{r.text}</span>
+          {r.anyChanged ? (
+            <MarkedColumns row={r} />
+          ) : (
+            <>
+              <span className="dump-hex">{r.hex}</span>
+              <span className="dump-ascii">{r.text}</span>
+            </>
+          )}
         </div>
       ))}
     </pre>
   );
+}
+
+function changedCount(pages: MemoryPage[]): number {
+  let n = 0;
+  for (const p of pages) if (p.changed) for (const c of p.changed) n += c;
+  return n;
+}
+
+/** The machine's snapshots (to compare memory with), kept current as they are taken and deleted. */
+function useSnapshotFiles(id: string | null): SnapshotListing[] {
+  const [list, setList] = useState<SnapshotListing[]>([]);
+  useEffect(() => {
+    if (!id) return setList([]);
+    let live = true;
+    const load = (): void =>
+      void call('snapshots.list', { id }).then(
+        (l) => live && setList(l.filter((s) => s.verified)),
+        () => live && setList([]),
+      );
+    load();
+    const off = on('snapshots.changed', (p) => {
+      if (p.id === id) load();
+    });
+    return () => {
+      live = false;
+      off();
+    };
+  }, [id]);
+  return list;
 }
 
 export function MemoryPanel({ id, status, visible }: Props) {
@@ -100,7 +157,10 @@ export function MemoryPanel({ id, status, visible }: Props) {
   const [length, setLength] = useState(4096);
   const [text, setText] = useState(hex(DEFAULT_ADDRESS.physical));
   const [inputError, setInputError] = useState<string | null>(null);
-  const params = id ? { id, space, address, length } : null;
+  const [since, setSince] = useState('');
+  const snapshots = useSnapshotFiles(id);
+  const sinceKnown = snapshots.some((s) => s.file === since) ? since : '';
+  const params = id ? { id, space, address, length, ...(sinceKnown ? { since: sinceKnown } : {}) } : null;
   const { data, error, live, refresh } = useInspector('inspect.memory', params, status, visible);
 
   const go = (a: number): void => {
@@ -167,6 +227,19 @@ export function MemoryPanel({ id, status, visible }: Props) {
       >
         Next ▶
       </button>
+      <select
+        aria-label="Changes since snapshot"
+        title="Highlight the bytes that changed since a snapshot"
+        value={sinceKnown}
+        onChange={(e) => setSince(e.target.value)}
+      >
+        <option value="">No highlight</option>
+        {snapshots.map((s) => (
+          <option key={s.file} value={s.file}>
+            Changed since {s.name || s.file}
+          </option>
+        ))}
+      </select>
       {inputError && <span className="field-error">{inputError}</span>}
     </>
   );
@@ -190,6 +263,7 @@ export function MemoryPanel({ id, status, visible }: Props) {
               hex(current.address),
               sizeText(current.length),
               `RAM ${sizeText(current.ramBytes)}`,
+              ...(current.pages.some((p) => p.changed) ? [`${changedCount(current.pages)} bytes changed`] : []),
             ].join(' · ')}
             {current.guestCr3 !== null && current.space !== 'physical' && (
               <>

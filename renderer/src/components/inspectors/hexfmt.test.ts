@@ -36,4 +36,14 @@ describe('inspector formatting', () => {
     expect(odd[0]!.addr).toBe(0xfffffff0);
     expect(odd[0]!.hex.trim().endsWith('01 02 03')).toBe(true);
   });
+
+  it('marks the bytes that changed since a snapshot, column by column', () => {
+    const bytes = new Uint8Array([0x41, 0x42, 0x43, 0x44]);
+    const rows = dumpRows(0x1006, bytes, new Uint8Array([0, 1, 0, 1]));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.anyChanged).toBe(true);
+    expect(rows[0]!.cells.flatMap((c, i) => (c.changed ? [i] : []))).toEqual([7, 9]);
+    expect(rows[0]!.cells[7]).toEqual({ hex: '42', text: 'B', changed: true });
+    expect(dumpRows(0x1006, bytes)[0]!.anyChanged).toBe(false);
+  });
 });
