@@ -15,6 +15,7 @@ import type { DebugCommand, DebugViewOptions } from './debug-types';
 import { replyToInspect } from './inspectors';
 import { MachineObserver } from './machine-observer';
 import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
+import { isDiskCommitTask, runDiskCommitTask } from './disk-commit-task';
 import type { DiffReply } from './snapshot-types';
 import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 import type { WorkerReply } from './worker-requests';
@@ -463,6 +464,12 @@ function errorText(err: unknown): string {
 }
 
 async function main(): Promise<void> {
+  // A worker started for a disk commit runs no machine (disk-commit-task.ts).
+  const task: unknown = workerData;
+  if (isDiskCommitTask(task)) {
+    runDiskCommitTask(task, (reply) => port.postMessage(reply));
+    return;
+  }
   reportStatus(true);
   const events: LauncherEvents = {
     consoleOutput: (bytes) => {

@@ -13,6 +13,7 @@ import type { InspectQuery, InspectResults } from './inspector-types';
 import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
 import { DiffRequests, SnapshotRequests } from './snapshots';
 import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
+import { commitDisksInWorker } from './disk-commit-task';
 
 export interface MachineWorkerSpec {
   /** The worker entry (machine-worker.ts under tsx, or the built machine-worker.js). */
@@ -71,6 +72,12 @@ export class MachineManager {
     private readonly spec: MachineWorkerSpec,
     private readonly emit: (msg: ApiEventMessage) => void,
   ) {}
+
+  /** Commits a stopped machine's disks to their base images in a worker (the service thread stays free). */
+  commitDisks(id: string): Promise<{ path: string; blocks: number }[]> {
+    if (!this.spec.disksDirOf) return Promise.resolve([]);
+    return commitDisksInWorker(this.spec, this.spec.disksDirOf(id));
+  }
 
   status(id: string): MachineStatus {
     return this.machines.get(id)?.status ?? { id, state: 'stopped', virtualTimeNs: 0 };

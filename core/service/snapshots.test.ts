@@ -261,6 +261,26 @@ describe('the snapshot folder as the API sees it', () => {
   });
 });
 
+describe('commit to base', () => {
+  it('runs off the service thread: other requests are answered while the image is copied', async () => {
+    const image = join(dir, 'big.img');
+    writeFileSync(image, new Uint8Array(128 << 20).fill(0x5a));
+    await call('configs.create', {
+      config: { name: 'bigdisk', kernel: 'builtin:demo', memoryMB: 16, blockDevices: [{ path: image }] },
+    });
+    await call('machines.start', { id: 'bigdisk' });
+    await until(async () => (await consoleText('bigdisk')).includes('demo$ '));
+    await call('machines.stop', { id: 'bigdisk' });
+    const order: string[] = [];
+    const commit = call('disks.commit', { id: 'bigdisk' }).then((r) => (order.push('commit'), r));
+    const list = call('configs.list', {}).then(() => order.push('list'));
+    const [committed] = await Promise.all([commit, list]);
+    expect(committed).toEqual({ committed: [{ path: image, blocks: 0 }] });
+    expect(order).toEqual(['list', 'commit']);
+    expect(readFileSync(image).every((b) => b === 0x5a)).toBe(true);
+  }, 60_000);
+});
+
 describe('snapshots whose RAM builds on another', () => {
   it('lists a corrupt one with its error, and the ones above it as unusable, deleting nothing', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lguest-chainlist-'));

@@ -15,7 +15,6 @@ import { isErrno, ServiceError } from './errors';
 import type { MachineManager } from './machines';
 import type { DiffReply, SnapshotDiff, SnapshotListing, SnapshotReply } from './snapshot-types';
 import { WorkerRequests } from './worker-requests';
-import { commitMachineDisks } from '../launcher/machine-disks';
 import { diffSnapshots } from '../launcher/snapshot-diff';
 import { exportSnapshot, importSnapshot } from '../launcher/snapshot-export';
 import { existsSync } from 'node:fs';
@@ -410,7 +409,7 @@ export function snapshotHandlers({ store, machines, machineExists, groupOf, emit
       if (machines.isActive(id))
         throw new ServiceError('bad-state', `stop machine "${id}" before committing its disks`);
       try {
-        return { committed: commitMachineDisks(store.disksDirOf(id)) };
+        return { committed: await machines.commitDisks(id) };
       } catch (err) {
         throw new ServiceError('internal', `commit to base failed: ${errorText(err)}`);
       }
