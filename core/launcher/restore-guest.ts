@@ -54,7 +54,8 @@ export interface RestoreGuestOptions {
   from?: { dir: string; file: string };
   /**
    * A stopped machine of the same RAM size whose RAM buffer the restore takes over: only the pages
-   * that can differ (written since its base snapshot, and those the two chains changed) are written.
+   * that can differ (written since its base snapshot, and those the two chains changed) are written
+   * when its base is in the same folder, else all.
    */
   reuse?: Launcher;
 }
@@ -137,7 +138,7 @@ export function restoreGuest(
     };
     const launcher = new Launcher(config, machine, file, events, host);
     launcher.importState(state.launcher as unknown as LauncherState);
-    if (opts.from) launcher.ramBase = { file: opts.from.file, depth: state.memory.ram.depth };
+    if (opts.from) launcher.ramBase = { ...opts.from, depth: state.memory.ram.depth };
     return launcher;
   } catch (e) {
     file.close();
@@ -169,15 +170,18 @@ function restoredRam(top: RamPages, opts: RestoreGuestOptions): Uint8Array | und
     writeChainPages(ram, chain, null, true);
     return ram;
   }
-  writeChainPages(old.memory.ram, chain, pagesToRewrite(old, chain, load));
+  const pages = pagesToRewrite(old, chain, opts.from?.dir ?? null, load);
+  // From here on its RAM is no snapshot's: were this restore to fail, a later one rewrites it all.
+  old.ramBase = null;
+  writeChainPages(old.memory.ram, chain, pages);
   return old.memory.ram;
 }
 
-/** Pages of a stopped machine's RAM that can differ from a chain's; null: any page can. */
-function pagesToRewrite(old: Launcher, chain: RamLink[], load: SnapshotLoader): Uint32Array | null {
+/** Pages of a stopped machine's RAM that can differ from a chain's (in `dir`); null: any page can. */
+function pagesToRewrite(old: Launcher, chain: RamLink[], dir: string | null, load: SnapshotLoader): Uint32Array | null {
   const dirty = old.takeDirtyPages();
   const base = old.ramBase;
-  if (!base) return null;
+  if (!base || base.dir !== dir) return null;
   let between: Uint32Array | null;
   if (base.file === chain[0]!.file) between = new Uint32Array(0);
   else {

@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { captureMachine, type MachineSnapshot, type MachineStateSource } from '../snapshot/machine-snapshot';
 
-/** The snapshot file a machine's RAM is tracked against, and that file's RAM delta depth. */
+/** The snapshot file (in folder `dir`) a machine's RAM is tracked against, and its RAM delta depth. */
 export interface SnapshotBase {
+  dir: string;
   file: string;
   depth: number;
 }
@@ -43,7 +44,7 @@ export function captureForFolder(
   const pages = machine.takeDirtyPages();
   const base = machine.ramBase;
   const delta =
-    base && base.depth < MAX_RAM_DEPTH && existsSync(join(dir, base.file))
+    base && base.dir === dir && base.depth < MAX_RAM_DEPTH && existsSync(join(dir, base.file))
       ? { base: base.file, baseDepth: base.depth, pages }
       : undefined;
   let snapshot: MachineSnapshot;
@@ -55,7 +56,7 @@ export function captureForFolder(
   }
   return {
     snapshot,
-    saved: (file) => (machine.ramBase = { file, depth: snapshot.state.memory.ram.depth }),
+    saved: (file) => (machine.ramBase = { dir, file, depth: snapshot.state.memory.ram.depth }),
     failed: () => machine.markPagesDirty(pages),
   };
 }

@@ -22,6 +22,8 @@ export interface SnapshotListing {
   disks?: { path: string; readOnly: boolean }[];
   /** The snapshot this one descends from (restore then snapshot makes a branch), or null. */
   parent?: string | null;
+  /** The snapshot whose RAM this one stores as changes (it must stay readable), or null: RAM in full. */
+  ramBase?: string | null;
   /** The user's name and note for the snapshot ('' when not given). */
   name?: string;
   note?: string;

@@ -293,10 +293,18 @@ describe('snapshots whose RAM builds on another', () => {
       run(guest, 300_000, 'echo three\r');
       take(guest, f, 's2.lgsnap');
       guest.close();
+      const store = new SnapshotStore(root);
+      const before = await store.list('m');
+      expect(before.map((l) => [l.file, l.verified, l.ramBase])).toEqual([
+        ['s0.lgsnap', true, null],
+        ['s1.lgsnap', true, 's0.lgsnap'],
+        ['s2.lgsnap', true, 's1.lgsnap'],
+      ]);
       const bytes = readFileSync(join(f.dir, 's1.lgsnap'));
       bytes[bytes.length - 100] ^= 0xff;
       writeFileSync(join(f.dir, 's1.lgsnap'), bytes);
-      const listing = new Map((await new SnapshotStore(root).list('m')).map((l) => [l.file, l]));
+      // s2 itself is unchanged (its listing is kept), but what it builds on is checked again.
+      const listing = new Map((await store.list('m')).map((l) => [l.file, l]));
       expect(listing.get('s0.lgsnap')!.verified).toBe(true);
       expect(listing.get('s1.lgsnap')!.error).toMatch(/checksum/);
       expect(listing.get('s2.lgsnap')).toMatchObject({ verified: false });

@@ -47,6 +47,7 @@ export function listingOf(
     scrollbackBytes: snap.meta.scrollback.length,
     disks: snap.state.disks.map((d) => ({ path: d.path, readOnly: d.readOnly })),
     parent: snap.meta.parent,
+    ramBase: snap.state.memory.ram.base,
     lastLines: lastLines(snap.meta.scrollback, LAST_LINES),
   };
 }
@@ -229,30 +230,31 @@ export class SnapshotStore {
       return { machine, file, sizeBytes: 0, modifiedMs: 0, verified: false, error: errorText(err) };
     }
     const key = `${stat.size}:${stat.mtimeMs}`;
-    const known = this.verified.get(path);
-    if (known && known.key === key) return known.listing;
     const base = { machine, file, sizeBytes: stat.size, modifiedMs: stat.mtimeMs, verified: false };
     if (!stat.isFile()) return { ...base, error: 'not a file' };
+    let known = this.verified.get(path);
     try {
-      const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
-      const listing = listingOf(machine, file, stat, snap);
-      const problem = await this.chainProblem(machine, file, snap, chain);
-      if (problem) return { ...listing, verified: false, error: problem };
-      this.verified.set(path, { key, listing });
-      return listing;
+      // A file is decoded once per version; the snapshots its RAM builds on are checked every time.
+      if (known?.key !== key) {
+        const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
+        known = { key, listing: listingOf(machine, file, stat, snap) };
+        this.verified.set(path, known);
+      }
     } catch (err) {
+      this.verified.delete(path);
       return { ...base, error: errorText(err) };
     }
+    const problem = await this.chainProblem(machine, file, known.listing.ramBase ?? null, chain);
+    return problem ? { ...known.listing, verified: false, error: problem } : known.listing;
   }
 
   /** Why the snapshot's RAM chain cannot be followed (a base missing, unreadable or looping), or null. */
   private async chainProblem(
     machine: string,
     file: string,
-    snap: MachineSnapshot,
+    base: string | null,
     seen: Set<string>,
   ): Promise<string | null> {
-    const base = snap.state.memory.ram.base;
     if (base === null) return null;
     if (seen.has(base) || !isSnapshotFileName(base)) return `its RAM builds on ${base}, which is not a usable snapshot`;
     const below = await this.inspectFile(machine, base, new Set([...seen, file]));
