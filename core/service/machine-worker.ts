@@ -14,9 +14,9 @@ import { DebugSession, machineSymbols } from './debug-session';
 import type { DebugCommand, DebugViewOptions } from './debug-types';
 import { replyToInspect } from './inspectors';
 import { MachineObserver } from './machine-observer';
-import { ConsoleTail, diffWithSnapshotFile, restoreFromFile, takeSnapshot } from './snapshot-worker';
+import { ConsoleTail, diffWithSnapshotFile, prepareRestore, takeSnapshot } from './snapshot-worker';
 import { isDiskCommitTask, runDiskCommitTask } from './disk-commit-task';
-import type { DiffReply } from './snapshot-types';
+import type { DiffReply, RestoreReply } from './snapshot-types';
 import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 import type { WorkerReply } from './worker-requests';
 
@@ -368,6 +368,11 @@ port.on('message', (msg: ToWorker) => {
         if (!finished) post({ type: 'debug-reply', seq: msg.seq, reply });
       });
       return;
+    case 'restore':
+      void restoreHere(msg.path, msg.allowChangedDisks).then((reply) => {
+        if (!finished) post({ type: 'restore-reply', seq: msg.seq, reply });
+      });
+      return;
     case 'snapshot': {
       if (msg.networkMember) {
         // One member of a group snapshot: every member is paused, so nothing moves on the network.
@@ -524,9 +529,13 @@ async function startFromSnapshot(restore: SnapshotRestore, events: LauncherEvent
       if (!shared) throw new Error('this machine has no shared host to re-join its network on');
       rejoin = { host: shared, peerSlots };
     }
-    const restored = await restoreFromFile(path, allowChangedDisks, events, data.disksDir, rejoin);
-    guest = restored.guest;
-    scrollback = restored.scrollback;
+    const prepared = await prepareRestore(path);
+    guest = prepared.restore(events, {
+      allowChangedDisks,
+      ...(data.disksDir ? { disksDir: data.disksDir } : {}),
+      ...(rejoin ? { rejoin } : {}),
+    });
+    scrollback = prepared.scrollback;
     snapshotParent = basename(path);
   } catch (err) {
     die(`restore failed: ${errorText(err)}`);
@@ -538,12 +547,54 @@ async function startFromSnapshot(restore: SnapshotRestore, events: LauncherEvent
     return;
   }
   announceHostGuest();
-  observe(guest);
+  showRestored(guest, scrollback);
+}
+
+/** The restored guest is the machine's now: watched, paused, its console the snapshot's. */
+function showRestored(g: LaunchedGuest, scrollback: Uint8Array): void {
+  observe(g);
   consoleTail.replace(scrollback);
   post({ type: 'restored', scrollback });
-  wallAtVirtualZero = performance.now() - guest.virtualTimeNs / 1e6;
+  wallAtVirtualZero = performance.now() - g.virtualTimeNs / 1e6;
   pausedAtWall = performance.now();
   setState('paused');
+}
+
+/**
+ * A restore into this running machine (same config, no debugger): the snapshot's guest replaces
+ * the running one between two slices and takes over its RAM, writing only the pages that differ.
+ */
+async function restoreHere(path: string, allowChangedDisks: boolean): Promise<RestoreReply> {
+  if (debug) return { ok: false, code: 'unsupported', message: 'the debugger is attached' };
+  let prepared;
+  try {
+    prepared = await prepareRestore(path);
+  } catch (err) {
+    return { ok: false, code: 'invalid-snapshot', message: `snapshot ${basename(path)}: ${errorText(err)}` };
+  }
+  // No await from here on: the running guest does not run while it is replaced.
+  const old = guest;
+  const events = guestEvents;
+  if (finished || !old || !events) return { ok: false, code: 'bad-state', message: 'the machine has no guest' };
+  if (!prepared.fits(old)) return { ok: false, code: 'unsupported', message: 'the snapshot is of another config' };
+  if (wakeTimer) clearTimeout(wakeTimer);
+  wakeTimer = null;
+  guest = null;
+  try {
+    old.close();
+    guest = prepared.restore(events, {
+      allowChangedDisks,
+      reuse: old,
+      ...(data.disksDir ? { disksDir: data.disksDir } : {}),
+    });
+  } catch (err) {
+    die(`restore failed: ${errorText(err)}`);
+    return { ok: false, code: 'internal', message: `restore failed: ${errorText(err)}` };
+  }
+  snapshotParent = basename(path);
+  post({ type: 'disk-locks', paths: heldDiskLocks() });
+  showRestored(guest, prepared.scrollback);
+  return { ok: true, result: null };
 }
 
 void main();

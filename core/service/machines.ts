@@ -11,7 +11,7 @@ import { DebugRequests, InspectRequests } from './inspect-requests';
 import type { DebugCommand, DebugView, DebugViewOptions } from './debug-types';
 import type { InspectQuery, InspectResults } from './inspector-types';
 import type { SnapshotDiff, SnapshotListing } from './snapshot-types';
-import { DiffRequests, SnapshotRequests } from './snapshots';
+import { DiffRequests, RestoreRequests, SnapshotRequests } from './snapshots';
 import type { FromWorker, HostGuest, MachineWorkerData, SnapshotRestore, ToWorker } from './worker-protocol';
 import { commitDisksInWorker } from './disk-commit-task';
 
@@ -66,6 +66,7 @@ export class MachineManager {
   private readonly inspections = new InspectRequests();
   private readonly debugRequests = new DebugRequests();
   private readonly snapshotRequests = new SnapshotRequests();
+  private readonly restoreRequests = new RestoreRequests();
   private readonly diffRequests = new DiffRequests();
 
   constructor(
@@ -150,6 +151,7 @@ export class MachineManager {
       this.inspections.dropWorker(worker, `machine "${id}" stopped before answering`);
       this.debugRequests.dropWorker(worker, `machine "${id}" stopped before answering`);
       this.snapshotRequests.dropWorker(worker, `machine "${id}" stopped before its snapshot was saved`);
+      this.restoreRequests.dropWorker(worker, `machine "${id}" stopped during the restore`);
       this.diffRequests.dropWorker(worker, `machine "${id}" stopped before its diff was done`);
       if (machine.stopping) {
         const done = machine.stopping;
@@ -209,6 +211,7 @@ export class MachineManager {
     m.worker = null;
     this.inspections.dropWorker(worker, `machine "${m.status.id}" stopped before answering`);
     this.snapshotRequests.dropWorker(worker, `machine "${m.status.id}" stopped before its snapshot was saved`);
+    this.restoreRequests.dropWorker(worker, `machine "${m.status.id}" stopped during the restore`);
     const done = m.stopping;
     m.stopping = null;
     m.status = { id: m.status.id, state: 'stopped', virtualTimeNs: m.status.virtualTimeNs };
@@ -244,6 +247,22 @@ export class MachineManager {
     const m = this.active(id, 'debug');
     if (m.status.state === 'starting') throw new ServiceError('bad-state', `machine "${id}" is still starting`);
     return this.debugRequests.send(m.worker!, command, look);
+  }
+
+  /**
+   * Restores snapshot `path` into the running machine (its worker reuses the guest's RAM); false
+   * when the worker cannot (another config, the debugger attached): then stop and start anew.
+   */
+  async restoreInPlace(id: string, path: string, allowChangedDisks: boolean): Promise<boolean> {
+    const m = this.active(id, 'restore');
+    if (m.status.state === 'starting') return false;
+    try {
+      await this.restoreRequests.send(m.worker!, path, allowChangedDisks);
+      return true;
+    } catch (err) {
+      if (err instanceof ServiceError && err.code === 'unsupported') return false;
+      throw err;
+    }
   }
 
   /**
@@ -309,6 +328,9 @@ export class MachineManager {
         return;
       case 'snapshot-reply':
         this.snapshotRequests.settle(msg.seq, msg.reply);
+        return;
+      case 'restore-reply':
+        this.restoreRequests.settle(msg.seq, msg.reply);
         return;
       case 'diff-reply':
         this.diffRequests.settle(msg.seq, msg.reply);

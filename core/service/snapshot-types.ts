@@ -40,6 +40,11 @@ export type DiffReply =
   | { ok: true; result: import('../launcher/snapshot-diff').MachineDiff }
   | { ok: false; code: 'bad-state' | 'invalid-snapshot' | 'internal'; message: string };
 
+/** A machine worker's answer to a restore into the running machine ('unsupported': start it anew). */
+export type RestoreReply =
+  | { ok: true; result: null }
+  | { ok: false; code: 'bad-state' | 'unsupported' | 'invalid-snapshot' | 'internal'; message: string };
+
 /** A machine worker's answer to a snapshot request. */
 export type SnapshotReply =
   | { ok: true; result: SnapshotListing }

@@ -141,27 +141,48 @@ export async function diffWithSnapshotFile(
   }
 }
 
-/**
- * Boots a guest from a snapshot file (the service has checked the file and its disks already).
- * A network member (`rejoin`) is restored on the shared host, in its saved peer slots.
- */
-export async function restoreFromFile(
-  path: string,
-  allowChangedDisks: boolean,
-  events: LauncherEvents,
-  disksDir?: string,
-  rejoin?: { host: LguestHost; peerSlots: Record<string, number> },
-): Promise<{ guest: LaunchedGuest; scrollback: Uint8Array }> {
+/** A snapshot file read and checked, ready to become the machine's guest. */
+export interface PreparedRestore {
+  /** The console output the snapshot kept. */
+  scrollback: Uint8Array;
+  /** The snapshot can go into this running guest: a Launcher of the same config, not on a network. */
+  fits(running: LaunchedGuest): boolean;
+  /**
+   * Builds the guest, synchronously (a running guest being replaced does not run meanwhile);
+   * `reuse`: a stopped guest whose RAM it takes over (restore-guest.ts); `rejoin`: a network
+   * member is restored on the shared host, in its saved peer slots.
+   */
+  restore(
+    events: LauncherEvents,
+    opts: {
+      allowChangedDisks: boolean;
+      disksDir?: string;
+      reuse?: LaunchedGuest;
+      rejoin?: { host: LguestHost; peerSlots: Record<string, number> };
+    },
+  ): LaunchedGuest;
+}
+
+/** Reads a snapshot file to boot a guest from (the service has checked the file and its disks). */
+export async function prepareRestore(path: string): Promise<PreparedRestore> {
   const snap = decodeMachineSnapshot(new Uint8Array(await fs.readFile(path)));
   // Loaded on demand, as the worker loads the Launcher itself.
   const { restoreGuest } = await import('../launcher/restore-guest');
-  const guest = restoreGuest(snap, events, {
-    allowChangedDisks,
-    from: { dir: dirname(path), file: basename(path) },
-    ...(disksDir ? { disksDir } : {}),
-    ...(rejoin ? { host: rejoin.host, peerSlots: rejoin.peerSlots } : {}),
-  });
-  return { guest, scrollback: snap.meta.scrollback };
+  const { Launcher } = await import('../launcher/launch');
+  const config = JSON.stringify(snap.state.config);
+  return {
+    scrollback: snap.meta.scrollback,
+    fits: (running) =>
+      running instanceof Launcher && !running.memory.shared && JSON.stringify(running.config) === config,
+    restore: (events, { allowChangedDisks, disksDir, reuse, rejoin }) =>
+      restoreGuest(snap, events, {
+        allowChangedDisks,
+        from: { dir: dirname(path), file: basename(path) },
+        ...(disksDir ? { disksDir } : {}),
+        ...(reuse instanceof Launcher ? { reuse } : {}),
+        ...(rejoin ? { host: rejoin.host, peerSlots: rejoin.peerSlots } : {}),
+      }),
+  };
 }
 
 function errorText(err: unknown): string {

@@ -13,7 +13,7 @@ import { removeStaleTempFiles } from '../launcher/atomic-file';
 import type { ApiEventMessage, ApiMethods, ApiParams, ApiResult, MachineConfig } from './api';
 import { isErrno, ServiceError } from './errors';
 import type { MachineManager } from './machines';
-import type { DiffReply, SnapshotDiff, SnapshotListing, SnapshotReply } from './snapshot-types';
+import type { DiffReply, RestoreReply, SnapshotDiff, SnapshotListing, SnapshotReply } from './snapshot-types';
 import { WorkerRequests } from './worker-requests';
 import { diffSnapshots } from '../launcher/snapshot-diff';
 import { exportSnapshot, importSnapshot } from '../launcher/snapshot-export';
@@ -274,6 +274,18 @@ export class SnapshotRequests extends WorkerRequests<SnapshotReply> {
   }
 }
 
+/** Restores into running machines in flight to their workers. */
+export class RestoreRequests extends WorkerRequests<RestoreReply> {
+  send(worker: Worker, path: string, allowChangedDisks: boolean): Promise<null> {
+    return this.request<null>(
+      worker,
+      (seq) => ({ type: 'restore', seq, path, allowChangedDisks }),
+      SNAPSHOT_TIMEOUT_MS,
+      'the machine did not finish the restore in time',
+    );
+  }
+}
+
 /** Diff requests (a snapshot file against the running machine) in flight to machine workers. */
 export class DiffRequests extends WorkerRequests<DiffReply> {
   send(worker: Worker, path: string): Promise<SnapshotDiff> {
@@ -345,10 +357,15 @@ export function snapshotHandlers({ store, machines, machineExists, groupOf, emit
         if (err instanceof DiskChangedError) throw new ServiceError('disk-changed', err.message);
         throw err;
       }
-      // Checked before the running machine is stopped: a refused restore loses nothing.
-      if (machines.isActive(id)) await machines.stop(id);
+      // Checked before the running machine is touched: a refused restore loses nothing. A running
+      // machine of the same config takes the snapshot in place (its RAM reused); else it starts anew.
+      const path = store.pathOf(id, file);
+      if (machines.isActive(id)) {
+        if (await machines.restoreInPlace(id, path, allowChangedDisks ?? false)) return machines.status(id);
+        await machines.stop(id);
+      }
       return machines.start(id, config, {
-        path: store.pathOf(id, file),
+        path,
         allowChangedDisks: allowChangedDisks ?? false,
       });
     },

@@ -5,7 +5,7 @@ import type { MachineConfig, MachineState } from './api';
 import type { DebugCommand, DebugViewOptions } from './debug-types';
 import type { WorkerReply } from './worker-requests';
 import type { ExitEvent, InspectQuery, InspectResult, MachineRates } from './inspector-types';
-import type { DiffReply, SnapshotReply } from './snapshot-types';
+import type { DiffReply, RestoreReply, SnapshotReply } from './snapshot-types';
 
 export interface MachineWorkerData {
   config: MachineConfig;
@@ -53,6 +53,11 @@ export type ToWorker =
    * the host tables is folded into its state first.
    */
   | { type: 'snapshot'; seq: number; dir: string; networkMember?: boolean }
+  /**
+   * Restore a snapshot of this machine's config into the running machine (in its RAM, between
+   * slices; it then stays paused); answered with a 'restore-reply' ('unsupported': start anew).
+   */
+  | { type: 'restore'; seq: number; path: string; allowChangedDisks: boolean }
   /** Another worker's guest joined the host (its RAM is shared), or left it. */
   | { type: 'host-peer'; guest: HostGuest }
   /** `generation`: the slot may hold a newer guest already (a restore reuses guest ids), which stays. */
@@ -77,6 +82,7 @@ export type FromWorker =
   | { type: 'stopped'; virtualTimeNs: number }
   | { type: 'inspect-reply'; seq: number; reply: InspectReply }
   | { type: 'snapshot-reply'; seq: number; reply: SnapshotReply }
+  | { type: 'restore-reply'; seq: number; reply: RestoreReply }
   | { type: 'diff-reply'; seq: number; reply: DiffReply }
   | { type: 'debug-reply'; seq: number; reply: WorkerReply }
   /** The guest was restored from a snapshot; `scrollback` is the console the snapshot kept. */
