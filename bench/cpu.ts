@@ -1,4 +1,4 @@
-// CPU benchmark (`npm run bench`): the programs in bench/programs, each run the way real software
+// CPU benchmark (the first section of `npm run bench`; alone: `npx tsx bench/cpu.ts`): the programs in bench/programs, each run the way real software
 // runs, as a CPL-3 process with paging on inside an operating system (the harness kernel in
 // bench/harness), side by side on
 //   native  gcc -m32 flat image run as a Linux process (core/cpu/difftest/runner.c)
