@@ -338,9 +338,22 @@ export function movCr(c: I386, i: Instr): void {
 export function x87Escape(c: I386, i: Instr): void {
   if (c.cr0 & (CR0_EM | CR0_TS)) throw nm();
   const lin = i.mod === 3 ? -1 : c.linR(i.seg, ea(c, i), 1) >>> 0;
+  runX87(c, i.op, i.modrm, lin, !i.o16, c.ip);
+}
+
+/**
+ * An escape from compiled code, whose operand's linear address (-1: a register) and EIP are
+ * known there: the same checks and faults as x87Escape, in the same order.
+ */
+export function x87Compiled(c: I386, opcode: number, modrm: number, lin: number, op32: boolean, eip: number): void {
+  if (c.cr0 & (CR0_EM | CR0_TS)) throw nm();
+  runX87(c, opcode, modrm, lin, op32, eip);
+}
+
+function runX87(c: I386, opcode: number, modrm: number, lin: number, op32: boolean, eip: number): void {
   let mf: boolean;
   try {
-    mf = executeX87(c.x87, c.x87host, i.op, i.modrm, lin, !i.o16, c.ip >>> 0);
+    mf = executeX87(c.x87, c.x87host, opcode, modrm, lin, op32, eip >>> 0);
   } catch (e) {
     if (e instanceof X87Undefined) throw ud();
     throw e;

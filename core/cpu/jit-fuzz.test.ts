@@ -98,9 +98,100 @@ function generator(seed: number): () => string {
   return () => pick(forms)();
 }
 
+/** Memory for the x87 streams: doubles a fast path can take, at DATA + 0x300 (see machine). */
+const DOUBLES = 0x300,
+  CONTROL_WORDS = 0x3e0;
+/**
+ * Control words the x87 streams switch between: the fast paths' (double precision, nearest, all
+ * masked), the defaults, other precisions and roundings, and unmasked invalid/precision (which
+ * end the program in #MF at the next waiting instruction).
+ */
+const CONTROL = [0x027f, 0x027f, 0x027f, 0x037f, 0x007f, 0x067f, 0x0a7f, 0x027e, 0x025f];
+
+/** Random x87 forms: loads, stores, arithmetic, exchanges, compares and control words. */
+function x87Generator(seed: number): () => string {
+  const next = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[next() % xs.length]!;
+  const st = (): number => next() % 8;
+  const size = (): string => pick(['qword', 'qword', 'dword']);
+  // Mostly the prepared doubles; sometimes random bytes, a misaligned operand, the last bytes
+  // before the absent page (the second half faults) or [EAX] (usually unmapped).
+  const mem = (): string =>
+    pick([
+      `[ebx + ${DOUBLES + 8 * (next() % 24)}]`,
+      `[ebx + ${DOUBLES + 8 * (next() % 24)}]`,
+      `[ebx + ${DOUBLES + 8 * (next() % 24)}]`,
+      `[ebx + ${8 * (next() % 64)}]`,
+      `[esi + ${next() % 200}]`,
+      '[ebx + 0xffc]',
+      '[eax]',
+    ]);
+  const store = (): string => `[ebx + ${8 * (next() % 96)}]`;
+  const ARITH = ['fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'];
+  const prepared = (): string => `${size()} [ebx + ${DOUBLES + 8 * (next() % 24)}]`;
+  // A stack-neutral stretch of the forms compiled regions run as one piece: pushes, then
+  // arithmetic, exchanges and copies, then as many pops.
+  const run = (): string => {
+    const depth = 1 + (next() % 3);
+    const lines: string[] = [];
+    for (let j = 0; j < depth; j++) lines.push(pick([`fld ${prepared()}`, `fld st${next() % 3}`]));
+    for (let j = next() % 4; j > 0; j--)
+      lines.push(
+        pick([
+          `${pick(['fadd', 'fsub', 'fsubr', 'fmul'])} st0, st${next() % 4}`,
+          `${pick(['fadd', 'fsub', 'fsubr', 'fmul'])} st${next() % 4}, st0`,
+          `fxch st${1 + (next() % 3)}`,
+          `fst st${next() % 4}`,
+          `${pick(['fcomi', 'fucomi'])} st0, st${next() % 4}`,
+        ]),
+      );
+    for (let j = 0; j < depth; j++)
+      lines.push(
+        pick([`${pick(['fadd', 'fsub', 'fsubr', 'fmul'])}p st1, st0`, 'fstp st0', 'fstp st1', 'fcomip st0, st1']),
+      );
+    return lines.join('\n ');
+  };
+  const forms: (() => string)[] = [
+    ...Array<() => string>(8).fill(run),
+    () => 'fstp st0',
+    () => 'fstp st0',
+    () => `fld ${size()} ${mem()}`,
+    () => `fld ${size()} ${mem()}`,
+    () => `fld st${st()}`,
+    () => `fld st${st()}`,
+    () => `fxch st${st()}`,
+    () => `fstp st${st()}`,
+    () => `fstp st0`,
+    () => `fst st${st()}`,
+    () => `${pick(ARITH)} st0, st${st()}`,
+    () => `${pick(ARITH)} st0, st${st()}`,
+    () => `${pick(ARITH)} st${st()}, st0`,
+    () => `${pick(ARITH)}p st${st()}, st0`,
+    () => `${pick(ARITH)}p st${st()}, st0`,
+    () => `${pick(ARITH)} ${size()} ${mem()}`,
+    () => `${pick(['fcomip', 'fucomip', 'fcomi', 'fucomi'])} st0, st${st()}\n set${pick(CC)} cl`,
+    () => `${pick(['fcom', 'fcomp', 'fucom', 'fucomp'])} st${st()}`,
+    () => `fst${pick(['', 'p'])} ${size()} ${store()}`,
+    () => `fstp ${size()} ${store()}`,
+    () => `fnstsw ax`,
+    () => pick(['fldz', 'fld1', 'fchs', 'fabs', 'fsqrt', 'fnclex', 'fincstp', 'fdecstp']),
+    () => `fild dword ${mem()}`,
+    () => `fistp dword ${store()}`,
+    () => `fldcw [ebx + ${CONTROL_WORDS + 2 * (next() % CONTROL.length)}]`,
+    () => `${pick(ALU)} ${pick(R)}, ${pick(R)}`,
+    () => `mov [ebx + ${8 * (next() % 96)}], ${pick(R)}`,
+  ];
+  // Programs of stretches only (with integer forms between them) keep the stack balanced, so
+  // that most stretches run as one piece.
+  if (stretchesOnly(seed)) return () => (next() % 4 === 0 ? `${pick(ALU)} ${pick(R)}, ${pick(R)}` : run());
+  return () => pick(forms)();
+}
+
+const stretchesOnly = (seed: number): boolean => seed % 3 === 0;
+
 /** A random loop: a body of random forms with forward conditional skips, run `iterations` times. */
-function program(seed: number, iterations: number): Uint8Array {
-  const form = generator(seed);
+function program(seed: number, iterations: number, x87 = false): Uint8Array {
+  const form = x87 ? x87Generator(seed) : generator(seed);
   const next = rng(seed ^ 0x5a5a);
   const body: string[] = [];
   let pending = -1;
@@ -117,11 +208,15 @@ function program(seed: number, iterations: number): Uint8Array {
     if (n === 20) body.push('smc: mov edx, 0x12345678');
   }
   if (pending >= 0) body.push(`skip${pending}:`);
+  const start = x87
+    ? `fninit\n fldcw [ebx + ${CONTROL_WORDS + 2 * (stretchesOnly(seed) || next() & 1 ? 0 : next() % CONTROL.length)}]\n fld qword [ebx + ${DOUBLES}]\n fld qword [ebx + ${DOUBLES + 8}]`
+    : '';
   return asm(`
     push eax
     mov eax, ${FS_SEL}
     mov fs, eax
     pop eax
+    ${start}
     mov edi, ${iterations}
   top:
     ${body.join('\n    ')}
@@ -142,6 +237,12 @@ function machine(bytes: Uint8Array, regs: number[], cpl: 1 | 3, threshold: numbe
   m.setGdt(FS_SEL >> 3, descriptor(DATA, 0x3ff, 0xf3, 0x4));
   m.load(CODE, bytes);
   for (let k = 0; k < 1024; k++) m.mem.ram[DATA + k] = (k * 37 + 11) & 0xff;
+  // Normal doubles, then +0 and -0.
+  for (let k = 0; k < 24; k++) {
+    const v = k === 22 ? 0 : k === 23 ? -0 : ((k % 3) - 1 || 0.5) * (1 + k / 7);
+    m.mem.ramView.setFloat64(DATA + DOUBLES + 8 * k, v, true);
+  }
+  CONTROL.forEach((cw, k) => m.mem.ramView.setUint16(DATA + CONTROL_WORDS + 2 * k, cw, true));
   regs.forEach((v, r) => r !== 4 && m.cpu.setReg(r as 0, v));
   m.cpu.setReg(3, DATA);
   m.cpu.setReg(6, DATA + 0x80);
@@ -149,6 +250,48 @@ function machine(bytes: Uint8Array, regs: number[], cpl: 1 | 3, threshold: numbe
   m.cpu.blockThreshold = threshold;
   return m;
 }
+
+/**
+ * Runs the program on an interpreting and a compiling machine in the same random budget slices
+ * (setup applied to both) and checks exits, state and memory after every slice. Returns the
+ * regions compiled and the exit vector (0x1f: the end of the program; -1: none within the slices).
+ */
+function runBoth(
+  bytes: Uint8Array,
+  regs: number[],
+  cpl: 1 | 3,
+  next: () => number,
+  setup: (m: TestMachine) => void = () => {},
+): { compiled: number; vector: number } {
+  const a = machine(bytes, regs, cpl, Infinity);
+  const b = machine(bytes, regs, cpl, 1);
+  setup(a);
+  setup(b);
+  let vector = -1;
+  for (let slice = 0; slice < 400; slice++) {
+    const budget = 1 + (next() % (slice % 3 === 0 ? 400 : 40));
+    const ea = a.cpu.run(budget),
+      eb = b.cpu.run(budget);
+    expect(eb, `slice ${slice}`).toEqual(ea);
+    expect(b.cpu.exportState(), `slice ${slice}`).toEqual(a.cpu.exportState());
+    expect(
+      Buffer.from(b.mem.ram.subarray(DATA, DATA + 0x400)).equals(Buffer.from(a.mem.ram.subarray(DATA, DATA + 0x400))),
+    ).toBe(true);
+    expect(
+      Buffer.from(b.mem.ram.subarray(CODE, CODE + 0x1000)).equals(Buffer.from(a.mem.ram.subarray(CODE, CODE + 0x1000))),
+    ).toBe(true);
+    if (ea.kind === 'exit') {
+      vector = ea.vector;
+      break;
+    }
+  }
+  expect(Buffer.from(b.mem.ram).equals(Buffer.from(a.mem.ram))).toBe(true);
+  expect(a.cpu.blockCount).toBe(0);
+  return { compiled: b.cpu.blockCount, vector };
+}
+
+const randomRegs = (next: () => number): number[] =>
+  Array.from({ length: 8 }, () => (next() & 1 ? next() : next() & 0x3ffff));
 
 describe('region compiler against the interpreter (random programs)', () => {
   for (const cpl of [1, 3] as const) {
@@ -158,36 +301,36 @@ describe('region compiler against the interpreter (random programs)', () => {
         faults = 0;
       for (let n = 0; n < 60; n++) {
         const bytes = program(next(), 2 + (next() % 12));
-        const regs = Array.from({ length: 8 }, () => (next() & 1 ? next() : next() & 0x3ffff));
-        const a = machine(bytes, regs, cpl, Infinity);
-        const b = machine(bytes, regs, cpl, 1);
-        for (let slice = 0; slice < 400; slice++) {
-          const budget = 1 + (next() % (slice % 3 === 0 ? 400 : 40));
-          const ea = a.cpu.run(budget),
-            eb = b.cpu.run(budget);
-          expect(eb, `program ${n}, slice ${slice}`).toEqual(ea);
-          expect(b.cpu.exportState(), `program ${n}, slice ${slice}`).toEqual(a.cpu.exportState());
-          expect(
-            Buffer.from(b.mem.ram.subarray(DATA, DATA + 0x400)).equals(
-              Buffer.from(a.mem.ram.subarray(DATA, DATA + 0x400)),
-            ),
-          ).toBe(true);
-          expect(
-            Buffer.from(b.mem.ram.subarray(CODE, CODE + 0x1000)).equals(
-              Buffer.from(a.mem.ram.subarray(CODE, CODE + 0x1000)),
-            ),
-          ).toBe(true);
-          if (ea.kind === 'exit') {
-            if (ea.vector !== 0x1f) faults++;
-            break;
-          }
-        }
-        expect(Buffer.from(b.mem.ram).equals(Buffer.from(a.mem.ram))).toBe(true);
-        expect(a.cpu.blockCount).toBe(0);
-        compiled += b.cpu.blockCount;
+        const run = runBoth(bytes, randomRegs(next), cpl, next);
+        if (run.vector >= 0 && run.vector !== 0x1f) faults++;
+        compiled += run.compiled;
       }
       expect(compiled).toBeGreaterThan(60);
       expect(faults).toBeGreaterThan(5);
+    });
+  }
+});
+
+describe('region compiler against the interpreter (random x87 programs)', () => {
+  for (const cpl of [1, 3] as const) {
+    test(`CPL ${cpl}: same exits, FPU state and memory after every slice`, () => {
+      const next = rng(0x87f0 + cpl);
+      let compiled = 0;
+      const vectors = new Map<number, number>();
+      for (let n = 0; n < 60; n++) {
+        const bytes = program(next(), 2 + (next() % 12), true);
+        // One program in eight starts with CR0.TS set: its first escape raises #NM.
+        const ts = next() % 8 === 0;
+        const run = runBoth(bytes, randomRegs(next), cpl, next, (m) => {
+          if (ts) m.cpu.cr0 = m.cpu.cr0 | 8;
+        });
+        vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
+        compiled += run.compiled;
+      }
+      expect(compiled).toBeGreaterThan(60);
+      // Programs that ran to the end (INT 0x1f, #GP at CPL 3), and ones stopped by #MF, #PF and #NM.
+      for (const v of [cpl === 1 ? 0x1f : 13, 16, 14, 7])
+        expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);
     });
   }
 });

@@ -2,7 +2,9 @@
 // with the compiler off gives the same exits, state and memory after every slice, including
 // faults inside regions, budgets ending inside them, self-modifying code and x87 instructions.
 
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import type { I386 } from './cpu';
+import { X87_RUNTIME } from './jit-x87';
 import { CODE, asm, makeMachine } from './test-machine';
 import type { TestMachine } from './test-machine';
 
@@ -178,6 +180,109 @@ describe('compiled regions', () => {
     // whole loop (both arms, the call and the return) runs inside it.
     expect(runsB).toBeGreaterThan(0);
     expect(runsB).toBeLessThan(20);
+  });
+});
+
+describe('x87 code in compiled regions', () => {
+  // Escape-time iterations of z = z^2 + c along a line of the plane, in double precision: the
+  // stack holds zr, zi, cr, ci; EAX counts one point's iterations, EDX sums them.
+  const DATA = 0x200000;
+  const program = `
+    xor edx, edx
+    xor ebx, ebx
+  point:
+    fninit
+    fldcw [${DATA}]
+    fld qword [${DATA + 8}]
+    mov [${DATA + 4}], ebx
+    fild dword [${DATA + 4}]
+    fmul qword [${DATA + 16}]
+    fadd qword [${DATA + 24}]
+    fldz
+    fldz
+    xor eax, eax
+  iterate:
+    fld st0
+    fmul st0, st0
+    fld st2
+    fmul st0, st0
+    fld st1
+    fadd st0, st1
+    fld dword [${DATA + 32}]
+    fcomip st0, st1
+    fstp st0
+    jb escaped
+    fsubp st1, st0
+    fadd st0, st3
+    fxch st1
+    fadd st0, st0
+    fmulp st2, st0
+    fxch st1
+    fadd st0, st3
+    fxch st1
+    inc eax
+    cmp eax, 64
+    jne iterate
+  escaped:
+    add edx, eax
+    fstp qword [${DATA + 40}]
+    inc ebx
+    cmp ebx, 100
+    jne point
+    int 0x1f`;
+  const run = (threshold: number): { exit: unknown; state: ReturnType<I386['exportState']>; steps: number } => {
+    const m = makeMachine();
+    m.load(CODE, asm(program));
+    const dv = m.mem.ramView;
+    dv.setUint16(DATA, 0x027f, true); // double precision, round to nearest, all masked
+    dv.setFloat64(DATA + 8, 0.3, true);
+    dv.setFloat64(DATA + 16, 2.5 / 100, true);
+    dv.setFloat64(DATA + 24, -2, true);
+    dv.setFloat32(DATA + 32, 4, true);
+    m.cpu.blockThreshold = threshold;
+    const step = vi.spyOn(X87_RUNTIME, 'step');
+    try {
+      const exit = m.cpu.run(10_000_000);
+      return { exit, state: m.cpu.exportState(), steps: step.mock.calls.length };
+    } finally {
+      step.mockRestore();
+    }
+  };
+
+  test('a LOCK-prefixed escape raises #UD in compiled code too', () => {
+    const locked = `
+      finit
+      fld1
+      fld1
+      mov ecx, 50
+    l:
+      fadd st0, st1
+      dec ecx
+      jnz l
+      db 0xf0, 0xd8, 0xc1 ; lock fadd st0, st1
+      fadd st0, st1
+      int 0x1f`;
+    const exits = [Infinity, 1].map((threshold) => {
+      const m = makeMachine();
+      m.load(CODE, asm(locked));
+      m.cpu.blockThreshold = threshold;
+      return [m.cpu.run(100_000), m.cpu.exportState()];
+    });
+    expect(exits[1]).toEqual(exits[0]);
+    expect(exits[0]![0]).toMatchObject({ kind: 'exit', vector: 6 });
+  });
+
+  test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
+    const a = run(Infinity);
+    const b = run(1);
+    expect(b.exit).toEqual(a.exit);
+    expect(b.state).toEqual(a.state);
+    expect(a.steps).toBe(0);
+    // 17 escapes per iteration: the FPU itself runs only the setup of each point and the
+    // iterations with zero operands or results (the first of each point).
+    const iterations = a.state.gpr[2]!;
+    expect(iterations).toBeGreaterThan(1000);
+    expect(b.steps).toBeLessThan((17 * iterations) / 8);
   });
 });
 

@@ -7,7 +7,7 @@
 //
 // What each instruction may do in compiled code comes from its row of the opcode map (the
 // ROLE_* of optable.ts); jit-forms.ts generates the inline code of the common forms, and every
-// other form runs through its ordinary handler (Instr.fn), x87 included.
+// other form runs through its ordinary handler (Instr.fn); jit-x87.ts calls the FPU directly.
 
 import type { I386 } from './cpu';
 import { getCF, recordCF, testCond } from './flags';
@@ -29,6 +29,7 @@ import {
   type FlagSource,
   type Form,
 } from './jit-forms';
+import { X87_RUNTIME, inlineX87 } from './jit-x87';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
 export interface Region {
@@ -171,8 +172,13 @@ export function compileRegion(
     let ip = (base + start) >>> 0;
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
-    const forms = block.map((i) => {
-      const f = i.role === ROLE_PLAIN ? inlineForm(i, flags) : i.role === ROLE_USES_IP ? inlineString(i) : null;
+    const forms = block.map((i, p) => {
+      const f =
+        i.role === ROLE_PLAIN
+          ? inlineForm(i, flags)
+          : i.role === ROLE_USES_IP
+            ? (inlineString(i) ?? inlineX87(block, p, (base + start) >>> 0))
+            : null;
       if (f === null) flags = null;
       else if (f.flags !== undefined) flags = f.flags;
       return f;
@@ -243,7 +249,17 @@ export function compileRegion(
   // so the JavaScript engine keeps the optimised code it already made for it.
   let factory = FACTORIES.get(src);
   if (factory === undefined) {
-    factory = new Function('H', 'I', 'testCond', 'getCF', 'recordCF', 'shiftOp', 'writeRecord', src) as RegionFactory;
+    factory = new Function(
+      'H',
+      'I',
+      'testCond',
+      'getCF',
+      'recordCF',
+      'shiftOp',
+      'writeRecord',
+      'x87',
+      src,
+    ) as RegionFactory;
     if (factoryChars + src.length > MAX_FACTORY_CHARS) {
       FACTORIES.clear();
       factoryChars = 0;
@@ -252,7 +268,7 @@ export function compileRegion(
     factoryChars += src.length;
   }
   return {
-    run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp, writeRecord),
+    run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp, writeRecord, X87_RUNTIME),
     linPage,
     csBase,
     d32,

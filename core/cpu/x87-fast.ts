@@ -16,7 +16,7 @@ function splitHigh(x: number): number {
   return c - (c - x);
 }
 /** The exact a*b minus its rounded value p (Dekker). */
-function productError(a: number, b: number, p: number): number {
+export function productError(a: number, b: number, p: number): number {
   const ah = splitHigh(a),
     al = a - ah,
     bh = splitHigh(b),

@@ -52,37 +52,40 @@ export function isEmpty(st: X87State, i: number): boolean {
 // the exact 80-bit value; the double converts to them exactly. Code elsewhere that writes a
 // register array in place must call dropShadow afterwards.
 
-const shadow = new Float64Array(8).fill(NaN);
-let shadowOf: Uint32Array | null = null;
-/** Bit p set: physical register p's words are behind its double (shadowOf's registers only). */
-let stale = 0;
+/**
+ * The cache: `values` by physical register, `of` the register array it belongs to, and `stale`
+ * with bit p set when physical register p's words are behind its double (`of`'s registers only).
+ * Compiled regions read and write it directly (jit-x87.ts), under the same rules.
+ */
+export const shadowCache = { values: new Float64Array(8).fill(NaN), of: null as Uint32Array | null, stale: 0 };
+const shadow = shadowCache.values;
 const f64 = new Float64Array(1);
 const f64Words = new Uint32Array(f64.buffer);
 
 /** Forgets the cached doubles after a bulk write of every register of st's array. */
 export function dropShadow(st: X87State): void {
-  if (shadowOf !== st.regs) return;
+  if (shadowCache.of !== st.regs) return;
   shadow.fill(NaN);
-  stale = 0;
+  shadowCache.stale = 0;
 }
 
 /** Ties the cache to this state's register array (called before every instruction). */
 export function bindShadow(st: X87State): void {
-  if (shadowOf !== st.regs) {
-    if (shadowOf) writeStale(shadowOf);
-    shadowOf = st.regs;
+  if (shadowCache.of !== st.regs) {
+    if (shadowCache.of) writeStale(shadowCache.of);
+    shadowCache.of = st.regs;
     shadow.fill(NaN);
   }
 }
 
 /** Brings st's 80-bit register words up to date (before anything outside reads st.regs). */
 export function syncRegisters(st: X87State): void {
-  if (stale && shadowOf === st.regs) writeStale(st.regs);
+  if (shadowCache.stale && shadowCache.of === st.regs) writeStale(st.regs);
 }
 
 function writeStale(r: Uint32Array): void {
-  for (let p = 0; p < 8; p++) if ((stale >>> p) & 1) wordsOfDouble(r, p, shadow[p]!);
-  stale = 0;
+  for (let p = 0; p < 8; p++) if ((shadowCache.stale >>> p) & 1) wordsOfDouble(r, p, shadow[p]!);
+  shadowCache.stale = 0;
 }
 
 /** Writes the 80-bit words of the normal double v into physical register p of r. */
@@ -99,9 +102,9 @@ function wordsOfDouble(r: Uint32Array, p: number, v: number): void {
 /** Physical register p's words, written first when they lag behind its double. */
 function words(st: X87State, p: number): Uint32Array {
   const r = st.regs;
-  if ((stale >>> p) & 1 && r === shadowOf) {
+  if ((shadowCache.stale >>> p) & 1 && r === shadowCache.of) {
     wordsOfDouble(r, p, shadow[p]!);
-    stale &= ~(1 << p);
+    shadowCache.stale &= ~(1 << p);
   }
   return r;
 }
@@ -132,7 +135,7 @@ function convertDouble(st: X87State, p: number): number {
 export function writeDouble(st: X87State, p: number, v: number): void {
   st.tag &= ~(3 << (p * 2)); // TAG_VALID
   shadow[p] = v;
-  stale |= 1 << p;
+  shadowCache.stale |= 1 << p;
 }
 
 /** Physical register p into v. */
@@ -150,7 +153,7 @@ export function writePhys(st: X87State, p: number, v: F80): void {
   r[b + 2] = v.se & 0xffff;
   setTagPhys(st, p, tagOf(v.se, v.hi, v.lo));
   shadow[p] = NaN;
-  stale &= ~(1 << p);
+  shadowCache.stale &= ~(1 << p);
 }
 export function readST(st: X87State, i: number, v: F80): F80 {
   return readPhys(st, physOf(st, i), v);
@@ -170,11 +173,11 @@ export function copyST(st: X87State, to: number, from: number): void {
     f = (((st.status >>> 11) & 7) + from) & 7;
   st.tag = (st.tag & ~(3 << (t * 2))) | (((st.tag >>> (f * 2)) & 3) << (t * 2));
   shadow[t] = shadow[f]!;
-  if ((stale >>> f) & 1) {
-    stale |= 1 << t;
+  if ((shadowCache.stale >>> f) & 1) {
+    shadowCache.stale |= 1 << t;
     return;
   }
-  stale &= ~(1 << t);
+  shadowCache.stale &= ~(1 << t);
   const r = st.regs,
     pt = t * REG_WORDS,
     pf = f * REG_WORDS;
@@ -201,8 +204,8 @@ export function exchange(st: X87State, i: number): void {
   const s0 = shadow[p0]!;
   shadow[p0] = shadow[pi]!;
   shadow[pi] = s0;
-  const d = ((stale >>> p0) ^ (stale >>> pi)) & 1;
-  stale ^= (d << p0) | (d << pi);
+  const d = ((shadowCache.stale >>> p0) ^ (shadowCache.stale >>> pi)) & 1;
+  shadowCache.stale ^= (d << p0) | (d << pi);
 }
 
 export function pop(st: X87State): void {

@@ -1,0 +1,506 @@
+// x87 escapes (D8..DF) in compiled regions. Every escape calls the FPU directly with its operand's
+// linear address and its EIP (no handler call: the general registers stay in the region's
+// locals). The common forms of double arithmetic also have inline code that works on the float64
+// cache of the registers (x87-stack.ts) and does exactly what the interpreter's fast path does
+// (x87.ts, x87-fast.ts) when its conditions hold: no pending exception, the cache bound to this
+// CPU's registers, the operands' tags and doubles known, precision "double" and round-to-nearest
+// for arithmetic, a normal result, a TLB hit for memory. Otherwise the inline code does nothing
+// and the FPU runs the instruction, so results, status word (C1, PE, ES), tags, TOP and
+// FIP/FOP/FDP always come out as the interpreter's. Consecutive escapes of a basic block that
+// all have such code compile to one piece ("runs", below).
+//
+// Generated code runs in a region (jit.ts) and sees its locals: c, g, q0..q7, ic, the flag
+// record's fk (jit-forms.ts), R/W/CP/dv (TLB tables, code pages, RAM) and `x87`, the X87_RUNTIME
+// object below. Only the FPU calls may fault; each is preceded by COMMIT (the instruction's state
+// written to the CPU).
+
+import { x87Compiled } from './exec-system';
+import type { Instr } from './instr';
+import { COMMIT, eaOf, type Form } from './jit-forms';
+import { productError } from './x87-fast';
+import { copyST, exchange, pop, shadowCache } from './x87-stack';
+
+/** What generated x87 code calls and reads. */
+export const X87_RUNTIME = {
+  step: x87Compiled,
+  cache: shadowCache,
+  F: shadowCache.values,
+  copyST,
+  exchange,
+  pop,
+  productError,
+};
+
+/** Segments a region knows are flat (ES, SS, DS); other memory operands go through the handler. */
+const FLAT = [true, false, true, true, false, false];
+const ARITH_FLAGS = 0x8d5;
+/** Status word: ES|BUSY, C1, TOP. */
+const SUMMARY = 0x8080,
+  C1 = 0x200,
+  TOP = 0x3800;
+const MIN_NORMAL = '2.2250738585072014e-308',
+  MIN_SINGLE = '1.1754943508222875e-38';
+
+const PLANS = new WeakMap<Instr[], (Form | null)[]>();
+
+/**
+ * Inline code for the x87 escape block[p] (a basic block being compiled, starting at EIP
+ * `start`), or null when it runs through its handler. The first escape of a run carries the
+ * whole run's code and the others an empty form.
+ */
+export function inlineX87(block: Instr[], p: number, start: number): Form | null {
+  let plan = PLANS.get(block);
+  if (plan === undefined) {
+    plan = planBlock(block, start);
+    PLANS.set(block, plan);
+  }
+  return plan[p]!;
+}
+
+function planBlock(block: Instr[], start: number): (Form | null)[] {
+  const eips: number[] = [];
+  block.forEach((_, p) => eips.push(p === 0 ? start : (eips[p - 1]! + block[p - 1]!.len) >>> 0));
+  const plan: (Form | null)[] = [];
+  while (plan.length < block.length) {
+    const p = plan.length;
+    const run = runAt(block, p, eips);
+    if (run === null) {
+      plan.push(escapeForm(block[p]!, eips[p]!));
+      continue;
+    }
+    plan.push({ code: run.code, faults: true, stores: false, ...(run.eflags ? { flags: null } : {}) });
+    for (let j = 1; j < run.n; j++) plan.push({ code: '', faults: false, stores: false });
+  }
+  return plan;
+}
+
+/** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
+function fpuCall(i: Instr, eip: number): string {
+  const lin = i.mod !== 3 ? `${eaOf(i)} >>> 0` : '-1';
+  return `x87.step(c, ${i.op}, ${i.modrm}, ${lin}, ${!i.o16}, ${eip});`;
+}
+
+/** Inline code for one x87 escape, or null when it runs through its handler. */
+function escapeForm(i: Instr, eip: number): Form | null {
+  // With LOCK an escape is #UD: its handler raises it.
+  if (i.op < 0xd8 || i.op > 0xdf || i.a16 || i.lock) return null;
+  const mem = i.mod !== 3;
+  if (mem && !FLAT[i.seg]) return null;
+  const step = `{ ${COMMIT} ${fpuCall(i, eip)} }`;
+  if (i.op === 0xdf && i.modrm === 0xe0) {
+    // FNSTSW AX (no wait, no FIP): only CR0.EM/TS can stop it, and the FPU then raises #NM.
+    return {
+      code: `if ((c.cr0 & 12) !== 0) ${step} q0 = (q0 & -65536) | (c.x87.status & 65535);`,
+      faults: true,
+      stores: false,
+    };
+  }
+  const fast = mem ? memoryForm(i) : registerForm(i);
+  const code = fast === null ? step : guarded(i, eip, fast.body, step, mem);
+  const flags = fast?.eflags === true ? { flags: null } : {};
+  return { code, faults: true, stores: mem && (i.op & 1) === 1, ...flags };
+}
+
+interface Fast {
+  /** Runs with X (the state), s (status), t (TOP), tg (tag word), F (cached doubles); sets done. */
+  body: string;
+  /** Writes ZF, PF and CF (FCOMI): a following Jcc reads them from the CPU. */
+  eflags?: boolean;
+}
+
+/** The inline body under the common conditions, falling back to the FPU (`step`). */
+function guarded(i: Instr, eip: number, body: string, step: string, mem: boolean): string {
+  const fop = ((i.op & 7) << 8) | i.modrm;
+  const where = `X.fip = ${eip}; X.fop = ${fop};${mem ? ` X.fdp = ${eaOf(i)} >>> 0;` : ''}`;
+  return (
+    `{ const X = c.x87, s = X.status; let done = false; ` +
+    `if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs) { ` +
+    `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; ${body.replace('DONE;', `${where} done = true;`)} } ` +
+    `if (!done) ${step} }`
+  );
+}
+
+const phys = (rel: number): string => (rel === 0 ? 't' : `((t + ${rel}) & 7)`);
+const full = (rel: number): string => `((tg >>> (${phys(rel)} << 1)) & 3) !== 3`;
+const empty = (rel: number): string => `((tg >>> (${phys(rel)} << 1)) & 3) === 3`;
+/** The status word `v` with ES/BUSY following the exception flags and masks (updateSummary). */
+const summary = (v: string): string => `((${v} & ~X.control & 63) !== 0 ? ${v} | ${SUMMARY} : ${v} & ${~SUMMARY})`;
+/** Pops the stack in the locals s2 (status) and tg2 (tags). */
+const POP = `tg2 |= 3 << (t << 1); s2 = (s2 & ${~TOP}) | (((t + 1) & 7) << 11);`;
+
+function registerForm(i: Instr): Fast | null {
+  const r = i.rm;
+  const reg = i.reg;
+  switch (i.op) {
+    case 0xd8:
+      return arith(0, r, reg, false);
+    case 0xdc:
+      return arith(r, 0, reg >= 4 ? reg ^ 1 : reg, false);
+    case 0xde:
+      return arith(r, 0, reg >= 4 ? reg ^ 1 : reg, true);
+    case 0xd9:
+      if (reg === 0)
+        // FLD ST(i) (the old ST(i) is ST(i+1) after the push): a cached double is pushed as such.
+        return {
+          body:
+            `if (${empty(7)} && ${full(r)}) { const p = (t + 7) & 7, v = F[${phys(r)}]; X.status = (s & ${~(TOP | C1)}) | (p << 11); ` +
+            `if (v === v) { F[p] = v; x87.cache.stale |= 1 << p; X.tag = tg & ~(3 << (p << 1)); } else x87.copyST(X, 0, ${r + 1}); DONE; }`,
+        };
+      if (reg === 1)
+        // FXCH ST(i): two cached doubles trade places (their tags are both "valid").
+        return {
+          body:
+            `if (${full(0)} && ${full(r)}) { const p = ${phys(r)}, y = F[t], z = F[p]; X.status = s & ${~C1}; ` +
+            `if (y === y && z === z) { F[t] = z; F[p] = y; x87.cache.stale |= (1 << t) | (1 << p); } else x87.exchange(X, ${r}); DONE; }`,
+        };
+      return null;
+    case 0xdd:
+      if (reg !== 2 && reg !== 3) return null;
+      // FST/FSTP ST(i)
+      return {
+        body:
+          `if (${full(0)}) { const p = ${phys(r)}, v = F[t]; X.status = s & ${~C1}; ` +
+          `if (v === v) { F[p] = v; x87.cache.stale |= 1 << p; X.tag = tg & ~(3 << (p << 1)); } else x87.copyST(X, ${r}, 0); ` +
+          `${reg === 3 ? 'x87.pop(X); ' : ''}DONE; }`,
+      };
+    case 0xdb:
+    case 0xdf:
+      if (reg !== 5 && reg !== 6) return null;
+      return compareEflags(r, i.op === 0xdf);
+  }
+  return null;
+}
+
+/**
+ * ST(dest) = ST(dest) op ST(src) for the /digit op (0 add, 1 mul, 4 sub, 5 subr; division runs in
+ * the FPU), then pop: fastDouble's arithmetic and commitDouble's status, for results it keeps as
+ * doubles (a zero result is left to the FPU).
+ */
+function arith(dest: number, src: number, op: number, popAfter: boolean): Fast | null {
+  let calc: string;
+  if (op === 0 || op === 4 || op === 5) {
+    const [u, w] = op === 0 ? ['y', 'z'] : op === 4 ? ['y', '-z'] : ['z', '-y'];
+    // The exact error of the sum (TwoSum).
+    calc = `const u = ${u}, w = ${w}, r = u + w, h = r - u, er = u - (r - h) + (w - h);`;
+  } else if (op === 1) {
+    // Operands within 2^±400 keep the product and its error term normal.
+    const safe = (v: string): string => `Math.abs(${v}) >= 2 ** -400 && Math.abs(${v}) <= 2 ** 400`;
+    calc = `const r = ${safe('y')} && ${safe('z')} ? y * z : NaN, er = x87.productError(y, z, r);`;
+  } else return null;
+  const pd = phys(dest);
+  return {
+    body:
+      `if (${full(dest)} && ${full(src)} && (X.control & 3840) === 512) { ` +
+      `const y = F[${pd}], z = F[${phys(src)}]; ${calc} const m = Math.abs(r); ` +
+      `if (m >= ${MIN_NORMAL} && m <= 1.7976931348623157e308) { let s2 = s, tg2 = tg & ~(3 << (${pd} << 1)); ` +
+      `if (er !== 0) { if ((s2 & 32) === 0) { s2 |= 32; s2 = ${summary('s2')}; } ` +
+      `s2 = (r > 0) === (er < 0) ? s2 | ${C1} : s2 & ${~C1}; } else s2 &= ${~C1}; ` +
+      `F[${pd}] = r; x87.cache.stale |= 1 << ${pd}; ${popAfter ? POP : ''} X.status = s2; X.tag = tg2; DONE; } }`,
+  };
+}
+
+/** FCOMI/FUCOMI ST(0), ST(i) (and the popping forms) of two cached doubles: no exceptions. */
+function compareEflags(r: number, popAfter: boolean): Fast {
+  return {
+    body:
+      `if (${full(0)} && ${full(r)}) { const y = F[t], z = F[${phys(r)}]; if (y === y && z === z) { ` +
+      `let s2 = s & ${~C1}, tg2 = tg; ${popAfter ? POP : ''} X.status = s2; X.tag = tg2; ` +
+      `c.flags = (c.flags & ${~ARITH_FLAGS}) | (y < z ? 1 : y > z ? 0 : 64); c.lazy = 0; fk = -1; DONE; } }`,
+    eflags: true,
+  };
+}
+
+function memoryForm(i: Instr): Fast | null {
+  const lin = eaOf(i);
+  if ((i.op === 0xd9 || i.op === 0xdd) && i.reg === 0) {
+    // FLD m32/m64 of a normal value: pushed as its double.
+    const single = i.op === 0xd9;
+    return {
+      body:
+        `const l2 = ${lin}, e2 = R[l2 >>> 12]; ` +
+        `if (e2 !== 0 && (l2 & 4095) <= ${single ? 4092 : 4088} && ${empty(7)}) { ` +
+        `const v = dv.${single ? 'getFloat32' : 'getFloat64'}(e2 - 1 + (l2 & 4095), true), m = Math.abs(v); ` +
+        `if (m >= ${single ? MIN_SINGLE : MIN_NORMAL} && m < Infinity) { const p = (t + 7) & 7; ` +
+        `F[p] = v; x87.cache.stale |= 1 << p; X.tag = tg & ~(3 << (p << 1)); X.status = (s & ${~(TOP | C1)}) | (p << 11); DONE; } }`,
+    };
+  }
+  if (i.op === 0xdd && (i.reg === 2 || i.reg === 3)) {
+    // FST/FSTP m64 of a cached double: stored exactly, no exceptions.
+    return {
+      body:
+        `const v = F[t]; if (${full(0)} && v === v) { const l2 = ${lin}, e2 = W[l2 >>> 12]; ` +
+        `if (e2 !== 0 && (l2 & 4095) <= 4088 && CP[e2 >>> 12] === 0) { dv.setFloat64(e2 - 1 + (l2 & 4095), v, true); ` +
+        `let s2 = s & ${~C1}, tg2 = tg; s2 = ${summary('s2')}; ${i.reg === 3 ? POP : ''} X.status = s2; X.tag = tg2; DONE; } }`,
+    };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs: consecutive escapes of a block that only move and compute doubles (FLD/FXCH/FST(P)
+// ST(i), FADD/FSUB/FSUBR/FMUL in register forms, FLD m32/m64, FCOMI/FUCOMI(P)) run as one
+// piece of code on locals: the stack positions are resolved while compiling, the conditions are
+// checked once, and the state is written once at the end, as the last instruction of the run
+// leaves it. Nothing is written before every value has proved to be a normal double or a zero
+// (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one.
+
+/** One instruction of a run, as the run code sees it. */
+interface Step {
+  kind: 'arith' | 'fld' | 'fxch' | 'fst' | 'fcomi' | 'load';
+  /** ST(i) operand (register forms). */
+  i: number;
+  /** Arithmetic /digit after DC/DE's SUB/DIV reversal (0, 1, 4, 5); 0 otherwise. */
+  op: number;
+  /** Arithmetic into ST(i) rather than ST(0) (DC, DE). */
+  intoI: boolean;
+  pop: boolean;
+}
+
+/** What a run does per instruction, or null when the instruction cannot be part of one. */
+function stepOf(i: Instr): Step | null {
+  if (i.op < 0xd8 || i.op > 0xdf || i.a16 || i.lock) return null;
+  const s = { i: i.rm, op: 0, intoI: false, pop: false };
+  if (i.mod !== 3) {
+    if (!FLAT[i.seg] || i.reg !== 0 || (i.op !== 0xd9 && i.op !== 0xdd)) return null;
+    return { ...s, kind: 'load', i: i.op === 0xd9 ? 4 : 8 };
+  }
+  const reg = i.reg;
+  switch (i.op) {
+    case 0xd8:
+    case 0xdc:
+    case 0xde: {
+      if (reg === 2 || reg === 3 || reg >= 6) return null;
+      const op = i.op === 0xd8 || reg < 4 ? reg : reg ^ 1;
+      return { ...s, kind: 'arith', op, intoI: i.op !== 0xd8, pop: i.op === 0xde };
+    }
+    case 0xd9:
+      return reg === 0 ? { ...s, kind: 'fld' } : reg === 1 ? { ...s, kind: 'fxch' } : null;
+    case 0xdd:
+      return reg === 2 || reg === 3 ? { ...s, kind: 'fst', pop: reg === 3 } : null;
+    case 0xdb:
+    case 0xdf:
+      return reg === 5 || reg === 6 ? { ...s, kind: 'fcomi', pop: i.op === 0xdf } : null;
+  }
+  return null;
+}
+
+/**
+ * The stack as a run sees it while it is compiled: slots are relative to TOP at the start of the
+ * run; each holds a local's name, 'in' (untouched: as at the start) or 'empty' (popped in the run).
+ */
+class RunStack {
+  depth = 0;
+  slots: string[] = Array<string>(8).fill('in');
+  /** Slot -> the last local written there (its double goes to the cache at the end). */
+  written = new Map<number, string>();
+  /** Slots that must hold a cached double at the start (read before written) or be empty. */
+  full = new Set<number>();
+  emptyAtStart = new Set<number>();
+  lines: string[] = [];
+  /** For an arithmetic instruction, whether its result was rounded up (C1), as an expression. */
+  error: string | null = null;
+  private locals = 0;
+
+  fresh(): string {
+    return `v${this.locals++}`;
+  }
+  /** Undoes everything done after `mark` was taken. */
+  mark(): () => void {
+    const depth = this.depth,
+      slots = [...this.slots],
+      written = new Map(this.written),
+      full = new Set(this.full),
+      empty = new Set(this.emptyAtStart),
+      lines = this.lines.length,
+      error = this.error;
+    return () => {
+      Object.assign(this, { depth, slots, written, full, emptyAtStart: empty, error });
+      this.lines.length = lines;
+    };
+  }
+  /** ST(i) as a local, or null on a stack underflow. */
+  read(i: number): string | null {
+    const j = (this.depth + i) & 7;
+    const v = this.slots[j]!;
+    if (v === 'empty') return null;
+    if (v !== 'in') return v;
+    const name = `e${j}`;
+    this.full.add(j);
+    this.slots[j] = name;
+    return name;
+  }
+  write(i: number, name: string): void {
+    const j = (this.depth + i) & 7;
+    this.slots[j] = name;
+    this.written.set(j, name);
+  }
+  /** Pushes the local `name`; false on a stack overflow. */
+  push(name: string): boolean {
+    const j = (this.depth + 7) & 7;
+    const v = this.slots[j]!;
+    if (v !== 'in' && v !== 'empty') return false;
+    if (v === 'in') this.emptyAtStart.add(j);
+    this.depth = (this.depth + 7) & 7;
+    this.write(0, name);
+    return true;
+  }
+  pop(): void {
+    this.slots[this.depth] = 'empty';
+    this.depth = (this.depth + 1) & 7;
+  }
+}
+
+/** Run code for one instruction on the RunStack (lines appended); false if it cannot be one. */
+function runStep(st: RunStack, s: Step, i: Instr): boolean {
+  switch (s.kind) {
+    case 'load': {
+      const v = st.fresh();
+      const single = s.i === 4;
+      st.lines.push(
+        `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > ${single ? 4092 : 4088}) break stretch; ` +
+          `const ${v} = dv.${single ? 'getFloat32' : 'getFloat64'}(e${v} - 1 + (l${v} & 4095), true); ` +
+          `if (!((Math.abs(${v}) >= ${single ? MIN_SINGLE : MIN_NORMAL} && Math.abs(${v}) < Infinity) || ${v} === 0)) break stretch; fdp = l${v} >>> 0;`,
+      );
+      return st.push(v);
+    }
+    case 'fld': {
+      const v = st.read(s.i);
+      return v !== null && st.push(v);
+    }
+    case 'fxch': {
+      const a = st.read(0),
+        b = st.read(s.i);
+      if (a === null || b === null) return false;
+      st.write(0, b);
+      st.write(s.i, a);
+      return true;
+    }
+    case 'fst': {
+      const a = st.read(0);
+      if (a === null) return false;
+      st.write(s.i, a);
+      if (s.pop) st.pop();
+      return true;
+    }
+    case 'fcomi': {
+      const a = st.read(0),
+        b = st.read(s.i);
+      if (a === null || b === null) return false;
+      st.lines.push(`fl = ${a} < ${b} ? 1 : ${a} > ${b} ? 0 : 64;`);
+      if (s.pop) st.pop();
+      return true;
+    }
+    case 'arith': {
+      const dest = s.intoI ? s.i : 0,
+        src = s.intoI ? 0 : s.i;
+      const y = st.read(dest),
+        z = st.read(src);
+      if (y === null || z === null) return false;
+      const r = st.fresh();
+      let error: string;
+      if (s.op === 1) {
+        // A zero operand gives a zero of the right sign exactly.
+        const safe = (v: string): string =>
+          `(${v} === 0 || (Math.abs(${v}) >= 2 ** -400 && Math.abs(${v}) <= 2 ** 400))`;
+        st.lines.push(`if (!(${safe(y)} && ${safe(z)})) break stretch; const ${r} = ${y} * ${z};`);
+        error = `x87.productError(${y}, ${z}, ${r})`;
+      } else {
+        const [u, w] = s.op === 0 ? [y, z] : s.op === 4 ? [y, `-${z}`] : [z, `-${y}`];
+        st.lines.push(`const u${r} = ${u}, w${r} = ${w}, ${r} = u${r} + w${r}, h${r} = ${r} - u${r};`);
+        error = `u${r} - (${r} - h${r}) + (w${r} - h${r})`;
+      }
+      // The error decides PE while it is clear, and C1 for the run's last instruction (st.error).
+      st.lines.push(
+        `if (!((Math.abs(${r}) >= ${MIN_NORMAL} && Math.abs(${r}) <= 1.7976931348623157e308) || ${r} === 0)) break stretch; ` +
+          `if (pe === 0 && ${error} !== 0) pe = 32;`,
+      );
+      st.error = `(${error}) !== 0 && ${r} > 0 === (${error}) < 0`;
+      st.write(dest, r);
+      if (s.pop) st.pop();
+      return true;
+    }
+  }
+}
+
+/** Rotates an 8-slot mask (bits per slot, `bits` wide each) by TOP at run time. */
+const rotate = (mask: number, bits: number): string =>
+  mask === 0
+    ? '0'
+    : `((${mask} << (t * ${bits})) | (${mask} >>> (${8 * bits} - t * ${bits}))) & ${(1 << (8 * bits)) - 1}`;
+
+/**
+ * The run of escapes starting at block[p] (at least two), as code: the fast piece, and the run's
+ * instructions one by one through the FPU for when it does not apply. Returns the code and how
+ * many instructions it covers, or null when no run starts here.
+ */
+function runAt(block: Instr[], p: number, eips: number[]): { code: string; n: number; eflags: boolean } | null {
+  const st = new RunStack();
+  let n = 0,
+    eflags = false,
+    mem = false;
+  for (; p + n < block.length && n < 16; n++) {
+    const i = block[p + n]!;
+    const s = stepOf(i);
+    if (s === null) break;
+    const undo = st.mark();
+    st.error = null;
+    if (!runStep(st, s, i)) {
+      undo();
+      break;
+    }
+    if (s.kind === 'fcomi') eflags = true;
+    if (s.kind === 'load') mem = true;
+  }
+  if (n < 2) return null;
+  const lastI = block[p + n - 1]!;
+  const fop = ((lastI.op & 7) << 8) | lastI.modrm;
+  // Tags: slots holding a value at the end become "valid" (or "zero", zt), popped ones "empty".
+  // Every slot written in the run gets its last value: a nonzero double into the cache, stale in
+  // the register words; a zero into the words themselves (the cache holds no zeros).
+  let valid = 0,
+    emptied = 0;
+  const stores: string[] = [];
+  for (let j = 0; j < 8; j++) {
+    const v = st.slots[j]!;
+    if (v === 'empty') emptied |= 3 << (2 * j);
+    else if (st.written.has(j)) valid |= 3 << (2 * j);
+    const w = st.written.get(j);
+    if (w !== undefined)
+      stores.push(
+        `p = (t + ${j}) & 7; if (${w} !== 0) { F[p] = ${w}; sb |= 1 << p; } else { F[p] = NaN; sb &= ~(1 << p); ` +
+          `zt |= 1 << (p << 1); X.regs[p * 3] = 0; X.regs[p * 3 + 1] = 0; X.regs[p * 3 + 2] = 1 / ${w} < 0 ? 32768 : 0; }`,
+      );
+  }
+  const checks = [
+    ...[...st.full].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) !== 3`),
+    ...[...st.emptyAtStart].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) === 3`),
+  ];
+  // A register tagged "zero" is not in the cache: its words are current and give the sign.
+  const loads = [...st.full].map(
+    (j) =>
+      `p = (t + ${j}) & 7; let e${j} = F[p]; if (e${j} !== e${j}) { if (((tg >>> (p << 1)) & 3) !== 1) break stretch; ` +
+      `e${j} = (X.regs[p * 3 + 2] & 32768) !== 0 ? -0 : 0; }`,
+  );
+  // The last instruction's C1: "rounded up" (the error of a result is zero or has its sign).
+  const c1 = st.error !== null ? `(${st.error} ? ${C1} : 0)` : '0';
+  const commit =
+    `let sb = x87.cache.stale, zt = 0; ${stores.join(' ')} x87.cache.stale = sb; ` +
+    `X.tag = (tg & ~(${rotate(valid | emptied, 2)})) | (${rotate(emptied, 2)}) | zt; ` +
+    `let s2 = (s & ${~(TOP | C1)}) | (((t + ${st.depth}) & 7) << 11) | ${c1}; ` +
+    `if (pe !== (s & 32)) s2 = (s2 | 32) & ${~SUMMARY}; X.status = s2; ` +
+    `X.fip = ${eips[p + n - 1]!}; X.fop = ${fop};${mem ? ' X.fdp = fdp;' : ''}` +
+    `${eflags ? ` c.flags = (c.flags & ${~ARITH_FLAGS}) | fl; c.lazy = 0; fk = -1;` : ''} done = true;`;
+  const slow = block
+    .slice(p, p + n)
+    .map(
+      (i, j) => `${j === 0 ? COMMIT : `c.ip = ${eips[p + j]!}; c.icount = ic + ${p + j};`} ${fpuCall(i, eips[p + j]!)}`,
+    )
+    .join('\n');
+  const code =
+    `{ const X = c.x87, s = X.status; let done = false; ` +
+    `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & 3903) === 575) { ` +
+    `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; let pe = s & 32, fl = 0, fdp = 0; ` +
+    `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n` +
+    `if (!done) {\n${slow}\n} }`;
+  return { code, n, eflags };
+}
