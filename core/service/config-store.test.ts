@@ -91,6 +91,23 @@ describe('ConfigStore', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('runs racing requests in the order they were made, however slowly the first one looks', async () => {
+    await store.create(demo);
+    // The first existence check answers last: the delete must still run first.
+    const exists = store.exists.bind(store);
+    let calls = 0;
+    store.exists = async (id: string) => {
+      const answer = await exists(id);
+      if (calls++ === 0) await new Promise((r) => setTimeout(r, 50));
+      return answer;
+    };
+    const [del, ren] = await Promise.allSettled([store.delete('demo'), store.save('demo', { ...demo, name: 'x' })]);
+    expect(del.status).toBe('fulfilled');
+    expect(ren.status === 'rejected' && (ren.reason as ServiceError).code).toBe('conflict');
+    expect(readdirSync(dir)).toEqual([]);
+    await expect(store.delete('demo')).rejects.toMatchObject({ code: 'not-found' });
+  });
+
   it('deletes, and reports a missing config as not-found', async () => {
     await store.create(demo);
     await store.delete('demo');

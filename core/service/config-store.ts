@@ -13,6 +13,10 @@ const SUFFIX = '.json';
 export class ConfigStore {
   /** The tail of the chain that runs every change to the directory one after another. */
   private changes: Promise<unknown> = Promise.resolve();
+  /** Changes to existing configs requested so far (a request's number is its place in the queue). */
+  private requests = 0;
+  /** For each config id removed (deleted or renamed away): the number of requests made by then. */
+  private removedAfter = new Map<string, number>();
 
   constructor(readonly dir: string) {}
 
@@ -115,13 +119,20 @@ export class ConfigStore {
    * request arrives is `not-found`; one that an earlier request in the queue renamed or deleted is
    * a `conflict`: this request was made against a version of the directory that no longer holds.
    */
-  private async changeExisting<T>(id: string, change: () => Promise<T>): Promise<T> {
-    if (!(await this.exists(id))) throw new ServiceError('not-found', `no config named "${id}"`);
+  private changeExisting<T>(id: string, change: () => Promise<T>): Promise<T> {
+    // The place in the queue is taken when the request is made, before anything is awaited, so
+    // racing requests run in the order they were made.
+    const request = ++this.requests;
     return this.serialized(async () => {
       if (!(await this.exists(id))) {
-        throw new ServiceError('conflict', `config "${id}" was renamed or deleted by another request meanwhile`);
+        if ((this.removedAfter.get(id) ?? 0) >= request) {
+          throw new ServiceError('conflict', `config "${id}" was renamed or deleted by another request meanwhile`);
+        }
+        throw new ServiceError('not-found', `no config named "${id}"`);
       }
-      return change();
+      const result = await change();
+      if (!(await this.exists(id))) this.removedAfter.set(id, this.requests);
+      return result;
     });
   }
 
