@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifact, openWorkbench, type Workbench } from './helpers';
+import { artifact, consoleOf, createDemoMachinesOn, openWorkbench, type Workbench } from './helpers';
 
 let wb: Workbench;
 let page: Page;
@@ -15,25 +15,14 @@ beforeAll(async () => {
   wb = await openWorkbench('lguest-e2e-groupsnap-');
   page = wb.page;
   await page.locator('[data-machine="demo"]').waitFor();
-  for (const name of ['a', 'b']) {
-    const reply = await page.evaluate(
-      (config) =>
-        (window as unknown as { lguest: { invoke(m: string, p: object): Promise<{ ok: boolean }> } }).lguest.invoke(
-          'configs.create',
-          { config },
-        ),
-      { name, kernel: 'builtin:demo', memoryMB: 16, networks: ['lan0'] },
-    );
-    expect(reply.ok).toBe(true);
-  }
+  await createDemoMachinesOn(page, 'lan0', ['a', 'b']);
 });
 
 afterAll(async () => {
   await wb?.close();
 });
 
-const terminalText = async (): Promise<string> =>
-  (await page.locator('[data-testid="terminal"] .xterm-rows').textContent()) ?? '';
+const terminalText = () => consoleOf(page).terminalText();
 
 async function console(machine: string): Promise<void> {
   await page.locator(`[data-machine="${machine}"] button`).click();

@@ -100,3 +100,21 @@ export function consoleOf(page: Page) {
     },
   };
 }
+
+/**
+ * Creates demo machines (16 MB) on one network through the page's own API, as the config form
+ * does, and checks that each was accepted.
+ */
+export async function createDemoMachinesOn(page: Page, network: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    const reply = await page.evaluate(
+      (config) =>
+        (window as unknown as { lguest: { invoke(m: string, p: object): Promise<{ ok: boolean }> } }).lguest.invoke(
+          'configs.create',
+          { config },
+        ),
+      { name, kernel: 'builtin:demo', memoryMB: 16, networks: [network] },
+    );
+    if (!reply.ok) throw new Error(`configs.create of machine "${name}" on ${network} was refused`);
+  }
+}

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifact, openWorkbench, type Workbench } from './helpers';
+import { artifact, consoleOf, createDemoMachinesOn, openWorkbench, type Workbench } from './helpers';
 
 let wb: Workbench;
 let page: Page;
@@ -14,26 +14,14 @@ beforeAll(async () => {
   wb = await openWorkbench('lguest-e2e-net-');
   page = wb.page;
   await page.locator('[data-machine="demo"]').waitFor();
-  // Two machines on lan0, created through the same API the config form uses.
-  for (const name of ['a', 'b']) {
-    const reply = await page.evaluate(
-      (config) =>
-        (window as unknown as { lguest: { invoke(m: string, p: object): Promise<{ ok: boolean }> } }).lguest.invoke(
-          'configs.create',
-          { config },
-        ),
-      { name, kernel: 'builtin:demo', memoryMB: 16, networks: ['lan0'] },
-    );
-    expect(reply.ok).toBe(true);
-  }
+  await createDemoMachinesOn(page, 'lan0', ['a', 'b']);
 });
 
 afterAll(async () => {
   await wb?.close();
 });
 
-const terminalText = async (): Promise<string> =>
-  (await page.locator('[data-testid="terminal"] .xterm-rows').textContent()) ?? '';
+const terminalText = () => consoleOf(page).terminalText();
 const member = (name: string) => page.locator(`[data-network="lan0"] tr[data-member="${name}"]`);
 const counter = async (name: string, which: 'txFrames' | 'rxFrames'): Promise<number> =>
   Number(await member(name).locator(`[data-counter="${which}"]`).textContent());
