@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { GroupSnapshotListing, NetworkView } from '../../../core/service/api';
 import { call, errorMessage, on } from '../api/client';
+import { ConfirmStep, VerificationBadge } from './SnapshotRowParts';
 
 interface Props {
   id: string;
@@ -137,31 +138,21 @@ export function GroupSnapshots({ id, onMembership, onRestored }: Props) {
                   ))}
                 </td>
                 <td>
-                  {g.verified ? (
-                    <span className="badge badge-running">verified</span>
-                  ) : (
-                    <>
-                      <span className="badge badge-corrupt">broken</span>
-                      <div className="snapshots-error">{g.error}</div>
-                    </>
-                  )}
+                  <VerificationBadge verified={g.verified} failedAs="broken" error={g.error} />
                 </td>
                 <td>
                   <div className="snapshots-actions">
                     {confirm?.file === g.file ? (
-                      <>
-                        <span className="muted">
-                          {confirm.kind === 'restore'
+                      <ConfirmStep
+                        question={
+                          confirm.kind === 'restore'
                             ? 'Replace every machine of the group with its snapshot?'
-                            : 'Delete the group and its members’ files?'}
-                        </span>
-                        <button className="button small danger" onClick={() => void act(confirm)}>
-                          {confirm.kind === 'restore' ? 'Restore group' : 'Delete group'}
-                        </button>
-                        <button className="button small" onClick={() => setConfirm(null)}>
-                          Cancel
-                        </button>
-                      </>
+                            : 'Delete the group and its members’ files?'
+                        }
+                        action={confirm.kind === 'restore' ? 'Restore group' : 'Delete group'}
+                        onConfirm={() => void act(confirm)}
+                        onCancel={() => setConfirm(null)}
+                      />
                     ) : (
                       <>
                         <button

@@ -7,6 +7,7 @@ import type { GroupSnapshotListing, MachineStatus, SnapshotDiff, SnapshotListing
 import { formatBytes, formatVirtualTime } from '../format';
 import { ApiCallError, call, errorMessage, on } from '../api/client';
 import { GroupSnapshots } from './GroupSnapshots';
+import { ConfirmStep, VerificationBadge } from './SnapshotRowParts';
 import { SnapshotDiffView } from './SnapshotDiffView';
 import { snapshotTree } from './snapshot-tree';
 import './SnapshotsPanel.css';
@@ -389,33 +390,23 @@ export function SnapshotsPanel({ id, status, onRestored }: Props) {
                 <td className="num mono">{s.virtualTimeNs !== undefined ? formatVirtualTime(s.virtualTimeNs) : '—'}</td>
                 <td className="num mono">{formatBytes(s.sizeBytes)}</td>
                 <td>
-                  {s.verified ? (
-                    <span className="badge badge-running">verified</span>
-                  ) : (
-                    <>
-                      <span className="badge badge-corrupt">unusable</span>
-                      <div className="snapshots-error">{s.error}</div>
-                    </>
-                  )}
+                  <VerificationBadge verified={s.verified} failedAs="unusable" error={s.error} />
                 </td>
                 <td>
                   <div className="snapshots-actions">
                     {confirm?.file === s.file ? (
-                      <>
-                        <span className="muted">
-                          {confirm.kind === 'restore'
+                      <ConfirmStep
+                        question={
+                          confirm.kind === 'restore'
                             ? confirm.allowChangedDisks
                               ? 'Restore with changed disks?'
                               : 'Replace the machine with this snapshot?'
-                            : 'Delete this snapshot file?'}
-                        </span>
-                        <button className="button small danger" onClick={() => void act(confirm)}>
-                          {confirm.kind === 'restore' ? 'Restore' : 'Delete'}
-                        </button>
-                        <button className="button small" onClick={() => setConfirm(null)}>
-                          Cancel
-                        </button>
-                      </>
+                            : 'Delete this snapshot file?'
+                        }
+                        action={confirm.kind === 'restore' ? 'Restore' : 'Delete'}
+                        onConfirm={() => void act(confirm)}
+                        onCancel={() => setConfirm(null)}
+                      />
                     ) : (
                       <>
                         <button
