@@ -93,7 +93,7 @@ export class ConfigStore {
   /** Replaces config `id`; if the name changed, the file is renamed (refused if the new name is taken). */
   async save(id: string, value: unknown): Promise<ConfigListing> {
     const config = checked(value);
-    return this.changeExisting(id, async () => {
+    return this.changeExisting(id, config.name !== id, async () => {
       if (config.name === id) {
         await this.writeAtomic(id, serialize(config), { overwrite: true });
       } else {
@@ -108,7 +108,7 @@ export class ConfigStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.changeExisting(id, async () => {
+    await this.changeExisting(id, true, async () => {
       await fs.unlink(this.pathOf(id));
       await syncDir(this.dir);
     });
@@ -118,8 +118,9 @@ export class ConfigStore {
    * Runs a change to config `id` after every change requested before it. A config missing when the
    * request arrives is `not-found`; one that an earlier request in the queue renamed or deleted is
    * a `conflict`: this request was made against a version of the directory that no longer holds.
+   * `removes`: the change deletes `id` or renames it away.
    */
-  private changeExisting<T>(id: string, change: () => Promise<T>): Promise<T> {
+  private changeExisting<T>(id: string, removes: boolean, change: () => Promise<T>): Promise<T> {
     // The place in the queue is taken when the request is made, before anything is awaited, so
     // racing requests run in the order they were made.
     const request = ++this.requests;
@@ -131,7 +132,7 @@ export class ConfigStore {
         throw new ServiceError('not-found', `no config named "${id}"`);
       }
       const result = await change();
-      if (!(await this.exists(id))) this.removedAfter.set(id, this.requests);
+      if (removes) this.removedAfter.set(id, this.requests);
       return result;
     });
   }
