@@ -36,6 +36,7 @@ import type {
   CpuOwner,
   CpuState,
   Reg32,
+  SampleMarks,
   SegReg,
   SegmentRegister,
   TableRegister,
@@ -158,6 +159,13 @@ export class I386 implements Cpu {
   private runCount = 0;
   /** Budget units left unused by a run() that stopped at a breakpoint (written only by such a stop). */
   breakUnspent = 0;
+  /** See SampleMarks: set by the guest profiler around a run. */
+  marks: SampleMarks | null = null;
+  /** The instruction count at which the current run's budget ends (for regions passing a mark). */
+  private runEnd = 0;
+  /** A mark a region noted ahead and not yet confirmed (or -1), and the EIP it noted there. */
+  private markAhead = -1;
+  private markAheadEip = 0;
 
   constructor(mem: PhysicalMemory, owner: CpuOwner) {
     this.mem = mem;
@@ -214,11 +222,21 @@ export class I386 implements Cpu {
   run(budget: number): CpuExit {
     if (this.debug !== null) return runDebug(this, this.debug, budget);
     if (this.mem.shared) this.epoch++;
-    // Budget is counted in retired instructions (icount) plus one per delivered exception.
-    let limit = this.icount + budget;
+    const marks = this.marks;
+    // Budget is counted in retired instructions (icount) plus one per delivered exception. The
+    // loop below stops at `limit`: the budget's end or, when marks are set, the next mark.
+    let end = this.icount + budget;
+    let limit = marks === null ? end : Math.min(end, marks.next);
+    this.runEnd = end;
     this.runLin = (this.sbase[SEG_CS]! + this.ip) | 0;
     this.runCount = this.icount;
-    while (this.icount < limit) {
+    for (;;) {
+      if (this.icount >= limit) {
+        if (marks === null) break;
+        this.noteDueMark();
+        if (this.icount >= end) break;
+        limit = Math.min(end, marks.next);
+      }
       try {
         let ins = this.fetch();
         // `entry`: ins was reached by a fetch (a jump target, a page change, a region exit): the
@@ -226,6 +244,7 @@ export class I386 implements Cpu {
         let entry = true;
         for (;;) {
           if (entry && (ins.region !== null || ++ins.hits >= this.blockThreshold) && this.runRegion(ins, limit)) {
+            if (this.markAhead >= 0) this.settleMark();
             if (this.icount >= limit) break;
             ins = this.fetch();
             continue;
@@ -260,21 +279,77 @@ export class I386 implements Cpu {
           entry = true;
         }
       } catch (e) {
+        if (this.markAhead >= 0) this.settleMark();
+        // (An instruction that retires and then leaves, like an INT to the owner, can reach a mark.)
         if (e === BREAKPOINT_STOP) {
-          this.breakUnspent = limit - this.icount;
+          this.breakUnspent = end - this.icount;
+          this.noteDueMark();
           return { kind: 'budget' };
         }
-        if (e instanceof ExitSignal)
+        if (e instanceof ExitSignal) {
+          this.noteDueMark();
           return { kind: 'exit', vector: e.vector, errorCode: e.errorCode, cr2: this.cr2 >>> 0 };
+        }
         if (!(e instanceof CpuFault)) throw e;
         const exit = this.raiseException(e);
-        if (exit) return exit;
+        if (exit) {
+          this.noteDueMark();
+          return exit;
+        }
         // A delivered exception retires nothing but still uses one unit of budget, so a guest
         // whose handler faults again at once cannot keep run() from returning.
-        limit--;
+        this.runEnd = --end;
+        limit = marks === null ? end : Math.min(end, marks.next);
       }
     }
     return { kind: 'budget' };
+  }
+
+  /**
+   * For a compiled region stopped at the start of a block (its instructions at the EIPs `eips`)
+   * that would run past its limit: when the block passes only the next mark (not the budget's
+   * end, not a second mark), notes the mark ahead from the EIP of the instruction at it, and
+   * returns the limit the region may run on to; else -1 (the run loop then stops at the exact
+   * count). The note is confirmed once the CPU has gone past the mark.
+   */
+  private passMark(ic: number, eips: readonly number[]): number {
+    const marks = this.marks;
+    if (marks === null) return -1;
+    // A region only stops again after the block holding the last noted mark ran through.
+    if (this.markAhead >= 0) {
+      marks.confirm();
+      this.markAhead = -1;
+    }
+    const m = marks.next;
+    const len = eips.length;
+    if (m < ic || ic + len > this.runEnd) return -1;
+    const after = marks.after(m);
+    if (after < ic + len) return -1;
+    const eip = eips[m - ic]!;
+    marks.note(eip, this.cplv);
+    this.markAhead = m;
+    this.markAheadEip = eip;
+    return Math.min(this.runEnd, after);
+  }
+
+  /**
+   * After a region left: its note of a mark holds if the CPU ran the block on to the instruction
+   * at the mark (past the mark, or stopped right at that instruction); it is void if the region
+   * left before (a fault, or an instruction that went elsewhere, as an INT does).
+   */
+  private settleMark(): void {
+    const m = this.markAhead;
+    if (this.icount > m || (this.icount === m && this.ip >>> 0 === this.markAheadEip)) this.marks!.confirm();
+    this.markAhead = -1;
+  }
+
+  /** Notes the next mark here when the CPU has reached it. */
+  private noteDueMark(): void {
+    const marks = this.marks;
+    if (marks !== null && this.icount >= marks.next) {
+      marks.note(this.ip >>> 0, this.cplv);
+      marks.confirm();
+    }
   }
 
   /**
@@ -303,7 +378,14 @@ export class I386 implements Cpu {
     const ip0 = this.ip,
       ic0 = this.icount;
     this.regionRuns++;
-    r.run(this, limit);
+    let past = r.run(this, limit);
+    // A block that would pass a sample mark runs on from here once the mark is noted ahead.
+    while (past >= 0 && this.marks !== null && !r.dead) {
+      const next = this.passMark(this.icount, r.blockEips[past]!);
+      if (next < 0) break;
+      this.regionRuns++;
+      past = r.run(this, next);
+    }
     return this.icount !== ic0 || this.ip !== ip0;
   }
 

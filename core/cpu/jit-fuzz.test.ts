@@ -2,10 +2,12 @@
 // branches, calls, faults, byte registers, 16-bit and x87 forms, and stores into the code) run
 // once by the interpreter alone and once compiled at the first entry, in random budget slices;
 // after every slice the exit, the whole architectural state and the touched memory must agree.
+// Most programs also run with sample marks (the profiler's): both must note the same positions.
 
 import { describe, expect, test } from 'vitest';
 import { CODE, DATA, asm, descriptor, makeMachine, rng } from './test-machine';
 import type { TestMachine } from './test-machine';
+import type { SampleMarks } from './types';
 
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
@@ -251,10 +253,34 @@ function machine(bytes: Uint8Array, regs: number[], cpl: 1 | 3, threshold: numbe
   return m;
 }
 
+/** Records what the CPU notes at every `interval` instructions: [count, EIP, CPL] each. */
+class Notes implements SampleMarks {
+  next: number;
+  readonly taken: number[][] = [];
+  private noted: number[] = [];
+  constructor(readonly interval: number) {
+    this.next = interval;
+  }
+  after(count: number): number {
+    return (Math.floor(count / this.interval) + 1) * this.interval;
+  }
+  note(eip: number, cpl: number): void {
+    this.noted = [this.next, eip, cpl];
+  }
+  confirm(): void {
+    this.taken.push(this.noted);
+    this.next = this.after(this.next);
+  }
+}
+
+/** Mark intervals: 0 none; small ones put several marks in one block, or one next to a budget's end. */
+const INTERVALS = [0, 1, 2, 3, 5, 8, 13, 50, 333];
+
 /**
  * Runs the program on an interpreting and a compiling machine in the same random budget slices
- * (setup applied to both) and checks exits, state and memory after every slice. Returns the
- * regions compiled and the exit vector (0x1f: the end of the program; -1: none within the slices).
+ * (setup applied to both) and checks exits, state, memory and the notes at sample marks after
+ * every slice. Returns the regions compiled, the exit vector (0x1f: the end of the program; -1:
+ * none within the slices) and the marks noted.
  */
 function runBoth(
   bytes: Uint8Array,
@@ -262,11 +288,18 @@ function runBoth(
   cpl: 1 | 3,
   next: () => number,
   setup: (m: TestMachine) => void = () => {},
-): { compiled: number; vector: number } {
+): { compiled: number; vector: number; marks: number } {
   const a = machine(bytes, regs, cpl, Infinity);
   const b = machine(bytes, regs, cpl, 1);
   setup(a);
   setup(b);
+  const interval = INTERVALS[next() % INTERVALS.length]!;
+  const notesA = new Notes(interval),
+    notesB = new Notes(interval);
+  if (interval > 0) {
+    a.cpu.marks = notesA;
+    b.cpu.marks = notesB;
+  }
   let vector = -1;
   for (let slice = 0; slice < 400; slice++) {
     const budget = 1 + (next() % (slice % 3 === 0 ? 400 : 40));
@@ -280,6 +313,7 @@ function runBoth(
     expect(
       Buffer.from(b.mem.ram.subarray(CODE, CODE + 0x1000)).equals(Buffer.from(a.mem.ram.subarray(CODE, CODE + 0x1000))),
     ).toBe(true);
+    expect(notesB.taken, `slice ${slice}`).toEqual(notesA.taken);
     if (ea.kind === 'exit') {
       vector = ea.vector;
       break;
@@ -287,7 +321,10 @@ function runBoth(
   }
   expect(Buffer.from(b.mem.ram).equals(Buffer.from(a.mem.ram))).toBe(true);
   expect(a.cpu.blockCount).toBe(0);
-  return { compiled: b.cpu.blockCount, vector };
+  // Every mark the run passed was noted, once, in order.
+  if (interval > 0) expect(notesA.taken.map((t) => t[0])).toEqual(notesA.taken.map((_, k) => (k + 1) * interval));
+  expect(notesA.taken.length).toBe(interval > 0 ? Math.floor(a.cpu.icount / interval) : 0);
+  return { compiled: b.cpu.blockCount, vector, marks: notesA.taken.length };
 }
 
 const randomRegs = (next: () => number): number[] =>
@@ -298,15 +335,18 @@ describe('region compiler against the interpreter (random programs)', () => {
     test(`CPL ${cpl}: same exits, state and memory after every slice`, () => {
       const next = rng(0x7e57 + cpl);
       let compiled = 0,
-        faults = 0;
+        faults = 0,
+        marks = 0;
       for (let n = 0; n < 60; n++) {
         const bytes = program(next(), 2 + (next() % 12));
         const run = runBoth(bytes, randomRegs(next), cpl, next);
         if (run.vector >= 0 && run.vector !== 0x1f) faults++;
         compiled += run.compiled;
+        marks += run.marks;
       }
       expect(compiled).toBeGreaterThan(60);
       expect(faults).toBeGreaterThan(5);
+      expect(marks).toBeGreaterThan(200);
     });
   }
 });

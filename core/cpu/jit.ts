@@ -33,8 +33,14 @@ import { X87_RUNTIME, inlineX87 } from './jit-x87';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
 export interface Region {
-  /** Runs from c.ip (one of the region's block starts) until an exit, fault or the budget. */
-  run: (c: I386, limit: number) => void;
+  /**
+   * Runs from c.ip (one of the region's block starts) until an exit, a fault or `limit`. Returns
+   * the number of the block it stopped at because that block would run past the limit (c.ip is
+   * its start), else -1.
+   */
+  run: (c: I386, limit: number) => number;
+  /** Per block, the EIP of each of its instructions. */
+  blockEips: number[][];
   /** Linear page, CS base and CS.D the code was compiled for (it holds absolute EIPs). */
   linPage: number;
   csBase: number;
@@ -67,7 +73,7 @@ const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
 /** Most instructions in one region (bounds the size of the generated function). */
 export const MAX_REGION = 150;
 
-type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => void;
+type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => number;
 /** Region factories by source text (a derived cache shared by all CPUs, bounded in size). */
 const FACTORIES = new Map<string, RegionFactory>();
 const MAX_FACTORY_CHARS = 8 * 1024 * 1024;
@@ -142,6 +148,7 @@ export function compileRegion(
 
   // Pass 2: one `case` per block.
   const handlers: Handler[] = [];
+  const blockEips: number[][] = [];
   const instrs: Instr[] = [];
   const list: Instr[] = [];
   const offs: number[] = [];
@@ -165,11 +172,14 @@ export function compileRegion(
       if (i.role === ROLE_BRANCH || !seen.has(off) || index.has(off)) break;
     }
     const len = block.length;
+    let ip = (base + start) >>> 0;
+    const eips: number[] = [];
+    blockEips.push(eips);
+    // A block that would run past the limit returns its number (see Region.run).
     const lines: string[] = [
       `case ${n}: {`,
-      `if (ic + ${len} > limit) { c.ip = ${(base + start) >>> 0}; c.icount = ic; break run; }`,
+      `if (ic + ${len} > limit) { c.ip = ${ip}; c.icount = ic; past = ${n}; break run; }`,
     ];
-    let ip = (base + start) >>> 0;
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
     const forms = block.map((i, p) => {
@@ -192,6 +202,7 @@ export function compileRegion(
       return out;
     };
     block.forEach((i, p) => {
+      eips.push(ip);
       list.push(i);
       offs.push(ip - base);
       const fall = (ip + i.len) >>> 0;
@@ -241,10 +252,10 @@ export function compileRegion(
     `return function region(c, limit) {\n` +
     `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, CP = mmu.codePage, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
     `let ic = c.icount, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
-    `let blk = find(c.ip - ${base});\nif (blk < 0) return;\n` +
+    `let blk = find(c.ip - ${base}), past = -1;\nif (blk < 0) return -1;\n` +
     `let q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3], q4 = g[4], q5 = g[5], q6 = g[6], q7 = g[7];\n` +
     `${RECORD_DECLARE}\n` +
-    `run: for (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n${SPILL} ${RECORD_OUT}\n};`;
+    `run: for (;;) {\nswitch (blk) {\n${cases.join('\n')}\n}\n}\n${SPILL} ${RECORD_OUT}\nreturn past;\n};`;
   // Identical code (the same bytes at the same EIP, e.g. after dropCaches()) reuses its factory,
   // so the JavaScript engine keeps the optimised code it already made for it.
   let factory = FACTORIES.get(src);
@@ -276,6 +287,7 @@ export function compileRegion(
     list,
     offs,
     leaders: starts.map((o) => seen.get(o)!),
+    blockEips,
     epoch: -1,
     dead: false,
   };

@@ -178,11 +178,32 @@ export interface Cpu {
   invalidatePage(linear: number): void;
 
   readonly instructionCount: number;
+  /** While set, run() has its position noted at each of these instruction counts (derived, never saved). */
+  marks: SampleMarks | null;
 
   exportState(): CpuState;
   importState(state: CpuState): void;
   /** Drops every derived cache (TLB, decoded instructions, compiled blocks). Never observable. */
   dropCaches(): void;
+}
+
+/**
+ * Instruction counts at which an observer (the guest profiler) wants to know where the CPU is,
+ * without the run stopping there. The CPU notes each mark as the state it has when exactly that
+ * many instructions have retired: the run loop stops at a mark in interpreted code; a compiled
+ * region notes it at the start of the block that holds it, from the block's known EIPs, and
+ * confirms it once the CPU has run up to the mark (a fault, interrupt or code write before the
+ * mark voids the note, and the run loop then stops at the mark itself).
+ */
+export interface SampleMarks {
+  /** The next mark: an instruction count above every count confirmed so far. */
+  readonly next: number;
+  /** The mark after `count`. */
+  after(count: number): number;
+  /** Notes the CPU at mark `next`: about to run the instruction at `eip`, at privilege `cpl`. */
+  note(eip: number, cpl: number): void;
+  /** Makes the last note final and moves `next` on. */
+  confirm(): void;
 }
 
 export type { PhysicalMemoryState };

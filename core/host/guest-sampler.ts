@@ -1,9 +1,9 @@
 // The guest profiler's sampling: every N retired instructions the Host notes where the Guest is
 // (EIP, CPL, the Guest's CR3, i.e. which address space, and in user mode which program runs
-// there when the profiler can tell). Samples are taken by splitting the
-// CPU's run at the sample points, never by running the Host's loop more often: see runSampled.
+// there when the profiler can tell). The samples are the CPU's marks (SampleMarks): the CPU notes
+// each without stopping its run, never by running the Host's loop more often: see runSampled.
 
-import type { Cpu, CpuExit } from '../cpu/types';
+import type { CpuExit, SampleMarks } from '../cpu/types';
 import type { Lguest } from './lg';
 
 /** One sample, as plain data. */
@@ -23,15 +23,13 @@ export type ProgramOf = (lg: Lguest) => number;
 
 /**
  * Default sampling period in guest instructions, and how many samples are kept. Compiled guest
- * code runs some 2G instructions per second: this is still about 20,000 samples a second. Each
- * sample splits the CPU's run, and compiled loops pay for being re-entered: in
- * bench/observability.ts's paired measurement sampling every 20,000 cost 4-5% of throughput,
- * every 100,000 1-2%.
+ * code runs some 1-2G instructions per second: this is 10,000-20,000 samples a second. In
+ * compiled code a sample costs a return from the region and a call back into it (SampleMarks).
  */
 export const DEFAULT_SAMPLE_INTERVAL = 100_000;
 export const SAMPLE_CAPACITY = 1 << 18;
 
-export class GuestSampler {
+export class GuestSampler implements SampleMarks {
   private readonly instruction: Float64Array;
   private readonly eip: Uint32Array;
   private readonly cpl: Uint8Array;
@@ -39,7 +37,9 @@ export class GuestSampler {
   private readonly program: Int32Array;
   private total = 0;
   /** The instruction count at which the next sample is due (a multiple of the interval; 0 = not yet known). */
-  private next: number;
+  next: number;
+  /** The guest being run (set by runSampled: the host state a sample reads). */
+  private lg: Lguest | null = null;
 
   constructor(
     readonly interval: number = DEFAULT_SAMPLE_INTERVAL,
@@ -62,38 +62,42 @@ export class GuestSampler {
   }
 
   /**
-   * cpu.run(budget) with a sample at every multiple of the interval the run passes. The CPU is
-   * stopped exactly at each sample point and resumed right away, without the Host's loop top
-   * (which injects interrupts and serves the async ring, so running it more often than the
-   * unsampled loop would change what the Guest sees). Splitting a run is invisible: the CPU
-   * honours budgets exactly and keeps no state across run() calls beyond its registers.
+   * cpu.run(budget) with a sample at every multiple of the interval the run passes, noted by the
+   * CPU as it goes (Cpu.marks). The run is not split: the Host's loop top (which injects
+   * interrupts and serves the async ring) runs exactly as often as without sampling, and the CPU
+   * keeps no state that a sample could change, so sampling is invisible to the guest.
    */
   runSampled(lg: Lguest, budget: number): CpuExit {
     const cpu = lg.cpu;
-    const end = cpu.instructionCount + budget;
-    if (this.next <= cpu.instructionCount) this.next = this.nextPointAfter(cpu.instructionCount);
-    for (;;) {
-      const stop = Math.min(end, this.next);
-      const exit = cpu.run(stop - cpu.instructionCount);
-      if (cpu.instructionCount >= this.next) this.take(lg, cpu);
-      if (exit.kind !== 'budget' || cpu.instructionCount >= end) return exit;
+    if (this.next <= cpu.instructionCount) this.next = this.after(cpu.instructionCount);
+    this.lg = lg;
+    cpu.marks = this;
+    try {
+      return cpu.run(budget);
+    } finally {
+      cpu.marks = null;
     }
   }
 
-  private take(lg: Lguest, cpu: Cpu): void {
-    const i = this.total % this.capacity;
-    this.instruction[i] = cpu.instructionCount;
-    this.eip[i] = cpu.eip;
-    this.cpl[i] = cpu.cpl;
-    const slot = lg.state.pgdirs[lg.state.currentPgdir];
-    this.cr3[i] = slot ? slot.cr3 : 0;
-    this.program[i] = cpu.cpl === 3 && this.programOf !== null ? this.programOf(lg) : -1;
-    this.total++;
-    this.next = this.nextPointAfter(cpu.instructionCount);
+  after(count: number): number {
+    return count - (count % this.interval) + this.interval;
   }
 
-  private nextPointAfter(count: number): number {
-    return (Math.floor(count / this.interval) + 1) * this.interval;
+  /** Writes the sample into its ring slot; it counts once confirmed. */
+  note(eip: number, cpl: number): void {
+    const lg = this.lg!;
+    const i = this.total % this.capacity;
+    this.instruction[i] = this.next;
+    this.eip[i] = eip;
+    this.cpl[i] = cpl;
+    const slot = lg.state.pgdirs[lg.state.currentPgdir];
+    this.cr3[i] = slot ? slot.cr3 : 0;
+    this.program[i] = cpl === 3 && this.programOf !== null ? this.programOf(lg) : -1;
+  }
+
+  confirm(): void {
+    this.total++;
+    this.next = this.after(this.next);
   }
 
   /** The samples numbered `from` (as counted by `taken`) and later that are still held, oldest first. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import type { I386 } from '../cpu/cpu';
 import type { Lguest } from '../host/lg';
 import type { LguestFileImpl } from '../host/lguest-user';
 import { encodeMachineState, machineStateOf } from '../snapshot/machine-snapshot';
@@ -52,7 +53,8 @@ describe('the guest profiler on the demo guest', () => {
     const on = await boot();
     // With the user programs: recognising them reads guest memory, and must change nothing either.
     const { programs } = await userProgramSymbols('builtin:demo');
-    const profiler = new GuestProfiler(lgOf(on.guest), { kernel: null, programs });
+    const lgOn = lgOf(on.guest);
+    const profiler = new GuestProfiler(lgOn, { kernel: null, programs });
     // A prime interval: sample points fall everywhere relative to the Launcher's slices.
     profiler.start(997);
     runBench(on.guest);
@@ -64,6 +66,16 @@ describe('the guest profiler on the demo guest', () => {
     expect(profiler.profile().samples).toBe(Math.floor(END / 997));
     expect(profiler.profile().rows.some((r) => r.program === 'bench')).toBe(true);
     expect(Buffer.compare(stateOn, stateOff)).toBe(0);
+
+    // Compiled code notes samples ahead (cpu.ts passMark): the interpreter alone takes the same ones.
+    const interpreted = await boot();
+    const lgInterpreted = lgOf(interpreted.guest);
+    (lgInterpreted.cpu as I386).blockThreshold = Infinity;
+    new GuestProfiler(lgInterpreted, { kernel: null, programs }).start(997);
+    runBench(interpreted.guest);
+    interpreted.guest.close();
+    expect((lgOn.cpu as I386).blockCount).toBeGreaterThan(0);
+    expect(lgOn.sampler!.since(0)).toEqual(lgInterpreted.sampler!.since(0));
   });
 
   it("the top of a bench profile is the bench program's loop (its main), by name; kernel code is named by symbols", async () => {

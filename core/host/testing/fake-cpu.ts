@@ -3,7 +3,17 @@
 // exit by exit without the real CPU.
 
 import type { PhysicalMemory } from '../../cpu/memory';
-import type { Cpu, CpuExit, CpuOwner, CpuState, Reg32, SegReg, SegmentRegister, TableRegister } from '../../cpu/types';
+import type {
+  Cpu,
+  CpuExit,
+  CpuOwner,
+  CpuState,
+  Reg32,
+  SampleMarks,
+  SegReg,
+  SegmentRegister,
+  TableRegister,
+} from '../../cpu/types';
 
 export interface FakeStep {
   /** Mutate the CPU as if instructions ran (set registers, write memory...). */
@@ -27,6 +37,8 @@ export class FakeCpu implements Cpu {
   cr3 = 0;
   cr4 = 0;
   instructionCount = 0;
+  /** Not noted: host tests that sample run the real CPU. */
+  marks: SampleMarks | null = null;
   script: FakeStep[] = [];
   /** Budgets passed to run(), for tests that check slicing. */
   budgets: number[] = [];
