@@ -97,6 +97,14 @@ export function eaOf(i: Instr): string {
  */
 export const COMMIT = '/*commit*/';
 
+/**
+ * Ends the slow path of a store (a call that may land on a page with cached code): gen, a local
+ * of the region equal to cg (c.codeGen at entry) until then, takes the CPU's code generation, so
+ * the region's check after the instruction compares two locals; a store on the fast path cannot
+ * have changed code (its page holds none: CP).
+ */
+export const STORED = 'gen = c.codeGen;';
+
 /** Linear address of the memory operand for an access of n bytes. */
 function linear(i: Instr, write: boolean, n: number): string {
   if (SEG_FLAT[i.seg]) return eaOf(i);
@@ -108,14 +116,15 @@ function linearTo(lin: string): string {
   return lin.startsWith('c.lin') ? `${COMMIT} l = ${lin};` : `l = ${lin};`;
 }
 
+/**
+ * Offset in RAM of linear l on a TLB hit (e: 1 + the page's RAM offset). Truncated to int32, so
+ * the engine adds without overflow checks (it cannot overflow: RAM is far below 2 GiB).
+ */
+const IN_RAM = '(e - 1 + (l & 4095)) | 0';
+
 /** Reads n bytes at linear `lin` into `dst` (a local or register lvalue). */
 export function load(n: number, lin: string, dst: string): string {
-  const get =
-    n === 4
-      ? 'dv.getInt32(e - 1 + (l & 4095), true)'
-      : n === 2
-        ? 'dv.getUint16(e - 1 + (l & 4095), true)'
-        : 'ram[e - 1 + (l & 4095)]';
+  const get = n === 4 ? `dv.getInt32(${IN_RAM}, true)` : n === 2 ? `dv.getUint16(${IN_RAM}, true)` : `ram[${IN_RAM}]`;
   const inPage = n === 1 ? '' : ` && (l & 4095) <= ${4096 - n}`;
   return `${linearTo(lin)} e = R[l >>> 12]; if (e !== 0${inPage}) ${dst} = ${get}; else { ${COMMIT} ${dst} = mmu.read${n * 8}(l); }`;
 }
@@ -123,8 +132,8 @@ export function load(n: number, lin: string, dst: string): string {
 /** Writes `val` (an expression that must not use l or e) as n bytes at linear `lin`. */
 export function store(n: number, lin: string, val: string): string {
   if (n === 4)
-    return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092 && CP[e >>> 12] === 0) dv.setInt32(e - 1 + (l & 4095), ${val}, true); else { ${COMMIT} mmu.write32(l, ${val}); }`;
-  return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && CP[e >>> 12] === 0) ram[e - 1 + (l & 4095)] = ${val}; else { ${COMMIT} mmu.write8(l, ${val}); }`;
+    return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092 && CP[e >>> 12] === 0) dv.setInt32(${IN_RAM}, ${val}, true); else { ${COMMIT} mmu.write32(l, ${val}); ${STORED} }`;
+  return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && CP[e >>> 12] === 0) ram[${IN_RAM}] = ${val}; else { ${COMMIT} mmu.write8(l, ${val}); ${STORED} }`;
 }
 
 /** Read-modify-write of n (1 or 4) bytes: `a` gets the old value, `compute` sets `r`, r is stored. */
@@ -135,9 +144,9 @@ function rmw(n: number, lin: string, compute: string): string {
   // After probeWrite the write cannot fault, so one COMMIT covers the whole slow path.
   return (
     `${linearTo(lin)} e = W[l >>> 12]; ` +
-    `if (e !== 0 && ${fast}CP[e >>> 12] === 0) { p = e - 1 + (l & 4095); a = ${get}; } ` +
+    `if (e !== 0 && ${fast}CP[e >>> 12] === 0) { p = ${IN_RAM}; a = ${get}; } ` +
     `else { ${COMMIT} mmu.probeWrite(l, ${n}); p = -1; a = mmu.read${n * 8}(l); } ` +
-    `${compute} if (p >= 0) ${put}; else mmu.write${n * 8}(l, r);`
+    `${compute} if (p >= 0) ${put}; else { mmu.write${n * 8}(l, r); ${STORED} }`
   );
 }
 

@@ -191,23 +191,68 @@ function x87Generator(seed: number): () => string {
 
 const stretchesOnly = (seed: number): boolean => seed % 3 === 0;
 
-/** A random loop: a body of random forms with forward conditional skips, run `iterations` times. */
-function program(seed: number, iterations: number, x87 = false): Uint8Array {
+/**
+ * A random inner loop (label `name`): EDI counts it down from 1..40 (saved around it), its body is
+ * a few random forms and ends in the branch back, so it is usually a block that loops on itself.
+ * Sometimes the body also walks ESI in big steps, loading or storing through it (it reaches the
+ * absent page after DATA part-way through: a #PF in the middle of the loop, in compiled code), or
+ * rewrites an instruction of itself.
+ */
+function innerLoop(name: string, form: () => string, next: () => number): string {
+  const smc = next() % 4 === 0;
+  // A loop that rewrites itself runs only inline forms, so no handler call notices the write first.
+  const body = Array.from({ length: 1 + (next() % 5) }, smc ? () => inlineOnly(next) : form);
+  if (next() % 4 === 0)
+    body.push(
+      next() & 1 ? `mov ${pickR(next)}, [esi + 8]` : `mov [esi + 8], ${pickR(next)}`,
+      `add esi, ${128 + (next() % 128)}`,
+    );
+  if (smc) body.push(`${name}_smc: mov edx, 0x12345678`, `mov [${name}_smc + 1], ${pickR(next)}`);
+  const close = ['dec edi\n jnz', 'sub edi, 1\n ja', 'add edi, -1\n jg', 'dec edi\n cmp edi, 0\n jne'][next() % 4]!;
+  return `push esi\n push edi\n mov edi, ${1 + (next() % 40)}\n${name}:\n ${body.join('\n ')}\n ${close} ${name}\n pop edi\n pop esi`;
+}
+
+const pickR = (next: () => number): string => R[next() % R.length]!;
+
+/** A random form that compiled regions run inline (no handler call). */
+function inlineOnly(next: () => number): string {
+  const alu = ['add', 'sub', 'and', 'or', 'xor', 'cmp'][next() % 6]!;
+  return [
+    `${alu} ${pickR(next)}, ${pickR(next)}`,
+    `${alu} ${pickR(next)}, ${(next() % 512) - 256}`,
+    `mov ${pickR(next)}, ${pickR(next)}`,
+    `inc ${pickR(next)}`,
+    `mov [ebx + ${(next() % 64) * 4}], ${pickR(next)}`,
+    `mov ${pickR(next)}, [ebx + ${(next() % 64) * 4}]`,
+  ][next() % 6]!;
+}
+
+/**
+ * A random loop: a body of random forms with forward conditional skips, run `iterations` times;
+ * with `loops`, some of the forms are inner loops, and the first iteration may end by setting TF.
+ */
+function program(seed: number, iterations: number, x87 = false, loops = false): Uint8Array {
   const form = x87 ? x87Generator(seed) : generator(seed);
   const next = rng(seed ^ 0x5a5a);
   const body: string[] = [];
   let pending = -1;
-  for (let n = 0; n < 40; n++) {
+  // Loops multiply the chances of a fault: shorter bodies let some programs run to the end.
+  const length = loops ? 12 : 40;
+  for (let n = 0; n < length; n++) {
     if (pending < 0 && next() % 6 === 0) {
       body.push(`j${CC[next() % 16]} skip${n}`);
       pending = n;
     }
-    body.push(form());
+    if (loops && next() % 3 === 0) body.push(innerLoop(`inner${n}`, form, next));
+    else if (loops && n === length - 1 && next() % 2 === 0)
+      // TF set after the loops of the first iteration have run (compiled): a single-step trap.
+      body.push('pushfd\n or dword [esp], 0x100\n popfd');
+    else body.push(form());
     if (pending >= 0 && next() % 3 === 0) {
       body.push(`skip${pending}:`);
       pending = -1;
     }
-    if (n === 20) body.push('smc: mov edx, 0x12345678');
+    if (n === length >> 1) body.push('smc: mov edx, 0x12345678');
   }
   if (pending >= 0) body.push(`skip${pending}:`);
   const start = x87
@@ -347,6 +392,26 @@ describe('region compiler against the interpreter (random programs)', () => {
       expect(compiled).toBeGreaterThan(60);
       expect(faults).toBeGreaterThan(5);
       expect(marks).toBeGreaterThan(200);
+    });
+  }
+});
+
+describe('region compiler against the interpreter (random programs with inner loops)', () => {
+  for (const cpl of [1, 3] as const) {
+    test(`CPL ${cpl}: same exits, state and memory after every slice`, () => {
+      const next = rng(0x100b + cpl);
+      const vectors = new Map<number, number>();
+      let compiled = 0;
+      for (let n = 0; n < 40; n++) {
+        const run = runBoth(program(next(), 1 + (next() % 6), false, true), randomRegs(next), cpl, next);
+        vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
+        compiled += run.compiled;
+      }
+      expect(compiled).toBeGreaterThan(40);
+      // Programs that ran to the end (INT 0x1f, #GP at CPL 3), ended in a page fault (as in a
+      // walk off DATA) and in a single-step trap.
+      for (const v of [cpl === 1 ? 0x1f : 13, 14, 1])
+        expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);
     });
   }
 });

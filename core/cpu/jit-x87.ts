@@ -16,7 +16,7 @@
 
 import { x87Compiled } from './exec-system';
 import type { Instr } from './instr';
-import { COMMIT, eaOf, type Form } from './jit-forms';
+import { COMMIT, STORED, eaOf, type Form } from './jit-forms';
 import { productError } from './x87-fast';
 import { copyST, exchange, pop, shadowCache } from './x87-stack';
 
@@ -86,7 +86,9 @@ function escapeForm(i: Instr, eip: number): Form | null {
   if (i.op < 0xd8 || i.op > 0xdf || i.a16 || i.lock) return null;
   const mem = i.mod !== 3;
   if (mem && !FLAT[i.seg]) return null;
-  const step = `{ ${COMMIT} ${fpuCall(i, eip)} }`;
+  const stores = mem && (i.op & 1) === 1;
+  // The FPU's own stores (its fast path's check that no code is in the page) end like store()'s slow path.
+  const step = `{ ${COMMIT} ${fpuCall(i, eip)}${stores ? ` ${STORED}` : ''} }`;
   if (i.op === 0xdf && i.modrm === 0xe0) {
     // FNSTSW AX (no wait, no FIP): only CR0.EM/TS can stop it, and the FPU then raises #NM.
     return {
@@ -98,7 +100,7 @@ function escapeForm(i: Instr, eip: number): Form | null {
   const fast = mem ? memoryForm(i) : registerForm(i);
   const code = fast === null ? step : guarded(i, eip, fast.body, step, mem);
   const flags = fast?.eflags === true ? { flags: null } : {};
-  return { code, faults: true, stores: mem && (i.op & 1) === 1, ...flags };
+  return { code, faults: true, stores, ...flags };
 }
 
 interface Fast {

@@ -1,6 +1,7 @@
 // The region compiler: the hot code of one code page becomes one JavaScript function whose
 // basic blocks sit in a `switch` inside a loop, so jumps, loops, calls and returns that stay in
-// the page stay in compiled code. Regions are derived data: they hang off cached instructions,
+// the page stay in compiled code; a block that branches back to its own start (a tight loop) is
+// a JavaScript loop of its own inside its case. Regions are derived data: they hang off cached instructions,
 // die with their page, and always leave the architectural state exactly as the interpreter
 // would (EIP and registers of a faulting instruction, one instruction count per retirement, a
 // stop exactly where the budget runs out).
@@ -154,14 +155,9 @@ export function compileRegion(
   const offs: number[] = [];
   const cases: string[] = [];
   const base = linBase >>> 0;
-  /** Continues at a known EIP: the block that starts there, or an exit to the run loop. */
-  const goto = (t: number): string => {
-    const n = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
-    return n !== undefined ? `blk = ${n}; continue;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
-  };
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
-    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue; c.ip = x; c.icount = ic; break run;`;
+    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue run; c.ip = x; c.icount = ic; break run;`;
   starts.forEach((start, n) => {
     const block: Instr[] = [];
     let off = start;
@@ -172,14 +168,23 @@ export function compileRegion(
       if (i.role === ROLE_BRANCH || !seen.has(off) || index.has(off)) break;
     }
     const len = block.length;
-    let ip = (base + start) >>> 0;
+    const entry = (base + start) >>> 0;
+    let ip = entry;
     const eips: number[] = [];
     blockEips.push(eips);
     // A block that would run past the limit returns its number (see Region.run).
-    const lines: string[] = [
-      `case ${n}: {`,
-      `if (ic + ${len} > limit) { c.ip = ${ip}; c.icount = ic; past = ${n}; break run; }`,
-    ];
+    const budget = `if (ic + ${len} > limit) { c.ip = ${entry}; c.icount = ic; past = ${n}; break run; }`;
+    // A block that jumps back to its own start is a loop of its own: a JavaScript loop inside its
+    // case, so each iteration skips the trip through the switch (the budget is checked as on entry).
+    const looping = selfLoop(block[len - 1]!, (base + off) >>> 0, entry);
+    /** Continues at a known EIP: the block that starts there, or an exit to the run loop. */
+    const goto = (t: number): string => {
+      if (looping && t === entry) return `${budget} continue;`;
+      const m = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
+      return m !== undefined ? `blk = ${m}; continue run;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
+    };
+    const lines: string[] = [`case ${n}: {`, budget];
+    if (looping) lines.push('for (;;) {');
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
     const forms = block.map((i, p) => {
@@ -208,6 +213,7 @@ export function compileRegion(
       const fall = (ip + i.len) >>> 0;
       const retire = `c.icount = ic + ${p + 1};`;
       const codeCheck = `if (c.codeGen !== cg) { c.ip = ${fall}; ${retire} break run; }`;
+      const storeCheck = `if (gen !== cg) { c.ip = ${fall}; ${retire} break run; }`;
       // The state at the start of this instruction, written to c before it may fault.
       const commit = `c.ip = ${ip}; c.icount = ic + ${p}; ${SPILL} ${RECORD_OUT}`;
       const viaHandler = (): string => {
@@ -224,7 +230,7 @@ export function compileRegion(
           lines.push(form.record);
           synced = false;
         }
-        if (form.stores) lines.push(codeCheck);
+        if (form.stores) lines.push(storeCheck);
         if (form.flags !== undefined) flags = form.flags;
       } else if (i.role === ROLE_PLAIN) {
         lines.push(viaHandler(), codeCheck);
@@ -241,7 +247,7 @@ export function compileRegion(
     });
     const last = block[len - 1]!;
     if (last.role !== ROLE_BRANCH) lines.push(`ic += ${len};`, goto(ip));
-    lines.push('}');
+    lines.push(looping ? '}\n}' : '}');
     cases.push(lines.join('\n'));
   });
 
@@ -251,7 +257,7 @@ export function compileRegion(
     `${prelude}\nfunction find(o) { switch (o) { ${finder} } return -1; }\n` +
     `return function region(c, limit) {\n` +
     `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, CP = mmu.codePage, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
-    `let ic = c.icount, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
+    `let ic = c.icount, gen = cg, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
     `let blk = find(c.ip - ${base}), past = -1;\nif (blk < 0) return -1;\n` +
     `let q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3], q4 = g[4], q5 = g[5], q6 = g[6], q7 = g[7];\n` +
     `${RECORD_DECLARE}\n` +
@@ -293,6 +299,12 @@ export function compileRegion(
   };
 }
 
+/** Whether branch i, the last instruction of the block at `entry` (fall-through `fall`), jumps to `entry`. */
+function selfLoop(i: Instr, fall: number, entry: number): boolean {
+  if (i.role !== ROLE_BRANCH || i.o16 || i.a16 || !(isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb)) return false;
+  return (fall + i.imm) >>> 0 === entry;
+}
+
 /** True when the flag record of forms[p] is replaced before anything can observe it. */
 function recordDead(forms: (Form | null)[], p: number): boolean {
   for (let q = p + 1; q < forms.length; q++) {
@@ -318,6 +330,8 @@ function branch(
   const op = i.op;
   const done = `ic += ${len};`;
   const codeCheck = (t: string): string => `if (c.codeGen !== cg) { c.ip = ${t} >>> 0; c.icount = ic; break run; }`;
+  // After a push through store() (see STORED).
+  const storeCheck = (t: string): string => `if (gen !== cg) { c.ip = ${t}; c.icount = ic; break run; }`;
   if (!i.o16 && !i.a16) {
     if (isJcc(op)) {
       const t = (fall + i.imm) >>> 0;
@@ -326,7 +340,7 @@ function branch(
     if (op === 0xe9 || op === 0xeb) return `${done} ${goto((fall + i.imm) >>> 0)}`;
     if (op === 0xe8) {
       const t = (fall + i.imm) >>> 0;
-      return `s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck(String(t))} ${goto(t)}`;
+      return `s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${storeCheck(String(t))} ${goto(t)}`;
     }
     if (op === 0xc3 || op === 0xc2) {
       const drop = 4 + (op === 0xc2 ? i.imm : 0);
@@ -335,7 +349,7 @@ function branch(
     if (op === 0xff && (i.reg === 2 || i.reg === 4)) {
       const src = i.mod === 3 ? `v = q${i.rm};` : load(4, segLinear(i), 'v');
       if (i.reg === 4) return `${src} ${done} ${gotoAny('v')}`;
-      return `${src} s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${codeCheck('v')} ${gotoAny('v')}`;
+      return `${src} s = (q4 - 4) | 0; ${store(4, 's', String(fall | 0))} q4 = s; ${done} ${storeCheck('v >>> 0')} ${gotoAny('v')}`;
     }
   }
   return `c.ip = ${ip}; c.nextIp = ${fall}; ${viaHandler()} ${done} ${codeCheck('c.nextIp')} ${gotoAny('c.nextIp')}`;
