@@ -587,6 +587,22 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
       setsAll: true,
     };
   }
+  if (op === 0xf7 && i.reg === 4 && sz === 32) {
+    // MUL r/m32 (compilers divide by constants with it): EDX:EAX = EAX * operand, unsigned. The
+    // high half from the exact products of EAX's halves and the operand (each below 2^48).
+    const src = readE(i, 32, 'b');
+    const high =
+      'x = (a >>> 16) * (b >>> 0); ' +
+      'v = (Math.floor(x / 65536) + Math.floor(((x % 65536) * 65536 + (a & 65535) * (b >>> 0)) / 4294967296)) | 0;';
+    return {
+      code: `${src.code} a = q0; r = Math.imul(a, b); ${high} q0 = r; q2 = v;`,
+      faults: src.faults,
+      stores: false,
+      flags: 'zs32',
+      record: resultWith('(v !== 0 ? 2049 : 0)'),
+      setsAll: true,
+    };
+  }
   if (op >= 0x90 && op < 0x98 && sz === 32)
     return {
       code: op === 0x90 ? '' : `v = q0; q0 = q${op & 7}; q${op & 7} = v;`,
