@@ -7,9 +7,11 @@ import { PhysicalMemory } from './memory';
 import {
   CODE,
   DATA,
+  GDT,
   IDT,
   KCS,
   KDS,
+  PD,
   STACK1,
   STACK3,
   TSS,
@@ -319,6 +321,35 @@ describe('paging', () => {
     m.cpu.run(10);
     expect(m.pte(DATA + 0x1000) & 0x60).toBe(0x60);
     expect(m.pte(DATA) & 0x40).toBe(0);
+  });
+
+  test('a GDT in a host frame is read through its current mapping after INVLPG and CR3 loads', () => {
+    const m = makeMachine();
+    const cpu = m.cpu;
+    const G = 0x3ff000; // a linear page mapped to host frames (past RAM), like the Switcher's state page
+    const frames = [m.mem.allocHostFrame(), m.mem.allocHostFrame()];
+    const setDsBase = (frame: number, base: number): void => {
+      const words = m.mem.hostFrameWords(frame);
+      for (let k = 0; k < 64; k++) words[k] = m.u32(GDT + k * 4) | 0;
+      [words[(KDS >>> 3) * 2], words[(KDS >>> 3) * 2 + 1]] = descriptor(base, 0xfffff, 0xb3);
+    };
+    const dsBaseAfterEntry = (): number => {
+      expect(cpu.loadSegmentsFromSelectors()).toBe(true);
+      return cpu.getSegment(3).base;
+    };
+    setDsBase(frames[0]!, 0x1000);
+    setDsBase(frames[1]!, 0x2000);
+    m.setPte(G, frames[0]! | 3);
+    cpu.gdtr = { base: G, limit: 32 * 8 - 1 };
+    expect(dsBaseAfterEntry()).toBe(0x1000);
+    setDsBase(frames[0]!, 0x3000); // the table's contents are read afresh
+    expect(dsBaseAfterEntry()).toBe(0x3000);
+    m.setPte(G, frames[1]! | 3);
+    cpu.invalidatePage(G);
+    expect(dsBaseAfterEntry()).toBe(0x2000);
+    m.setPte(G, frames[0]! | 3);
+    cpu.cr3 = PD; // (the same directory: a CR3 load flushes the TLB all the same)
+    expect(dsBaseAfterEntry()).toBe(0x3000);
   });
 
   test('first write to a page read earlier still sets the dirty bit', () => {

@@ -34,6 +34,12 @@ export class Mmu {
   cr0 = 0;
   cr3 = 0;
   cr4 = 0;
+  /**
+   * The TLB entry of readSys() for a page past RAM (the host's GDT, IDT and TSS sit in one, read
+   * at every guest entry and event): its linear page and physical base. Flushed with the tables.
+   */
+  private sysVpn = -1;
+  private sysBase = 0;
   private readonly filled = new Int32Array(TLB_LIST_CAP);
   private filledCount = 0;
   /** Per physical RAM page: nonzero when decoded instructions are cached for it. */
@@ -59,6 +65,7 @@ export class Mmu {
   }
 
   flush(): void {
+    this.sysVpn = -1;
     if (this.filledCount >= TLB_LIST_CAP) {
       this.supR.fill(0);
       this.supW.fill(0);
@@ -88,6 +95,7 @@ export class Mmu {
 
   invalidatePage(linear: number): void {
     const v = linear >>> 12;
+    if (v === this.sysVpn) this.sysVpn = -1;
     this.supR[v] = this.supW[v] = this.usrR[v] = this.usrW[v] = 0;
   }
 
@@ -295,13 +303,22 @@ export class Mmu {
 
   /** Supervisor read (descriptor tables, TSS): implicit accesses are privileged. */
   readSys(l: number, len: number): number {
-    const e = this.supR[l >>> 12]!;
+    const vpn = l >>> 12;
+    const e = this.supR[vpn]!;
     const o = l & 0xfff;
     if (e !== 0 && o + len <= 4096) {
       const p = e - 1 + o;
       return len === 4 ? this.dv.getInt32(p, true) : len === 2 ? this.dv.getUint16(p, true) : this.ram[p]!;
     }
-    return this.readSlow(l, len, false);
+    if ((o & 3) + len > 4) return this.readSlow(l, len, false);
+    if (vpn !== this.sysVpn) {
+      const p = this.translate(l, false, false);
+      if (p < this.ramBytes) return this.readSlow(l, len, false);
+      this.sysVpn = vpn;
+      this.sysBase = p - o;
+    }
+    const w = this.mem.readU32(this.sysBase + (o & ~3)) >>> ((o & 3) * 8);
+    return len === 4 ? w | 0 : w & (len === 2 ? 0xffff : 0xff);
   }
 
   /** 32-bit write with explicit privilege (the frame pushed when an event enters a new ring). */
