@@ -22,6 +22,10 @@ import {
   D_RW,
   D_S,
   SEG_CS,
+  SEG_DS,
+  SEG_ES,
+  SEG_FS,
+  SEG_GS,
   SEG_SS,
   checkDataSegment,
   checkReturnCode,
@@ -728,13 +732,19 @@ export class I386 implements Cpu {
       // Data segments are loaded at CPL 0, then an IRET to RPL(CS) loads CS and SS.
       this.cplv = 0;
       this.mmu.setUser(false);
-      const data: [number, SegmentRegister][] = [];
-      for (const s of [0, 3, 4, 5]) data.push([s, checkDataSegment(this, this.segs[s]!.selector, 0)]);
+      // (Named locals, not a list: this runs at every guest entry.)
+      const es = checkDataSegment(this, this.segs[SEG_ES]!.selector, 0);
+      const ds = checkDataSegment(this, this.segs[SEG_DS]!.selector, 0);
+      const fs = checkDataSegment(this, this.segs[SEG_FS]!.selector, 0);
+      const gs = checkDataSegment(this, this.segs[SEG_GS]!.selector, 0);
       const csSel = this.segs[SEG_CS]!.selector;
       const newCpl = csSel & 3;
       const cs = checkReturnCode(this, csSel);
       const stack = checkStackSegment(this, this.segs[SEG_SS]!.selector, newCpl);
-      for (const [s, c] of data) this.setSegmentCache(s, c);
+      this.setSegmentCache(SEG_ES, es);
+      this.setSegmentCache(SEG_DS, ds);
+      this.setSegmentCache(SEG_FS, fs);
+      this.setSegmentCache(SEG_GS, gs);
       this.setSegmentCache(SEG_SS, stack);
       this.setSegmentCache(SEG_CS, cs);
       nullInaccessibleSegments(this, newCpl);

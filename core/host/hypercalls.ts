@@ -131,11 +131,20 @@ function latin1(b: Uint8Array): string {
   return s;
 }
 
+/**
+ * The ring's status bytes as they were when doAsyncHcalls began (the reference copies them in
+ * once). One buffer for every Guest: the function is never re-entered and runs at every exit, so
+ * it allocates nothing.
+ */
+const ringStatus = new Uint8Array(LHCALL_RING_SIZE);
+
 /** The async ring: every ready slot from our cursor on, in order (§2.4). */
 function doAsyncHcalls(lg: Lguest, ld: number): void {
   const s = lg.state;
   if (!lg.mem.isRam(ld + LD_HCALL_STATUS, LHCALL_RING_SIZE)) return;
-  const st = lg.mem.ram.slice(ld + LD_HCALL_STATUS, ld + LD_HCALL_STATUS + LHCALL_RING_SIZE);
+  const st = ringStatus;
+  const ram = lg.mem.ram;
+  for (let k = 0; k < LHCALL_RING_SIZE; k++) st[k] = ram[ld + LD_HCALL_STATUS + k]!;
   for (let i = 0; i < LHCALL_RING_SIZE; i++) {
     const n = s.nextHcall;
     if (st[n] === 0xff) break;

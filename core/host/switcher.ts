@@ -101,12 +101,19 @@ export function freeSwitcher(lg: Lguest): void {
   s.switcherCode = s.switcherRegs = s.switcherState = s.switcherPte = 0;
 }
 
-/** The Host gate for a vector: a DPL-0 interrupt gate to LGUEST_CS (DPL 1 for the hypercall). */
-export function defaultIdtEntry(vector: number): [number, number] {
+/**
+ * The Host gate for a vector: a DPL-0 interrupt gate to LGUEST_CS (DPL 1 for the hypercall), as
+ * its low and high words.
+ */
+function defaultIdtLo(vector: number): number {
+  const handler = (SWITCHER_CODE_VA + vector * 8) >>> 0;
+  return ((LGUEST_CS << 16) | (handler & 0xffff)) >>> 0;
+}
+function defaultIdtHi(vector: number): number {
   const handler = (SWITCHER_CODE_VA + vector * 8) >>> 0;
   let flags = 0x8e00;
   if (vector === LGUEST_TRAP_ENTRY) flags |= GUEST_PL << 13;
-  return [((LGUEST_CS << 16) | (handler & 0xffff)) >>> 0, ((handler & 0xffff0000) | flags) >>> 0];
+  return ((handler & 0xffff0000) | flags) >>> 0;
 }
 
 /**
@@ -128,9 +135,11 @@ export function copyTraps(lg: Lguest, idt: Int32Array, wordOffset: number): void
       lo = lg.state.idt[v * 2]!;
       hi = lg.state.idt[v * 2 + 1]!;
     } else if (v === SYSCALL_VECTOR && directTrap(v, lg.state.syscallIdt[1])) {
-      [lo, hi] = lg.state.syscallIdt;
+      lo = lg.state.syscallIdt[0];
+      hi = lg.state.syscallIdt[1];
     } else {
-      [lo, hi] = defaultIdtEntry(v);
+      lo = defaultIdtLo(v);
+      hi = defaultIdtHi(v);
     }
     idt[wordOffset + v * 2] = lo | 0;
     idt[wordOffset + v * 2 + 1] = hi | 0;
@@ -205,27 +214,24 @@ export function enterGuest(lg: Lguest, shadowPgdir: number): boolean {
 export function saveRegsPage(lg: Lguest): void {
   const cpu = lg.cpu;
   const r = lg.mem.hostFrameWords(lg.state.switcherRegs);
-  const regs = [
-    cpu.getReg(EBX),
-    cpu.getReg(ECX),
-    cpu.getReg(EDX),
-    cpu.getReg(ESI),
-    cpu.getReg(EDI),
-    cpu.getReg(EBP),
-    cpu.getSegment(GS).selector,
-    cpu.getReg(EAX),
-    cpu.getSegment(FS).selector,
-    cpu.getSegment(DS).selector,
-    cpu.getSegment(ES).selector,
-    lg.state.trapnum,
-    lg.state.errcode,
-    cpu.eip,
-    cpu.getSegment(CS).selector,
-    cpu.eflags,
-    cpu.getReg(ESP),
-    cpu.getSegment(SS).selector,
-  ];
   // struct lguest_regs sits at the top of the regs page, as the 72 bytes below the ring-0 stack top.
   const base = (4096 - 72) >>> 2;
-  for (let i = 0; i < regs.length; i++) r[base + i] = regs[i]! | 0;
+  r[base] = cpu.getReg(EBX);
+  r[base + 1] = cpu.getReg(ECX);
+  r[base + 2] = cpu.getReg(EDX);
+  r[base + 3] = cpu.getReg(ESI);
+  r[base + 4] = cpu.getReg(EDI);
+  r[base + 5] = cpu.getReg(EBP);
+  r[base + 6] = cpu.getSegment(GS).selector;
+  r[base + 7] = cpu.getReg(EAX);
+  r[base + 8] = cpu.getSegment(FS).selector;
+  r[base + 9] = cpu.getSegment(DS).selector;
+  r[base + 10] = cpu.getSegment(ES).selector;
+  r[base + 11] = lg.state.trapnum;
+  r[base + 12] = lg.state.errcode;
+  r[base + 13] = cpu.eip;
+  r[base + 14] = cpu.getSegment(CS).selector;
+  r[base + 15] = cpu.eflags;
+  r[base + 16] = cpu.getReg(ESP);
+  r[base + 17] = cpu.getSegment(SS).selector;
 }
