@@ -143,11 +143,11 @@ function stackLin(c: I386, sp: number, n: number, write: boolean): number {
 export function pusha(c: I386, i: Instr): void {
   const sz = i.sz,
     n = sz >>> 3;
-  const vals = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => getReg(c, r, sz));
+  // ESP changes only at the end, so each register (ESP included) is pushed with its old value.
   let sp = c.gpr[4]!;
-  for (const v of vals) {
+  for (let r = 0; r < 8; r++) {
     sp = c.ss32 ? (sp - n) | 0 : (sp & ~0xffff) | ((sp - n) & 0xffff);
-    writeLin(c, stackLin(c, sp, n, true), sz, v);
+    writeLin(c, stackLin(c, sp, n, true), sz, getReg(c, r, sz));
   }
   c.gpr[4] = sp;
 }
@@ -156,9 +156,23 @@ export function pusha(c: I386, i: Instr): void {
 export function popa(c: I386, i: Instr): void {
   const sz = i.sz,
     n = sz >>> 3;
-  const vals: number[] = [];
-  for (let k = 0; k < 8; k++) vals.push(peek(c, k * n, sz));
-  for (let k = 0; k < 8; k++) if (k !== 3) setReg(c, 7 - k, sz, vals[k]!);
+  // Every slot is read, in order, before any register changes (a read may fault); the saved ESP
+  // is read and dropped.
+  const edi = peek(c, 0, sz),
+    esi = peek(c, n, sz),
+    ebp = peek(c, 2 * n, sz);
+  peek(c, 3 * n, sz);
+  const ebx = peek(c, 4 * n, sz),
+    edx = peek(c, 5 * n, sz),
+    ecx = peek(c, 6 * n, sz),
+    eax = peek(c, 7 * n, sz);
+  setReg(c, 7, sz, edi);
+  setReg(c, 6, sz, esi);
+  setReg(c, 5, sz, ebp);
+  setReg(c, 3, sz, ebx);
+  setReg(c, 2, sz, edx);
+  setReg(c, 1, sz, ecx);
+  setReg(c, 0, sz, eax);
   c.gpr[4] = spAdd(c, 8 * n);
 }
 

@@ -120,7 +120,8 @@ export function checkReturnCode(c: I386, sel: number): SegmentRegister {
 
 /** After a return to an outer ring: data registers the new CPL may not use become null. */
 export function nullInaccessibleSegments(c: I386, newCpl: number): void {
-  for (const s of [SEG_ES, SEG_DS, SEG_FS, SEG_GS]) {
+  for (let s = 0; s < 6; s++) {
+    if (s === SEG_CS || s === SEG_SS) continue;
     const f = c.segs[s]!.flags;
     const dataOrNonConforming = (f & D_CODE) === 0 || (f & D_DC) === 0;
     if ((f & D_S) !== 0 && dataOrNonConforming && descDpl(f) < newCpl) c.setSegmentCache(s, nullCache(0));

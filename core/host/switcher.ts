@@ -103,17 +103,17 @@ export function freeSwitcher(lg: Lguest): void {
 
 /**
  * The Host gate for a vector: a DPL-0 interrupt gate to LGUEST_CS (DPL 1 for the hypercall), as
- * its low and high words.
+ * its low and high words (int32, as the IDT's Int32Array stores them).
  */
 function defaultIdtLo(vector: number): number {
-  const handler = (SWITCHER_CODE_VA + vector * 8) >>> 0;
-  return ((LGUEST_CS << 16) | (handler & 0xffff)) >>> 0;
+  const handler = SWITCHER_CODE_VA + vector * 8;
+  return (LGUEST_CS << 16) | (handler & 0xffff);
 }
 function defaultIdtHi(vector: number): number {
-  const handler = (SWITCHER_CODE_VA + vector * 8) >>> 0;
+  const handler = SWITCHER_CODE_VA + vector * 8;
   let flags = 0x8e00;
   if (vector === LGUEST_TRAP_ENTRY) flags |= GUEST_PL << 13;
-  return ((handler & 0xffff0000) | flags) >>> 0;
+  return (handler & 0xffff0000) | flags;
 }
 
 /**
@@ -141,8 +141,8 @@ export function copyTraps(lg: Lguest, idt: Int32Array, wordOffset: number): void
       lo = defaultIdtLo(v);
       hi = defaultIdtHi(v);
     }
-    idt[wordOffset + v * 2] = lo | 0;
-    idt[wordOffset + v * 2 + 1] = hi | 0;
+    idt[wordOffset + v * 2] = lo;
+    idt[wordOffset + v * 2 + 1] = hi;
   }
 }
 
