@@ -132,7 +132,7 @@ interface Terminal extends CliIo {
   clock: number;
 }
 
-function terminal(host: ScriptedHost, opts: { realTime?: boolean } = {}): Terminal {
+function terminal(host: ScriptedHost, opts: { realTime?: boolean; inputEnded?: boolean } = {}): Terminal {
   let onData: ((b: Uint8Array) => void) | null = null;
   // Typed before anyone listens, bytes wait (as in a real terminal's input queue).
   const early: Uint8Array[] = [];
@@ -144,9 +144,11 @@ function terminal(host: ScriptedHost, opts: { realTime?: boolean } = {}): Termin
     stderr: (s) => (t.err += s),
     now: () => (opts.realTime ? performance.now() : t.clock),
     host: () => host,
-    listenInput(d) {
+    listenInput(d, end) {
       onData = d;
       for (const b of early.splice(0)) d(b);
+      // Standard input at its end already, as with `< /dev/null` or a finished pipe.
+      if (opts.inputEnded) end();
       return () => (onData = null);
     },
     type: (bytes) => (onData ? onData(Uint8Array.from(bytes)) : early.push(Uint8Array.from(bytes))),
@@ -227,6 +229,14 @@ describe('the lguest command', () => {
     expect(t.err).toBe('lguest: powered off\n');
     expect(new TextDecoder().decode(host.files[0]!.ram.subarray(0x1000, 0x1007))).toBe('quiet \0');
     expect(host.files[0]!.closed).toBe(true);
+  });
+
+  it('exits 0 when the guest powers off after standard input has ended', async () => {
+    const host = new ScriptedHost();
+    host.prepare = (f) => f.script.push({ kind: 'slice' }, { kind: 'dead', reason: 'CRASH: Power down' });
+    const t = terminal(host, { inputEnded: true });
+    expect(await runLguest(['--fast', '4', join(dir, 'vmlinux')], t)).toBe(0);
+    expect(t.err).toBe('lguest: powered off\n');
   });
 
   it('prints "lguest: <reason>" and exits 1 when the guest is killed', async () => {

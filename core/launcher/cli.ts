@@ -481,7 +481,8 @@ async function runGuests(
       }
       afterRound();
       // Halted for good: no timer, no input to come, and no running guest that could send a DMA.
-      if (!inputOpen && [...live].every((r) => r.last.kind === 'idle' && r.last.wakeAtNs === null)) {
+      // Guests that ended have left `live`: with none left, none is halted.
+      if (!inputOpen && live.size > 0 && [...live].every((r) => r.last.kind === 'idle' && r.last.wakeAtNs === null)) {
         for (const r of live)
           io.stderr(multiple ? `lguest: [${r.name}] ${NOTHING_CAN_WAKE}\n` : `lguest: ${NOTHING_CAN_WAKE}\n`);
         live.clear();
