@@ -55,6 +55,11 @@ import type {
  */
 const HOT_ENTRY = 50000;
 /**
+ * Entries into an instruction of a page that has a region already before the region grows to
+ * include it: that page's code is hot, and until it grows each entry there leaves compiled code.
+ */
+const GROW_ENTRY = 5000;
+/**
  * LGUEST_COMPILE=off turns the region compiler off and LGUEST_COMPILE=eager compiles at the
  * first entry, so that every test can be run both ways (the compiler must be invisible).
  */
@@ -135,6 +140,8 @@ export class I386 implements Cpu {
   private fPhysPage = -1;
   private fPhysBase = 0;
   private fArr: (Instr | undefined)[] | null = null;
+  /** Entries that make an instruction of the fetch page hot: fewer once the page has a region. */
+  private fHot = DEFAULT_THRESHOLD;
   readonly x87host: X87Host;
   /** Statistics (derived): instructions decoded since construction. */
   decodeCount = 0;
@@ -148,7 +155,14 @@ export class I386 implements Cpu {
    * compiled to include it. A tuning knob, not state: Infinity turns the compiler off, 1
    * compiles at once.
    */
-  blockThreshold = DEFAULT_THRESHOLD;
+  get blockThreshold(): number {
+    return this.threshold;
+  }
+  set blockThreshold(v: number) {
+    this.threshold = v;
+    this.fLinPage = -1; // the fetch page's fHot is computed again
+  }
+  private threshold = DEFAULT_THRESHOLD;
   /** The compiled region of each physical code page, with how often it was regrown. */
   private regions: ({ region: Region; grown: number } | undefined)[] = [];
   /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */
@@ -247,7 +261,7 @@ export class I386 implements Cpu {
         // places where compiled regions are entered.
         let entry = true;
         for (;;) {
-          if (entry && (ins.region !== null || ++ins.hits >= this.blockThreshold) && this.runRegion(ins, limit)) {
+          if (entry && (ins.region !== null || ++ins.hits >= this.fHot) && this.runRegion(ins, limit)) {
             if (this.markAhead >= 0) this.settleMark();
             if (this.icount >= limit) break;
             ins = this.fetch();
@@ -367,7 +381,7 @@ export class I386 implements Cpu {
     if (r !== null && r.dead) r = ins.region = null;
     if (r === null) {
       // A page whose region is running already grows sooner: its other blocks are warm.
-      if (ins.hits < this.blockThreshold) return false;
+      if (ins.hits < this.fHot) return false;
       r = this.compileRegionAt(ins);
       if (r === null) return false;
     }
@@ -439,6 +453,7 @@ export class I386 implements Cpu {
     r.epoch = this.epoch;
     for (const l of r.leaders) l.region = r;
     this.regions[page] = { region: r, grown: (old?.grown ?? 0) + 1 };
+    this.fHot = this.hotEntries(page);
     this.blockCount++;
     return r;
   }
@@ -532,6 +547,11 @@ export class I386 implements Cpu {
     return ins;
   }
 
+  /** Entries that make an instruction of physical page `page` hot (see GROW_ENTRY). */
+  private hotEntries(page: number): number {
+    return this.regions[page] !== undefined ? Math.min(this.threshold, GROW_ENTRY) : this.threshold;
+  }
+
   private refillFetch(lin: number): void {
     this.fLinPage = -1;
     const e = this.mmu.r[lin >>> 12]!;
@@ -541,9 +561,11 @@ export class I386 implements Cpu {
       this.fArr = this.dcache.pageArray(page);
       this.fPhysPage = page;
       this.fPhysBase = phys;
+      this.fHot = this.hotEntries(page);
     } else {
       this.fArr = null;
       this.fPhysPage = -1;
+      this.fHot = this.threshold;
     }
     this.fBreak = this.breakPages.size === 0 ? null : (this.breakPages.get(lin >>> 12) ?? null);
     this.fLinPage = lin >>> 12;

@@ -181,6 +181,35 @@ describe('compiled regions', () => {
     expect(runsB).toBeGreaterThan(0);
     expect(runsB).toBeLessThan(20);
   });
+  test('a page with a region grows to take in code entered far fewer times than a new page needs', () => {
+    // Loop `a` makes the page's region (at the default threshold); loop `b` then runs 10,000 times.
+    const program = (loops: string): string => `
+    ${loops}
+    int 0x1f
+  a:
+    mov ecx, 60000
+  la:
+    dec ecx
+    jnz la
+    ret
+  b:
+    mov ecx, 10000
+  lb:
+    add eax, ecx
+    dec ecx
+    jnz lb
+    ret`;
+    const compiles = (loops: string): number => {
+      const m = makeMachine();
+      m.load(CODE, asm(program(loops)));
+      m.cpu.blockThreshold = 50_000;
+      expect(m.cpu.run(10_000_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+      return m.cpu.blockCount;
+    };
+    expect(compiles('call b')).toBe(0); // alone, b's loop stays interpreted
+    expect(compiles('call a')).toBe(1);
+    expect(compiles('call a\n    call b')).toBe(2); // the region grew to take in b's loop
+  });
 });
 
 describe('x87 code in compiled regions', () => {
