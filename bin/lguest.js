@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// The `lguest` command: registers tsx so the TypeScript Launcher runs as-is, then hands over to
+// The `lguest` command: loads the TypeScript Launcher (bundled, see cli-bundle.js), hands over to
 // core/launcher/cli.ts and exits with its status once the terminal output has drained. Whatever
 // happens, the command ends with a `lguest: ` line and a documented status (`lguest --help`):
 // an exception, or a run loop left waiting on nothing (Node would exit 13 silently), is reported
 // as an internal error with status 70.
 
-import { register } from 'tsx/esm/api';
+import { loadCli } from './cli-bundle.js';
 
 const EXIT_INTERNAL = 70;
 let settled = false;
@@ -17,8 +17,7 @@ process.on('exit', () => {
 
 let status;
 try {
-  register();
-  const { main } = await import('../core/launcher/cli.ts');
+  const { main } = await loadCli();
   status = await main(process.argv.slice(2));
 } catch (e) {
   process.stderr.write(`lguest: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
