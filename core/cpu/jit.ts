@@ -177,10 +177,15 @@ export function compileRegion(
     // A block that jumps back to its own start is a loop of its own: a JavaScript loop inside its
     // case, so each iteration skips the trip through the switch (the budget is checked as on entry).
     const looping = selfLoop(block[len - 1]!, (base + off) >>> 0, entry);
-    /** Continues at a known EIP: the block that starts there, or an exit to the run loop. */
+    /**
+     * Continues at a known EIP: the block that starts there, or an exit to the run loop. The
+     * next block (the next case) is reached by falling through into it (FALL_THROUGH; out of
+     * this block's own loop first), not through the switch.
+     */
     const goto = (t: number): string => {
       if (looping && t === entry) return `${budget} continue;`;
       const m = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
+      if (m === n + 1) return looping ? `break; ${FALL_THROUGH}` : FALL_THROUGH;
       return m !== undefined ? `blk = ${m}; continue run;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
     };
     const lines: string[] = [`case ${n}: {`, budget];
@@ -299,6 +304,12 @@ export function compileRegion(
   };
 }
 
+/**
+ * What a block's last line is when it continues in the next block: nothing, so that the code
+ * runs on into the next `case` (blocks are in address order, so this is the usual fall-through).
+ */
+const FALL_THROUGH = '/* into the next block */';
+
 /** Whether branch i, the last instruction of the block at `entry` (fall-through `fall`), jumps to `entry`. */
 function selfLoop(i: Instr, fall: number, entry: number): boolean {
   if (i.role !== ROLE_BRANCH || i.o16 || i.a16 || !(isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb)) return false;
@@ -335,7 +346,11 @@ function branch(
   if (!i.o16 && !i.a16) {
     if (isJcc(op)) {
       const t = (fall + i.imm) >>> 0;
-      return `${done} if (${condition(op & 15, flags)}) { ${goto(t)} } ${goto(fall)}`;
+      const cond = condition(op & 15, flags);
+      const taken = goto(t);
+      // A branch taken into the next block tests the other way, so that falling through comes last.
+      if (taken.endsWith(FALL_THROUGH)) return `${done} if (!(${cond})) { ${goto(fall)} } ${taken}`;
+      return `${done} if (${cond}) { ${taken} } ${goto(fall)}`;
     }
     if (op === 0xe9 || op === 0xeb) return `${done} ${goto((fall + i.imm) >>> 0)}`;
     if (op === 0xe8) {
