@@ -189,7 +189,7 @@ export class I386 implements Cpu {
     this.mem = mem;
     this.owner = owner;
     this.mmu = new Mmu(mem);
-    this.dcache = new DecodeCache(this.mmu.codePage);
+    this.dcache = new DecodeCache(this.mmu);
     this.mmu.onCodeWrite = (p, len) => this.codeWritten(p, len);
     // Host and Launcher writes can span pages (DMA): each page with cached code is checked.
     mem.onWritten = (p, len) => {

@@ -1,16 +1,21 @@
 // The decoded-instruction cache, keyed by physical address, with a per-page "holds code" map
 // and per-byte coverage that writes consult, so self-modifying and reloaded code is re-decoded
-// while stores to data sharing a page with code cost nothing (a software "trace cache").
+// while stores to data sharing a page with code keep it (a software "trace cache").
 
 import type { Instr } from './instr';
+import type { Mmu } from './mmu';
 
 export class DecodeCache {
   private pages: ((Instr | undefined)[] | undefined)[] = [];
   /** Per page: 1 for each byte that belongs to a cached instruction. */
   private cover: (Uint8Array | undefined)[] = [];
 
-  /** codePage is shared with the MMU, which checks it on every write to RAM. */
-  constructor(private readonly codePage: Uint8Array) {}
+  /** The MMU's per-page "holds code" map: the MMU keeps every store to such a page on its slow path. */
+  private readonly codePage: Uint8Array;
+
+  constructor(private readonly mmu: Mmu) {
+    this.codePage = mmu.codePage;
+  }
 
   /** The slot array for one physical page (4096 entries, indexed by page offset). */
   pageArray(page: number): (Instr | undefined)[] {
@@ -30,7 +35,7 @@ export class DecodeCache {
       this.cover[page] = c;
     }
     c.fill(1, off, off + len);
-    this.codePage[page] = 1;
+    if (this.codePage[page] === 0) this.mmu.markCode(page);
   }
 
   /** True when a write of `len` bytes at physical `p` (within one page) touches cached code. */

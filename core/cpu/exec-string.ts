@@ -58,7 +58,8 @@ export function movs(c: I386, i: Instr): void {
 
 /**
  * REP MOVS forwards with flat 32-bit addressing: copies whole runs inside a source page and a
- * destination page at a time, through the TLB's RAM offsets.
+ * destination page at a time, through the TLB's RAM offsets (a page holding cached code has no
+ * write entry, so stores there go element by element through the MMU).
  */
 function fastMovs(c: I386, i: Instr, n: number): boolean {
   const mmu = c.mmu;
@@ -85,7 +86,6 @@ function fastMovs(c: I386, i: Instr, n: number): boolean {
     const sp = se - 1 + so,
       dp = de - 1 + dofs;
     const bytes = chunk * n;
-    if (mmu.codePage[dp >>> 12] !== 0) mmu.onCodeWrite(dp, bytes);
     if (dp > sp && dp < sp + bytes) {
       // Overlapping forward copy must replicate element by element like the hardware does.
       for (let k = 0; k < bytes; k++) ram[dp + k] = ram[sp + k]!;
@@ -118,7 +118,6 @@ export function stos(c: I386, i: Instr): void {
       // Fill the rest of this page in one go.
       const chunk = Math.min(c.gpr[ECX]! >>> 0, Math.floor((4096 - o) / n));
       const p = de - 1 + o;
-      if (mmu.codePage[p >>> 12] !== 0) mmu.onCodeWrite(p, chunk * n);
       if (n === 1) mmu.ram.fill(v & 0xff, p, p + chunk);
       else if (n === 2) for (let k = 0; k < chunk; k++) mmu.dv.setUint16(p + 2 * k, v & 0xffff, true);
       else for (let k = 0; k < chunk; k++) mmu.dv.setInt32(p + 4 * k, v, true);

@@ -3,9 +3,9 @@
 // inlined as typed-array lookups. Anything not covered here runs through its handler.
 //
 // The statements run inside a region function with these locals: g (the general registers), c
-// (the CPU), mmu, R/W (the current TLB tables), CP (pages holding cached code), dv/ram (guest
-// RAM), the lazy-flag record (fk, fa, fb, fr: see RECORD_DECLARE), and scratch variables a, b,
-// r (ALU operands and result: kept for a following Jcc), and l, e, p, s, v, x. A region is only
+// (the CPU), mmu, R/W (the current TLB tables: no write entry maps a page holding cached code),
+// dv/ram (guest RAM), the lazy-flag record (fk, fa, fb, fr: see RECORD_DECLARE), and scratch
+// variables a, b, r (ALU operands and result: kept for a following Jcc), and l, e, p, s, v, x. A region is only
 // entered with ES, SS and DS flat (base 0, full limit, readable and writable) and a 32-bit
 // stack, so those segments need no checks here.
 
@@ -101,7 +101,7 @@ export const COMMIT = '/*commit*/';
  * Ends the slow path of a store (a call that may land on a page with cached code): gen, a local
  * of the region equal to cg (c.codeGen at entry) until then, takes the CPU's code generation, so
  * the region's check after the instruction compares two locals; a store on the fast path cannot
- * have changed code (its page holds none: CP).
+ * have changed code (no write entry maps a page that holds code).
  */
 export const STORED = 'gen = c.codeGen;';
 
@@ -132,19 +132,19 @@ export function load(n: number, lin: string, dst: string): string {
 /** Writes `val` (an expression that must not use l or e) as n bytes at linear `lin`. */
 export function store(n: number, lin: string, val: string): string {
   if (n === 4)
-    return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092 && CP[e >>> 12] === 0) dv.setInt32(${IN_RAM}, ${val}, true); else { ${COMMIT} mmu.write32(l, ${val}); ${STORED} }`;
-  return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && CP[e >>> 12] === 0) ram[${IN_RAM}] = ${val}; else { ${COMMIT} mmu.write8(l, ${val}); ${STORED} }`;
+    return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0 && (l & 4095) <= 4092) dv.setInt32(${IN_RAM}, ${val}, true); else { ${COMMIT} mmu.write32(l, ${val}); ${STORED} }`;
+  return `${linearTo(lin)} e = W[l >>> 12]; if (e !== 0) ram[${IN_RAM}] = ${val}; else { ${COMMIT} mmu.write8(l, ${val}); ${STORED} }`;
 }
 
 /** Read-modify-write of n (1 or 4) bytes: `a` gets the old value, `compute` sets `r`, r is stored. */
 function rmw(n: number, lin: string, compute: string): string {
-  const fast = n === 4 ? '(l & 4095) <= 4092 && ' : '';
+  const fast = n === 4 ? ' && (l & 4095) <= 4092' : '';
   const get = n === 4 ? 'dv.getInt32(p, true)' : 'ram[p]';
   const put = n === 4 ? 'dv.setInt32(p, r, true)' : 'ram[p] = r';
   // After probeWrite the write cannot fault, so one COMMIT covers the whole slow path.
   return (
     `${linearTo(lin)} e = W[l >>> 12]; ` +
-    `if (e !== 0 && ${fast}CP[e >>> 12] === 0) { p = ${IN_RAM}; a = ${get}; } ` +
+    `if (e !== 0${fast}) { p = ${IN_RAM}; a = ${get}; } ` +
     `else { ${COMMIT} mmu.probeWrite(l, ${n}); p = -1; a = mmu.read${n * 8}(l); } ` +
     `${compute} if (p >= 0) ${put}; else { mmu.write${n * 8}(l, r); ${STORED} }`
   );

@@ -10,7 +10,7 @@
 // all have such code compile to one piece ("runs", below).
 //
 // Generated code runs in a region (jit.ts) and sees its locals: c, g, q0..q7, ic, the flag
-// record's fk (jit-forms.ts), R/W/CP/dv (TLB tables, code pages, RAM) and `x87`, the X87_RUNTIME
+// record's fk (jit-forms.ts), R/W/dv (TLB tables, RAM) and `x87`, the X87_RUNTIME
 // object below. Only the FPU calls may fault; each is preceded by COMMIT (the instruction's state
 // written to the CPU).
 
@@ -231,7 +231,7 @@ function memoryForm(i: Instr): Fast | null {
     return {
       body:
         `const v = F[t]; if (${full(0)} && v === v) { const l2 = ${lin}, e2 = W[l2 >>> 12]; ` +
-        `if (e2 !== 0 && (l2 & 4095) <= 4088 && CP[e2 >>> 12] === 0) { dv.setFloat64(e2 - 1 + (l2 & 4095), v, true); ` +
+        `if (e2 !== 0 && (l2 & 4095) <= 4088) { dv.setFloat64(e2 - 1 + (l2 & 4095), v, true); ` +
         `let s2 = s & ${~C1}, tg2 = tg; s2 = ${summary('s2')}; ${i.reg === 3 ? POP : ''} X.status = s2; X.tag = tg2; DONE; } }`,
     };
   }

@@ -344,6 +344,35 @@ describe('writes into RAM from outside the CPU', () => {
   }
 });
 
+describe('code written through write entries made before it ran', () => {
+  // The buffer's page gets write entries at two linear pages (its own and an alias) while it
+  // holds data; once code is cached there, stores through either must re-decode it.
+  const program = `
+    mov dword [0x200000], 0x111111b8
+    mov dword [0x200004], 0xc311
+    mov byte [0x201010], 0x90
+    call 0x200000
+    mov ebx, eax
+    mov dword [0x200001], 0x22222222
+    call 0x200000
+    add ebx, eax
+    mov dword [0x201001], 0x33333333
+    call 0x200000
+    add ebx, eax
+    int 0x1f`;
+  for (const threshold of [Infinity, 1]) {
+    test(`is re-decoded after each store (compiler ${threshold === 1 ? 'eager' : 'off'})`, () => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      m.setPte(0x201000, 0x200007);
+      m.cpu.blockThreshold = threshold;
+      expect(m.cpu.run(1000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+      expect(m.cpu.gpr[0]! >>> 0).toBe(0x33333333);
+      expect(m.cpu.gpr[3]! >>> 0).toBe(0x66666666);
+    });
+  }
+});
+
 describe('an instruction that runs into the next page', () => {
   // MOV EAX, imm32 starts 3 bytes before a page end: its last two immediate bytes are in the
   // next page, which the test remaps to another frame and then unmaps.

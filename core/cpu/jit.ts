@@ -261,7 +261,7 @@ export function compileRegion(
   const src =
     `${prelude}\nfunction find(o) { switch (o) { ${finder} } return -1; }\n` +
     `return function region(c, limit) {\n` +
-    `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, CP = mmu.codePage, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
+    `const g = c.gpr, mmu = c.mmu, R = mmu.r, W = mmu.w, dv = mmu.dv, ram = mmu.ram, cg = c.codeGen;\n` +
     `let ic = c.icount, gen = cg, a = 0, b = 0, r = 0, l = 0, e = 0, p = 0, s = 0, v = 0, x = 0;\n` +
     `let blk = find(c.ip - ${base}), past = -1;\nif (blk < 0) return -1;\n` +
     `let q0 = g[0], q1 = g[1], q2 = g[2], q3 = g[3], q4 = g[4], q5 = g[5], q6 = g[6], q7 = g[7];\n` +

@@ -14,10 +14,14 @@ const PTE_P = 1,
   PDE_PS = 0x80;
 const CR4_PSE = 0x10;
 const TLB_LIST_CAP = 16384;
+/** Mmu.writeAt: a page's write entries may be at several linear pages. */
+const SEVERAL = -1;
 
 /**
  * TLB entries hold (physical page base + 1) so that 0 means "no entry". There is one table per
- * privilege and access kind, so a hit needs no permission test at all.
+ * privilege and access kind, so a hit needs no permission test at all. No write entry maps a page
+ * that holds cached code, so a store that hits one needs no code test either: stores to code
+ * pages take the slow path, which tells the CPU (onCodeWrite).
  */
 export class Mmu {
   readonly ram: Uint8Array;
@@ -42,8 +46,13 @@ export class Mmu {
   private sysBase = 0;
   private readonly filled = new Int32Array(TLB_LIST_CAP);
   private filledCount = 0;
-  /** Per physical RAM page: nonzero when decoded instructions are cached for it. */
-  codePage: Uint8Array;
+  /** Per physical RAM page: nonzero when decoded instructions are cached for it (see markCode). */
+  readonly codePage: Uint8Array;
+  /**
+   * Per physical RAM page, where its write entries are: 0 none, vpn + 1 when they can only be at
+   * linear page vpn, SEVERAL when they may be at more than one (markCode then searches).
+   */
+  private readonly writeAt: Int32Array;
   /** Called before a write of `len` bytes at physical `p` lands on a page with cached code. */
   onCodeWrite: (p: number, len: number) => void = () => {};
   /** The memory's dirty map: a page is marked when a write translation to it is cached. */
@@ -54,6 +63,7 @@ export class Mmu {
     this.dv = mem.ramView;
     this.ramBytes = mem.ram.byteLength;
     this.codePage = new Uint8Array(Math.ceil(this.ramBytes / 4096));
+    this.writeAt = new Int32Array(this.codePage.length);
     this.dirty = mem.dirty;
     mem.onDirtyTaken = () => this.dropWriteEntries();
   }
@@ -91,6 +101,27 @@ export class Mmu {
       const v = this.filled[k]!;
       this.supW[v] = this.usrW[v] = 0;
     }
+  }
+
+  /** Notes that `page` now holds cached code: its write entries go, so every store there walks. */
+  markCode(page: number): void {
+    this.codePage[page] = 1;
+    const at = this.writeAt[page]!;
+    if (at === 0) return;
+    this.writeAt[page] = 0;
+    const e = page * 4096 + 1;
+    if (at !== SEVERAL) return this.dropWriteAt(at - 1, e);
+    if (this.filledCount >= TLB_LIST_CAP) {
+      for (let v = 0; v < 1 << 20; v++) this.dropWriteAt(v, e);
+    } else {
+      for (let k = 0; k < this.filledCount; k++) this.dropWriteAt(this.filled[k]!, e);
+    }
+  }
+
+  /** Drops the write entries of linear page v if they map to entry value e. */
+  private dropWriteAt(v: number, e: number): void {
+    if (this.supW[v] === e) this.supW[v] = 0;
+    if (this.usrW[v] === e) this.usrW[v] = 0;
   }
 
   invalidatePage(linear: number): void {
@@ -156,17 +187,32 @@ export class Mmu {
   private install(vpn: number, base: number, user: boolean, write: boolean, all: boolean): void {
     if (base + 4096 > this.ramBytes || base >= 0x7fff0000) return;
     const e = base + 1;
+    const page = base >>> 12;
     // Every store to RAM goes through a write entry or through translate(write): the page is
     // dirty from the moment its write entry exists (`all`: paging off, reads install one too).
-    if (write || all) this.dirty[base >>> 12] = 1;
+    if (write || all) this.dirty[page] = 1;
+    const w = (write || all) && this.codePage[page] === 0;
+    // A page holding code gets no write entry; a write walk still clears the one vpn had.
+    const we = w ? e : 0;
     if (all) {
-      this.supR[vpn] = this.supW[vpn] = this.usrR[vpn] = this.usrW[vpn] = e;
+      this.supR[vpn] = this.usrR[vpn] = e;
+      this.supW[vpn] = this.usrW[vpn] = we;
     } else if (user) {
       this.usrR[vpn] = e;
-      if (write) this.usrW[vpn] = e;
+      if (write) this.usrW[vpn] = we;
     } else {
       this.supR[vpn] = e;
-      if (write) this.supW[vpn] = e;
+      if (write) this.supW[vpn] = we;
+    }
+    if (w) {
+      // The page's entries stay at one linear page until a second one gets an entry for it
+      // while the first still has its own.
+      const at = this.writeAt[page]!;
+      if (at === 0 || at === vpn + 1 || (at !== SEVERAL && this.supW[at - 1] !== e && this.usrW[at - 1] !== e)) {
+        this.writeAt[page] = vpn + 1;
+      } else {
+        this.writeAt[page] = SEVERAL;
+      }
     }
     if (this.filledCount < TLB_LIST_CAP) this.filled[this.filledCount] = vpn;
     this.filledCount++;
@@ -222,9 +268,7 @@ export class Mmu {
   write8(l: number, v: number): void {
     const e = this.w[l >>> 12]!;
     if (e !== 0) {
-      const p = e - 1 + (l & 0xfff);
-      if (this.codePage[p >>> 12] !== 0) this.onCodeWrite(p, 1);
-      this.ram[p] = v;
+      this.ram[e - 1 + (l & 0xfff)] = v;
       return;
     }
     this.physWrite8(this.translate(l, true, this.user), v);
@@ -235,7 +279,6 @@ export class Mmu {
     const o = l & 0xfff;
     if (e !== 0 && o !== 0xfff) {
       const p = e - 1 + o;
-      if (this.codePage[p >>> 12] !== 0) this.onCodeWrite(p, 2);
       this.ram[p] = v;
       this.ram[p + 1] = v >> 8;
       return;
@@ -247,9 +290,7 @@ export class Mmu {
     const e = this.w[l >>> 12]!;
     const o = l & 0xfff;
     if (e !== 0 && o <= 0xffc) {
-      const p = e - 1 + o;
-      if (this.codePage[p >>> 12] !== 0) this.onCodeWrite(p, 4);
-      this.dv.setInt32(p, v, true);
+      this.dv.setInt32(e - 1 + o, v, true);
       return;
     }
     this.writeSlow(l, 4, v, this.user);
@@ -326,9 +367,7 @@ export class Mmu {
     const e = (user ? this.usrW : this.supW)[l >>> 12]!;
     const o = l & 0xfff;
     if (e !== 0 && o <= 0xffc) {
-      const p = e - 1 + o;
-      if (this.codePage[p >>> 12] !== 0) this.onCodeWrite(p, 4);
-      this.dv.setInt32(p, v, true);
+      this.dv.setInt32(e - 1 + o, v, true);
       return;
     }
     this.writeSlow(l, 4, v, user);
