@@ -55,10 +55,11 @@ import type {
  */
 const HOT_ENTRY = 50000;
 /**
- * Entries into an instruction of a page that has a region already before the region grows to
- * include it: that page's code is hot, and until it grows each entry there leaves compiled code.
+ * A page that has a region already grows it to include an instruction after a tenth of the
+ * entries a new page needs (5,000 by default): that page's code is hot, and until it grows each
+ * entry there leaves compiled code. (A tenth of Infinity keeps the compiler off; of 1, eager.)
  */
-const GROW_ENTRY = 5000;
+const GROW_SHARE = 10;
 /**
  * LGUEST_COMPILE=off turns the region compiler off and LGUEST_COMPILE=eager compiles at the
  * first entry, so that every test can be run both ways (the compiler must be invisible).
@@ -547,9 +548,9 @@ export class I386 implements Cpu {
     return ins;
   }
 
-  /** Entries that make an instruction of physical page `page` hot (see GROW_ENTRY). */
+  /** Entries that make an instruction of physical page `page` hot (see GROW_SHARE). */
   private hotEntries(page: number): number {
-    return this.regions[page] !== undefined ? Math.min(this.threshold, GROW_ENTRY) : this.threshold;
+    return this.regions[page] !== undefined ? this.threshold / GROW_SHARE : this.threshold;
   }
 
   private refillFetch(lin: number): void {

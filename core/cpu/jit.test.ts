@@ -209,6 +209,14 @@ describe('compiled regions', () => {
     expect(compiles('call b')).toBe(0); // alone, b's loop stays interpreted
     expect(compiles('call a')).toBe(1);
     expect(compiles('call a\n    call b')).toBe(2); // the region grew to take in b's loop
+    // With the compiler turned off after a's region exists, nothing more is compiled.
+    const m = makeMachine();
+    m.load(CODE, asm(program('call a\n    int 0x1f\n    call b')));
+    m.cpu.blockThreshold = 50_000;
+    expect(m.cpu.run(10_000_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+    m.cpu.blockThreshold = Infinity;
+    expect(m.cpu.run(10_000_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+    expect(m.cpu.blockCount).toBe(1);
   });
 });
 
