@@ -5,7 +5,8 @@
 // the run with neither. The exit trace is always on in the product; "off" here gives the guest a
 // trace that records nothing, to measure what recording costs. On a loaded machine those
 // separate processes differ by several percent from noise alone, so sampling is also measured
-// paired: neighbouring slices of one guest's run, one sampled and one not.
+// paired: neighbouring slices of one guest's run, one sampled and one not, at the default
+// interval and at ten times its rate.
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ const PROMPT = 1_500_000;
  */
 const ITERATIONS = Number(process.env['OBS_BENCH_ITERATIONS'] ?? 20_000_000);
 const END = PROMPT + Number(process.env['OBS_BENCH_INSTRUCTIONS'] ?? 280_000_000);
-const RUNS = Number(process.env['OBS_BENCH_RUNS'] ?? 5);
+const RUNS = Number(process.env['OBS_BENCH_RUNS'] ?? 6);
 const INTERVAL = Number(process.env['OBS_SAMPLE_INTERVAL'] ?? DEFAULT_SAMPLE_INTERVAL);
 
 /** Runs per child process: warm-ups, then measured runs (their median is the child's result). */
@@ -129,7 +130,7 @@ const PAIR_GUESTS = Number(process.env['OBS_PAIR_GUESTS'] ?? 8);
  * the first and the second). Neighbours share the load of their moment and the bench loop they
  * run in; each pair gives sampled throughput over unsampled (CPU time without / with).
  */
-async function pairedSampling(order: number): Promise<number[]> {
+async function pairedSampling(order: number, interval: number): Promise<number[]> {
   const guest = await launchGuest(
     { name: 'obs-paired', kernel: 'builtin:demo', memoryMB: 32 },
     { consoleOutput: () => {} },
@@ -144,7 +145,7 @@ async function pairedSampling(order: number): Promise<number[]> {
   let at = PROMPT;
   if (replayTo(guest, at).kind !== 'reached') throw new Error('the demo guest did not reach its prompt');
   // One sampler throughout (starting one allocates its sample ring), attached to sampled slices only.
-  profiler.start(INTERVAL);
+  profiler.start(interval);
   const sampler = lg.sampler;
   const slice = (sampled: boolean): number => {
     lg.sampler = sampled ? sampler : null;
@@ -190,10 +191,16 @@ if (childMode) {
   console.log(JSON.stringify({ boot: mid('boot'), bench: mid('bench') }));
 } else {
   const results = new Map<string, { boot: Phase; bench: Phase }[]>(MODES.map((m) => [m.name, []]));
-  for (let r = 0; r < RUNS; r++) for (const m of MODES) results.get(m.name)!.push(measureInChild(m));
+  // Each round starts with another mode, so that none is always first: on a shared machine,
+  // processes started seconds apart differ by up to 20% (see the spread printed below).
+  for (let r = 0; r < RUNS; r++)
+    for (let k = 0; k < MODES.length; k++) {
+      const m = MODES[(r + k) % MODES.length]!;
+      results.get(m.name)!.push(measureInChild(m));
+    }
   console.log(
     `observability cost: demo guest, boot to the prompt (${PROMPT / 1e6}M instructions) and bench ${ITERATIONS} ` +
-      `(${(END - PROMPT) / 1e6}M), sampling every ${INTERVAL}; median of ${RUNS} interleaved processes ` +
+      `(${(END - PROMPT) / 1e6}M), sampling every ${INTERVAL}; median of ${RUNS} interleaved processes, the order rotating ` +
       `(each the median of ${CHILD_RUNS} runs after ${CHILD_WARMUPS} warm-ups), instructions per CPU second`,
   );
   // The boot phase is short and noisy; what recording costs per event bounds its share directly.
@@ -215,22 +222,30 @@ if (childMode) {
       const runs = results.get(m.name)!.map((x) => x[which]);
       const ips = median(runs.map((x) => x.ips));
       const d = runs[0]!;
+      // The spread shows what separate processes can resolve on this machine at all.
+      const pct = (x: number): string => `${((x / base - 1) * 100).toFixed(1)}%`;
+      const all = runs.map((x) => x.ips);
       console.log(
         `  ${which.padEnd(5)} ${m.name.padEnd(20)} ${(ips / 1e6).toFixed(1).padStart(6)} M/s  ` +
-          `${((ips / base - 1) * 100).toFixed(1).padStart(5)}%  (traced events ${m.trace ? d.exits : 0}, samples ${d.samples})`,
+          `${pct(ips).padStart(6)} (processes ${pct(Math.min(...all))} to ${pct(Math.max(...all))}; ` +
+          `traced events ${m.trace ? d.exits : 0}, samples ${d.samples})`,
       );
     }
   }
-  const ratios: number[] = [];
-  for (let g = 0; g < PAIR_GUESTS; g++) {
-    const r = await pairedSampling(g);
-    if (g > 0) ratios.push(...r); // the first guest warms up the code paths
+  // At the default interval and ten times as often: a cost that comes from the samples grows
+  // tenfold, one that comes from the run loop's shape does not.
+  for (const interval of [INTERVAL, Math.max(1, Math.round(INTERVAL / 10))]) {
+    const ratios: number[] = [];
+    for (let g = 0; g < PAIR_GUESTS; g++) {
+      const r = await pairedSampling(g, interval);
+      if (g > 0) ratios.push(...r); // the first guest warms up the code paths
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const pct = (x: number) => `${((x - 1) * 100).toFixed(1)}%`;
+    console.log(
+      `  sampling every ${interval}, paired in one process (${PAIR_SLICE / 1e6}M-instruction bench slices, ` +
+        `${ratios.length} pairs after a warm-up guest): throughput ${pct(median(ratios))} ` +
+        `(quartiles ${pct(sorted[Math.floor(sorted.length / 4)]!)} to ${pct(sorted[Math.floor((3 * sorted.length) / 4)]!)})`,
+    );
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const pct = (x: number) => `${((x - 1) * 100).toFixed(1)}%`;
-  console.log(
-    `  sampling every ${INTERVAL}, paired in one process (${PAIR_SLICE / 1e6}M-instruction bench slices, ` +
-      `${ratios.length} pairs after a warm-up guest): throughput ${pct(median(ratios))} ` +
-      `(quartiles ${pct(sorted[Math.floor(sorted.length / 4)]!)} to ${pct(sorted[Math.floor((3 * sorted.length) / 4)]!)})`,
-  );
 }
