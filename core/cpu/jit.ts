@@ -1,10 +1,11 @@
 // The region compiler: the hot code of one code page becomes one JavaScript function whose
 // basic blocks sit in a `switch` inside a loop, so jumps, loops, calls and returns that stay in
 // the page stay in compiled code; a block that branches back to its own start (a tight loop) is
-// a JavaScript loop of its own inside its case. Regions are derived data: they hang off cached instructions,
-// die with their page, and always leave the architectural state exactly as the interpreter
-// would (EIP and registers of a faulting instruction, one instruction count per retirement, a
-// stop exactly where the budget runs out).
+// a JavaScript loop of its own inside its case, and so is a run of blocks that the last of them
+// jumps back to the start of (chainLoops). Regions are derived data: they hang off cached
+// instructions, die with their page, and always leave the architectural state exactly as the
+// interpreter would (EIP and registers of a faulting instruction, one instruction count per
+// retirement, a stop exactly where the budget runs out).
 //
 // What each instruction may do in compiled code comes from its row of the opcode map (the
 // ROLE_* of optable.ts); jit-forms.ts generates the inline code of the common forms, and every
@@ -147,18 +148,9 @@ export function compileRegion(
   const index = new Map<number, number>();
   starts.forEach((o, n) => index.set(o, n));
 
-  // Pass 2: one `case` per block.
-  const handlers: Handler[] = [];
-  const blockEips: number[][] = [];
-  const instrs: Instr[] = [];
-  const list: Instr[] = [];
-  const offs: number[] = [];
-  const cases: string[] = [];
+  // Pass 2: the blocks, and which of them head a loop of several blocks.
   const base = linBase >>> 0;
-  /** Continues at an EIP computed at run time. */
-  const gotoAny = (expr: string): string =>
-    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue run; c.ip = x; c.icount = ic; break run;`;
-  starts.forEach((start, n) => {
+  const blocks = starts.map((start) => {
     const block: Instr[] = [];
     let off = start;
     for (;;) {
@@ -167,28 +159,57 @@ export function compileRegion(
       off += i.len;
       if (i.role === ROLE_BRANCH || !seen.has(off) || index.has(off)) break;
     }
+    return { start, end: off, instrs: block };
+  });
+  const loops = chainLoops(blocks, index, base, linPage);
+
+  // Pass 3: one `case` per block; a loop's head is also a JavaScript loop holding a copy of its
+  // blocks (see chainLoops).
+  const handlers: Handler[] = [];
+  const instrs: Instr[] = [];
+  const handlerOf = new Map<Instr, number>();
+  const blockEips: number[][] = [];
+  const list: Instr[] = [];
+  const offs: number[] = [];
+  for (const { start, instrs: block } of blocks) {
+    let ip = (base + start) >>> 0;
+    const eips: number[] = [];
+    for (const i of block) {
+      eips.push(ip);
+      list.push(i);
+      offs.push(ip - base);
+      ip = (ip + i.len) >>> 0;
+    }
+    blockEips.push(eips);
+  }
+  /** Continues at an EIP computed at run time. */
+  const gotoAny = (expr: string): string =>
+    `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue run; c.ip = x; c.icount = ic; break run;`;
+  /** The code of block n; inside the loop `loop` (its head and last block) when that is given. */
+  const blockCode = (n: number, loop: { head: number; tail: number } | null): string[] => {
+    const { start, end, instrs: block } = blocks[n]!;
     const len = block.length;
     const entry = (base + start) >>> 0;
     let ip = entry;
-    const eips: number[] = [];
-    blockEips.push(eips);
     // A block that would run past the limit returns its number (see Region.run).
     const budget = `if (ic + ${len} > limit) { c.ip = ${entry}; c.icount = ic; past = ${n}; break run; }`;
     // A block that jumps back to its own start is a loop of its own: a JavaScript loop inside its
     // case, so each iteration skips the trip through the switch (the budget is checked as on entry).
-    const looping = selfLoop(block[len - 1]!, (base + off) >>> 0, entry);
+    const looping = selfLoop(block[len - 1]!, (base + end) >>> 0, entry);
     /**
      * Continues at a known EIP: the block that starts there, or an exit to the run loop. The
-     * next block (the next case) is reached by falling through into it (FALL_THROUGH; out of
-     * this block's own loop first), not through the switch.
+     * next block (the next case, or the next block of a loop) is reached by falling through
+     * into it (FALL_THROUGH; out of this block's own loop first), not through the switch; a
+     * loop's head by continuing its loop.
      */
     const goto = (t: number): string => {
       if (looping && t === entry) return `${budget} continue;`;
       const m = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
-      if (m === n + 1) return looping ? `break; ${FALL_THROUGH}` : FALL_THROUGH;
+      if (loop !== null && m === loop.head) return `continue L${m};`;
+      if (m === n + 1 && (loop === null || n < loop.tail)) return looping ? `break; ${FALL_THROUGH}` : FALL_THROUGH;
       return m !== undefined ? `blk = ${m}; continue run;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
     };
-    const lines: string[] = [`case ${n}: {`, budget];
+    const lines: string[] = [budget];
     if (looping) lines.push('for (;;) {');
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
@@ -197,7 +218,7 @@ export function compileRegion(
         i.role === ROLE_PLAIN
           ? inlineForm(i, flags)
           : i.role === ROLE_USES_IP
-            ? (inlineString(i) ?? inlineX87(block, p, (base + start) >>> 0))
+            ? (inlineString(i) ?? inlineX87(block, p, entry))
             : null;
       if (f === null) flags = null;
       else if (f.flags !== undefined) flags = f.flags;
@@ -212,9 +233,6 @@ export function compileRegion(
       return out;
     };
     block.forEach((i, p) => {
-      eips.push(ip);
-      list.push(i);
-      offs.push(ip - base);
       const fall = (ip + i.len) >>> 0;
       const retire = `c.icount = ic + ${p + 1};`;
       const codeCheck = `if (c.codeGen !== cg) { c.ip = ${fall}; ${retire} break run; }`;
@@ -222,9 +240,12 @@ export function compileRegion(
       // The state at the start of this instruction, written to c before it may fault.
       const commit = `c.ip = ${ip}; c.icount = ic + ${p}; ${SPILL} ${RECORD_OUT}`;
       const viaHandler = (): string => {
-        handlers.push(i.fn);
-        instrs.push(i);
-        const h = handlers.length - 1;
+        let h = handlerOf.get(i);
+        if (h === undefined) {
+          h = handlers.push(i.fn) - 1;
+          instrs.push(i);
+          handlerOf.set(i, h);
+        }
         return `c.ip = ${ip}; c.icount = ic + ${p}; ${recordOut()} ${SPILL} h${h}(c, i${h}); ${FILL}`;
       };
       const form = forms[p]!;
@@ -250,10 +271,18 @@ export function compileRegion(
       }
       ip = fall;
     });
-    const last = block[len - 1]!;
-    if (last.role !== ROLE_BRANCH) lines.push(`ic += ${len};`, goto(ip));
-    lines.push(looping ? '}\n}' : '}');
-    cases.push(lines.join('\n'));
+    if (block[len - 1]!.role !== ROLE_BRANCH) lines.push(`ic += ${len};`, goto(ip));
+    if (looping) lines.push('}');
+    return lines;
+  };
+  const cases = blocks.map((_, n) => {
+    const tail = loops.get(n);
+    if (tail === undefined) return [`case ${n}: {`, ...blockCode(n, null), '}'].join('\n');
+    // Every block of the loop ends in a jump (the last one's fall-through included), so nothing
+    // leaves the JavaScript loop except through `continue run` and `break run`.
+    const body: string[] = [];
+    for (let k = n; k <= tail; k++) body.push('{', ...blockCode(k, { head: n, tail }), '}');
+    return [`case ${n}: L${n}: for (;;) {`, ...body, '}'].join('\n');
   });
 
   const finder = starts.map((o, n) => `case ${o}: return ${n};`).join(' ');
@@ -314,6 +343,52 @@ const FALL_THROUGH = '/* into the next block */';
 function selfLoop(i: Instr, fall: number, entry: number): boolean {
   if (i.role !== ROLE_BRANCH || i.o16 || i.a16 || !(isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb)) return false;
   return (fall + i.imm) >>> 0 === entry;
+}
+
+/** A block as pass 2 of compileRegion finds it: page offsets of its start and end, its instructions. */
+interface Block {
+  start: number;
+  end: number;
+  instrs: Instr[];
+}
+
+/**
+ * The loops of several blocks in `blocks` (address order; `index` numbers them by start offset),
+ * as head => last block: block n's last instruction jumps back to an earlier block m, and every
+ * block from m to n - 1 ends where the next one starts and may go on into it. Compiled, the head
+ * is a JavaScript loop holding a copy of blocks m..n, so an iteration never goes through the
+ * switch; the blocks keep their own cases for entries from elsewhere. Loops are taken outermost
+ * first, and never overlap.
+ */
+function chainLoops(blocks: Block[], index: Map<number, number>, base: number, linPage: number): Map<number, number> {
+  const found: [number, number][] = [];
+  blocks.forEach((b, n) => {
+    const last = b.instrs[b.instrs.length - 1]!;
+    const jump = isJcc(last.op) || last.op === 0xe9 || last.op === 0xeb;
+    if (last.role !== ROLE_BRANCH || !jump || last.o16 || last.a16) return;
+    const t = (base + b.end + last.imm) >>> 0;
+    const m = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
+    if (m === undefined || m >= n) return;
+    for (let k = m; k < n; k++) {
+      const b = blocks[k]!;
+      if (b.end !== blocks[k + 1]!.start || !goesOn(b.instrs[b.instrs.length - 1]!)) return;
+    }
+    found.push([m, n]);
+  });
+  found.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  const loops = new Map<number, number>();
+  let covered = -1;
+  for (const [m, n] of found) {
+    if (m <= covered) continue;
+    loops.set(m, n);
+    covered = n;
+  }
+  return loops;
+}
+
+/** Whether compiled code may go on from instruction i, the last of its block, to the instruction after it. */
+function goesOn(i: Instr): boolean {
+  return i.role !== ROLE_BRANCH || (isJcc(i.op) && !i.o16 && !i.a16);
 }
 
 /** True when the flag record of forms[p] is replaced before anything can observe it. */
