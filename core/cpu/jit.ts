@@ -147,6 +147,8 @@ export function compileRegion(
   if (starts.length === 0) return null;
   const index = new Map<number, number>();
   starts.forEach((o, n) => index.set(o, n));
+  /** The number of the block that starts at EIP t, if any. */
+  const blockAt = (t: number): number | undefined => (t >>> 12 === linPage ? index.get(t & 0xfff) : undefined);
 
   // Pass 2: the blocks, and which of them head a loop of several blocks.
   const base = linBase >>> 0;
@@ -161,7 +163,7 @@ export function compileRegion(
     }
     return { start, end: off, instrs: block };
   });
-  const loops = chainLoops(blocks, index, base, linPage);
+  const loops = chainLoops(blocks, blockAt, base);
 
   // Pass 3: one `case` per block; a loop's head is also a JavaScript loop holding a copy of its
   // blocks (see chainLoops).
@@ -204,7 +206,7 @@ export function compileRegion(
      */
     const goto = (t: number): string => {
       if (looping && t === entry) return `${budget} continue;`;
-      const m = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
+      const m = blockAt(t);
       if (loop !== null && m === loop.head) return `continue L${m};`;
       if (m === n + 1 && (loop === null || n < loop.tail)) return looping ? `break; ${FALL_THROUGH}` : FALL_THROUGH;
       return m !== undefined ? `blk = ${m}; continue run;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
@@ -339,10 +341,14 @@ export function compileRegion(
  */
 const FALL_THROUGH = '/* into the next block */';
 
+/** Whether i is a JMP or Jcc to fall-through + imm (no operand- or address-size prefix). */
+function directJump(i: Instr): boolean {
+  return i.role === ROLE_BRANCH && !i.o16 && !i.a16 && (isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb);
+}
+
 /** Whether branch i, the last instruction of the block at `entry` (fall-through `fall`), jumps to `entry`. */
 function selfLoop(i: Instr, fall: number, entry: number): boolean {
-  if (i.role !== ROLE_BRANCH || i.o16 || i.a16 || !(isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb)) return false;
-  return (fall + i.imm) >>> 0 === entry;
+  return directJump(i) && (fall + i.imm) >>> 0 === entry;
 }
 
 /** A block as pass 2 of compileRegion finds it: page offsets of its start and end, its instructions. */
@@ -353,25 +359,23 @@ interface Block {
 }
 
 /**
- * The loops of several blocks in `blocks` (address order; `index` numbers them by start offset),
- * as head => last block: block n's last instruction jumps back to an earlier block m, and every
+ * The loops of several blocks in `blocks` (address order, page offsets from `base`; `blockAt`
+ * numbers them by start EIP), as head => last block: block n's last instruction jumps back to an earlier block m, and every
  * block from m to n - 1 ends where the next one starts and may go on into it. Compiled, the head
  * is a JavaScript loop holding a copy of blocks m..n, so an iteration never goes through the
  * switch; the blocks keep their own cases for entries from elsewhere. Loops are taken outermost
  * first, and never overlap.
  */
-function chainLoops(blocks: Block[], index: Map<number, number>, base: number, linPage: number): Map<number, number> {
+function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefined, base: number): Map<number, number> {
   const found: [number, number][] = [];
   blocks.forEach((b, n) => {
     const last = b.instrs[b.instrs.length - 1]!;
-    const jump = isJcc(last.op) || last.op === 0xe9 || last.op === 0xeb;
-    if (last.role !== ROLE_BRANCH || !jump || last.o16 || last.a16) return;
-    const t = (base + b.end + last.imm) >>> 0;
-    const m = t >>> 12 === linPage ? index.get(t & 0xfff) : undefined;
+    if (!directJump(last)) return;
+    const m = blockAt((base + b.end + last.imm) >>> 0);
     if (m === undefined || m >= n) return;
     for (let k = m; k < n; k++) {
-      const b = blocks[k]!;
-      if (b.end !== blocks[k + 1]!.start || !goesOn(b.instrs[b.instrs.length - 1]!)) return;
+      const inner = blocks[k]!;
+      if (inner.end !== blocks[k + 1]!.start || !goesOn(inner.instrs[inner.instrs.length - 1]!)) return;
     }
     found.push([m, n]);
   });
