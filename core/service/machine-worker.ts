@@ -137,10 +137,14 @@ function die(reason: string): void {
   flushConsole();
   finished = true;
   const lastExits = observer?.lastExits() ?? [];
+  const virtualTimeNs = virtualTime();
+  // Off the shared host (its networks, DMA, guest slot) before anyone hears it is dead: a peer
+  // sending a frame to it from then on gets an error.
+  closeGuest();
   post({
     type: 'status',
     state: 'dead',
-    virtualTimeNs: virtualTime(),
+    virtualTimeNs,
     reason,
     ...(lastExits.length ? { lastExits } : {}),
   });
@@ -159,13 +163,17 @@ function shutdown(): void {
   debug = null;
   if (wakeTimer) clearTimeout(wakeTimer);
   wakeTimer = null;
+  closeGuest();
+  port.close();
+}
+
+function closeGuest(): void {
   try {
     guest?.close();
   } catch {
     /* closing a dead guest's devices must not hide why it died */
   }
   guest = null;
-  port.close();
 }
 
 function schedule(): void {
