@@ -165,8 +165,8 @@ export function compileRegion(
   });
   const loops = chainLoops(blocks, blockAt, base);
 
-  // Pass 3: one `case` per block; a loop's head is also a JavaScript loop holding a copy of its
-  // blocks (see chainLoops).
+  // Pass 3: one `case` per block, except that a loop of several blocks (see chainLoops) is one
+  // JavaScript loop holding them all, under one case for each of its blocks.
   const handlers: Handler[] = [];
   const instrs: Instr[] = [];
   const handlerOf = new Map<Instr, number>();
@@ -209,6 +209,8 @@ export function compileRegion(
       const m = blockAt(t);
       if (loop !== null && m === loop.head) return `continue L${m};`;
       if (m === n + 1 && (loop === null || n < loop.tail)) return looping ? `break; ${FALL_THROUGH}` : FALL_THROUGH;
+      if (loop !== null && m !== undefined && m > loop.head && m <= loop.tail)
+        return m > n ? `break ${forward(loop.head, m)};` : `blk = ${m}; continue L${loop.head};`;
       return m !== undefined ? `blk = ${m}; continue run;` : `c.ip = ${t >>> 0}; c.icount = ic; break run;`;
     };
     const lines: string[] = [budget];
@@ -277,14 +279,28 @@ export function compileRegion(
     if (looping) lines.push('}');
     return lines;
   };
+  const inLoop = new Set<number>();
+  for (const [head, tail] of loops) for (let k = head + 1; k <= tail; k++) inLoop.add(k);
   const cases = blocks.map((_, n) => {
     const tail = loops.get(n);
+    if (inLoop.has(n)) return '';
     if (tail === undefined) return [`case ${n}: {`, ...blockCode(n, null), '}'].join('\n');
     // Every block of the loop ends in a jump (the last one's fall-through included), so nothing
-    // leaves the JavaScript loop except through `continue run` and `break run`.
-    const body: string[] = [];
-    for (let k = n; k <= tail; k++) body.push('{', ...blockCode(k, { head: n, tail }), '}');
-    return [`case ${n}: L${n}: for (;;) {`, ...body, '}'].join('\n');
+    // leaves the JavaScript loop except through `continue run` and `break run`. Block k's code
+    // follows the end of the labeled statement forward(n, k), so that a jump from an earlier
+    // block of the loop to block k is a `break` out of it (nested: the last block's outermost),
+    // and a jump back to it sets blk to k and starts the loop over, where it is a break again.
+    // The loop's blocks have no cases of their own: theirs lead here, with blk naming the block.
+    // Inside the loop blk names the head, as it does (or an earlier block) when the block
+    // before the head falls through into it.
+    const labels: string[] = [];
+    const dispatch: string[] = [];
+    for (let k = tail; k > n; k--) labels.push(`${forward(n, k)}: {`);
+    for (let k = n + 1; k <= tail; k++) dispatch.push(`if (x === ${k}) break ${forward(n, k)};`);
+    const body = [...labels, `if (blk !== ${n}) { x = blk; blk = ${n}; ${dispatch.join(' ')} }`];
+    for (let k = n; k <= tail; k++) body.push('{', ...blockCode(k, { head: n, tail }), '}', k < tail ? '}' : '');
+    const entries = Array.from({ length: tail - n + 1 }, (_, k) => `case ${n + k}:`).join(' ');
+    return [`${entries} L${n}: for (;;) {`, ...body, '}'].join('\n');
   });
 
   const finder = starts.map((o, n) => `case ${o}: return ${n};`).join(' ');
@@ -335,6 +351,9 @@ export function compileRegion(
   };
 }
 
+/** The label whose end is the start of block k in the loop headed by block `head`. */
+const forward = (head: number, k: number): string => `F${head}_${k}`;
+
 /**
  * What a block's last line is when it continues in the next block: nothing, so that the code
  * runs on into the next `case` (blocks are in address order, so this is the usual fall-through).
@@ -360,11 +379,11 @@ interface Block {
 
 /**
  * The loops of several blocks in `blocks` (address order, page offsets from `base`; `blockAt`
- * numbers them by start EIP), as head => last block: block n's last instruction jumps back to an earlier block m, and every
- * block from m to n - 1 ends where the next one starts and may go on into it. Compiled, the head
- * is a JavaScript loop holding a copy of blocks m..n, so an iteration never goes through the
- * switch; the blocks keep their own cases for entries from elsewhere. Loops are taken outermost
- * first, and never overlap.
+ * numbers them by start EIP), as head => last block: block n's last instruction jumps back to an
+ * earlier block m, and every block from m to n - 1 ends where the next one starts and may go on
+ * into it. Compiled, blocks m..n are one JavaScript loop, so that neither an iteration nor a
+ * jump between its blocks goes through the switch. Loops are taken outermost first, and never
+ * overlap.
  */
 function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefined, base: number): Map<number, number> {
   const found: [number, number][] = [];
