@@ -29,6 +29,13 @@ const ARITH = 0x8d5,
 export const RECORD_DECLARE = 'let fk = -1, fa = 0, fb = 0, fr = 0;';
 export const RECORD_OUT = 'if (fk >= 0) fk = writeRecord(c, fk, fa, fb, fr);';
 
+/**
+ * Inside a region the general registers live in the locals q0..q7: SPILL writes them to c.gpr
+ * (g), FILL reads them back.
+ */
+export const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
+export const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
+
 /** Writes the packed record (fk >= 0, fa, fb, fr: see RECORD_DECLARE) to c; returns -1, the new fk. */
 export function writeRecord(c: FlagState, fk: number, fa: number, fb: number, fr: number): number {
   const lazy = fk >> 4;
@@ -68,7 +75,8 @@ export interface Form {
   /**
    * The lazy-flag record, run after `code` (it reads a, b, r, the record locals and c.flags); the
    * region leaves it out when a later instruction of the block replaces every status flag first
-   * and nothing in between can fault or read them.
+   * and nothing in between can fault or read them. '' when `code` writes the record locals
+   * itself (an x87 run holding integer instructions: see jit-x87.ts).
    */
   record?: string;
   /** Calls something that reads or writes the flag record in c (RECORD_OUT must run before it). */

@@ -134,7 +134,7 @@ function x87Generator(seed: number): () => string {
   const ARITH = ['fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'];
   const prepared = (): string => `${size()} [ebx + ${DOUBLES + 8 * (next() % 24)}]`;
   // A stack-neutral stretch of the forms compiled regions run as one piece: pushes, then
-  // arithmetic, exchanges and copies, then as many pops.
+  // arithmetic, exchanges, copies and integer forms, then as many pops.
   const run = (): string => {
     const depth = 1 + (next() % 3);
     const lines: string[] = [];
@@ -147,6 +147,9 @@ function x87Generator(seed: number): () => string {
           `fxch st${1 + (next() % 3)}`,
           `fst st${next() % 4}`,
           `${pick(['fcomi', 'fucomi'])} st0, st${next() % 4}`,
+          // Integer forms inside a stretch: its piece holds them when no FCOMI is in it.
+          `${pick(ALU)} ${pick(R)}, ${pick(R)}`,
+          `${pick(['inc', 'dec', 'not', 'neg'])} ${pick(R)}\n ${pick(['shl', 'sar'])} ${pick(R)}, ${1 + (next() % 31)}`,
         ]),
       );
     for (let j = 0; j < depth; j++)

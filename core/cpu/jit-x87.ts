@@ -7,7 +7,8 @@
 // for arithmetic, a normal result, a TLB hit for memory. Otherwise the inline code does nothing
 // and the FPU runs the instruction, so results, status word (C1, PE, ES), tags, TOP and
 // FIP/FOP/FDP always come out as the interpreter's. Consecutive escapes of a basic block that
-// all have such code compile to one piece ("runs", below).
+// all have such code (with maybe simple integer instructions between them) compile to one piece
+// ("runs", below).
 //
 // Generated code runs in a region (jit.ts) and sees its locals: c, g, q0..q7, ic, the flag
 // record's fk (jit-forms.ts), R/W/dv (TLB tables, RAM) and `x87`, the X87_RUNTIME
@@ -16,7 +17,8 @@
 
 import { x87Compiled } from './exec-system';
 import type { Instr } from './instr';
-import { COMMIT, STORED, eaOf, type Form } from './jit-forms';
+import { COMMIT, RECORD_OUT, SPILL, STORED, eaOf, inlineForm, type Form } from './jit-forms';
+import { ROLE_PLAIN } from './optable';
 import { productError } from './x87-fast';
 import { copyST, exchange, pop, shadowCache } from './x87-stack';
 
@@ -41,38 +43,34 @@ const SUMMARY = 0x8080,
 const MIN_NORMAL = '2.2250738585072014e-308',
   MIN_SINGLE = '1.1754943508222875e-38';
 
-const PLANS = new WeakMap<Instr[], (Form | null)[]>();
-
 /**
- * Inline code for the x87 escape block[p] (a basic block being compiled, starting at EIP
- * `start`), or null when it runs through its handler. The first escape of a run carries the
- * whole run's code and the others an empty form.
+ * The x87 code of a basic block being compiled (starting at EIP `start`), by position: for an
+ * escape its inline code, or null when it runs through its handler; undefined for any other
+ * instruction, which the region compiler does itself. The first instruction of a run carries the
+ * whole run's code and the others (integer instructions inside it too) an empty form.
  */
-export function inlineX87(block: Instr[], p: number, start: number): Form | null {
-  let plan = PLANS.get(block);
-  if (plan === undefined) {
-    plan = planBlock(block, start);
-    PLANS.set(block, plan);
-  }
-  return plan[p]!;
-}
-
-function planBlock(block: Instr[], start: number): (Form | null)[] {
+export function planX87(block: Instr[], start: number): (Form | null | undefined)[] {
   const eips: number[] = [];
   block.forEach((_, p) => eips.push(p === 0 ? start : (eips[p - 1]! + block[p - 1]!.len) >>> 0));
-  const plan: (Form | null)[] = [];
+  const plan: (Form | null | undefined)[] = [];
   while (plan.length < block.length) {
     const p = plan.length;
-    const run = runAt(block, p, eips);
+    const i = block[p]!;
+    const run = isEscape(i) ? runAt(block, p, eips) : null;
     if (run === null) {
-      plan.push(escapeForm(block[p]!, eips[p]!));
+      plan.push(isEscape(i) ? escapeForm(i, eips[p]!) : undefined);
       continue;
     }
-    plan.push({ code: run.code, faults: true, stores: false, ...(run.eflags ? { flags: null } : {}) });
+    // A run holding integer instructions writes their flag records itself (record ''), and leaves
+    // the flags to be read from the record.
+    const records = run.integer ? { flags: null, record: '' } : {};
+    plan.push({ code: run.code, faults: true, stores: false, ...(run.eflags ? { flags: null } : {}), ...records });
     for (let j = 1; j < run.n; j++) plan.push({ code: '', faults: false, stores: false });
   }
   return plan;
 }
+
+const isEscape = (i: Instr): boolean => i.op >= 0xd8 && i.op <= 0xdf;
 
 /** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
 function fpuCall(i: Instr, eip: number): string {
@@ -83,7 +81,7 @@ function fpuCall(i: Instr, eip: number): string {
 /** Inline code for one x87 escape, or null when it runs through its handler. */
 function escapeForm(i: Instr, eip: number): Form | null {
   // With LOCK an escape is #UD: its handler raises it.
-  if (i.op < 0xd8 || i.op > 0xdf || i.a16 || i.lock) return null;
+  if (i.a16 || i.lock) return null;
   const mem = i.mod !== 3;
   if (mem && !FLAT[i.seg]) return null;
   const stores = mem && (i.op & 1) === 1;
@@ -240,10 +238,11 @@ function memoryForm(i: Instr): Fast | null {
 
 // ---------------------------------------------------------------------------------------------
 // Runs: consecutive escapes of a block that only move and compute doubles (FLD/FXCH/FST(P)
-// ST(i), FADD/FSUB/FSUBR/FMUL in register forms, FLD m32/m64, FCOMI/FUCOMI(P)) run as one
+// ST(i), FADD/FSUB/FSUBR/FMUL in register forms, FLD m32/m64, FCOMI/FUCOMI(P)), and integer
+// instructions between them that touch nothing but registers and flags (integerStep), run as one
 // piece of code on locals: the stack positions are resolved while compiling, the conditions are
 // checked once, and the state is written once at the end, as the last instruction of the run
-// leaves it. Nothing is written before every value has proved to be a normal double or a zero
+// leaves it (the integer instructions run after that: they cannot fault). Nothing is written before every value has proved to be a normal double or a zero
 // (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one.
 
 /** One instruction of a run, as the run code sees it. */
@@ -431,19 +430,42 @@ const rotate = (mask: number, bits: number): string =>
     : `((${mask} << (t * ${bits})) | (${mask} >>> (${8 * bits} - t * ${bits}))) & ${(1 << (8 * bits)) - 1}`;
 
 /**
- * The run of escapes starting at block[p] (at least two), as code: the fast piece, and the run's
- * instructions one by one through the FPU for when it does not apply. Returns the code and how
- * many instructions it covers, or null when no run starts here.
+ * An integer instruction that a run may hold (between two of its escapes): inline code that
+ * neither faults, stores nor reads the flags, so that it may run after the run's fast piece, or
+ * in its place among the escapes when the FPU runs them one by one.
  */
-function runAt(block: Instr[], p: number, eips: number[]): { code: string; n: number; eflags: boolean } | null {
+function integerStep(i: Instr): Form | null {
+  const f = i.role === ROLE_PLAIN ? inlineForm(i, null) : null;
+  return f === null || f.faults || f.stores || f.reads === true || f.recordInC === true ? null : f;
+}
+
+/**
+ * The run of escapes starting at block[p] (at least two, maybe with integer instructions between
+ * them when none is an FCOMI: see integerStep), as code: the fast piece, and the run's
+ * instructions one by one (the escapes through the FPU) for when it does not apply. Returns the
+ * code, how many instructions it covers and whether integer ones are among them, or null when no
+ * run starts here.
+ */
+function runAt(
+  block: Instr[],
+  p: number,
+  eips: number[],
+): { code: string; n: number; eflags: boolean; integer: boolean } | null {
   const st = new RunStack();
+  const integer = new Map<number, Form>();
   let n = 0,
     eflags = false,
     mem = false;
   for (; p + n < block.length && n < 16; n++) {
     const i = block[p + n]!;
     const s = stepOf(i);
-    if (s === null) break;
+    if (s === null) {
+      const f = eflags ? null : integerStep(i);
+      if (f === null) break;
+      integer.set(n, f);
+      continue;
+    }
+    if (s.kind === 'fcomi' && integer.size > 0) break;
     const undo = st.mark();
     st.error = null;
     if (!runStep(st, s, i)) {
@@ -453,7 +475,8 @@ function runAt(block: Instr[], p: number, eips: number[]): { code: string; n: nu
     if (s.kind === 'fcomi') eflags = true;
     if (s.kind === 'load') mem = true;
   }
-  if (n < 2) return null;
+  while (integer.has(n - 1)) integer.delete(--n);
+  if (n - integer.size < 2) return null;
   const lastI = block[p + n - 1]!;
   const fop = ((lastI.op & 7) << 8) | lastI.modrm;
   // Tags: slots holding a value at the end become "valid" (or "zero", zt), popped ones "empty".
@@ -492,17 +515,24 @@ function runAt(block: Instr[], p: number, eips: number[]): { code: string; n: nu
     `if (pe !== (s & 32)) s2 = (s2 | 32) & ${~SUMMARY}; X.status = s2; ` +
     `X.fip = ${eips[p + n - 1]!}; X.fop = ${fop};${mem ? ' X.fdp = fdp;' : ''}` +
     `${eflags ? ` c.flags = (c.flags & ${~ARITH_FLAGS}) | fl; c.lazy = 0; fk = -1;` : ''} done = true;`;
+  // One by one: an escape after an integer instruction writes the registers and the record
+  // (changed since the first COMMIT) before the FPU runs it.
   const slow = block
     .slice(p, p + n)
-    .map(
-      (i, j) => `${j === 0 ? COMMIT : `c.ip = ${eips[p + j]!}; c.icount = ic + ${p + j};`} ${fpuCall(i, eips[p + j]!)}`,
-    )
+    .map((i, j) => {
+      const f = integer.get(j);
+      if (f !== undefined) return `${f.code} ${f.record ?? ''}`;
+      const at = `c.ip = ${eips[p + j]!}; c.icount = ic + ${p + j};`;
+      return `${j === 0 ? COMMIT : integer.has(j - 1) ? `${at} ${SPILL} ${RECORD_OUT}` : at} ${fpuCall(i, eips[p + j]!)}`;
+    })
     .join('\n');
+  const fast = [...integer.values()].map((f) => `${f.code} ${f.record ?? ''}`);
+  // x (a region scratch local) carries `done` out of the block, whose `s` hides the region's.
   const code =
     `{ const X = c.x87, s = X.status; let done = false; ` +
     `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & 3903) === 575) { ` +
     `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; let pe = s & 32, fl = 0, fdp = 0; ` +
     `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n` +
-    `if (!done) {\n${slow}\n} }`;
-  return { code, n, eflags };
+    `x = done ? 1 : 0; }\nif (x === 0) {\n${slow}\n}${fast.length > 0 ? ` else { ${fast.join(' ')} }` : ''}`;
+  return { code, n, eflags, integer: integer.size > 0 };
 }

@@ -309,6 +309,42 @@ describe('x87 code in compiled regions', () => {
     expect(exits[0]![0]).toMatchObject({ kind: 'exit', vector: 6 });
   });
 
+  test('#MF at an escape after integer instructions of the same run leaves their results', () => {
+    // Precision exceptions unmasked: the runs go through the FPU one by one. 2^53 - 40 grows by
+    // one an iteration until a sum is inexact; the next escape (FLD, after ADD and SHL) raises #MF.
+    const program = `
+      finit
+      fldcw [${DATA}]
+      fld1
+      fld qword [${DATA + 8}]
+      xor eax, eax
+      mov ecx, 100
+    l:
+      fadd st0, st1
+      add eax, ecx
+      shl edx, 1
+      fld st0
+      fstp st0
+      dec ecx
+      jnz l
+      int 0x1f`;
+    const exits = [Infinity, 1].map((threshold) => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      m.mem.ramView.setUint16(DATA, 0x025f, true);
+      m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
+      m.cpu.gpr[2] = 0x12345;
+      m.cpu.blockThreshold = threshold;
+      return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
+    });
+    expect(exits[0]!.exit).toMatchObject({ kind: 'exit', vector: 16 });
+    expect(exits[1]!.exit).toEqual(exits[0]!.exit);
+    expect(exits[1]!.state).toEqual(exits[0]!.state);
+    expect(exits[1]!.regions).toBeGreaterThan(0);
+    // 2^53 - 40 + 41 is the first inexact sum: 41 iterations added ECX = 100 down to 60.
+    expect(exits[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
+  });
+
   test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
     const a = run(Infinity);
     const b = run(1);

@@ -18,8 +18,10 @@ import type { Handler, Instr } from './instr';
 import { ROLE_BRANCH, ROLE_NEVER, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
   COMMIT,
+  FILL,
   RECORD_DECLARE,
   RECORD_OUT,
+  SPILL,
   condition,
   eaOf,
   fusedCondition,
@@ -31,7 +33,7 @@ import {
   type FlagSource,
   type Form,
 } from './jit-forms';
-import { X87_RUNTIME, inlineX87 } from './jit-x87';
+import { X87_RUNTIME, planX87 } from './jit-x87';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
 export interface Region {
@@ -69,8 +71,6 @@ export interface Region {
  * the state as at the start of the instruction is written to c, so a fault leaves the region
  * with it; every other exit leaves through the end of the loop (`break run`).
  */
-const SPILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `g[${r}] = q${r};`).join(' ');
-const FILL = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => `q${r} = g[${r}];`).join(' ');
 
 /** Most instructions in one region (bounds the size of the generated function). */
 export const MAX_REGION = 150;
@@ -217,13 +217,17 @@ export function compileRegion(
     if (looping) lines.push('for (;;) {');
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
+    const x87 = planX87(block, entry);
     const forms = block.map((i, p) => {
+      const planned = x87[p];
       const f =
-        i.role === ROLE_PLAIN
-          ? inlineForm(i, flags)
-          : i.role === ROLE_USES_IP
-            ? (inlineString(i) ?? inlineX87(block, p, entry))
-            : null;
+        planned !== undefined
+          ? planned
+          : i.role === ROLE_PLAIN
+            ? inlineForm(i, flags)
+            : i.role === ROLE_USES_IP
+              ? inlineString(i)
+              : null;
       if (f === null) flags = null;
       else if (f.flags !== undefined) flags = f.flags;
       return f;
