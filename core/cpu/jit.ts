@@ -300,8 +300,8 @@ export function compileRegion(
     const labels: string[] = [];
     const dispatch: string[] = [];
     for (let k = tail; k > n; k--) labels.push(`${forward(n, k)}: {`);
-    for (let k = n + 1; k <= tail; k++) dispatch.push(`if (x === ${k}) break ${forward(n, k)};`);
-    const body = [...labels, `if (blk !== ${n}) { x = blk; blk = ${n}; ${dispatch.join(' ')} }`];
+    for (let k = n + 1; k <= tail; k++) dispatch.push(`case ${k}: break ${forward(n, k)};`);
+    const body = [...labels, `if (blk !== ${n}) { x = blk; blk = ${n}; switch (x) { ${dispatch.join(' ')} } }`];
     for (let k = n; k <= tail; k++) body.push('{', ...blockCode(k, { head: n, tail }), '}', k < tail ? '}' : '');
     const entries = Array.from({ length: tail - n + 1 }, (_, k) => `case ${n + k}:`).join(' ');
     return [`${entries} L${n}: for (;;) {`, ...body, '}'].join('\n');
@@ -384,10 +384,10 @@ interface Block {
 /**
  * The loops of several blocks in `blocks` (address order, page offsets from `base`; `blockAt`
  * numbers them by start EIP), as head => last block: block n's last instruction jumps back to an
- * earlier block m, and every block from m to n - 1 ends where the next one starts and may go on
- * into it. Compiled, blocks m..n are one JavaScript loop, so that neither an iteration nor a
- * jump between its blocks goes through the switch. Loops are taken outermost first, and never
- * overlap.
+ * earlier block m. Compiled, blocks m..n are one JavaScript loop, so that neither an iteration
+ * nor a jump between its blocks goes through the switch (a block in it that is never reached
+ * from the others costs nothing; the last one never runs on into the loop's start, as it ends
+ * in a jump). Loops that overlap are merged into one.
  */
 function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefined, base: number): Map<number, number> {
   const found: [number, number][] = [];
@@ -395,27 +395,16 @@ function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefine
     const last = b.instrs[b.instrs.length - 1]!;
     if (!directJump(last)) return;
     const m = blockAt((base + b.end + last.imm) >>> 0);
-    if (m === undefined || m >= n) return;
-    for (let k = m; k < n; k++) {
-      const inner = blocks[k]!;
-      if (inner.end !== blocks[k + 1]!.start || !goesOn(inner.instrs[inner.instrs.length - 1]!)) return;
-    }
-    found.push([m, n]);
+    if (m !== undefined && m < n) found.push([m, n]);
   });
-  found.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  found.sort((x, y) => x[0] - y[0]);
   const loops = new Map<number, number>();
-  let covered = -1;
+  let head = -1;
   for (const [m, n] of found) {
-    if (m <= covered) continue;
-    loops.set(m, n);
-    covered = n;
+    if (head >= 0 && m <= loops.get(head)!) loops.set(head, Math.max(n, loops.get(head)!));
+    else loops.set((head = m), n);
   }
   return loops;
-}
-
-/** Whether compiled code may go on from instruction i, the last of its block, to the instruction after it. */
-function goesOn(i: Instr): boolean {
-  return i.role !== ROLE_BRANCH || (isJcc(i.op) && !i.o16 && !i.a16);
 }
 
 /** True when the flag record of forms[p] is replaced before anything can observe it. */
