@@ -62,7 +62,12 @@ function recordKind(lop: number, sz: number, lazy: number): number {
 }
 
 /** What a following Jcc/SETcc/CMOVcc may read from the locals a, b, r instead of the flags. */
-export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
+/**
+ * Where the status flags are, for a following condition: the operands and result of an
+ * instruction in a/b/r, or ('eflags') in c itself with the record locals written out (fk = -1),
+ * as FCOMI leaves them.
+ */
+export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32' | 'eflags';
 
 export interface Form {
   code: string;
@@ -349,7 +354,27 @@ const COND_ADD32 = [
   '',
 ];
 const COND_ZS32 = ['', '', '', '', 'r === 0', 'r !== 0', '', '', 'r < 0', 'r >= 0', '', '', '', '', '', ''];
+/** Conditions on concrete EFLAGS (OF 11, SF 7, ZF 6, PF 2, CF 0), when no flag is lazy. */
+const COND_EFLAGS = [
+  '(f & 2048) !== 0',
+  '(f & 2048) === 0',
+  '(f & 1) !== 0',
+  '(f & 1) === 0',
+  '(f & 64) !== 0',
+  '(f & 64) === 0',
+  '(f & 65) !== 0',
+  '(f & 65) === 0',
+  '(f & 128) !== 0',
+  '(f & 128) === 0',
+  '(f & 4) !== 0',
+  '(f & 4) === 0',
+  '(((f >> 7) ^ (f >> 11)) & 1) !== 0',
+  '(((f >> 7) ^ (f >> 11)) & 1) === 0',
+  '((f & 64) !== 0 || (((f >> 7) ^ (f >> 11)) & 1) !== 0)',
+  '((f & 64) === 0 && (((f >> 7) ^ (f >> 11)) & 1) === 0)',
+].map((e, cc) => `(c.lazy === 0 ? ${e.replaceAll('f', 'c.flags')} : testCond(c, ${cc}))`);
 const FUSED: Record<FlagSource, string[]> = {
+  eflags: COND_EFLAGS,
   sub32: COND_SUB32,
   sub8: COND_SUB8,
   logic32: COND_LOGIC32,

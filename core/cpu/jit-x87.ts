@@ -64,7 +64,7 @@ export function planX87(block: Instr[], start: number): (Form | null | undefined
     // A run holding integer instructions writes their flag records itself (record ''), and leaves
     // the flags to be read from the record.
     const records = run.integer ? { flags: null, record: '' } : {};
-    plan.push({ code: run.code, faults: true, stores: false, ...(run.eflags ? { flags: null } : {}), ...records });
+    plan.push({ code: run.code, faults: true, stores: false, ...(run.eflags ? { flags: 'eflags' } : {}), ...records });
     for (let j = 1; j < run.n; j++) plan.push({ code: '', faults: false, stores: false });
   }
   return plan;
@@ -97,7 +97,7 @@ function escapeForm(i: Instr, eip: number): Form | null {
   }
   const fast = mem ? memoryForm(i) : registerForm(i);
   const code = fast === null ? step : guarded(i, eip, fast.body, step, mem);
-  const flags = fast?.eflags === true ? { flags: null } : {};
+  const flags = fast?.eflags === true ? { flags: 'eflags' as const } : {};
   return { code, faults: true, stores, ...flags };
 }
 

@@ -309,10 +309,28 @@ describe('x87 code in compiled regions', () => {
     expect(exits[0]![0]).toMatchObject({ kind: 'exit', vector: 6 });
   });
 
+  /** `program` (its machine prepared by `setup`) interpreted, then compiled from the start. */
+  const bothWays = (program: string, setup: (m: TestMachine) => void) =>
+    [Infinity, 1].map((threshold) => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      setup(m);
+      m.cpu.blockThreshold = threshold;
+      return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
+    });
+  /** Both ran into #MF and stopped in the same state, the compiled one with regions. */
+  const expectSameMF = (runs: ReturnType<typeof bothWays>): void => {
+    expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 16 });
+    expect(runs[1]!.exit).toEqual(runs[0]!.exit);
+    expect(runs[1]!.state).toEqual(runs[0]!.state);
+    expect(runs[1]!.regions).toBeGreaterThan(0);
+  };
+
   test('#MF at an escape after integer instructions of the same run leaves their results', () => {
     // Precision exceptions unmasked: the runs go through the FPU one by one. 2^53 - 40 grows by
     // one an iteration until a sum is inexact; the next escape (FLD, after ADD and SHL) raises #MF.
-    const program = `
+    const runs = bothWays(
+      `
       finit
       fldcw [${DATA}]
       fld1
@@ -327,22 +345,48 @@ describe('x87 code in compiled regions', () => {
       fstp st0
       dec ecx
       jnz l
-      int 0x1f`;
-    const exits = [Infinity, 1].map((threshold) => {
-      const m = makeMachine();
-      m.load(CODE, asm(program));
-      m.mem.ramView.setUint16(DATA, 0x025f, true);
-      m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
-      m.cpu.gpr[2] = 0x12345;
-      m.cpu.blockThreshold = threshold;
-      return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
-    });
-    expect(exits[0]!.exit).toMatchObject({ kind: 'exit', vector: 16 });
-    expect(exits[1]!.exit).toEqual(exits[0]!.exit);
-    expect(exits[1]!.state).toEqual(exits[0]!.state);
-    expect(exits[1]!.regions).toBeGreaterThan(0);
+      int 0x1f`,
+      (m) => {
+        m.mem.ramView.setUint16(DATA, 0x025f, true);
+        m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
+        m.cpu.gpr[2] = 0x12345;
+      },
+    );
+    expectSameMF(runs);
     // 2^53 - 40 + 41 is the first inexact sum: 41 iterations added ECX = 100 down to 60.
-    expect(exits[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
+    expect(runs[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
+  });
+
+  test('a branch after an FCOMI that stopped on an unmasked exception reads the flags before it', () => {
+    // Invalid operation unmasked: the NaN at ECX = 10 leaves EFLAGS as CMP set them (JB taken),
+    // then FSTP raises #MF. EDX counts the branches not taken.
+    const runs = bothWays(
+      `
+      finit
+      fldcw [${DATA}]
+      mov ebx, ${DATA + 8}
+      mov ecx, 50
+      xor edx, edx
+    l:
+      fld qword [ebx + ecx*8]
+      fld1
+      cmp ecx, 20
+      fcomip st0, st1
+      jb low
+      add edx, 1
+    low:
+      fstp st0
+      dec ecx
+      jnz l
+      int 0x1f`,
+      (m) => {
+        const dv = m.mem.ramView;
+        dv.setUint16(DATA, 0x027e, true);
+        for (let k = 0; k <= 50; k++) dv.setFloat64(DATA + 8 + 8 * k, k === 10 ? NaN : 1, true);
+      },
+    );
+    expectSameMF(runs);
+    expect(runs[0]!.state.gpr[2]).toBe(40); // ECX = 50..11: 1.0 < 1.0 is false, JB not taken
   });
 
   test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
