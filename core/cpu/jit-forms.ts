@@ -61,11 +61,10 @@ function recordKind(lop: number, sz: number, lazy: number): number {
   return lop | (sz === 8 ? 4 : 0) | (lazy << 4);
 }
 
-/** What a following Jcc/SETcc/CMOVcc may read from the locals a, b, r instead of the flags. */
 /**
- * Where the status flags are, for a following condition: the operands and result of an
- * instruction in a/b/r, or ('eflags') in c itself with the record locals written out (fk = -1),
- * as FCOMI leaves them.
+ * What a following Jcc/SETcc/CMOVcc may read instead of the flag record: the operands and result
+ * of an instruction in the locals a, b, r, or ('eflags') the flags in c itself, the record
+ * locals written out (fk = -1), as FCOMI leaves them.
  */
 export type FlagSource = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32' | 'eflags';
 

@@ -242,8 +242,9 @@ function memoryForm(i: Instr): Fast | null {
 // instructions between them that touch nothing but registers and flags (integerStep), run as one
 // piece of code on locals: the stack positions are resolved while compiling, the conditions are
 // checked once, and the state is written once at the end, as the last instruction of the run
-// leaves it (the integer instructions run after that: they cannot fault). Nothing is written before every value has proved to be a normal double or a zero
-// (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one.
+// leaves it (the integer instructions run after that: they cannot fault). Nothing is written
+// before every value has proved to be a normal double or a zero (and every load a TLB hit);
+// otherwise the FPU runs the run's instructions one by one.
 
 /** One instruction of a run, as the run code sees it. */
 interface Step {

@@ -1,8 +1,8 @@
 // The region compiler: the hot code of one code page becomes one JavaScript function whose
 // basic blocks sit in a `switch` inside a loop, so jumps, loops, calls and returns that stay in
 // the page stay in compiled code; a block that branches back to its own start (a tight loop) is
-// a JavaScript loop of its own inside its case, and so is a run of blocks that the last of them
-// jumps back to the start of (chainLoops). Regions are derived data: they hang off cached
+// a JavaScript loop of its own inside its case, and so are the blocks from any earlier block to
+// one that jumps back to it (chainLoops). Regions are derived data: they hang off cached
 // instructions, die with their page, and always leave the architectural state exactly as the
 // interpreter would (EIP and registers of a faulting instruction, one instruction count per
 // retirement, a stop exactly where the budget runs out).
@@ -62,15 +62,13 @@ export interface Region {
   dead: boolean;
 }
 
-/**
- * Inside a region the general registers live in the locals q0..q7: they are written back to
- * c.gpr (SPILL) whenever the region is left and before every handler call, and read again after
- * it. The flag record lives in locals too (RECORD_OUT of jit-forms.ts). The region function has
- * no try/catch (around the hot loop it measurably slowed the engine's optimised code down):
- * before anything that may raise a fault (a handler, a TLB-miss path: COMMIT in jit-forms.ts)
- * the state as at the start of the instruction is written to c, so a fault leaves the region
- * with it; every other exit leaves through the end of the loop (`break run`).
- */
+// Inside a region the general registers live in the locals q0..q7: they are written back to
+// c.gpr (SPILL) whenever the region is left and before every handler call, and read again after
+// it (FILL). The flag record lives in locals too (RECORD_OUT of jit-forms.ts). The region
+// function has no try/catch (around the hot loop it measurably slowed the engine's optimised
+// code down): before anything that may raise a fault (a handler, a TLB-miss path: COMMIT in
+// jit-forms.ts) the state as at the start of the instruction is written to c, so a fault leaves
+// the region with it; every other exit leaves through the end of the loop (`break run`).
 
 /** Most instructions in one region (bounds the size of the generated function). */
 export const MAX_REGION = 150;
