@@ -50,6 +50,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** A ratio to 1 as a signed change: 0.985 -> "-1.5%". */
+const percent = (ratio: number): string => `${((ratio - 1) * 100).toFixed(1)}%`;
+
 /** "Trace off": the same calls, recording nothing (the only trace class in its process). */
 class UntracedExits extends ExitTrace {
   override record(): number {
@@ -223,11 +226,10 @@ if (childMode) {
       const ips = median(runs.map((x) => x.ips));
       const d = runs[0]!;
       // The spread shows what separate processes can resolve on this machine at all.
-      const pct = (x: number): string => `${((x / base - 1) * 100).toFixed(1)}%`;
       const all = runs.map((x) => x.ips);
       console.log(
         `  ${which.padEnd(5)} ${m.name.padEnd(20)} ${(ips / 1e6).toFixed(1).padStart(6)} M/s  ` +
-          `${pct(ips).padStart(6)} (processes ${pct(Math.min(...all))} to ${pct(Math.max(...all))}; ` +
+          `${percent(ips / base).padStart(6)} (processes ${percent(Math.min(...all) / base)} to ${percent(Math.max(...all) / base)}; ` +
           `traced events ${m.trace ? d.exits : 0}, samples ${d.samples})`,
       );
     }
@@ -241,11 +243,10 @@ if (childMode) {
       if (g > 0) ratios.push(...r); // the first guest warms up the code paths
     }
     const sorted = [...ratios].sort((a, b) => a - b);
-    const pct = (x: number) => `${((x - 1) * 100).toFixed(1)}%`;
     console.log(
       `  sampling every ${interval}, paired in one process (${PAIR_SLICE / 1e6}M-instruction bench slices, ` +
-        `${ratios.length} pairs after a warm-up guest): throughput ${pct(median(ratios))} ` +
-        `(quartiles ${pct(sorted[Math.floor(sorted.length / 4)]!)} to ${pct(sorted[Math.floor((3 * sorted.length) / 4)]!)})`,
+        `${ratios.length} pairs after a warm-up guest): throughput ${percent(median(ratios))} ` +
+        `(quartiles ${percent(sorted[Math.floor(sorted.length / 4)]!)} to ${percent(sorted[Math.floor((3 * sorted.length) / 4)]!)})`,
     );
   }
 }

@@ -44,21 +44,23 @@ const MIN_NORMAL = '2.2250738585072014e-308',
   MIN_SINGLE = '1.1754943508222875e-38';
 
 /**
- * The x87 code of a basic block being compiled (starting at EIP `start`), by position: for an
+ * The x87 code of a basic block being compiled (its instructions at `eips`), by position: for an
  * escape its inline code, or null when it runs through its handler; undefined for any other
  * instruction, which the region compiler does itself. The first instruction of a run carries the
  * whole run's code and the others (integer instructions inside it too) an empty form.
  */
-export function planX87(block: Instr[], start: number): (Form | null | undefined)[] {
-  const eips: number[] = [];
-  block.forEach((_, p) => eips.push(p === 0 ? start : (eips[p - 1]! + block[p - 1]!.len) >>> 0));
+export function planX87(block: Instr[], eips: number[]): (Form | null | undefined)[] {
   const plan: (Form | null | undefined)[] = [];
   while (plan.length < block.length) {
     const p = plan.length;
     const i = block[p]!;
-    const run = isEscape(i) ? runAt(block, p, eips) : null;
+    if (!isEscape(i)) {
+      plan.push(undefined);
+      continue;
+    }
+    const run = runAt(block, p, eips);
     if (run === null) {
-      plan.push(isEscape(i) ? escapeForm(i, eips[p]!) : undefined);
+      plan.push(escapeForm(i, eips[p]!));
       continue;
     }
     // A run holding integer instructions writes their flag records itself (record ''), and leaves

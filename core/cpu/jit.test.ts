@@ -286,6 +286,16 @@ describe('x87 code in compiled regions', () => {
     }
   };
 
+  /** `program` (its machine prepared by `setup`) interpreted, then compiled from the start. */
+  const bothWays = (program: string, setup: (m: TestMachine) => void) =>
+    [Infinity, 1].map((threshold) => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      setup(m);
+      m.cpu.blockThreshold = threshold;
+      return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
+    });
+
   test('a LOCK-prefixed escape raises #UD in compiled code too', () => {
     const locked = `
       finit
@@ -299,25 +309,12 @@ describe('x87 code in compiled regions', () => {
       db 0xf0, 0xd8, 0xc1 ; lock fadd st0, st1
       fadd st0, st1
       int 0x1f`;
-    const exits = [Infinity, 1].map((threshold) => {
-      const m = makeMachine();
-      m.load(CODE, asm(locked));
-      m.cpu.blockThreshold = threshold;
-      return [m.cpu.run(100_000), m.cpu.exportState()];
-    });
-    expect(exits[1]).toEqual(exits[0]);
-    expect(exits[0]![0]).toMatchObject({ kind: 'exit', vector: 6 });
+    const runs = bothWays(locked, () => {});
+    expect(runs[1]!.exit).toEqual(runs[0]!.exit);
+    expect(runs[1]!.state).toEqual(runs[0]!.state);
+    expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 6 });
   });
 
-  /** `program` (its machine prepared by `setup`) interpreted, then compiled from the start. */
-  const bothWays = (program: string, setup: (m: TestMachine) => void) =>
-    [Infinity, 1].map((threshold) => {
-      const m = makeMachine();
-      m.load(CODE, asm(program));
-      setup(m);
-      m.cpu.blockThreshold = threshold;
-      return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
-    });
   /** Both ran into #MF and stopped in the same state, the compiled one with regions. */
   const expectSameMF = (runs: ReturnType<typeof bothWays>): void => {
     expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 16 });

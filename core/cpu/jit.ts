@@ -167,7 +167,6 @@ export function compileRegion(
   // JavaScript loop holding them all, under one case for each of its blocks.
   const handlers: Handler[] = [];
   const instrs: Instr[] = [];
-  const handlerOf = new Map<Instr, number>();
   const blockEips: number[][] = [];
   const list: Instr[] = [];
   const offs: number[] = [];
@@ -215,7 +214,7 @@ export function compileRegion(
     if (looping) lines.push('for (;;) {');
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
-    const x87 = planX87(block, entry);
+    const x87 = planX87(block, blockEips[n]!);
     const forms = block.map((i, p) => {
       const planned = x87[p];
       const f =
@@ -246,12 +245,8 @@ export function compileRegion(
       // The state at the start of this instruction, written to c before it may fault.
       const commit = `c.ip = ${ip}; c.icount = ic + ${p}; ${SPILL} ${RECORD_OUT}`;
       const viaHandler = (): string => {
-        let h = handlerOf.get(i);
-        if (h === undefined) {
-          h = handlers.push(i.fn) - 1;
-          instrs.push(i);
-          handlerOf.set(i, h);
-        }
+        const h = handlers.push(i.fn) - 1;
+        instrs.push(i);
         return `c.ip = ${ip}; c.icount = ic + ${p}; ${recordOut()} ${SPILL} h${h}(c, i${h}); ${FILL}`;
       };
       const form = forms[p]!;
@@ -287,8 +282,8 @@ export function compileRegion(
     const tail = loops.get(n);
     if (inLoop.has(n)) return '';
     if (tail === undefined) return [`case ${n}: {`, ...blockCode(n, null), '}'].join('\n');
-    // Every block of the loop ends in a jump (the last one's fall-through included), so nothing
-    // leaves the JavaScript loop except through `continue run` and `break run`. Block k's code
+    // The loop's last block ends in a jump (its fall-through included), so nothing leaves the
+    // JavaScript loop except through `continue run` and `break run`. Block k's code
     // follows the end of the labeled statement forward(n, k), so that a jump from an earlier
     // block of the loop to block k is a `break` out of it (nested: the last block's outermost),
     // and a jump back to it sets blk to k and starts the loop over, where it is a break again.
