@@ -68,6 +68,12 @@ const DEFAULT_THRESHOLD = ((): number => {
   const v = typeof process === 'undefined' ? undefined : process.env['LGUEST_COMPILE'];
   return v === 'off' ? Infinity : v === 'eager' ? 1 : HOT_ENTRY;
 })();
+/**
+ * LGUEST_REGIONS=js keeps every region JavaScript (the WebAssembly backend off), so that tests
+ * can run each backend.
+ */
+const DEFAULT_BACKEND: 'wasm' | 'js' =
+  typeof process !== 'undefined' && process.env['LGUEST_REGIONS'] === 'js' ? 'js' : 'wasm';
 /** Times one page's region may be recompiled to grow; later hot entries of the page stay interpreted. */
 const MAX_REGROW = 16;
 const CR0_PE = 1,
@@ -150,6 +156,8 @@ export class I386 implements Cpu {
   codeGen = 0;
   /** Statistics (derived): regions compiled since construction, and runs of compiled regions. */
   blockCount = 0;
+  /** Of the regions compiled, those compiled to WebAssembly (statistics, derived). */
+  wasmBlockCount = 0;
   regionRuns = 0;
   /**
    * Entries into an instruction (as a jump target or after a region exit) before a region is
@@ -164,6 +172,11 @@ export class I386 implements Cpu {
     this.fLinPage = -1; // the fetch page's fHot is computed again
   }
   private threshold = DEFAULT_THRESHOLD;
+  /**
+   * What regions compile to (a tuning knob, not state): WebAssembly where the RAM and TLB tables
+   * allow it (regions with x87 escapes stay JavaScript), or JavaScript only.
+   */
+  regionBackend = DEFAULT_BACKEND;
   /** The compiled region of each physical code page, with how often it was regrown. */
   private regions: ({ region: Region; grown: number } | undefined)[] = [];
   /** ES, SS and DS are flat (base 0, 4 GiB, readable and writable) and SS is 32-bit. */
@@ -445,7 +458,8 @@ export class I386 implements Cpu {
     const reuse = old !== undefined && !old.region.dead && old.region.linPage === lin0 >>> 12;
     const entries = reuse ? [...old.region.entries, off0] : [off0];
     const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
-    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries);
+    const wasm = this.regionBackend === 'wasm' && this.mmu.tablesInWasm ? this.mem.wasm : null;
+    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm);
     if (r === null || !r.leaders.includes(first)) {
       first.hits = -0x40000000;
       return null;
@@ -456,6 +470,7 @@ export class I386 implements Cpu {
     this.regions[page] = { region: r, grown: (old?.grown ?? 0) + 1 };
     this.fHot = this.hotEntries(page);
     this.blockCount++;
+    if (r.wasm) this.wasmBlockCount++;
     return r;
   }
 

@@ -4,7 +4,7 @@
 // after every slice the exit, the whole architectural state and the touched memory must agree.
 // Most programs also run with sample marks (the profiler's): both must note the same positions.
 
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { CODE, DATA, asm, descriptor, makeMachine, rng } from './test-machine';
 import type { TestMachine } from './test-machine';
 import type { SampleMarks } from './types';
@@ -284,8 +284,12 @@ function program(seed: number, iterations: number, x87 = false, loops = false): 
     ret 0`);
 }
 
+/** The backend the compiling machine of runBoth uses (each describe below runs with both). */
+let backend: 'wasm' | 'js' = 'wasm';
+
 function machine(bytes: Uint8Array, regs: number[], cpl: 1 | 3, threshold: number): TestMachine {
   const m = makeMachine({ cpl });
+  m.cpu.regionBackend = backend;
   m.setGdt(FS_SEL >> 3, descriptor(DATA, 0x3ff, 0xf3, 0x4));
   m.load(CODE, bytes);
   for (let k = 0; k < 1024; k++) m.mem.ram[DATA + k] = (k * 37 + 11) & 0xff;
@@ -338,7 +342,7 @@ function runBoth(
   cpl: 1 | 3,
   next: () => number,
   setup: (m: TestMachine) => void = () => {},
-): { compiled: number; vector: number; marks: number } {
+): { compiled: number; wasm: number; vector: number; marks: number } {
   const a = machine(bytes, regs, cpl, Infinity);
   const b = machine(bytes, regs, cpl, 1);
   setup(a);
@@ -374,73 +378,92 @@ function runBoth(
   // Every mark the run passed was noted, once, in order.
   if (interval > 0) expect(notesA.taken.map((t) => t[0])).toEqual(notesA.taken.map((_, k) => (k + 1) * interval));
   expect(notesA.taken.length).toBe(interval > 0 ? Math.floor(a.cpu.icount / interval) : 0);
-  return { compiled: b.cpu.blockCount, vector, marks: notesA.taken.length };
+  // WebAssembly regions when that backend runs (every region JavaScript when the other does).
+  if (backend === 'js') expect(b.cpu.wasmBlockCount).toBe(0);
+  return { compiled: b.cpu.blockCount, wasm: b.cpu.wasmBlockCount, vector, marks: notesA.taken.length };
 }
 
 const randomRegs = (next: () => number): number[] =>
   Array.from({ length: 8 }, () => (next() & 1 ? next() : next() & 0x3ffff));
 
-describe('region compiler against the interpreter (random programs)', () => {
-  for (const cpl of [1, 3] as const) {
-    test(`CPL ${cpl}: same exits, state and memory after every slice`, () => {
-      const next = rng(0x7e57 + cpl);
-      let compiled = 0,
-        faults = 0,
-        marks = 0;
-      for (let n = 0; n < 60; n++) {
-        const bytes = program(next(), 2 + (next() % 12));
-        const run = runBoth(bytes, randomRegs(next), cpl, next);
-        if (run.vector >= 0 && run.vector !== 0x1f) faults++;
-        compiled += run.compiled;
-        marks += run.marks;
-      }
-      expect(compiled).toBeGreaterThan(60);
-      expect(faults).toBeGreaterThan(5);
-      expect(marks).toBeGreaterThan(200);
+for (const kind of ['wasm', 'js'] as const) {
+  describe(`${kind} regions against the interpreter (random programs)`, () => {
+    beforeAll(() => {
+      backend = kind;
     });
-  }
-});
+    for (const cpl of [1, 3] as const) {
+      test(`CPL ${cpl}: same exits, state and memory after every slice`, () => {
+        const next = rng(0x7e57 + cpl);
+        let compiled = 0,
+          wasm = 0,
+          faults = 0,
+          marks = 0;
+        for (let n = 0; n < 60; n++) {
+          const bytes = program(next(), 2 + (next() % 12));
+          const run = runBoth(bytes, randomRegs(next), cpl, next);
+          if (run.vector >= 0 && run.vector !== 0x1f) faults++;
+          compiled += run.compiled;
+          wasm += run.wasm;
+          marks += run.marks;
+        }
+        expect(compiled).toBeGreaterThan(60);
+        expect(wasm).toBeGreaterThan(kind === 'wasm' ? 60 : -1);
+        expect(faults).toBeGreaterThan(5);
+        expect(marks).toBeGreaterThan(200);
+      });
+    }
+  });
 
-describe('region compiler against the interpreter (random programs with inner loops)', () => {
-  for (const cpl of [1, 3] as const) {
-    test(`CPL ${cpl}: same exits, state and memory after every slice`, () => {
-      const next = rng(0x100b + cpl);
-      const vectors = new Map<number, number>();
-      let compiled = 0;
-      for (let n = 0; n < 40; n++) {
-        const run = runBoth(program(next(), 1 + (next() % 6), false, true), randomRegs(next), cpl, next);
-        vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
-        compiled += run.compiled;
-      }
-      expect(compiled).toBeGreaterThan(40);
-      // Programs that ran to the end (INT 0x1f, #GP at CPL 3), ended in a page fault (as in a
-      // walk off DATA) and in a single-step trap.
-      for (const v of [cpl === 1 ? 0x1f : 13, 14, 1])
-        expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);
+  describe(`${kind} regions against the interpreter (random programs with inner loops)`, () => {
+    beforeAll(() => {
+      backend = kind;
     });
-  }
-});
+    for (const cpl of [1, 3] as const) {
+      test(`CPL ${cpl}: same exits, state and memory after every slice`, () => {
+        const next = rng(0x100b + cpl);
+        const vectors = new Map<number, number>();
+        let compiled = 0,
+          wasm = 0;
+        for (let n = 0; n < 40; n++) {
+          const run = runBoth(program(next(), 1 + (next() % 6), false, true), randomRegs(next), cpl, next);
+          vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
+          compiled += run.compiled;
+          wasm += run.wasm;
+        }
+        expect(compiled).toBeGreaterThan(40);
+        expect(wasm).toBeGreaterThan(kind === 'wasm' ? 40 : -1);
+        // Programs that ran to the end (INT 0x1f, #GP at CPL 3), ended in a page fault (as in a
+        // walk off DATA) and in a single-step trap.
+        for (const v of [cpl === 1 ? 0x1f : 13, 14, 1])
+          expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);
+      });
+    }
+  });
 
-describe('region compiler against the interpreter (random x87 programs)', () => {
-  for (const cpl of [1, 3] as const) {
-    test(`CPL ${cpl}: same exits, FPU state and memory after every slice`, () => {
-      const next = rng(0x87f0 + cpl);
-      let compiled = 0;
-      const vectors = new Map<number, number>();
-      for (let n = 0; n < 60; n++) {
-        const bytes = program(next(), 2 + (next() % 12), true);
-        // One program in eight starts with CR0.TS set: its first escape raises #NM.
-        const ts = next() % 8 === 0;
-        const run = runBoth(bytes, randomRegs(next), cpl, next, (m) => {
-          if (ts) m.cpu.cr0 = m.cpu.cr0 | 8;
-        });
-        vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
-        compiled += run.compiled;
-      }
-      expect(compiled).toBeGreaterThan(60);
-      // Programs that ran to the end (INT 0x1f, #GP at CPL 3), and ones stopped by #MF, #PF and #NM.
-      for (const v of [cpl === 1 ? 0x1f : 13, 16, 14, 7])
-        expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);
+  describe(`${kind} regions against the interpreter (random x87 programs)`, () => {
+    beforeAll(() => {
+      backend = kind;
     });
-  }
-});
+    for (const cpl of [1, 3] as const) {
+      test(`CPL ${cpl}: same exits, FPU state and memory after every slice`, () => {
+        const next = rng(0x87f0 + cpl);
+        let compiled = 0;
+        const vectors = new Map<number, number>();
+        for (let n = 0; n < 60; n++) {
+          const bytes = program(next(), 2 + (next() % 12), true);
+          // One program in eight starts with CR0.TS set: its first escape raises #NM.
+          const ts = next() % 8 === 0;
+          const run = runBoth(bytes, randomRegs(next), cpl, next, (m) => {
+            if (ts) m.cpu.cr0 = m.cpu.cr0 | 8;
+          });
+          vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
+          compiled += run.compiled;
+        }
+        expect(compiled).toBeGreaterThan(60);
+        // Programs that ran to the end (INT 0x1f, #GP at CPL 3), and ones stopped by #MF, #PF and #NM.
+        for (const v of [cpl === 1 ? 0x1f : 13, 16, 14, 7])
+          expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);
+      });
+    }
+  });
+}

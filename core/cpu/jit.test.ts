@@ -3,7 +3,7 @@
 // faults inside regions, budgets ending inside them, self-modifying code and x87 instructions.
 
 import { describe, expect, test, vi } from 'vitest';
-import type { I386 } from './cpu';
+import { I386 } from './cpu';
 import { X87_RUNTIME } from './jit-x87';
 import { CODE, asm, makeMachine } from './test-machine';
 import type { TestMachine } from './test-machine';
@@ -493,4 +493,90 @@ describe('an instruction that runs into the next page', () => {
       expect(m.cpu.eip).toBe(CODE + 0xffd);
     });
   }
+});
+
+describe('WebAssembly regions', () => {
+  // PROGRAM without its x87 instructions: a region holding an escape stays JavaScript.
+  const INTEGER = PROGRAM.replace(/^\s*(finit|fild|fmul|fistp)\b.*$/gm, '');
+  const machineWith = (program: string, threshold: number): TestMachine => {
+    const m = fresh(threshold);
+    m.load(CODE, asm(program));
+    return m;
+  };
+
+  for (const slice of [777, 13]) {
+    test(`behave exactly like the interpreter (slices of ${slice})`, () => {
+      const a = machineWith(INTEGER, Infinity),
+        b = machineWith(INTEGER, 1);
+      const ta = trace(a, slice),
+        tb = trace(b, slice);
+      expect(b.cpu.wasmBlockCount).toBeGreaterThan(0);
+      expect(b.cpu.wasmBlockCount).toBe(b.cpu.blockCount);
+      expect(tb).toEqual(ta);
+      expect(Buffer.from(b.mem.ram).equals(Buffer.from(a.mem.ram))).toBe(true);
+    });
+  }
+
+  test('count on exactly past 2^32 instructions (the WebAssembly code counts from its entry)', () => {
+    const a = machineWith(INTEGER, Infinity),
+      b = machineWith(INTEGER, 1);
+    for (const m of [a, b]) m.cpu.importState({ ...m.cpu.exportState(), instructionCount: 2 ** 32 - 5000 });
+    const ta = trace(a, 777),
+      tb = trace(b, 777);
+    expect(b.cpu.wasmBlockCount).toBeGreaterThan(0);
+    expect(tb).toEqual(ta);
+    expect(b.cpu.instructionCount).toBeGreaterThan(2 ** 32);
+  });
+
+  test('x87 escapes, the JavaScript backend and a second CPU on the same RAM keep regions JavaScript', () => {
+    const x87 = machineWith('mov ecx, 1000\nfinit\nl: fld1\nfstp st0\ndec ecx\njnz l\nint 0x1f', 1);
+    expect(x87.cpu.run(100_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+    expect(x87.cpu.blockCount).toBeGreaterThan(0);
+    expect(x87.cpu.wasmBlockCount).toBe(0);
+    const js = machineWith(INTEGER, 1);
+    js.cpu.regionBackend = 'js';
+    trace(js, 777);
+    expect(js.cpu.blockCount).toBeGreaterThan(0);
+    expect(js.cpu.wasmBlockCount).toBe(0);
+    // The first CPU made on a memory holds its TLB area; another one keeps tables of its own.
+    const m = machineWith(INTEGER, Infinity);
+    const second = new I386(m.mem, { readTsc: () => 0 });
+    second.importState(m.cpu.exportState());
+    second.blockThreshold = 1;
+    expect(second.run(20_000)).toEqual({ kind: 'budget' });
+    expect(second.blockCount).toBeGreaterThan(0);
+    expect(second.wasmBlockCount).toBe(0);
+  });
+
+  test('a REP STOSD that faults part way keeps its progress, as the interpreter leaves it', () => {
+    const program = `
+    mov ebx, 300
+  l:
+    mov edi, 0x201ff8
+    mov ecx, 5
+    mov eax, ebx
+    rep stosd
+    dec ebx
+    jnz l
+    int 0x1f`;
+    const run = (threshold: number): unknown[] => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      m.setPte(0x202000, 0);
+      m.cpu.blockThreshold = threshold;
+      const out: unknown[] = [];
+      for (let k = 0; k < 400; k++) {
+        const e = m.cpu.run(500);
+        out.push(e, m.cpu.exportState());
+        // The fault leaves EDI at the unmapped page with 3 dwords to go: skip them.
+        if (e.kind === 'exit' && e.vector === 14) m.cpu.eip = m.cpu.eip + 2;
+        if (e.kind === 'exit' && e.vector === 0x1f) break;
+      }
+      out.push(m.cpu.wasmBlockCount > 0);
+      return out;
+    };
+    const compiled = run(1);
+    expect(compiled[compiled.length - 1]).toBe(true);
+    expect(compiled).toEqual([...run(Infinity).slice(0, -1), true]);
+  });
 });

@@ -34,6 +34,8 @@ import {
   type Form,
 } from './jit-forms';
 import { X87_RUNTIME, planX87 } from './jit-x87';
+import { compileWasmRegion, wasmCompilable } from './jit-wasm';
+import type { WasmMemory } from './wasm-module';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
 export interface Region {
@@ -60,6 +62,8 @@ export interface Region {
   epoch: number;
   /** Replaced by a larger region or invalidated: no longer entered. */
   dead: boolean;
+  /** Compiled to WebAssembly (jit-wasm.ts), not to JavaScript. */
+  wasm: boolean;
 }
 
 // Inside a region the general registers live in the locals q0..q7: they are written back to
@@ -104,7 +108,9 @@ function fallsThrough(i: Instr): boolean {
  * feedback in the JavaScript engine and would only make the optimised region deoptimise when
  * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
  * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
- * cached there). Returns null when no entry starts a compilable block.
+ * cached there). With `wasm` (the memory that holds the CPU's RAM and TLB tables: see memory.ts)
+ * a region without x87 escapes becomes WebAssembly. Returns null when no entry starts a
+ * compilable block.
  */
 export function compileRegion(
   at: (off: number) => Instr | undefined,
@@ -113,6 +119,7 @@ export function compileRegion(
   csBase: number,
   d32: boolean,
   entries: number[],
+  wasm: WasmMemory | null,
 ): Region | null {
   const linPage = linBase >>> 12;
   // Pass 1: every instruction reachable from the entries without leaving the page, and the
@@ -161,7 +168,6 @@ export function compileRegion(
     }
     return { start, end: off, instrs: block };
   });
-  const loops = chainLoops(blocks, blockAt, base);
 
   // Pass 3: one `case` per block, except that a loop of several blocks (see chainLoops) is one
   // JavaScript loop holding them all, under one case for each of its blocks.
@@ -181,6 +187,21 @@ export function compileRegion(
     }
     blockEips.push(eips);
   }
+  const region = {
+    linPage,
+    csBase,
+    d32,
+    entries: starts,
+    list,
+    offs,
+    leaders: starts.map((o) => seen.get(o)!),
+    blockEips,
+    epoch: -1,
+    dead: false,
+  };
+  if (wasm !== null && wasmCompilable(blocks))
+    return { ...region, run: compileWasmRegion(blocks, blockEips, base, wasm), wasm: true };
+  const loops = chainLoops(blocks, blockAt, base);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
     `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue run; c.ip = x; c.icount = ic; break run;`;
@@ -334,17 +355,9 @@ export function compileRegion(
     factoryChars += src.length;
   }
   return {
+    ...region,
     run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp, writeRecord, X87_RUNTIME),
-    linPage,
-    csBase,
-    d32,
-    entries: starts,
-    list,
-    offs,
-    leaders: starts.map((o) => seen.get(o)!),
-    blockEips,
-    epoch: -1,
-    dead: false,
+    wasm: false,
   };
 }
 

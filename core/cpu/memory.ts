@@ -3,11 +3,42 @@
 // The guest can never name a host frame: the host refuses any guest PTE whose frame is at or
 // above the guest's pfn_limit, and RAM always ends below HOST_FRAME_BASE.
 
+import { wasmApi, type WasmMemory } from './wasm-module';
+
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 /** Physical address of host-private frame 0. Guest RAM must end at or below it. */
 export const HOST_FRAME_BASE = 0xf000_0000;
 export const MAX_RAM_BYTES = HOST_FRAME_BASE;
+
+// RAM made here lives in a WebAssembly.Memory, so that compiled regions (jit-wasm.ts) reach it:
+// the CPU's mirror first, then the MMU's four TLB tables, then RAM.
+/** Bytes at the start of the memory for the CPU state that WebAssembly code reads and writes. */
+export const MIRROR_BYTES = 0x10000;
+/** Where the TLB tables start (four tables of 2^20 words: see Mmu). */
+export const TLB_BASE = MIRROR_BYTES;
+export const TLB_TABLE_BYTES = 4 << 20;
+/** Where RAM starts in the memory. */
+export const RAM_BASE = TLB_BASE + 4 * TLB_TABLE_BYTES;
+const WASM_PAGE = 0x10000;
+const WASM_MAX_PAGES = 65536;
+
+/** The WebAssembly memory of each buffer made here (RAM handed in again is found in it). */
+const WASM_OF = new WeakMap<ArrayBuffer | SharedArrayBuffer, WasmMemory>();
+
+/** A WebAssembly.Memory for `ramBytes` of RAM (shared between threads or not), or null when it cannot be had. */
+function wasmMemory(ramBytes: number, shared: boolean): WasmMemory | null {
+  const pages = Math.ceil((RAM_BASE + ramBytes) / WASM_PAGE);
+  if (wasmApi === null || pages > WASM_MAX_PAGES) return null;
+  try {
+    const memory = new wasmApi.Memory({ initial: pages, maximum: pages, shared });
+    WASM_OF.set(memory.buffer, memory);
+    return memory;
+  } catch (e) {
+    if (e instanceof RangeError) return null; // no room for one this large: plain RAM
+    throw e;
+  }
+}
 
 /** Plain-data form of a PhysicalMemory (what snapshots store). */
 export interface PhysicalMemoryState {
@@ -18,6 +49,12 @@ export interface PhysicalMemoryState {
 
 export class PhysicalMemory {
   readonly ram: Uint8Array;
+  /**
+   * The WebAssembly memory that holds RAM at RAM_BASE (and the CPU's mirror and TLB tables
+   * before it), or null when RAM was handed in and is not RAM of such a memory (a view of another
+   * machine's RAM, a snapshot's).
+   */
+  readonly wasm: WasmMemory | null;
   readonly ramView: DataView;
   /** Host-private frames as 1024-word views, indexed by (phys - HOST_FRAME_BASE) >>> 12. */
   private hostFrames: (Int32Array | null)[] = [];
@@ -42,7 +79,9 @@ export class PhysicalMemory {
   /** Called when the dirty map is cleared: the CPU drops the write translations it cached. */
   onDirtyTaken: () => void = () => {};
 
-  constructor(ramBytes: number | Uint8Array) {
+  /** `shared`: a new RAM goes in a SharedArrayBuffer (for threads that write into it). */
+  constructor(ramBytes: number | Uint8Array, shared = false) {
+    let wasm: WasmMemory | null = null;
     if (typeof ramBytes === 'number') {
       if (!Number.isInteger(ramBytes) || ramBytes <= 0 || ramBytes % PAGE_SIZE !== 0) {
         throw new RangeError(`RAM size must be a positive multiple of ${PAGE_SIZE}, got ${ramBytes}`);
@@ -50,13 +89,26 @@ export class PhysicalMemory {
       if (ramBytes > MAX_RAM_BYTES) {
         throw new RangeError(`RAM size ${ramBytes} exceeds the ${MAX_RAM_BYTES}-byte physical window`);
       }
-      this.ram = new Uint8Array(ramBytes);
+      wasm = wasmMemory(ramBytes, shared);
+      if (wasm !== null) this.ram = new Uint8Array(wasm.buffer, RAM_BASE, ramBytes);
+      else this.ram = new Uint8Array(shared ? new SharedArrayBuffer(ramBytes) : new ArrayBuffer(ramBytes));
     } else {
       this.ram = ramBytes;
+      const of = WASM_OF.get(ramBytes.buffer);
+      if (of !== undefined && ramBytes.byteOffset === RAM_BASE) wasm = of;
     }
+    this.wasm = wasm;
     this.ramView = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
     this.shared = typeof SharedArrayBuffer !== 'undefined' && this.ram.buffer instanceof SharedArrayBuffer;
     this.dirty = new Uint8Array(this.ram.byteLength / PAGE_SIZE);
+  }
+
+  private tlbClaimed = false;
+  /** True the first time only: the caller (an Mmu) may keep its TLB tables in the WebAssembly memory. */
+  claimTlb(): boolean {
+    if (this.tlbClaimed) return false;
+    this.tlbClaimed = true;
+    return true;
   }
 
   /** Reports a write of `len` bytes at `phys` made outside the CPU (see onWritten). */
@@ -156,9 +208,17 @@ export class PhysicalMemory {
     return { ram: this.ram, hostFrames: this.hostFrames.map((f) => (f ? new Uint8Array(f.slice().buffer) : null)) };
   }
 
-  /** `adopt`: the new memory takes `state.ram` itself as its RAM instead of a copy. */
-  static fromState(state: PhysicalMemoryState, adopt = false): PhysicalMemory {
-    const mem = new PhysicalMemory(adopt ? state.ram : state.ram.slice());
+  /**
+   * A memory with `state`: `adopt`, it takes `state.ram` itself as its RAM, else a copy (in a
+   * SharedArrayBuffer when `shared`).
+   */
+  static fromState(state: PhysicalMemoryState, adopt = false, shared = false): PhysicalMemory {
+    let mem: PhysicalMemory;
+    if (adopt) mem = new PhysicalMemory(state.ram);
+    else {
+      mem = new PhysicalMemory(state.ram.byteLength, shared);
+      mem.ram.set(state.ram);
+    }
     mem.hostFrames = state.hostFrames.map((f) => {
       if (!f) return null;
       if (f.byteLength !== PAGE_SIZE)

@@ -1,7 +1,7 @@
 // The paging unit: two-level 4 KiB i386 page walk from CR3 and a software TLB that maps each
 // linear page straight to an offset in guest RAM (Intel SDM vol. 3, "32-Bit Paging", "TLBs").
 
-import { HOST_FRAME_BASE, type PhysicalMemory } from './memory';
+import { HOST_FRAME_BASE, TLB_BASE, TLB_TABLE_BYTES, type PhysicalMemory } from './memory';
 import { pf } from './fault';
 
 const CR0_PG = 0x80000000 | 0;
@@ -27,13 +27,14 @@ export class Mmu {
   readonly ram: Uint8Array;
   readonly dv: DataView;
   private readonly ramBytes: number;
-  private readonly supR = new Int32Array(1 << 20);
-  private readonly supW = new Int32Array(1 << 20);
-  private readonly usrR = new Int32Array(1 << 20);
-  private readonly usrW = new Int32Array(1 << 20);
+  // In the memory's WebAssembly memory when it has one (compiled regions read them there).
+  private readonly supR: Int32Array;
+  private readonly supW: Int32Array;
+  private readonly usrR: Int32Array;
+  private readonly usrW: Int32Array;
   /** Tables for the current privilege (user = CPL 3). */
-  r: Int32Array = this.supR;
-  w: Int32Array = this.supW;
+  r: Int32Array;
+  w: Int32Array;
   user = false;
   cr0 = 0;
   cr3 = 0;
@@ -59,6 +60,12 @@ export class Mmu {
   private readonly dirty: Uint8Array;
 
   constructor(readonly mem: PhysicalMemory) {
+    this.supR = this.table(0);
+    this.supW = this.table(1);
+    this.usrR = this.table(2);
+    this.usrW = this.table(3);
+    this.r = this.supR;
+    this.w = this.supW;
     this.ram = mem.ram;
     this.dv = mem.ramView;
     this.ramBytes = mem.ram.byteLength;
@@ -66,6 +73,24 @@ export class Mmu {
     this.writeAt = new Int32Array(this.codePage.length);
     this.dirty = mem.dirty;
     mem.onDirtyTaken = () => this.dropWriteEntries();
+  }
+
+  /**
+   * TLB table n (of four): in the memory's WebAssembly memory when this MMU holds its TLB area
+   * (the first MMU made on it), else an array of its own.
+   */
+  private table(n: number): Int32Array {
+    const wasm = this.mem.wasm;
+    if (wasm === null || (n === 0 && !this.mem.claimTlb()) || (n > 0 && this.supR.buffer !== wasm.buffer))
+      return new Int32Array(1 << 20);
+    const t = new Int32Array(wasm.buffer, TLB_BASE + n * TLB_TABLE_BYTES, 1 << 20);
+    t.fill(0); // an earlier machine on this RAM may have left entries there
+    return t;
+  }
+
+  /** Whether the TLB tables are in the memory's WebAssembly memory (where compiled regions find them). */
+  get tablesInWasm(): boolean {
+    return this.mem.wasm !== null && this.supR.buffer === this.mem.wasm.buffer;
   }
 
   setUser(user: boolean): void {

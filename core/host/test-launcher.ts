@@ -52,9 +52,7 @@ export function launchTestGuest(opts: TestGuestOptions): TestGuest {
   const ramBytes = opts.ramBytes ?? 0x400000;
   const pageOffset = opts.pageOffset ?? TEST_PAGE_OFFSET;
   const host = opts.host ?? new LguestHost(opts.createCpu ?? noCpu);
-  const mem = new PhysicalMemory(
-    opts.sharedRam ? new Uint8Array(new SharedArrayBuffer(ramBytes + 4096)) : ramBytes + 4096,
-  );
+  const mem = new PhysicalMemory(ramBytes + 4096, opts.sharedRam === true);
   if (opts.image) mem.ram.set(opts.image, TEST_LOAD_GPA);
   const pgdir = buildInitialPageTables(mem, ramBytes, pageOffset);
   const pfnLimit = ramBytes / 4096 + 1;

@@ -133,7 +133,7 @@ export async function prepareMachine(
     // A guest on a network gets its RAM in a SharedArrayBuffer: senders on other threads of the
     // host copy frames straight into it (as the 2.6.23 host copied into the receiver's pages).
     const networked = devices.some((d) => d instanceof SharenetDevice);
-    const memory = new PhysicalMemory(networked ? new Uint8Array(new SharedArrayBuffer(table.top)) : table.top);
+    const memory = new PhysicalMemory(table.top, networked);
     const ram = memory.ram;
     for (const s of kernel.segments) ram.set(s.bytes, s.gpa);
     if (initrdFile && layout.initrd) ram.set(initrdFile, layout.initrd.gpa);

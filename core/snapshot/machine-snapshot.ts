@@ -268,14 +268,13 @@ export function restoreHostSide(
   if (ram && ram.byteLength !== state.memory.ram.pages * PAGE_SIZE) {
     throw new RangeError(`RAM of ${ram.byteLength} bytes given for a ${state.memory.ram.pages}-page snapshot`);
   }
-  let bytes = ram ?? unpackToBytes(state.memory.ram);
-  if (peerSlots) {
-    // Senders on other threads copy frames straight into a network member's RAM.
-    const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-    shared.set(bytes);
-    bytes = shared;
-  }
-  const memory = PhysicalMemory.fromState({ ram: bytes, hostFrames: unpackToPageList(state.memory.hostFrames) }, true);
+  // The RAM given is taken as it is; a network member's is shared, as senders on other threads
+  // copy frames straight into it.
+  const memory = PhysicalMemory.fromState(
+    { ram: ram ?? unpackToBytes(state.memory.ram), hostFrames: unpackToPageList(state.memory.hostFrames) },
+    ram !== undefined && peerSlots === undefined,
+    peerSlots !== undefined,
+  );
   const regions = state.guest.sharedPages.map((p) => p.region);
   if (peerSlots) host.joinState(state.host, regions);
   else host.importState(state.host);

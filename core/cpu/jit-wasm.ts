@@ -1,0 +1,1477 @@
+// The region compiler's WebAssembly backend: the blocks of a region (as jit.ts finds them)
+// become one WebAssembly function, with the same guarantees as the JavaScript regions (the
+// state of a faulting instruction, one count per retirement, a stop exactly at the budget).
+// WebAssembly reaches guest RAM and the TLB tables directly, so it needs a machine whose RAM
+// lives in a WasmMemory (memory.ts), and it leaves out regions with x87 escapes (those
+// stay JavaScript, where jit-x87.ts calls the FPU).
+//
+// Inside the function the registers and the lazy-flag record live in locals as in the
+// JavaScript regions (fk, fa, fb, fr: see RECORD_DECLARE in jit-forms.ts). The CPU's own state
+// reaches WebAssembly through the mirror, a few words at the start of the memory (MIRROR below):
+// the region's JavaScript wrapper copies the CPU into it before the call and back after it, and
+// around every call out to a handler. A fault raised by a call out (a TLB miss that faults, a
+// handler) unwinds through the WebAssembly frames: before each such call the state as at the
+// start of the instruction is written to the mirror (commit), and the wrapper copies it back
+// whatever way the call ends.
+
+import type { I386 } from './cpu';
+import { testCond } from './flags';
+import { shiftOp } from './alu';
+import type { Instr } from './instr';
+import { MIRROR_BYTES, RAM_BASE } from './memory';
+import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
+import {
+  I32,
+  I64,
+  VOID,
+  encodeModule,
+  op,
+  sleb,
+  uleb,
+  wasmApi,
+  type FuncType,
+  type WasmMemory,
+  type WasmModule,
+} from './wasm-module';
+
+/** Word slots of the mirror (at address 0 of the memory). */
+const M = {
+  ip: 8,
+  icount: 9,
+  flags: 10,
+  lazy: 11,
+  lop: 12,
+  la: 13,
+  lb: 14,
+  lres: 15,
+  lmask: 16,
+  lsign: 17,
+  nextIp: 18,
+  /** Nonzero when the mirror's flags and record (slots 10-17) are newer than the CPU's. */
+  recordDirty: 19,
+} as const;
+
+const ARITH = 0x8d5;
+const SEG_FLAT = [true, false, true, true, false, false];
+
+// Locals: the parameters, then the region's own.
+const LIMIT = 0,
+  RB = 1,
+  WB = 2,
+  CG = 3,
+  BLK0 = 4;
+const Q = (r: number): number => 5 + r;
+const IC = 13,
+  A = 14,
+  B = 15,
+  R = 16,
+  L = 17,
+  E = 18,
+  P = 19,
+  S = 20,
+  V = 21,
+  X = 22,
+  FK = 23,
+  FA = 24,
+  FB = 25,
+  FR = 26,
+  BLK = 27,
+  PAST = 28,
+  GEN = 29,
+  W64 = 30;
+const RUN_PARAMS = 5;
+const RUN_LOCALS = [...Array<number>(W64 - RUN_PARAMS).fill(I32), I64];
+
+// Imported functions, by index.
+const IMPORTS: { name: string; type: FuncType }[] = [
+  { name: 'handler', type: { params: [I32], results: [I32] } },
+  { name: 'testCond', type: { params: [I32], results: [I32] } },
+  { name: 'shift', type: { params: [I32, I32, I32], results: [I32] } },
+  { name: 'read8', type: { params: [I32], results: [I32] } },
+  { name: 'read16', type: { params: [I32], results: [I32] } },
+  { name: 'read32', type: { params: [I32], results: [I32] } },
+  { name: 'write8', type: { params: [I32, I32], results: [I32] } },
+  { name: 'write32', type: { params: [I32, I32], results: [I32] } },
+  { name: 'probeWrite', type: { params: [I32, I32], results: [] } },
+  { name: 'linR', type: { params: [I32, I32, I32], results: [I32] } },
+  { name: 'linW', type: { params: [I32, I32, I32], results: [I32] } },
+];
+const F_HANDLER = 0,
+  F_TESTCOND = 1,
+  F_SHIFT = 2,
+  F_READ = [0, 3, 4, -1, 5],
+  F_WRITE8 = 6,
+  F_WRITE32 = 7,
+  F_PROBE = 8,
+  F_LINR = 9,
+  F_LINW = 10;
+// The module's own functions follow the imports.
+const F_RUN = IMPORTS.length,
+  F_WREC = F_RUN + 1,
+  F_RCF = F_RUN + 2,
+  F_FIND = F_RUN + 3;
+
+// ---- expressions (byte arrays that leave one i32 on the stack) ----
+
+type Ex = number[];
+const get = (x: number): Ex => [op.localGet, ...uleb(x)];
+const k = (n: number): Ex => [op.i32Const, ...sleb(n)];
+const bin =
+  (o: number) =>
+  (x: Ex, y: Ex): Ex => [...x, ...y, o];
+const add = bin(op.i32Add),
+  sub = bin(op.i32Sub),
+  and = bin(op.i32And),
+  or = bin(op.i32Or),
+  xor = bin(op.i32Xor),
+  shl = bin(op.i32Shl),
+  shrU = bin(op.i32ShrU),
+  shrS = bin(op.i32ShrS),
+  eq = bin(op.i32Eq),
+  ne = bin(op.i32Ne),
+  ltS = bin(op.i32LtS),
+  ltU = bin(op.i32LtU),
+  gtS = bin(op.i32GtS),
+  gtU = bin(op.i32GtU),
+  leS = bin(op.i32LeS),
+  leU = bin(op.i32LeU),
+  geS = bin(op.i32GeS),
+  geU = bin(op.i32GeU);
+const eqz = (x: Ex): Ex => [...x, op.i32Eqz];
+const call = (f: number, ...args: Ex[]): Ex => [...args.flat(), op.call, ...uleb(f)];
+const LOAD = [0, op.i32Load8u, op.i32Load16u, 0, op.i32Load];
+const ALIGN = [0, 0, 1, 0, 2];
+const loadN = (n: number, addr: Ex, offset: number): Ex => [...addr, LOAD[n]!, ALIGN[n]!, ...uleb(offset)];
+const mget = (slot: number): Ex => loadN(4, k(0), slot * 4);
+/** ?: on i32 values (both arms are evaluated). */
+const select = (cond: Ex, yes: Ex, no: Ex): Ex => [...yes, ...no, ...cond, op.select];
+
+// ---- statements ----
+
+/** A function body under construction, with the labels of its open blocks. */
+class Code {
+  readonly b: number[] = [];
+  private readonly labels: (string | null)[] = [];
+
+  emit(...parts: number[][]): void {
+    for (const p of parts) for (let k = 0; k < p.length; k++) this.b.push(p[k]!);
+  }
+  set(x: number, e: Ex): void {
+    this.emit(e, [op.localSet, ...uleb(x)]);
+  }
+  store(n: number, addr: Ex, val: Ex, offset: number): void {
+    const o = n === 4 ? op.i32Store : op.i32Store8;
+    this.emit(addr, val, [o, ALIGN[n]!, ...uleb(offset)]);
+  }
+  mset(slot: number, e: Ex): void {
+    this.store(4, k(0), e, slot * 4);
+  }
+  drop(e: Ex): void {
+    this.emit(e, [op.drop]);
+  }
+  open(kind: 'block' | 'loop', label: string): void {
+    this.b.push(kind === 'block' ? op.block : op.loop, VOID);
+    this.labels.push(label);
+  }
+  if(cond: Ex): void {
+    this.emit(cond, [op.if, VOID]);
+    this.labels.push(null);
+  }
+  else(): void {
+    this.b.push(op.else);
+  }
+  close(): void {
+    this.b.push(op.end);
+    this.labels.pop();
+  }
+  private depth(label: string): number {
+    const at = this.labels.lastIndexOf(label);
+    if (at < 0) throw new Error(`no open label ${label}`);
+    return this.labels.length - 1 - at;
+  }
+  br(label: string): void {
+    this.emit([op.br, ...uleb(this.depth(label))]);
+  }
+  brTable(targets: string[], fallback: string): void {
+    const depths = new Map<string, number[]>();
+    const at = (t: string): number[] => {
+      let d = depths.get(t);
+      if (d === undefined) depths.set(t, (d = uleb(this.depth(t))));
+      return d;
+    };
+    this.emit([op.brTable, ...uleb(targets.length)]);
+    for (const t of targets) this.emit(at(t));
+    this.emit(at(fallback));
+  }
+}
+
+/** Writes the locals' flag record to the mirror, if they hold one (the RECORD_OUT of jit-forms.ts). */
+function recordOut(c: Code): void {
+  c.if(geS(get(FK), k(0)));
+  c.emit(call(F_WREC, get(FK), get(FA), get(FB), get(FR)));
+  c.set(FK, k(-1));
+  c.close();
+}
+
+function spill(c: Code): void {
+  for (let r = 0; r < 8; r++) c.mset(r, get(Q(r)));
+}
+function fill(c: Code): void {
+  for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
+}
+
+/** The body of $wrec(fk, fa, fb, fr): writeRecord of jit-forms.ts, on the mirror. */
+function wrecBody(): number[] {
+  const c = new Code();
+  const [fk, fa, fb, fr] = [0, 1, 2, 3];
+  const byte = ne(and(get(fk), k(4)), k(0));
+  c.mset(M.lop, and(get(fk), k(3)));
+  c.mset(M.lres, get(fr));
+  c.mset(M.lmask, select(byte, k(0xff), k(-1)));
+  c.mset(M.lsign, select(byte, k(0x80), k(-0x80000000)));
+  c.mset(M.recordDirty, k(1));
+  c.if(eq(shrS(get(fk), k(4)), k(2)));
+  c.mset(M.flags, or(and(mget(M.flags), k(~ARITH)), get(fa)));
+  c.mset(M.la, k(0));
+  c.mset(M.lb, k(0));
+  c.mset(M.lazy, k(0xc4));
+  c.else();
+  c.mset(M.la, get(fa));
+  c.mset(M.lb, get(fb));
+  c.mset(M.lazy, select(eqz(shrS(get(fk), k(4))), k(ARITH), k(ARITH & ~1)));
+  c.close();
+  return c.b;
+}
+
+/** The body of $rcf(lop, la, lb, lres, lmask): recordCF of flags.ts. */
+function rcfBody(): number[] {
+  const [lop, la, lb, lres, lmask] = [0, 1, 2, 3, 4];
+  const m = (x: number): Ex => and(get(x), get(lmask));
+  return [...select(eqz(get(lop)), ltU(m(lres), m(la)), select(eq(get(lop), k(1)), ltU(m(la), m(lb)), k(0)))];
+}
+
+/** The body of $find(off): the number of the block at page offset off, or -1. */
+function findBody(starts: number[]): number[] {
+  const c = new Code();
+  const n = starts.length;
+  c.open('block', 'none');
+  for (let b = n - 1; b >= 0; b--) c.open('block', `b${b}`);
+  const targets = new Array<string>(4096).fill('none');
+  starts.forEach((o, b) => (targets[o] = `b${b}`));
+  c.emit(get(0));
+  c.brTable(targets, 'none');
+  for (let b = 0; b < n; b++) {
+    c.close();
+    c.emit(k(b), [op.return]);
+  }
+  c.close();
+  c.emit(k(-1));
+  return c.b;
+}
+
+// ---- forms ----
+
+/** What a following Jcc/SETcc/CMOVcc may read instead of the record (as FlagSource in jit-forms.ts). */
+type Source = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
+
+/** An inline form: `code` writes its effect; `record` (if any) the lazy-flag record. */
+interface WForm {
+  code: (c: Code, commit: () => void) => void;
+  faults: boolean;
+  stores: boolean;
+  flags?: Source | null;
+  record?: (c: Code) => void;
+  recordInC?: boolean;
+  setsAll?: boolean;
+  reads?: boolean;
+}
+
+function eaOf(i: Instr): Ex {
+  const parts: Ex[] = [];
+  if (i.base >= 0) parts.push(get(Q(i.base)));
+  if (i.index >= 0) parts.push(i.scale === 0 ? get(Q(i.index)) : shl(get(Q(i.index)), k(i.scale)));
+  if (i.disp !== 0 || parts.length === 0) parts.push(k(i.disp | 0));
+  return parts.reduce((x, y) => add(x, y));
+}
+
+/** `l = ` the linear address of i's memory operand (n bytes), after a commit when a segment check may fault. */
+function linear(c: Code, commit: () => void, i: Instr, write: boolean, n: number, ea: Ex = eaOf(i)): void {
+  if (SEG_FLAT[i.seg]) return c.set(L, ea);
+  commit();
+  c.set(L, call(write ? F_LINW : F_LINR, k(i.seg), ea, k(n)));
+}
+
+const IN_RAM = (): Ex => add(get(E), and(get(L), k(4095)));
+const tlb = (table: number): Ex => loadN(4, add(get(table), shl(shrU(get(L), k(12)), k(2))), 0);
+
+/** Reads n bytes at linear l (set by the caller) into local dst. */
+function loadAt(c: Code, commit: () => void, n: number, dst: number): void {
+  c.set(E, tlb(RB));
+  c.if(n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4096 - n))));
+  c.set(dst, loadN(n, IN_RAM(), RAM_BASE - 1));
+  c.else();
+  commit();
+  c.set(dst, call(F_READ[n]!, get(L)));
+  c.close();
+}
+
+/** Writes `val` (must not use l or e) as n (1 or 4) bytes at linear l. */
+function storeAt(c: Code, commit: () => void, n: number, val: Ex): void {
+  c.set(E, tlb(WB));
+  c.if(n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4092))));
+  c.store(n, IN_RAM(), val, RAM_BASE - 1);
+  c.else();
+  commit();
+  c.set(GEN, call(n === 4 ? F_WRITE32 : F_WRITE8, get(L), val));
+  c.close();
+}
+
+/** Read-modify-write of n (1 or 4) bytes at linear l: `a` gets the old value, `compute` sets `r`, r is stored. */
+function rmwAt(c: Code, commit: () => void, n: number, compute: () => void): void {
+  c.set(E, tlb(WB));
+  c.if(n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4092))));
+  c.set(P, IN_RAM());
+  c.set(A, loadN(n, get(P), RAM_BASE - 1));
+  c.else();
+  commit();
+  c.emit(call(F_PROBE, get(L), k(n)));
+  c.set(P, k(-1));
+  c.set(A, call(F_READ[n]!, get(L)));
+  c.close();
+  compute();
+  c.if(ne(get(P), k(-1)));
+  c.store(n, get(P), get(R), RAM_BASE - 1);
+  c.else();
+  c.set(GEN, call(n === 4 ? F_WRITE32 : F_WRITE8, get(L), get(R)));
+  c.close();
+}
+
+function regRead(r: number, sz: number): Ex {
+  if (sz === 32) return get(Q(r));
+  return r < 4 ? and(get(Q(r)), k(255)) : and(shrU(get(Q(r - 4)), k(8)), k(255));
+}
+
+function regWrite(c: Code, r: number, sz: number, val: Ex): void {
+  if (sz === 32) return c.set(Q(r), val);
+  if (r < 4) return c.set(Q(r), or(and(get(Q(r)), k(-256)), and(val, k(255))));
+  c.set(Q(r - 4), or(and(get(Q(r - 4)), k(-65281)), shl(and(val, k(255)), k(8))));
+}
+
+/** The packed fk of a record (see RECORD_DECLARE in jit-forms.ts). */
+function recordKind(lop: number, sz: number, lazy: number): number {
+  return lop | (sz === 8 ? 4 : 0) | (lazy << 4);
+}
+
+function recordWith(kind: number, withOperands: boolean): (c: Code) => void {
+  return (c) => {
+    c.set(FK, k(kind));
+    if (withOperands) {
+      c.set(FA, get(A));
+      c.set(FB, get(B));
+    }
+    c.set(FR, get(R));
+  };
+}
+
+/** r from a and b for ALU operation op (ADD..CMP but ADC/SBB), its record and flag source. */
+function aluCalc(op: number, sz: number): { calc: Ex; record: (c: Code) => void; flags: Source | null } | null {
+  const cut = (x: Ex): Ex => (sz === 32 ? x : and(x, k(255)));
+  let calc: Ex, kind: number;
+  switch (op) {
+    case 0:
+      calc = cut(add(get(A), get(B)));
+      kind = 0;
+      break;
+    case 5:
+    case 7:
+      calc = cut(sub(get(A), get(B)));
+      kind = 1;
+      break;
+    case 1:
+      calc = or(get(A), get(B));
+      kind = 2;
+      break;
+    case 4:
+      calc = and(get(A), get(B));
+      kind = 2;
+      break;
+    case 6:
+      calc = xor(get(A), get(B));
+      kind = 2;
+      break;
+    default:
+      return null;
+  }
+  const flags: Source | null =
+    sz === 32 ? (['add32', 'sub32', 'logic32'] as const)[kind]! : ([null, 'sub8', 'logic8'] as const)[kind]!;
+  return { calc, record: recordWith(recordKind(kind, sz, 0), kind !== 2), flags };
+}
+
+function aluGen(
+  i: Instr,
+  alu: number,
+  sz: number,
+  first: 'E' | 'G' | 'A',
+  second: Ex | 'E',
+  write: boolean,
+): WForm | null {
+  const calc = aluCalc(alu, sz);
+  if (calc === null) return null;
+  const n = sz >>> 3;
+  const base = { flags: calc.flags, record: calc.record, setsAll: true };
+  if (first === 'E' && i.mod !== 3) {
+    const b = second as Ex;
+    if (!write)
+      return {
+        ...base,
+        faults: true,
+        stores: false,
+        code: (c, commit) => {
+          linear(c, commit, i, false, n);
+          loadAt(c, commit, n, A);
+          c.set(B, b);
+          c.set(R, calc.calc);
+        },
+      };
+    return {
+      ...base,
+      faults: true,
+      stores: true,
+      code: (c, commit) => {
+        linear(c, commit, i, true, n);
+        rmwAt(c, commit, n, () => {
+          c.set(B, b);
+          c.set(R, calc.calc);
+        });
+      },
+    };
+  }
+  const loc = first === 'E' ? i.rm : first === 'G' ? i.reg : 0;
+  const fromMemory = second === 'E' && i.mod !== 3;
+  return {
+    ...base,
+    faults: fromMemory,
+    stores: false,
+    code: (c, commit) => {
+      if (fromMemory) {
+        linear(c, commit, i, false, n);
+        loadAt(c, commit, n, B);
+      }
+      c.set(A, regRead(loc, sz));
+      if (!fromMemory) c.set(B, second === 'E' ? regRead(i.rm, sz) : second);
+      c.set(R, calc.calc);
+      if (write) regWrite(c, loc, sz, get(R));
+    },
+  };
+}
+
+const a_ = (): Ex => get(A),
+  b_ = (): Ex => get(B),
+  r_ = (): Ex => get(R);
+const byteSigned = (x: Ex): Ex => shl(x, k(24));
+const bit7 = (): Ex => ne(and(r_(), k(128)), k(0));
+const bit7clear = (): Ex => eqz(and(r_(), k(128)));
+type Cond = (() => Ex) | null;
+const SIGN_TESTS: Cond[] = [
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  () => ltS(r_(), k(0)),
+  () => geS(r_(), k(0)),
+];
+const FUSED: Record<Source, Cond[]> = {
+  sub32: [
+    null,
+    null,
+    () => ltU(a_(), b_()),
+    () => geU(a_(), b_()),
+    () => eq(a_(), b_()),
+    () => ne(a_(), b_()),
+    () => leU(a_(), b_()),
+    () => gtU(a_(), b_()),
+    ...SIGN_TESTS.slice(8),
+    null,
+    null,
+    () => ltS(a_(), b_()),
+    () => geS(a_(), b_()),
+    () => leS(a_(), b_()),
+    () => gtS(a_(), b_()),
+  ],
+  sub8: [
+    null,
+    null,
+    () => ltU(a_(), b_()),
+    () => geU(a_(), b_()),
+    () => eq(a_(), b_()),
+    () => ne(a_(), b_()),
+    () => leU(a_(), b_()),
+    () => gtU(a_(), b_()),
+    bit7,
+    bit7clear,
+    null,
+    null,
+    () => ltS(byteSigned(a_()), byteSigned(b_())),
+    () => geS(byteSigned(a_()), byteSigned(b_())),
+    () => leS(byteSigned(a_()), byteSigned(b_())),
+    () => gtS(byteSigned(a_()), byteSigned(b_())),
+  ],
+  logic32: [
+    () => k(0),
+    () => k(1),
+    () => k(0),
+    () => k(1),
+    () => eqz(r_()),
+    () => ne(r_(), k(0)),
+    () => eqz(r_()),
+    () => ne(r_(), k(0)),
+    () => ltS(r_(), k(0)),
+    () => geS(r_(), k(0)),
+    null,
+    null,
+    () => ltS(r_(), k(0)),
+    () => geS(r_(), k(0)),
+    () => leS(r_(), k(0)),
+    () => gtS(r_(), k(0)),
+  ],
+  logic8: [
+    () => k(0),
+    () => k(1),
+    () => k(0),
+    () => k(1),
+    () => eqz(r_()),
+    () => ne(r_(), k(0)),
+    () => eqz(r_()),
+    () => ne(r_(), k(0)),
+    bit7,
+    bit7clear,
+    null,
+    null,
+    bit7,
+    bit7clear,
+    () => or(eqz(r_()), bit7()),
+    () => and(ne(r_(), k(0)), bit7clear()),
+  ],
+  add32: [
+    null,
+    null,
+    () => ltU(r_(), a_()),
+    () => geU(r_(), a_()),
+    () => eqz(r_()),
+    () => ne(r_(), k(0)),
+    null,
+    null,
+    ...SIGN_TESTS.slice(8),
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ],
+  zs32: [null, null, null, null, () => eqz(r_()), () => ne(r_(), k(0)), null, null, ...SIGN_TESTS.slice(8)],
+};
+
+/** Condition cc from a/b/r when the flags' source allows, else null (testCond decides). */
+function fused(cc: number, src: Source | null): Cond {
+  return src === null ? null : (FUSED[src][cc] ?? null);
+}
+
+/** Condition cc as an expression; testCond's needs the record written out first (recordOut). */
+function condition(cc: number, src: Source | null): Ex {
+  const f = fused(cc, src);
+  return f !== null ? f() : call(F_TESTCOND, k(cc));
+}
+
+/** Flags as recordResultWith leaves them: CF/OF/AF in `bits` (set into local x first), ZF/SF/PF from r. */
+function resultWith(bits: (c: Code) => void): (c: Code) => void {
+  return (c) => {
+    bits(c);
+    c.set(FK, k(recordKind(2, 32, 2)));
+    c.set(FA, get(X));
+    c.set(FR, get(R));
+  };
+}
+
+function shiftConst(alu: number, rm: number, n: number): WForm | null {
+  let calc: (c: Code) => void, bits: Ex;
+  if (alu === 4) {
+    calc = (c) => {
+      c.set(R, shl(get(A), k(n)));
+      c.set(X, and(shrU(get(A), k(32 - n)), k(1)));
+    };
+    bits = or(get(X), shl(and(xor(shrU(get(R), k(31)), get(X)), k(1)), k(11)));
+  } else if (alu === 5) {
+    calc = (c) => c.set(R, shrU(get(A), k(n)));
+    bits = or(and(shrU(get(A), k(n - 1)), k(1)), shl(shrU(get(A), k(31)), k(11)));
+  } else if (alu === 7) {
+    calc = (c) => c.set(R, shrS(get(A), k(n)));
+    bits = and(shrS(get(A), k(n - 1)), k(1));
+  } else return null;
+  return {
+    code: (c) => {
+      c.set(A, get(Q(rm)));
+      calc(c);
+      c.set(Q(rm), get(R));
+    },
+    faults: false,
+    stores: false,
+    flags: 'zs32',
+    record: resultWith((c) => c.set(X, bits)),
+    setsAll: true,
+  };
+}
+
+/** Sets CF in the mirror's flags to `cf` (0 or 1). */
+function setMirrorCF(c: Code, cf: Ex): void {
+  c.mset(M.flags, or(and(mget(M.flags), k(-2)), cf));
+  c.mset(M.recordDirty, k(1));
+}
+
+/** The record of INC/DEC: CF becomes concrete from the previous record, the rest follows r. */
+function incDecRecord(dec: boolean, prev: Source | null): (c: Code) => void {
+  return (c) => {
+    const fromBits = (): void => {
+      c.if(ne(and(get(FK), k(32)), k(0)));
+      setMirrorCF(c, and(get(FA), k(1)));
+      c.close();
+    };
+    if (prev === 'zs32') fromBits();
+    else {
+      c.if(ltS(get(FK), k(0)));
+      // The record is in the mirror: getCF of flags.ts.
+      c.if(and(mget(M.lazy), k(1)));
+      setMirrorCF(c, call(F_RCF, mget(M.lop), mget(M.la), mget(M.lb), mget(M.lres), mget(M.lmask)));
+      c.close();
+      c.else();
+      c.if(eqz(and(get(FK), k(48))));
+      const mask = select(ne(and(get(FK), k(4)), k(0)), k(255), k(-1));
+      setMirrorCF(c, call(F_RCF, and(get(FK), k(3)), get(FA), get(FB), get(FR), mask));
+      c.else();
+      fromBits();
+      c.close();
+      c.close();
+    }
+    c.set(FK, k(recordKind(dec ? 1 : 0, 32, 1)));
+    c.set(FA, get(A));
+    c.set(FB, k(1));
+    c.set(FR, get(R));
+  };
+}
+
+function incDec(c: Code, dec: boolean): void {
+  c.set(B, k(1));
+  c.set(R, (dec ? sub : add)(get(A), k(1)));
+}
+
+/** The r/m operand (sz bits) into local dst. */
+function readE(i: Instr, sz: number, dst: number): { code: (c: Code, commit: () => void) => void; faults: boolean } {
+  if (i.mod === 3) return { code: (c) => c.set(dst, regRead(i.rm, sz)), faults: false };
+  return {
+    code: (c, commit) => {
+      linear(c, commit, i, false, sz >>> 3);
+      loadAt(c, commit, sz >>> 3, dst);
+    },
+    faults: true,
+  };
+}
+
+const immOf = (i: Instr, sz: number): Ex => k(sz === 32 ? i.imm | 0 : i.imm & 255);
+
+/** MOVS/STOS/LODS without REP (byte or dword, 32-bit addressing), as inlineString of jit-forms.ts. */
+function wasmString(i: Instr): WForm | null {
+  if (i.rep !== 0 || i.a16 || i.lock || i.sz === 16) return null;
+  const n = i.sz >>> 3;
+  const step = (c: Code): void => c.set(X, select(ne(and(mget(M.flags), k(1024)), k(0)), k(-n), k(n)));
+  const source = (c: Code, commit: () => void): void => {
+    if (SEG_FLAT[i.seg]) c.set(L, get(Q(6)));
+    else {
+      commit();
+      c.set(L, call(F_LINR, k(i.seg), get(Q(6)), k(n)));
+    }
+    loadAt(c, commit, n, V);
+  };
+  switch (i.op) {
+    case 0xa4:
+    case 0xa5:
+      return {
+        code: (c, commit) => {
+          source(c, commit);
+          c.set(L, get(Q(7)));
+          storeAt(c, commit, n, get(V));
+          step(c);
+          c.set(Q(6), add(get(Q(6)), get(X)));
+          c.set(Q(7), add(get(Q(7)), get(X)));
+        },
+        faults: true,
+        stores: true,
+      };
+    case 0xaa:
+    case 0xab:
+      return {
+        code: (c, commit) => {
+          c.set(V, get(Q(0)));
+          c.set(L, get(Q(7)));
+          storeAt(c, commit, n, n === 1 ? and(get(V), k(255)) : get(V));
+          step(c);
+          c.set(Q(7), add(get(Q(7)), get(X)));
+        },
+        faults: true,
+        stores: true,
+      };
+    case 0xac:
+    case 0xad:
+      return {
+        code: (c, commit) => {
+          source(c, commit);
+          regWrite(c, 0, i.sz, get(V));
+          step(c);
+          c.set(Q(6), add(get(Q(6)), get(X)));
+        },
+        faults: true,
+        stores: false,
+      };
+  }
+  return null;
+}
+
+/** A store form: `val` (computed before the address) goes to i's memory operand. */
+function storeForm(i: Instr, n: number, val: Ex): WForm {
+  return {
+    code: (c, commit) => {
+      c.set(V, val);
+      linear(c, commit, i, true, n);
+      storeAt(c, commit, n, get(V));
+    },
+    faults: true,
+    stores: true,
+  };
+}
+
+const plain = (code: (c: Code) => void): WForm => ({ code, faults: false, stores: false });
+
+/** The inline form of a PLAIN instruction, or null when it runs through its handler (inlineForm of jit-forms.ts). */
+function wasmForm(i: Instr, prev: Source | null): WForm | null {
+  if (i.lock || i.a16 || i.rep !== 0) return null;
+  const o = i.op;
+  const sz = i.sz;
+  if (sz === 16) return null;
+  if (o < 0x40 && (o & 7) < 6) {
+    const alu = (o >> 3) & 7;
+    const write = alu !== 7;
+    switch (o & 7) {
+      case 0:
+      case 1:
+        return aluGen(i, alu, sz, 'E', regRead(i.reg, sz), write);
+      case 2:
+      case 3:
+        return aluGen(i, alu, sz, 'G', 'E', write);
+      default:
+        return aluGen(i, alu, sz, 'A', immOf(i, sz), write);
+    }
+  }
+  if (o >= 0x80 && o <= 0x83) return aluGen(i, i.reg, sz, 'E', immOf(i, sz), i.reg !== 7);
+  if (o === 0x84 || o === 0x85) return aluGen(i, 4, sz, 'E', regRead(i.reg, sz), false);
+  if (o === 0xa8 || o === 0xa9) return aluGen(i, 4, sz, 'A', immOf(i, sz), false);
+  if ((o === 0xf6 || o === 0xf7) && i.reg === 0) return aluGen(i, 4, sz, 'E', immOf(i, sz), false);
+  if (sz === 32 && o >= 0x40 && o < 0x50) {
+    const reg = o & 7;
+    return {
+      code: (c) => {
+        c.set(A, get(Q(reg)));
+        incDec(c, o >= 0x48);
+        c.set(Q(reg), get(R));
+      },
+      faults: false,
+      stores: false,
+      flags: 'zs32',
+      record: incDecRecord(o >= 0x48, prev),
+    };
+  }
+  if (sz === 32 && o === 0xff && i.reg < 2) {
+    const dec = i.reg === 1;
+    const record = incDecRecord(dec, prev);
+    if (i.mod === 3)
+      return {
+        code: (c) => {
+          c.set(A, get(Q(i.rm)));
+          incDec(c, dec);
+          c.set(Q(i.rm), get(R));
+        },
+        faults: false,
+        stores: false,
+        flags: 'zs32',
+        record,
+      };
+    return {
+      code: (c, commit) => {
+        linear(c, commit, i, true, 4);
+        rmwAt(c, commit, 4, () => incDec(c, dec));
+      },
+      faults: true,
+      stores: true,
+      flags: 'zs32',
+      record,
+    };
+  }
+  switch (o) {
+    case 0x88:
+      if (i.mod === 3) return plain((c) => regWrite(c, i.rm, 8, regRead(i.reg, 8)));
+      return storeForm(i, 1, regRead(i.reg, 8));
+    case 0x89:
+      if (i.mod === 3) return plain((c) => c.set(Q(i.rm), get(Q(i.reg))));
+      return storeForm(i, 4, get(Q(i.reg)));
+    case 0x8a: {
+      const src = readE(i, 8, V);
+      return {
+        code: (c, commit) => {
+          src.code(c, commit);
+          regWrite(c, i.reg, 8, get(V));
+        },
+        faults: src.faults,
+        stores: false,
+      };
+    }
+    case 0x8b: {
+      const src = readE(i, 32, V);
+      return {
+        code: (c, commit) => {
+          src.code(c, commit);
+          c.set(Q(i.reg), get(V));
+        },
+        faults: src.faults,
+        stores: false,
+      };
+    }
+    case 0x8d:
+      return i.mod === 3 ? null : plain((c) => c.set(Q(i.reg), eaOf(i)));
+    case 0xa0:
+    case 0xa1: {
+      const n = sz >>> 3;
+      return {
+        code: (c, commit) => {
+          linear(c, commit, i, false, n, k(i.disp | 0));
+          loadAt(c, commit, n, V);
+          regWrite(c, 0, sz, get(V));
+        },
+        faults: true,
+        stores: false,
+      };
+    }
+    case 0xa2:
+    case 0xa3:
+      return storeForm(i, sz >>> 3, regRead(0, sz));
+    case 0xc6:
+    case 0xc7: {
+      if (i.reg !== 0) return null;
+      if (i.mod === 3) return plain((c) => regWrite(c, i.rm, sz, immOf(i, sz)));
+      return storeForm(i, sz >>> 3, immOf(i, sz));
+    }
+    case 0x1b6:
+    case 0x1be: {
+      const src = readE(i, 8, V);
+      return {
+        code: (c, commit) => {
+          src.code(c, commit);
+          c.set(Q(i.reg), o === 0x1b6 ? get(V) : shrS(shl(get(V), k(24)), k(24)));
+        },
+        faults: src.faults,
+        stores: false,
+      };
+    }
+    case 0x1b7:
+    case 0x1bf: {
+      const src =
+        i.mod === 3 ? { code: (c: Code) => c.set(V, and(get(Q(i.rm)), k(65535))), faults: false } : readE(i, 16, V);
+      return {
+        code: (c, commit) => {
+          src.code(c, commit);
+          c.set(Q(i.reg), o === 0x1b7 ? get(V) : shrS(shl(get(V), k(16)), k(16)));
+        },
+        faults: src.faults,
+        stores: false,
+      };
+    }
+    case 0x87:
+      if (i.mod !== 3) return null;
+      return plain((c) => {
+        c.set(V, get(Q(i.rm)));
+        c.set(Q(i.rm), get(Q(i.reg)));
+        c.set(Q(i.reg), get(V));
+      });
+    case 0x98:
+      return plain((c) => c.set(Q(0), shrS(shl(get(Q(0)), k(16)), k(16))));
+    case 0x99:
+      return plain((c) => c.set(Q(2), shrS(get(Q(0)), k(31))));
+    case 0x68:
+    case 0x6a:
+      return push(k(i.imm | 0));
+    case 0xc1:
+    case 0xd1:
+    case 0xd3: {
+      if (i.mod !== 3) return null;
+      if (o === 0xc1 && (i.imm & 31) === 0) return plain(() => {});
+      if (o !== 0xd3) {
+        const fixed = shiftConst(i.reg, i.rm, o === 0xd1 ? 1 : i.imm & 31);
+        if (fixed !== null) return fixed;
+      }
+      const count = o === 0xc1 ? k(i.imm & 31) : o === 0xd1 ? k(1) : and(get(Q(1)), k(31));
+      return {
+        code: (c) => {
+          c.set(X, count);
+          c.if(get(X));
+          c.set(Q(i.rm), call(F_SHIFT, k(i.reg), get(Q(i.rm)), get(X)));
+          c.close();
+        },
+        faults: false,
+        stores: false,
+        flags: null,
+        recordInC: true,
+      };
+    }
+  }
+  if (o === 0x1af || o === 0x69 || o === 0x6b) {
+    const src = readE(i, 32, A);
+    const b = o === 0x1af ? get(Q(i.reg)) : k(i.imm | 0);
+    const wide = (x: Ex): Ex => [...x, op.i64ExtendI32s];
+    return {
+      code: (c, commit) => {
+        src.code(c, commit);
+        c.set(B, b);
+        c.set(R, [...get(A), ...get(B), op.i32Mul]);
+        c.set(Q(i.reg), get(R));
+      },
+      faults: src.faults,
+      stores: false,
+      flags: 'zs32',
+      record: resultWith((c) =>
+        c.set(X, select([...wide(get(A)), ...wide(get(B)), op.i64Mul, ...wide(get(R)), op.i64Ne], k(2049), k(0))),
+      ),
+      setsAll: true,
+    };
+  }
+  if (o === 0xf7 && i.reg === 4 && sz === 32) {
+    const src = readE(i, 32, B);
+    const wideU = (x: Ex): Ex => [...x, op.i64ExtendI32u];
+    return {
+      code: (c, commit) => {
+        src.code(c, commit);
+        c.set(A, get(Q(0)));
+        c.emit(wideU(get(A)), wideU(get(B)), [op.i64Mul, op.localSet, ...uleb(W64)]);
+        c.set(R, [op.localGet, ...uleb(W64), op.i32WrapI64]);
+        c.set(V, [op.localGet, ...uleb(W64), op.i64Const, 32, op.i64ShrU, op.i32WrapI64]);
+        c.set(Q(0), get(R));
+        c.set(Q(2), get(V));
+      },
+      faults: src.faults,
+      stores: false,
+      flags: 'zs32',
+      record: resultWith((c) => c.set(X, select(ne(get(V), k(0)), k(2049), k(0)))),
+      setsAll: true,
+    };
+  }
+  if (o >= 0x90 && o < 0x98 && sz === 32)
+    return plain((c) => {
+      if (o === 0x90) return;
+      c.set(V, get(Q(0)));
+      c.set(Q(0), get(Q(o & 7)));
+      c.set(Q(o & 7), get(V));
+    });
+  if (o >= 0xb0 && o < 0xb8) return plain((c) => regWrite(c, o & 7, 8, k(i.imm & 255)));
+  if (o >= 0xb8 && o < 0xc0) return plain((c) => c.set(Q(o & 7), k(i.imm | 0)));
+  if (o >= 0x50 && o < 0x58) return push(get(Q(o & 7)));
+  if (o >= 0x58 && o < 0x60)
+    return {
+      code: (c, commit) => {
+        c.set(L, get(Q(4)));
+        loadAt(c, commit, 4, V);
+        c.set(Q(4), add(get(Q(4)), k(4)));
+        c.set(Q(o & 7), get(V));
+      },
+      faults: true,
+      stores: false,
+    };
+  if (o >= 0x190 && o < 0x1a0) {
+    const recordInC = fused(o & 15, prev) === null;
+    const value = (): Ex => select(condition(o & 15, prev), k(1), k(0));
+    if (i.mod === 3) return { ...plain((c) => regWrite(c, i.rm, 8, value())), reads: true, recordInC };
+    return { ...storeForm(i, 1, value()), reads: true, recordInC };
+  }
+  if (o >= 0x140 && o < 0x150) {
+    const src = readE(i, 32, V);
+    return {
+      code: (c, commit) => {
+        src.code(c, commit);
+        c.if(condition(o & 15, prev));
+        c.set(Q(i.reg), get(V));
+        c.close();
+      },
+      faults: src.faults,
+      stores: false,
+      reads: true,
+      recordInC: fused(o & 15, prev) === null,
+    };
+  }
+  return null;
+}
+
+/** PUSH of `val` (read before ESP moves). */
+function push(val: Ex): WForm {
+  return {
+    code: (c, commit) => {
+      c.set(V, val);
+      c.set(S, sub(get(Q(4)), k(4)));
+      c.set(L, get(S));
+      storeAt(c, commit, 4, get(V));
+      c.set(Q(4), get(S));
+    },
+    faults: true,
+    stores: true,
+  };
+}
+
+/** True when the record of forms[p] is replaced before anything can observe it (recordDead of jit.ts). */
+function recordDead(forms: (WForm | null)[], p: number): boolean {
+  for (let q = p + 1; q < forms.length; q++) {
+    const f = forms[q]!;
+    if (f === null || f.faults || f.reads === true || f.recordInC === true) return false;
+    if (f.setsAll === true) return true;
+    if (f.flags !== undefined) return false;
+  }
+  return false;
+}
+
+// ---- the region ----
+
+export interface WasmBlock {
+  start: number;
+  end: number;
+  instrs: Instr[];
+}
+
+function isJcc(o: number): boolean {
+  return (o & 0x1f0) === 0x70 || (o & 0x1f0) === 0x180;
+}
+
+/** Whether a region of these blocks can be WebAssembly (no x87 escape in it). */
+export function wasmCompilable(blocks: WasmBlock[]): boolean {
+  return blocks.every((b) => b.instrs.every((i) => i.op < 0xd8 || i.op > 0xdf));
+}
+
+type WasmRun = (limit: number, rB: number, wB: number, cg: number, blk: number) => number;
+
+/** A compiled region module, and which of its instructions (in block order) run through handlers. */
+interface RegionModule {
+  module: WasmModule;
+  handlerAt: number[];
+  bytes: number;
+}
+
+/**
+ * Modules by what they were compiled from: linear base, memory kind and each block's start and
+ * instruction bytes (a derived cache shared by all machines, bounded like jit.ts's factories).
+ */
+const MODULES = new Map<string, RegionModule>();
+const MAX_MODULE_BYTES = 8 * 1024 * 1024;
+let moduleBytes = 0;
+
+function regionKey(blocks: WasmBlock[], base: number, shared: boolean): string {
+  let key = `${base}:${shared ? 's' : 'p'}`;
+  for (const b of blocks) {
+    key += `|${b.start}:`;
+    for (const i of b.instrs) key += (i.d32 ? 'D' : 'W') + String.fromCharCode(...i.bytes);
+  }
+  return key;
+}
+
+/**
+ * The run function (Region.run) of a WebAssembly region of `blocks` (page offsets from linear
+ * `base`), for CPUs whose RAM is in `memory`.
+ */
+export function compileWasmRegion(
+  blocks: WasmBlock[],
+  blockEips: number[][],
+  base: number,
+  memory: WasmMemory,
+): (c: I386, limit: number) => number {
+  const shared = memory.buffer instanceof SharedArrayBuffer;
+  const key = regionKey(blocks, base, shared);
+  let compiled = MODULES.get(key);
+  if (compiled === undefined) {
+    compiled = compileModule(blocks, base, shared);
+    if (moduleBytes + compiled.bytes > MAX_MODULE_BYTES) {
+      MODULES.clear();
+      moduleBytes = 0;
+    }
+    MODULES.set(key, compiled);
+    moduleBytes += compiled.bytes;
+  }
+  const index = new Map<number, number>();
+  blocks.forEach((b, n) => index.set(b.start, n));
+  const all = blocks.flatMap((b) => b.instrs);
+  const instrs = compiled.handlerAt.map((h) => all[h]!);
+  return bindRegion(compiled.module, memory, instrs, index, blockEips, base);
+}
+
+/** Compiles the module of a region of `blocks` (see compileWasmRegion). */
+function compileModule(blocks: WasmBlock[], base: number, shared: boolean): RegionModule {
+  const starts = blocks.map((b) => b.start);
+  const index = new Map<number, number>();
+  starts.forEach((o, n) => index.set(o, n));
+  const blockAt = (t: number): number | undefined => (t >>> 12 === base >>> 12 ? index.get(t & 0xfff) : undefined);
+  const handlerAt: number[] = [];
+  let first = 0; // index of the block's first instruction in block order
+  const c = new Code();
+  const n = blocks.length;
+
+  for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
+  c.set(IC, mget(M.icount));
+  c.set(BLK, get(BLK0));
+  c.set(GEN, get(CG));
+  c.set(FK, k(-1));
+  c.set(PAST, k(-1));
+  c.open('block', 'exit');
+  c.open('loop', 'run');
+  for (let b = n - 1; b >= 0; b--) c.open('block', `F${b}`);
+  c.emit(get(BLK));
+  c.brTable(
+    starts.map((_, b) => `F${b}`),
+    'exit',
+  );
+
+  /** Leaves the region at a known EIP: ip and icount into the mirror. */
+  const exitAt = (ip: Ex, ic: Ex): void => {
+    c.mset(M.ip, ip);
+    c.mset(M.icount, ic);
+    c.br('exit');
+  };
+  /** Continues at an EIP computed at run time (local X). */
+  const gotoX = (): void => {
+    c.set(BLK, k(-1));
+    c.if(ltU(sub(get(X), k(base | 0)), k(4096)));
+    c.set(BLK, call(F_FIND, sub(get(X), k(base | 0))));
+    c.close();
+    c.if(geS(get(BLK), k(0)));
+    c.br('run');
+    c.close();
+    exitAt(get(X), get(IC));
+  };
+
+  blocks.forEach(({ start, end, instrs: block }, bn) => {
+    c.close(); // the end of F{bn}: block bn starts here
+    const len = block.length;
+    const entry = (base + start) >>> 0;
+    const budget = (): void => {
+      c.if(gtS(add(get(IC), k(len)), get(LIMIT)));
+      c.set(PAST, k(bn));
+      exitAt(k(entry | 0), get(IC));
+      c.close();
+    };
+    const last = block[len - 1]!;
+    const looping =
+      last.role === ROLE_BRANCH &&
+      !last.o16 &&
+      !last.a16 &&
+      (isJcc(last.op) || last.op === 0xe9 || last.op === 0xeb) &&
+      (base + end + last.imm) >>> 0 === entry;
+    const goto = (t: number): void => {
+      if (looping && t === entry) {
+        budget();
+        c.br('self');
+        return;
+      }
+      const m = blockAt(t);
+      if (m === undefined) return exitAt(k(t | 0), get(IC));
+      if (m > bn) return c.br(`F${m}`);
+      c.set(BLK, k(m));
+      c.br('run');
+    };
+    budget();
+    if (looping) c.open('loop', 'self');
+    let flags: Source | null = null;
+    const forms = block.map((i) => {
+      const f = i.role === ROLE_PLAIN ? wasmForm(i, flags) : i.role === ROLE_USES_IP ? wasmString(i) : null;
+      if (f === null) flags = null;
+      else if (f.flags !== undefined) flags = f.flags;
+      return f;
+    });
+    flags = null;
+    let ip = entry;
+    block.forEach((i, p) => {
+      const fall = (ip + i.len) >>> 0;
+      const here = ip;
+      const commit = (): void => {
+        c.mset(M.ip, k(here | 0));
+        c.mset(M.icount, add(get(IC), k(p)));
+        spill(c);
+        recordOut(c);
+      };
+      const retired = (): Ex => add(get(IC), k(p + 1));
+      /** Calls i's handler (the state as at its start written out first); its code generation into X. */
+      const viaHandler = (): void => {
+        const h = handlerAt.push(first + p) - 1;
+        commit();
+        c.set(X, call(F_HANDLER, k(h)));
+        fill(c);
+      };
+      const form = forms[p]!;
+      if (form !== null) {
+        if (form.recordInC === true) recordOut(c);
+        form.code(c, commit);
+        if (form.record !== undefined && !recordDead(forms, p)) form.record(c);
+        if (form.stores) {
+          c.if(ne(get(GEN), get(CG)));
+          exitAt(k(fall | 0), retired());
+          c.close();
+        }
+        if (form.flags !== undefined) flags = form.flags;
+      } else if (i.role === ROLE_PLAIN) {
+        viaHandler();
+        c.if(ne(get(X), get(CG)));
+        exitAt(k(fall | 0), retired());
+        c.close();
+        flags = null;
+      } else if (i.role === ROLE_USES_IP) {
+        c.mset(M.nextIp, k(fall | 0));
+        viaHandler();
+        c.if(or(ne(mget(M.nextIp), k(fall | 0)), ne(get(X), get(CG))));
+        exitAt(mget(M.nextIp), retired());
+        c.close();
+        flags = null;
+      } else {
+        branch(i, here, fall, len, flags, commit, viaHandler);
+      }
+      ip = fall;
+    });
+    if (last.role !== ROLE_BRANCH) {
+      c.set(IC, add(get(IC), k(len)));
+      goto(ip);
+    }
+    if (looping) c.close();
+    c.emit([op.unreachable]);
+    first += len;
+
+    /** The code that ends the block with branch i (see branch() in jit.ts). */
+    function branch(
+      i: Instr,
+      here: number,
+      fall: number,
+      len: number,
+      flags: Source | null,
+      commit: () => void,
+      viaHandler: () => void,
+    ): void {
+      const o = i.op;
+      const done = (): void => c.set(IC, add(get(IC), k(len)));
+      const storeCheck = (t: Ex): void => {
+        c.if(ne(get(GEN), get(CG)));
+        exitAt(t, get(IC));
+        c.close();
+      };
+      const pushFall = (): void => {
+        c.set(S, sub(get(Q(4)), k(4)));
+        c.set(L, get(S));
+        storeAt(c, commit, 4, k(fall | 0));
+        c.set(Q(4), get(S));
+      };
+      if (!i.o16 && !i.a16) {
+        if (isJcc(o)) {
+          const t = (fall + i.imm) >>> 0;
+          if (fused(o & 15, flags) === null) recordOut(c);
+          c.set(X, condition(o & 15, flags));
+          done();
+          c.if(get(X));
+          goto(t);
+          c.close();
+          goto(fall);
+          return;
+        }
+        if (o === 0xe9 || o === 0xeb) {
+          done();
+          goto((fall + i.imm) >>> 0);
+          return;
+        }
+        if (o === 0xe8) {
+          const t = (fall + i.imm) >>> 0;
+          pushFall();
+          done();
+          storeCheck(k(t | 0));
+          goto(t);
+          return;
+        }
+        if (o === 0xc3 || o === 0xc2) {
+          const drop = 4 + (o === 0xc2 ? i.imm : 0);
+          c.set(S, get(Q(4)));
+          c.set(L, get(S));
+          loadAt(c, commit, 4, X);
+          c.set(Q(4), add(get(S), k(drop)));
+          done();
+          gotoX();
+          return;
+        }
+        if (o === 0xff && (i.reg === 2 || i.reg === 4)) {
+          if (i.mod === 3) c.set(X, get(Q(i.rm)));
+          else {
+            linear(c, commit, i, false, 4);
+            loadAt(c, commit, 4, X);
+          }
+          if (i.reg === 2) {
+            c.set(V, get(X));
+            pushFall();
+            c.set(X, get(V));
+          }
+          done();
+          if (i.reg === 2) storeCheck(get(X));
+          gotoX();
+          return;
+        }
+      }
+      c.mset(M.ip, k(here | 0));
+      c.mset(M.nextIp, k(fall | 0));
+      viaHandler();
+      done();
+      c.set(V, get(X));
+      c.set(X, mget(M.nextIp));
+      c.if(ne(get(V), get(CG)));
+      exitAt(get(X), get(IC));
+      c.close();
+      gotoX();
+    }
+  });
+  c.close(); // run
+  c.close(); // exit
+  spill(c);
+  recordOut(c);
+  c.emit(get(PAST));
+
+  const bytes = encodeModule({
+    imports: IMPORTS,
+    memory: { pages: 1, shared },
+    funcs: [
+      { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: RUN_LOCALS, body: c.b },
+      { type: { params: [I32, I32, I32, I32], results: [] }, locals: [], body: wrecBody() },
+      { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: rcfBody() },
+      { type: { params: [I32], results: [I32] }, locals: [], body: findBody(starts) },
+    ],
+    exportRun: F_RUN,
+  });
+  return { module: new wasmApi!.Module(bytes), handlerAt, bytes: bytes.length };
+}
+
+/** Instantiates a region's module for one CPU: the wrapper that copies the CPU to and from the mirror. */
+function bindRegion(
+  mod: WasmModule,
+  memory: WasmMemory,
+  instrs: Instr[],
+  index: Map<number, number>,
+  blockEips: number[][],
+  base: number,
+): (c: I386, limit: number) => number {
+  let cpu: I386 | null = null;
+  let icBase = 0;
+  let m = new Int32Array(memory.buffer, 0, MIRROR_BYTES / 4);
+  const recordToMirror = (c: I386): void => {
+    m[M.flags] = c.flags;
+    m[M.lazy] = c.lazy;
+    m[M.lop] = c.lop;
+    m[M.la] = c.la;
+    m[M.lb] = c.lb;
+    m[M.lres] = c.lres;
+    m[M.lmask] = c.lmask;
+    m[M.lsign] = c.lsign;
+    m[M.recordDirty] = 0;
+  };
+  const toMirror = (c: I386): void => {
+    m.set(c.gpr, 0);
+    m[M.ip] = c.ip;
+    m[M.icount] = c.icount - icBase;
+    m[M.nextIp] = c.nextIp;
+    recordToMirror(c);
+  };
+  const recordToC = (c: I386): void => {
+    if (m[M.recordDirty] === 0) return;
+    c.flags = m[M.flags]!;
+    c.lazy = m[M.lazy]!;
+    c.lop = m[M.lop]!;
+    c.la = m[M.la]!;
+    c.lb = m[M.lb]!;
+    c.lres = m[M.lres]!;
+    c.lmask = m[M.lmask]!;
+    c.lsign = m[M.lsign]!;
+    m[M.recordDirty] = 0;
+  };
+  const toC = (c: I386): void => {
+    c.gpr.set(m.subarray(0, 8));
+    c.ip = m[M.ip]! >>> 0;
+    c.icount = icBase + m[M.icount]!;
+    c.nextIp = m[M.nextIp]! >>> 0;
+    recordToC(c);
+  };
+  const env = {
+    memory,
+    handler: (h: number): number => {
+      const c = cpu!;
+      toC(c);
+      // The CPU as the handler leaves it, also when it faults (a REP string instruction stopped
+      // part way keeps its progress): the wrapper copies the mirror back to the CPU.
+      try {
+        instrs[h]!.fn(c, instrs[h]!);
+      } finally {
+        toMirror(c);
+      }
+      return c.codeGen;
+    },
+    testCond: (cc: number): number => {
+      recordToC(cpu!);
+      return testCond(cpu!, cc) ? 1 : 0;
+    },
+    shift: (alu: number, val: number, count: number): number => {
+      const c = cpu!;
+      recordToC(c);
+      const r = shiftOp(c, alu, val, count, 32);
+      recordToMirror(c);
+      return r;
+    },
+    read8: (l: number): number => cpu!.mmu.read8(l),
+    read16: (l: number): number => cpu!.mmu.read16(l),
+    read32: (l: number): number => cpu!.mmu.read32(l),
+    write8: (l: number, v: number): number => {
+      cpu!.mmu.write8(l, v);
+      return cpu!.codeGen;
+    },
+    write32: (l: number, v: number): number => {
+      cpu!.mmu.write32(l, v);
+      return cpu!.codeGen;
+    },
+    probeWrite: (l: number, len: number): void => cpu!.mmu.probeWrite(l, len),
+    linR: (s: number, off: number, len: number): number => cpu!.linR(s, off, len),
+    linW: (s: number, off: number, len: number): number => cpu!.linW(s, off, len),
+  };
+  const run = new wasmApi!.Instance(mod, { env }).exports['run'] as WasmRun;
+  return (c: I386, limit: number): number => {
+    const blk = index.get((c.ip - base) >>> 0);
+    if (blk === undefined) return -1;
+    if (m.buffer !== memory.buffer) m = new Int32Array(memory.buffer, 0, MIRROR_BYTES / 4);
+    const mmu = c.mmu;
+    let past = -1;
+    let at = blk;
+    for (;;) {
+      cpu = c;
+      icBase = c.icount;
+      const room = Math.min(limit - icBase, 1 << 30);
+      toMirror(c);
+      try {
+        past = run(room, mmu.r.byteOffset, mmu.w.byteOffset, c.codeGen, at);
+      } finally {
+        toC(c);
+      }
+      // A budget cut to fit an i32 runs on where the region stopped.
+      if (past < 0 || c.icount + blockEips[past]!.length > limit) return past;
+      at = past;
+    }
+  };
+}
