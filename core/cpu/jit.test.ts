@@ -517,6 +517,25 @@ describe('WebAssembly regions', () => {
     });
   }
 
+  test('run on RAM shared between threads (as a networked guest has) exactly like the interpreter', () => {
+    const on = (threshold: number): TestMachine => {
+      const m = makeMachine({ sharedRam: true });
+      m.load(CODE, asm(INTEGER));
+      m.cpu.blockThreshold = threshold;
+      m.setPte(0x300000, 0);
+      m.setPte(0x301000, 0);
+      return m;
+    };
+    const a = on(Infinity),
+      b = on(1);
+    expect(b.mem.ram.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const ta = trace(a, 777),
+      tb = trace(b, 777);
+    expect(b.cpu.wasmBlockCount).toBeGreaterThan(0);
+    expect(tb).toEqual(ta);
+    expect(Buffer.from(b.mem.ram).equals(Buffer.from(a.mem.ram))).toBe(true);
+  });
+
   test('count on exactly past 2^32 instructions (the WebAssembly code counts from its entry)', () => {
     const a = machineWith(INTEGER, Infinity),
       b = machineWith(INTEGER, 1);

@@ -45,9 +45,9 @@ export interface TestMachine {
   pte(linear: number): number;
 }
 
-/** Builds the machine and enters it at CODE with CPL 1 (or 3). */
-export function makeMachine(opts: { cpl?: 1 | 3; ramBytes?: number } = {}): TestMachine {
-  const mem = new PhysicalMemory(opts.ramBytes ?? 4 * 1024 * 1024);
+/** Builds the machine and enters it at CODE with CPL 1 (or 3); `sharedRam`: RAM in a SharedArrayBuffer. */
+export function makeMachine(opts: { cpl?: 1 | 3; ramBytes?: number; sharedRam?: boolean } = {}): TestMachine {
+  const mem = new PhysicalMemory(opts.ramBytes ?? 4 * 1024 * 1024, opts.sharedRam === true);
   const tsc = { value: 0x123456789 };
   const cpu = new I386(mem, { readTsc: () => tsc.value });
   const dv = mem.ramView;
