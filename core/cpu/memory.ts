@@ -95,7 +95,11 @@ export class PhysicalMemory {
     } else {
       this.ram = ramBytes;
       const of = WASM_OF.get(ramBytes.buffer);
-      if (of !== undefined && ramBytes.byteOffset === RAM_BASE) wasm = of;
+      if (of !== undefined && ramBytes.byteOffset === RAM_BASE) {
+        wasm = of;
+        // The machine that had this RAM before is done: its TLB entries go (a new MMU starts empty).
+        new Uint8Array(of.buffer, TLB_BASE, RAM_BASE - TLB_BASE).fill(0);
+      }
     }
     this.wasm = wasm;
     this.ramView = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);

@@ -83,9 +83,7 @@ export class Mmu {
     const wasm = this.mem.wasm;
     if (wasm === null || (n === 0 && !this.mem.claimTlb()) || (n > 0 && this.supR.buffer !== wasm.buffer))
       return new Int32Array(1 << 20);
-    const t = new Int32Array(wasm.buffer, TLB_BASE + n * TLB_TABLE_BYTES, 1 << 20);
-    t.fill(0); // an earlier machine on this RAM may have left entries there
-    return t;
+    return new Int32Array(wasm.buffer, TLB_BASE + n * TLB_TABLE_BYTES, 1 << 20);
   }
 
   /** Whether the TLB tables are in the memory's WebAssembly memory (where compiled regions find them). */
