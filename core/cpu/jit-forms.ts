@@ -477,6 +477,50 @@ export function inlineString(i: Instr): Form | null {
 }
 
 /**
+ * The ALU forms both backends inline (ADD..CMP but ADC/SBB, TEST): operation `alu` (the /reg
+ * numbering of group 1; TEST as AND), whose first operand (the destination when `write`) is the
+ * r/m operand ('E'), the reg operand ('G') or the accumulator ('A'), and whose second is the reg
+ * operand, the r/m operand or the immediate. Null for any other instruction.
+ */
+export function aluShape(
+  i: Instr,
+): { alu: number; first: 'E' | 'G' | 'A'; second: 'reg' | 'E' | 'imm'; write: boolean } | null {
+  const op = i.op;
+  if (op < 0x40 && (op & 7) < 6) {
+    const alu = (op >> 3) & 7;
+    const write = alu !== 7;
+    if ((op & 7) < 2) return { alu, first: 'E', second: 'reg', write };
+    if ((op & 7) < 4) return { alu, first: 'G', second: 'E', write };
+    return { alu, first: 'A', second: 'imm', write };
+  }
+  if (op >= 0x80 && op <= 0x83) return { alu: i.reg, first: 'E', second: 'imm', write: i.reg !== 7 };
+  if (op === 0x84 || op === 0x85) return { alu: 4, first: 'E', second: 'reg', write: false };
+  if (op === 0xa8 || op === 0xa9) return { alu: 4, first: 'A', second: 'imm', write: false };
+  if ((op === 0xf6 || op === 0xf7) && i.reg === 0) return { alu: 4, first: 'E', second: 'imm', write: false };
+  return null;
+}
+
+/** What recordDead needs to know of a form (JavaScript or WebAssembly). */
+export interface RecordUse {
+  faults: boolean;
+  flags?: unknown;
+  recordInC?: boolean;
+  setsAll?: boolean;
+  reads?: boolean;
+}
+
+/** True when the record of forms[p] is replaced before anything can observe it. */
+export function recordDead(forms: (RecordUse | null)[], p: number): boolean {
+  for (let q = p + 1; q < forms.length; q++) {
+    const f = forms[q]!;
+    if (f === null || f.faults || f.reads === true || f.recordInC === true) return false;
+    if (f.setsAll === true) return true;
+    if (f.flags !== undefined) return false;
+  }
+  return false;
+}
+
+/**
  * Inline JavaScript for a PLAIN fall-through form, or null when it runs through its handler.
  * `prev` is the flag source left by the instruction before it in the same basic block.
  */
@@ -485,26 +529,12 @@ export function inlineForm(i: Instr, prev: FlagSource | null): Form | null {
   const op = i.op;
   const sz = i.sz;
   if (sz === 16) return null;
-  if (op < 0x40 && (op & 7) < 6) {
-    const alu = (op >> 3) & 7;
-    const write = alu !== 7;
-    switch (op & 7) {
-      case 0:
-      case 1:
-        return aluGen(i, alu, sz, 'E', regRead(i.reg, sz), write);
-      case 2:
-      case 3:
-        return aluGen(i, alu, sz, 'G', 'E', write);
-      default:
-        return aluGen(i, alu, sz, 'A', String(sz === 32 ? i.imm | 0 : i.imm & 255), write);
-    }
+  const shape = aluShape(i);
+  if (shape !== null) {
+    const imm = String(sz === 32 ? i.imm | 0 : i.imm & 255);
+    const second = shape.second === 'reg' ? regRead(i.reg, sz) : shape.second === 'imm' ? imm : 'E';
+    return aluGen(i, shape.alu, sz, shape.first, second, shape.write);
   }
-  if (op >= 0x80 && op <= 0x83)
-    return aluGen(i, i.reg, sz, 'E', String(sz === 32 ? i.imm | 0 : i.imm & 255), i.reg !== 7);
-  if (op === 0x84 || op === 0x85) return aluGen(i, 4, sz, 'E', regRead(i.reg, sz), false);
-  if (op === 0xa8 || op === 0xa9) return aluGen(i, 4, sz, 'A', String(sz === 32 ? i.imm | 0 : i.imm & 255), false);
-  if ((op === 0xf6 || op === 0xf7) && i.reg === 0)
-    return aluGen(i, 4, sz, 'E', String(sz === 32 ? i.imm | 0 : i.imm & 255), false);
   if (sz === 32 && op >= 0x40 && op < 0x50) {
     const reg = op & 7;
     return {

@@ -18,6 +18,7 @@ import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
+import { aluShape, recordDead } from './jit-forms';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
 import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
@@ -472,108 +473,47 @@ const byteSigned = (x: Ex): Ex => shl(x, k(24));
 const bit7 = (): Ex => ne(and(r_(), k(128)), k(0));
 const bit7clear = (): Ex => eqz(and(r_(), k(128)));
 type Cond = (() => Ex) | null;
-const SIGN_TESTS: Cond[] = [
-  null,
-  null,
-  null,
-  null,
-  null,
-  null,
-  null,
-  null,
-  () => ltS(r_(), k(0)),
-  () => geS(r_(), k(0)),
-];
+const cmp =
+  (f: (x: Ex, y: Ex) => Ex, t: (x: Ex) => Ex = (x) => x): Cond =>
+  () =>
+    f(t(a_()), t(b_()));
+const zero = (): Ex => eqz(r_());
+const nonzero = (): Ex => ne(r_(), k(0));
+const negative = (): Ex => ltS(r_(), k(0));
+const notNegative = (): Ex => geS(r_(), k(0));
+/** cc 2-7 after a compare (B AE E NE BE A): on a and b, unsigned (bytes are 0..255 in a and b). */
+const UNSIGNED: Cond[] = [cmp(ltU), cmp(geU), cmp(eq), cmp(ne), cmp(leU), cmp(gtU)];
+/** cc 12-15 after a compare (L GE LE G), on a and b as `t` makes them signed. */
+const signed = (t?: (x: Ex) => Ex): Cond[] => [cmp(ltS, t), cmp(geS, t), cmp(leS, t), cmp(gtS, t)];
+/** cc 0-7 after a logic operation (OF and CF clear). */
+const LOGIC: Cond[] = [() => k(0), () => k(1), () => k(0), () => k(1), zero, nonzero, zero, nonzero];
 const FUSED: Record<Source, Cond[]> = {
-  sub32: [
-    null,
-    null,
-    () => ltU(a_(), b_()),
-    () => geU(a_(), b_()),
-    () => eq(a_(), b_()),
-    () => ne(a_(), b_()),
-    () => leU(a_(), b_()),
-    () => gtU(a_(), b_()),
-    ...SIGN_TESTS.slice(8),
-    null,
-    null,
-    () => ltS(a_(), b_()),
-    () => geS(a_(), b_()),
-    () => leS(a_(), b_()),
-    () => gtS(a_(), b_()),
-  ],
-  sub8: [
-    null,
-    null,
-    () => ltU(a_(), b_()),
-    () => geU(a_(), b_()),
-    () => eq(a_(), b_()),
-    () => ne(a_(), b_()),
-    () => leU(a_(), b_()),
-    () => gtU(a_(), b_()),
-    bit7,
-    bit7clear,
-    null,
-    null,
-    () => ltS(byteSigned(a_()), byteSigned(b_())),
-    () => geS(byteSigned(a_()), byteSigned(b_())),
-    () => leS(byteSigned(a_()), byteSigned(b_())),
-    () => gtS(byteSigned(a_()), byteSigned(b_())),
-  ],
+  sub32: [null, null, ...UNSIGNED, negative, notNegative, null, null, ...signed()],
+  sub8: [null, null, ...UNSIGNED, bit7, bit7clear, null, null, ...signed(byteSigned)],
   logic32: [
-    () => k(0),
-    () => k(1),
-    () => k(0),
-    () => k(1),
-    () => eqz(r_()),
-    () => ne(r_(), k(0)),
-    () => eqz(r_()),
-    () => ne(r_(), k(0)),
-    () => ltS(r_(), k(0)),
-    () => geS(r_(), k(0)),
+    ...LOGIC,
+    negative,
+    notNegative,
     null,
     null,
-    () => ltS(r_(), k(0)),
-    () => geS(r_(), k(0)),
+    negative,
+    notNegative,
     () => leS(r_(), k(0)),
     () => gtS(r_(), k(0)),
   ],
   logic8: [
-    () => k(0),
-    () => k(1),
-    () => k(0),
-    () => k(1),
-    () => eqz(r_()),
-    () => ne(r_(), k(0)),
-    () => eqz(r_()),
-    () => ne(r_(), k(0)),
+    ...LOGIC,
     bit7,
     bit7clear,
     null,
     null,
     bit7,
     bit7clear,
-    () => or(eqz(r_()), bit7()),
-    () => and(ne(r_(), k(0)), bit7clear()),
+    () => or(zero(), bit7()),
+    () => and(nonzero(), bit7clear()),
   ],
-  add32: [
-    null,
-    null,
-    () => ltU(r_(), a_()),
-    () => geU(r_(), a_()),
-    () => eqz(r_()),
-    () => ne(r_(), k(0)),
-    null,
-    null,
-    ...SIGN_TESTS.slice(8),
-    null,
-    null,
-    null,
-    null,
-    null,
-    null,
-  ],
-  zs32: [null, null, null, null, () => eqz(r_()), () => ne(r_(), k(0)), null, null, ...SIGN_TESTS.slice(8)],
+  add32: [null, null, () => ltU(r_(), a_()), () => geU(r_(), a_()), zero, nonzero, null, null, negative, notNegative],
+  zs32: [null, null, null, null, zero, nonzero, null, null, negative, notNegative],
 };
 
 /** Condition cc from a/b/r when the flags' source allows, else null (testCond decides). */
@@ -760,24 +700,11 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
   const o = i.op;
   const sz = i.sz;
   if (sz === 16) return null;
-  if (o < 0x40 && (o & 7) < 6) {
-    const alu = (o >> 3) & 7;
-    const write = alu !== 7;
-    switch (o & 7) {
-      case 0:
-      case 1:
-        return aluGen(i, alu, sz, 'E', regRead(i.reg, sz), write);
-      case 2:
-      case 3:
-        return aluGen(i, alu, sz, 'G', 'E', write);
-      default:
-        return aluGen(i, alu, sz, 'A', immOf(i, sz), write);
-    }
+  const shape = aluShape(i);
+  if (shape !== null) {
+    const second = shape.second === 'reg' ? regRead(i.reg, sz) : shape.second === 'imm' ? immOf(i, sz) : 'E';
+    return aluGen(i, shape.alu, sz, shape.first, second, shape.write);
   }
-  if (o >= 0x80 && o <= 0x83) return aluGen(i, i.reg, sz, 'E', immOf(i, sz), i.reg !== 7);
-  if (o === 0x84 || o === 0x85) return aluGen(i, 4, sz, 'E', regRead(i.reg, sz), false);
-  if (o === 0xa8 || o === 0xa9) return aluGen(i, 4, sz, 'A', immOf(i, sz), false);
-  if ((o === 0xf6 || o === 0xf7) && i.reg === 0) return aluGen(i, 4, sz, 'E', immOf(i, sz), false);
   if (sz === 32 && o >= 0x40 && o < 0x50) {
     const reg = o & 7;
     return {
@@ -872,25 +799,20 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
       return storeForm(i, sz >>> 3, immOf(i, sz));
     }
     case 0x1b6:
-    case 0x1be: {
-      const src = readE(i, 8, V);
-      return {
-        code: (c, commit) => {
-          src.code(c, commit);
-          c.set(Q(i.reg), o === 0x1b6 ? get(V) : shrS(shl(get(V), k(24)), k(24)));
-        },
-        faults: src.faults,
-        stores: false,
-      };
-    }
+    case 0x1be:
     case 0x1b7:
     case 0x1bf: {
+      // MOVZX/MOVSX from 8 or 16 bits.
+      const bits = o & 1 ? 16 : 8;
       const src =
-        i.mod === 3 ? { code: (c: Code) => c.set(V, and(get(Q(i.rm)), k(65535))), faults: false } : readE(i, 16, V);
+        bits === 16 && i.mod === 3
+          ? { code: (c: Code) => c.set(V, and(get(Q(i.rm)), k(65535))), faults: false }
+          : readE(i, bits, V);
+      const shift = 32 - bits;
       return {
         code: (c, commit) => {
           src.code(c, commit);
-          c.set(Q(i.reg), o === 0x1b7 ? get(V) : shrS(shl(get(V), k(16)), k(16)));
+          c.set(Q(i.reg), o < 0x1b8 ? get(V) : shrS(shl(get(V), k(shift)), k(shift)));
         },
         faults: src.faults,
         stores: false,
@@ -1032,17 +954,6 @@ function push(val: Ex): WForm {
     faults: true,
     stores: true,
   };
-}
-
-/** True when the record of forms[p] is replaced before anything can observe it (recordDead of jit.ts). */
-function recordDead(forms: (WForm | null)[], p: number): boolean {
-  for (let q = p + 1; q < forms.length; q++) {
-    const f = forms[q]!;
-    if (f === null || f.faults || f.reads === true || f.recordInC === true) return false;
-    if (f.setsAll === true) return true;
-    if (f.flags !== undefined) return false;
-  }
-  return false;
 }
 
 // ---- the region ----

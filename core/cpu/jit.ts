@@ -28,10 +28,10 @@ import {
   inlineForm,
   inlineString,
   load,
+  recordDead,
   writeRecord,
   store,
   type FlagSource,
-  type Form,
 } from './jit-forms';
 import { X87_RUNTIME, planX87 } from './jit-x87';
 import { compileWasmRegion, wasmCompilable } from './jit-wasm';
@@ -411,17 +411,6 @@ function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefine
     else loops.set((head = m), n);
   }
   return loops;
-}
-
-/** True when the flag record of forms[p] is replaced before anything can observe it. */
-function recordDead(forms: (Form | null)[], p: number): boolean {
-  for (let q = p + 1; q < forms.length; q++) {
-    const f = forms[q]!;
-    if (f === null || f.faults || f.reads === true || f.recordInC === true) return false;
-    if (f.setsAll === true) return true;
-    if (f.flags !== undefined) return false;
-  }
-  return false;
 }
 
 /** The code that ends a block of len instructions with branch i. */
