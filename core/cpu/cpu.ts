@@ -418,7 +418,10 @@ export class I386 implements Cpu {
       this.regionRuns++;
       past = r.run(this, next);
     }
-    return this.icount !== ic0 || this.ip !== ip0;
+    const ran = this.icount !== ic0 || this.ip !== ip0;
+    // A WebAssembly region can leave at its first instruction (a TLB miss) after noting a mark.
+    if (!ran && this.markAhead >= 0) this.settleMark();
+    return ran;
   }
 
   /**

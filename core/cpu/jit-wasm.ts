@@ -2,15 +2,18 @@
 // become one WebAssembly function, with the same guarantees as the JavaScript regions (the
 // state of a faulting instruction, one count per retirement, a stop exactly at the budget).
 // WebAssembly reaches guest RAM and the TLB tables directly, so it needs a machine whose RAM
-// lives in a WasmMemory (memory.ts), and it leaves out regions with x87 escapes (those
+// lives in a WebAssembly memory (memory.ts), and it leaves out regions with x87 escapes (those
 // stay JavaScript, where jit-x87.ts calls the FPU).
 //
 // Inside the function the registers and the lazy-flag record live in locals as in the
 // JavaScript regions (fk, fa, fb, fr: see RECORD_DECLARE in jit-forms.ts). The CPU's own state
-// reaches WebAssembly through the mirror, a few words at the start of the memory (MIRROR below):
-// the region's JavaScript wrapper copies the CPU into it before the call and back after it, and
-// around every call out to a handler. A fault raised by a call out (a TLB miss that faults, a
-// handler) unwinds through the WebAssembly frames: before each such call the state as at the
+// reaches WebAssembly through the mirror, a few words at the start of the memory (M below): the
+// region's JavaScript wrapper copies the CPU into it before the call and back after it, and
+// around every call out to a handler. A memory access the TLB does not allow at once (a miss, a
+// page that holds cached code, an access across a page end) leaves the region at that
+// instruction, and the run loop's interpreter runs it: so the hot code makes no calls, and the
+// engine keeps the locals in registers. A fault raised by a call out (a handler, a segment
+// check) unwinds through the WebAssembly frames: before each such call the state as at the
 // start of the instruction is written to the mirror (commit), and the wrapper copies it back
 // whatever way the call ends.
 
@@ -78,8 +81,7 @@ const IC = 13,
   FR = 26,
   BLK = 27,
   PAST = 28,
-  GEN = 29,
-  W64 = 30;
+  W64 = 29;
 const RUN_PARAMS = 5;
 const RUN_LOCALS = [...Array<number>(W64 - RUN_PARAMS).fill(I32), I64];
 
@@ -88,24 +90,14 @@ const IMPORTS: { name: string; type: FuncType }[] = [
   { name: 'handler', type: { params: [I32], results: [I32] } },
   { name: 'testCond', type: { params: [I32], results: [I32] } },
   { name: 'shift', type: { params: [I32, I32, I32], results: [I32] } },
-  { name: 'read8', type: { params: [I32], results: [I32] } },
-  { name: 'read16', type: { params: [I32], results: [I32] } },
-  { name: 'read32', type: { params: [I32], results: [I32] } },
-  { name: 'write8', type: { params: [I32, I32], results: [I32] } },
-  { name: 'write32', type: { params: [I32, I32], results: [I32] } },
-  { name: 'probeWrite', type: { params: [I32, I32], results: [] } },
   { name: 'linR', type: { params: [I32, I32, I32], results: [I32] } },
   { name: 'linW', type: { params: [I32, I32, I32], results: [I32] } },
 ];
 const F_HANDLER = 0,
   F_TESTCOND = 1,
   F_SHIFT = 2,
-  F_READ = [0, 3, 4, -1, 5],
-  F_WRITE8 = 6,
-  F_WRITE32 = 7,
-  F_PROBE = 8,
-  F_LINR = 9,
-  F_LINW = 10;
+  F_LINR = 3,
+  F_LINW = 4;
 // The module's own functions follow the imports.
 const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
@@ -275,11 +267,13 @@ function findBody(starts: number[]): number[] {
 /** What a following Jcc/SETcc/CMOVcc may read instead of the record (as FlagSource in jit-forms.ts). */
 type Source = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
 
-/** An inline form: `code` writes its effect; `record` (if any) the lazy-flag record. */
+/**
+ * An inline form (as Form of jit-forms.ts): `code` writes its effect, calling `commit` before
+ * anything that may leave or fault; `record` (if any) writes the lazy-flag record.
+ */
 interface WForm {
   code: (c: Code, commit: () => void) => void;
   faults: boolean;
-  stores: boolean;
   flags?: Source | null;
   record?: (c: Code) => void;
   recordInC?: boolean;
@@ -305,46 +299,44 @@ function linear(c: Code, commit: () => void, i: Instr, write: boolean, n: number
 const IN_RAM = (): Ex => add(get(E), and(get(L), k(4095)));
 const tlb = (table: number): Ex => loadN(4, add(get(table), shl(shrU(get(L), k(12)), k(2))), 0);
 
+/**
+ * Leaves the region at the instruction when the TLB has no entry for linear l that allows the
+ * access (`hit` false): the run loop's interpreter then runs the instruction, which walks the
+ * page tables, faults, or writes into cached code. The region has no calls on these paths, so
+ * the engine keeps its locals in registers across them.
+ */
+function missLeaves(c: Code, commit: () => void, hit: Ex): void {
+  c.if(eqz(hit));
+  commit();
+  c.br('exit');
+  c.close();
+}
+
+/** The TLB test of an n-byte access at l whose entry is in local e. */
+const tlbHit = (n: number): Ex => (n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4096 - n))));
+
 /** Reads n bytes at linear l (set by the caller) into local dst. */
 function loadAt(c: Code, commit: () => void, n: number, dst: number): void {
   c.set(E, tlb(RB));
-  c.if(n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4096 - n))));
+  missLeaves(c, commit, tlbHit(n));
   c.set(dst, loadN(n, IN_RAM(), RAM_BASE - 1));
-  c.else();
-  commit();
-  c.set(dst, call(F_READ[n]!, get(L)));
-  c.close();
 }
 
 /** Writes `val` (must not use l or e) as n (1 or 4) bytes at linear l. */
 function storeAt(c: Code, commit: () => void, n: number, val: Ex): void {
   c.set(E, tlb(WB));
-  c.if(n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4092))));
+  missLeaves(c, commit, tlbHit(n));
   c.store(n, IN_RAM(), val, RAM_BASE - 1);
-  c.else();
-  commit();
-  c.set(GEN, call(n === 4 ? F_WRITE32 : F_WRITE8, get(L), val));
-  c.close();
 }
 
 /** Read-modify-write of n (1 or 4) bytes at linear l: `a` gets the old value, `compute` sets `r`, r is stored. */
 function rmwAt(c: Code, commit: () => void, n: number, compute: () => void): void {
   c.set(E, tlb(WB));
-  c.if(n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4092))));
+  missLeaves(c, commit, tlbHit(n));
   c.set(P, IN_RAM());
   c.set(A, loadN(n, get(P), RAM_BASE - 1));
-  c.else();
-  commit();
-  c.emit(call(F_PROBE, get(L), k(n)));
-  c.set(P, k(-1));
-  c.set(A, call(F_READ[n]!, get(L)));
-  c.close();
   compute();
-  c.if(ne(get(P), k(-1)));
   c.store(n, get(P), get(R), RAM_BASE - 1);
-  c.else();
-  c.set(GEN, call(n === 4 ? F_WRITE32 : F_WRITE8, get(L), get(R)));
-  c.close();
 }
 
 function regRead(r: number, sz: number): Ex {
@@ -426,7 +418,6 @@ function aluGen(
       return {
         ...base,
         faults: true,
-        stores: false,
         code: (c, commit) => {
           linear(c, commit, i, false, n);
           loadAt(c, commit, n, A);
@@ -437,7 +428,6 @@ function aluGen(
     return {
       ...base,
       faults: true,
-      stores: true,
       code: (c, commit) => {
         linear(c, commit, i, true, n);
         rmwAt(c, commit, n, () => {
@@ -452,7 +442,6 @@ function aluGen(
   return {
     ...base,
     faults: fromMemory,
-    stores: false,
     code: (c, commit) => {
       if (fromMemory) {
         linear(c, commit, i, false, n);
@@ -559,7 +548,6 @@ function shiftConst(alu: number, rm: number, n: number): WForm | null {
       c.set(Q(rm), get(R));
     },
     faults: false,
-    stores: false,
     flags: 'zs32',
     record: resultWith((c) => c.set(X, bits)),
     setsAll: true,
@@ -648,7 +636,6 @@ function wasmString(i: Instr): WForm | null {
           c.set(Q(7), add(get(Q(7)), get(X)));
         },
         faults: true,
-        stores: true,
       };
     case 0xaa:
     case 0xab:
@@ -661,7 +648,6 @@ function wasmString(i: Instr): WForm | null {
           c.set(Q(7), add(get(Q(7)), get(X)));
         },
         faults: true,
-        stores: true,
       };
     case 0xac:
     case 0xad:
@@ -673,7 +659,6 @@ function wasmString(i: Instr): WForm | null {
           c.set(Q(6), add(get(Q(6)), get(X)));
         },
         faults: true,
-        stores: false,
       };
   }
   return null;
@@ -688,11 +673,10 @@ function storeForm(i: Instr, n: number, val: Ex): WForm {
       storeAt(c, commit, n, get(V));
     },
     faults: true,
-    stores: true,
   };
 }
 
-const plain = (code: (c: Code) => void): WForm => ({ code, faults: false, stores: false });
+const plain = (code: (c: Code) => void): WForm => ({ code, faults: false });
 
 /** The inline form of a PLAIN instruction, or null when it runs through its handler (inlineForm of jit-forms.ts). */
 function wasmForm(i: Instr, prev: Source | null): WForm | null {
@@ -714,7 +698,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
         c.set(Q(reg), get(R));
       },
       faults: false,
-      stores: false,
       flags: 'zs32',
       record: incDecRecord(o >= 0x48, prev),
     };
@@ -730,7 +713,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
           c.set(Q(i.rm), get(R));
         },
         faults: false,
-        stores: false,
         flags: 'zs32',
         record,
       };
@@ -740,7 +722,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
         rmwAt(c, commit, 4, () => incDec(c, dec));
       },
       faults: true,
-      stores: true,
       flags: 'zs32',
       record,
     };
@@ -760,7 +741,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
           regWrite(c, i.reg, 8, get(V));
         },
         faults: src.faults,
-        stores: false,
       };
     }
     case 0x8b: {
@@ -771,7 +751,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
           c.set(Q(i.reg), get(V));
         },
         faults: src.faults,
-        stores: false,
       };
     }
     case 0x8d:
@@ -786,7 +765,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
           regWrite(c, 0, sz, get(V));
         },
         faults: true,
-        stores: false,
       };
     }
     case 0xa2:
@@ -815,7 +793,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
           c.set(Q(i.reg), o < 0x1b8 ? get(V) : shrS(shl(get(V), k(shift)), k(shift)));
         },
         faults: src.faults,
-        stores: false,
       };
     }
     case 0x87:
@@ -850,7 +827,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
           c.close();
         },
         faults: false,
-        stores: false,
         flags: null,
         recordInC: true,
       };
@@ -868,7 +844,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
         c.set(Q(i.reg), get(R));
       },
       faults: src.faults,
-      stores: false,
       flags: 'zs32',
       record: resultWith((c) =>
         c.set(X, select([...wide(get(A)), ...wide(get(B)), op.i64Mul, ...wide(get(R)), op.i64Ne], k(2049), k(0))),
@@ -890,7 +865,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
         c.set(Q(2), get(V));
       },
       faults: src.faults,
-      stores: false,
       flags: 'zs32',
       record: resultWith((c) => c.set(X, select(ne(get(V), k(0)), k(2049), k(0)))),
       setsAll: true,
@@ -915,7 +889,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
         c.set(Q(o & 7), get(V));
       },
       faults: true,
-      stores: false,
     };
   if (o >= 0x190 && o < 0x1a0) {
     const recordInC = fused(o & 15, prev) === null;
@@ -933,7 +906,6 @@ function wasmForm(i: Instr, prev: Source | null): WForm | null {
         c.close();
       },
       faults: src.faults,
-      stores: false,
       reads: true,
       recordInC: fused(o & 15, prev) === null,
     };
@@ -952,7 +924,6 @@ function push(val: Ex): WForm {
       c.set(Q(4), get(S));
     },
     faults: true,
-    stores: true,
   };
 }
 
@@ -1042,7 +1013,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
   c.set(BLK, get(BLK0));
-  c.set(GEN, get(CG));
   c.set(FK, k(-1));
   c.set(PAST, k(-1));
   c.open('block', 'exit');
@@ -1134,11 +1104,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
         if (form.recordInC === true) recordOut(c);
         form.code(c, commit);
         if (form.record !== undefined && !recordDead(forms, p)) form.record(c);
-        if (form.stores) {
-          c.if(ne(get(GEN), get(CG)));
-          exitAt(k(fall | 0), retired());
-          c.close();
-        }
         if (form.flags !== undefined) flags = form.flags;
       } else if (i.role === ROLE_PLAIN) {
         viaHandler();
@@ -1178,11 +1143,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     ): void {
       const o = i.op;
       const done = (): void => c.set(IC, add(get(IC), k(len)));
-      const storeCheck = (t: Ex): void => {
-        c.if(ne(get(GEN), get(CG)));
-        exitAt(t, get(IC));
-        c.close();
-      };
       const pushFall = (): void => {
         c.set(S, sub(get(Q(4)), k(4)));
         c.set(L, get(S));
@@ -1210,7 +1170,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
           const t = (fall + i.imm) >>> 0;
           pushFall();
           done();
-          storeCheck(k(t | 0));
           goto(t);
           return;
         }
@@ -1236,7 +1195,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
             c.set(X, get(V));
           }
           done();
-          if (i.reg === 2) storeCheck(get(X));
           gotoX();
           return;
         }
@@ -1347,18 +1305,6 @@ function bindRegion(
       recordToMirror(c);
       return r;
     },
-    read8: (l: number): number => cpu!.mmu.read8(l),
-    read16: (l: number): number => cpu!.mmu.read16(l),
-    read32: (l: number): number => cpu!.mmu.read32(l),
-    write8: (l: number, v: number): number => {
-      cpu!.mmu.write8(l, v);
-      return cpu!.codeGen;
-    },
-    write32: (l: number, v: number): number => {
-      cpu!.mmu.write32(l, v);
-      return cpu!.codeGen;
-    },
-    probeWrite: (l: number, len: number): void => cpu!.mmu.probeWrite(l, len),
     linR: (s: number, off: number, len: number): number => cpu!.linR(s, off, len),
     linW: (s: number, off: number, len: number): number => cpu!.linW(s, off, len),
   };
