@@ -11,6 +11,7 @@
 
 import type { FlagState } from './flags';
 import type { Instr } from './instr';
+import { ROLE_BRANCH } from './optable';
 
 const ARITH = 0x8d5,
   PF = 0x4,
@@ -498,6 +499,20 @@ export function aluShape(
   if (op === 0xa8 || op === 0xa9) return { alu: 4, first: 'A', second: 'imm', write: false };
   if ((op === 0xf6 || op === 0xf7) && i.reg === 0) return { alu: 4, first: 'E', second: 'imm', write: false };
   return null;
+}
+
+export function isJcc(op: number): boolean {
+  return (op & 0x1f0) === 0x70 || (op & 0x1f0) === 0x180;
+}
+
+/** Whether i is a JMP or Jcc to fall-through + imm (no operand- or address-size prefix). */
+export function directJump(i: Instr): boolean {
+  return i.role === ROLE_BRANCH && !i.o16 && !i.a16 && (isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb);
+}
+
+/** Whether branch i, the last instruction of the block at `entry` (fall-through `fall`), jumps to `entry`. */
+export function selfLoop(i: Instr, fall: number, entry: number): boolean {
+  return directJump(i) && (fall + i.imm) >>> 0 === entry;
 }
 
 /** What recordDead needs to know of a form (JavaScript or WebAssembly). */

@@ -21,7 +21,7 @@ import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
-import { aluShape, recordDead } from './jit-forms';
+import { aluShape, isJcc, recordDead, selfLoop } from './jit-forms';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
 import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
@@ -158,9 +158,6 @@ class Code {
   }
   mset(slot: number, e: Ex): void {
     this.store(4, k(0), e, slot * 4);
-  }
-  drop(e: Ex): void {
-    this.emit(e, [op.drop]);
   }
   open(kind: 'block' | 'loop', label: string): void {
     this.b.push(kind === 'block' ? op.block : op.loop, VOID);
@@ -935,10 +932,6 @@ export interface WasmBlock {
   instrs: Instr[];
 }
 
-function isJcc(o: number): boolean {
-  return (o & 0x1f0) === 0x70 || (o & 0x1f0) === 0x180;
-}
-
 /** Whether a region of these blocks can be WebAssembly (no x87 escape in it). */
 export function wasmCompilable(blocks: WasmBlock[]): boolean {
   return blocks.every((b) => b.instrs.every((i) => i.op < 0xd8 || i.op > 0xdf));
@@ -1053,12 +1046,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
       c.close();
     };
     const last = block[len - 1]!;
-    const looping =
-      last.role === ROLE_BRANCH &&
-      !last.o16 &&
-      !last.a16 &&
-      (isJcc(last.op) || last.op === 0xe9 || last.op === 0xeb) &&
-      (base + end + last.imm) >>> 0 === entry;
+    const looping = selfLoop(last, (base + end) >>> 0, entry);
     const goto = (t: number): void => {
       if (looping && t === entry) {
         budget();
@@ -1242,7 +1230,7 @@ function bindRegion(
 ): (c: I386, limit: number) => number {
   let cpu: I386 | null = null;
   let icBase = 0;
-  let m = new Int32Array(memory.buffer, 0, MIRROR_BYTES / 4);
+  const m = new Int32Array(memory.buffer, 0, MIRROR_BYTES / 4);
   const recordToMirror = (c: I386): void => {
     m[M.flags] = c.flags;
     m[M.lazy] = c.lazy;
@@ -1312,7 +1300,6 @@ function bindRegion(
   return (c: I386, limit: number): number => {
     const blk = index.get((c.ip - base) >>> 0);
     if (blk === undefined) return -1;
-    if (m.buffer !== memory.buffer) m = new Int32Array(memory.buffer, 0, MIRROR_BYTES / 4);
     const mmu = c.mmu;
     let past = -1;
     let at = blk;

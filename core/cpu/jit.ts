@@ -23,12 +23,15 @@ import {
   RECORD_OUT,
   SPILL,
   condition,
+  directJump,
   eaOf,
   fusedCondition,
   inlineForm,
   inlineString,
+  isJcc,
   load,
   recordDead,
+  selfLoop,
   writeRecord,
   store,
   type FlagSource,
@@ -84,9 +87,6 @@ const MAX_FACTORY_CHARS = 8 * 1024 * 1024;
 let factoryChars = 0;
 
 const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
-function isJcc(op: number): boolean {
-  return (op & 0x1f0) === 0x70 || (op & 0x1f0) === 0x180;
-}
 
 /** The in-page offset a direct branch goes to, or -1 (indirect, another page, 16-bit). */
 function directTarget(i: Instr, ip: number, linPage: number): number {
@@ -369,16 +369,6 @@ const forward = (head: number, k: number): string => `F${head}_${k}`;
  * runs on into the next `case` (blocks are in address order, so this is the usual fall-through).
  */
 const FALL_THROUGH = '/* into the next block */';
-
-/** Whether i is a JMP or Jcc to fall-through + imm (no operand- or address-size prefix). */
-function directJump(i: Instr): boolean {
-  return i.role === ROLE_BRANCH && !i.o16 && !i.a16 && (isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb);
-}
-
-/** Whether branch i, the last instruction of the block at `entry` (fall-through `fall`), jumps to `entry`. */
-function selfLoop(i: Instr, fall: number, entry: number): boolean {
-  return directJump(i) && (fall + i.imm) >>> 0 === entry;
-}
 
 /** A block as pass 2 of compileRegion finds it: page offsets of its start and end, its instructions. */
 interface Block {
