@@ -58,12 +58,13 @@ const M = {
 const ARITH = 0x8d5;
 const SEG_FLAT = [true, false, true, true, false, false];
 
-// Locals: the parameters, then the region's own.
+// Locals: the parameters (the budget, the current TLB tables' byte addresses, the CPU's code
+// generation at entry, the entry EIP's page offset), then the region's own.
 const LIMIT = 0,
   RB = 1,
   WB = 2,
   CG = 3,
-  BLK0 = 4;
+  ENTRY = 4;
 const Q = (r: number): number => 5 + r;
 const IC = 13,
   A = 14,
@@ -937,7 +938,7 @@ export function wasmCompilable(blocks: WasmBlock[]): boolean {
   return blocks.every((b) => b.instrs.every((i) => i.op < 0xd8 || i.op > 0xdf));
 }
 
-type WasmRun = (limit: number, rB: number, wB: number, cg: number, blk: number) => number;
+type WasmRun = (limit: number, rB: number, wB: number, cg: number, entry: number) => number;
 
 /** A compiled region module, and which of its instructions (in block order) run through handlers. */
 interface RegionModule {
@@ -985,11 +986,9 @@ export function compileWasmRegion(
     MODULES.set(key, compiled);
     moduleBytes += compiled.bytes;
   }
-  const index = new Map<number, number>();
-  blocks.forEach((b, n) => index.set(b.start, n));
   const all = blocks.flatMap((b) => b.instrs);
   const instrs = compiled.handlerAt.map((h) => all[h]!);
-  return bindRegion(compiled.module, memory, instrs, index, blockEips, base);
+  return bindRegion(compiled.module, memory, instrs, blockEips, base);
 }
 
 /** Compiles the module of a region of `blocks` (see compileWasmRegion). */
@@ -1005,7 +1004,8 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
 
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
-  c.set(BLK, get(BLK0));
+  // The block that starts at the entry EIP (none: the run returns at once).
+  c.set(BLK, call(F_FIND, get(ENTRY)));
   c.set(FK, k(-1));
   c.set(PAST, k(-1));
   c.open('block', 'exit');
@@ -1224,7 +1224,6 @@ function bindRegion(
   mod: WasmModule,
   memory: WasmMemory,
   instrs: Instr[],
-  index: Map<number, number>,
   blockEips: number[][],
   base: number,
 ): (c: I386, limit: number) => number {
@@ -1262,7 +1261,8 @@ function bindRegion(
     m[M.recordDirty] = 0;
   };
   const toC = (c: I386): void => {
-    c.gpr.set(m.subarray(0, 8));
+    const g = c.gpr;
+    for (let r = 0; r < 8; r++) g[r] = m[r]!;
     c.ip = m[M.ip]! >>> 0;
     c.icount = icBase + m[M.icount]!;
     c.nextIp = m[M.nextIp]! >>> 0;
@@ -1298,24 +1298,20 @@ function bindRegion(
   };
   const run = new wasmApi!.Instance(mod, { env }).exports['run'] as WasmRun;
   return (c: I386, limit: number): number => {
-    const blk = index.get((c.ip - base) >>> 0);
-    if (blk === undefined) return -1;
     const mmu = c.mmu;
     let past = -1;
-    let at = blk;
     for (;;) {
       cpu = c;
       icBase = c.icount;
       const room = Math.min(limit - icBase, 1 << 30);
       toMirror(c);
       try {
-        past = run(room, mmu.r.byteOffset, mmu.w.byteOffset, c.codeGen, at);
+        past = run(room, mmu.r.byteOffset, mmu.w.byteOffset, c.codeGen, c.ip - base);
       } finally {
         toC(c);
       }
       // A budget cut to fit an i32 runs on where the region stopped.
       if (past < 0 || c.icount + blockEips[past]!.length > limit) return past;
-      at = past;
     }
   };
 }
