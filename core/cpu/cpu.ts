@@ -461,7 +461,7 @@ export class I386 implements Cpu {
     const reuse = old !== undefined && !old.region.dead && old.region.linPage === lin0 >>> 12;
     const entries = reuse ? [...old.region.entries, off0] : [off0];
     const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
-    const wasm = this.regionBackend === 'wasm' && this.mmu.tablesInWasm ? this.mem.wasm : null;
+    const wasm = this.regionBackend === 'wasm' ? this.mmu.wasm : null;
     const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm);
     if (r === null || !r.leaders.includes(first)) {
       first.hits = -0x40000000;

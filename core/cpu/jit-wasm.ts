@@ -17,6 +17,7 @@
 // start of the instruction is written to the mirror (commit), and the wrapper copies it back
 // whatever way the call ends.
 
+import { BoundedCache } from './bounded-cache';
 import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
@@ -73,16 +74,15 @@ const IC = 13,
   L = 17,
   E = 18,
   P = 19,
-  S = 20,
-  V = 21,
-  X = 22,
-  FK = 23,
-  FA = 24,
-  FB = 25,
-  FR = 26,
-  BLK = 27,
-  PAST = 28,
-  W64 = 29;
+  V = 20,
+  X = 21,
+  FK = 22,
+  FA = 23,
+  FB = 24,
+  FR = 25,
+  BLK = 26,
+  PAST = 27,
+  W64 = 28;
 const RUN_PARAMS = 5;
 const RUN_LOCALS = [...Array<number>(W64 - RUN_PARAMS).fill(I32), I64];
 
@@ -241,7 +241,7 @@ function rcfBody(): number[] {
   return [...select(eqz(get(lop)), ltU(m(lres), m(la)), select(eq(get(lop), k(1)), ltU(m(la), m(lb)), k(0)))];
 }
 
-/** The body of $find(off): the number of the block at page offset off, or -1. */
+/** The body of $find(off): the number of the block at page offset off, or -1 (also for off outside 0..4095). */
 function findBody(starts: number[]): number[] {
   const c = new Code();
   const n = starts.length;
@@ -614,11 +614,7 @@ function wasmString(i: Instr): WForm | null {
   const n = i.sz >>> 3;
   const step = (c: Code): void => c.set(X, select(ne(and(mget(M.flags), k(1024)), k(0)), k(-n), k(n)));
   const source = (c: Code, commit: () => void): void => {
-    if (SEG_FLAT[i.seg]) c.set(L, get(Q(6)));
-    else {
-      commit();
-      c.set(L, call(F_LINR, k(i.seg), get(Q(6)), k(n)));
-    }
+    linear(c, commit, i, false, n, get(Q(6)));
     loadAt(c, commit, n, V);
   };
   switch (i.op) {
@@ -916,10 +912,9 @@ function push(val: Ex): WForm {
   return {
     code: (c, commit) => {
       c.set(V, val);
-      c.set(S, sub(get(Q(4)), k(4)));
-      c.set(L, get(S));
+      c.set(L, sub(get(Q(4)), k(4)));
       storeAt(c, commit, 4, get(V));
-      c.set(Q(4), get(S));
+      c.set(Q(4), get(L));
     },
     faults: true,
   };
@@ -949,11 +944,9 @@ interface RegionModule {
 
 /**
  * Modules by what they were compiled from: linear base, memory kind and each block's start and
- * instruction bytes (a derived cache shared by all machines, bounded like jit.ts's factories).
+ * instruction bytes (a derived cache shared by all machines, bounded in module bytes).
  */
-const MODULES = new Map<string, RegionModule>();
-const MAX_MODULE_BYTES = 8 * 1024 * 1024;
-let moduleBytes = 0;
+const MODULES = new BoundedCache<RegionModule>(8 * 1024 * 1024);
 
 function regionKey(blocks: WasmBlock[], base: number, shared: boolean): string {
   let key = `${base}:${shared ? 's' : 'p'}`;
@@ -966,10 +959,11 @@ function regionKey(blocks: WasmBlock[], base: number, shared: boolean): string {
 
 /**
  * The run function (Region.run) of a WebAssembly region of `blocks` (page offsets from linear
- * `base`), for CPUs whose RAM is in `memory`.
+ * `base`; `list` their instructions in block order), for CPUs whose RAM is in `memory`.
  */
 export function compileWasmRegion(
   blocks: WasmBlock[],
+  list: Instr[],
   blockEips: number[][],
   base: number,
   memory: WasmMemory,
@@ -979,15 +973,9 @@ export function compileWasmRegion(
   let compiled = MODULES.get(key);
   if (compiled === undefined) {
     compiled = compileModule(blocks, base, shared);
-    if (moduleBytes + compiled.bytes > MAX_MODULE_BYTES) {
-      MODULES.clear();
-      moduleBytes = 0;
-    }
-    MODULES.set(key, compiled);
-    moduleBytes += compiled.bytes;
+    MODULES.set(key, compiled, compiled.bytes);
   }
-  const all = blocks.flatMap((b) => b.instrs);
-  const instrs = compiled.handlerAt.map((h) => all[h]!);
+  const instrs = compiled.handlerAt.map((h) => list[h]!);
   return bindRegion(compiled.module, memory, instrs, blockEips, base);
 }
 
@@ -1025,10 +1013,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
   };
   /** Continues at an EIP computed at run time (local X). */
   const gotoX = (): void => {
-    c.set(BLK, k(-1));
-    c.if(ltU(sub(get(X), k(base | 0)), k(4096)));
     c.set(BLK, call(F_FIND, sub(get(X), k(base | 0))));
-    c.close();
     c.if(geS(get(BLK), k(0)));
     c.br('run');
     c.close();
@@ -1131,12 +1116,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     ): void {
       const o = i.op;
       const done = (): void => c.set(IC, add(get(IC), k(len)));
-      const pushFall = (): void => {
-        c.set(S, sub(get(Q(4)), k(4)));
-        c.set(L, get(S));
-        storeAt(c, commit, 4, k(fall | 0));
-        c.set(Q(4), get(S));
-      };
       if (!i.o16 && !i.a16) {
         if (isJcc(o)) {
           const t = (fall + i.imm) >>> 0;
@@ -1156,17 +1135,16 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
         }
         if (o === 0xe8) {
           const t = (fall + i.imm) >>> 0;
-          pushFall();
+          push(k(fall | 0)).code(c, commit);
           done();
           goto(t);
           return;
         }
         if (o === 0xc3 || o === 0xc2) {
           const drop = 4 + (o === 0xc2 ? i.imm : 0);
-          c.set(S, get(Q(4)));
-          c.set(L, get(S));
+          c.set(L, get(Q(4)));
           loadAt(c, commit, 4, X);
-          c.set(Q(4), add(get(S), k(drop)));
+          c.set(Q(4), add(get(L), k(drop)));
           done();
           gotoX();
           return;
@@ -1177,11 +1155,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
             linear(c, commit, i, false, 4);
             loadAt(c, commit, 4, X);
           }
-          if (i.reg === 2) {
-            c.set(V, get(X));
-            pushFall();
-            c.set(X, get(V));
-          }
+          if (i.reg === 2) push(k(fall | 0)).code(c, commit);
           done();
           gotoX();
           return;

@@ -11,6 +11,7 @@
 // ROLE_* of optable.ts); jit-forms.ts generates the inline code of the common forms, and every
 // other form runs through its ordinary handler (Instr.fn); jit-x87.ts calls the FPU directly.
 
+import { BoundedCache } from './bounded-cache';
 import type { I386 } from './cpu';
 import { getCF, recordCF, testCond } from './flags';
 import { shiftOp } from './alu';
@@ -81,10 +82,8 @@ export interface Region {
 export const MAX_REGION = 150;
 
 type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => number;
-/** Region factories by source text (a derived cache shared by all CPUs, bounded in size). */
-const FACTORIES = new Map<string, RegionFactory>();
-const MAX_FACTORY_CHARS = 8 * 1024 * 1024;
-let factoryChars = 0;
+/** Region factories by source text (a derived cache shared by all CPUs, bounded in characters). */
+const FACTORIES = new BoundedCache<RegionFactory>(8 * 1024 * 1024);
 
 const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
 
@@ -200,7 +199,7 @@ export function compileRegion(
     dead: false,
   };
   if (wasm !== null && wasmCompilable(blocks))
-    return { ...region, run: compileWasmRegion(blocks, blockEips, base, wasm), wasm: true };
+    return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
   const loops = chainLoops(blocks, blockAt, base);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
@@ -347,12 +346,7 @@ export function compileRegion(
       'x87',
       src,
     ) as RegionFactory;
-    if (factoryChars + src.length > MAX_FACTORY_CHARS) {
-      FACTORIES.clear();
-      factoryChars = 0;
-    }
-    FACTORIES.set(src, factory);
-    factoryChars += src.length;
+    FACTORIES.set(src, factory, src.length);
   }
   return {
     ...region,

@@ -108,11 +108,14 @@ export class PhysicalMemory {
   }
 
   private tlbClaimed = false;
-  /** True the first time only: the caller (an Mmu) may keep its TLB tables in the WebAssembly memory. */
-  claimTlb(): boolean {
-    if (this.tlbClaimed) return false;
+  /**
+   * The WebAssembly memory whose TLB area the caller (an Mmu) may use, the first time only; null
+   * after that, or when RAM is not in such a memory.
+   */
+  claimTlb(): WasmMemory | null {
+    if (this.tlbClaimed) return null;
     this.tlbClaimed = true;
-    return true;
+    return this.wasm;
   }
 
   /** Reports a write of `len` bytes at `phys` made outside the CPU (see onWritten). */

@@ -2,6 +2,7 @@
 // linear page straight to an offset in guest RAM (Intel SDM vol. 3, "32-Bit Paging", "TLBs").
 
 import { HOST_FRAME_BASE, TLB_BASE, TLB_TABLE_BYTES, type PhysicalMemory } from './memory';
+import type { WasmMemory } from './wasm-module';
 import { pf } from './fault';
 
 const CR0_PG = 0x80000000 | 0;
@@ -27,7 +28,11 @@ export class Mmu {
   readonly ram: Uint8Array;
   readonly dv: DataView;
   private readonly ramBytes: number;
-  // In the memory's WebAssembly memory when it has one (compiled regions read them there).
+  /**
+   * The WebAssembly memory that holds the four TLB tables (compiled regions read them there): the
+   * RAM's, for the first MMU made on it; null when the tables are arrays of their own.
+   */
+  readonly wasm: WasmMemory | null;
   private readonly supR: Int32Array;
   private readonly supW: Int32Array;
   private readonly usrR: Int32Array;
@@ -60,10 +65,13 @@ export class Mmu {
   private readonly dirty: Uint8Array;
 
   constructor(readonly mem: PhysicalMemory) {
-    this.supR = this.table(0);
-    this.supW = this.table(1);
-    this.usrR = this.table(2);
-    this.usrW = this.table(3);
+    const wasm = (this.wasm = mem.claimTlb());
+    const table = (n: number): Int32Array =>
+      wasm !== null ? new Int32Array(wasm.buffer, TLB_BASE + n * TLB_TABLE_BYTES, 1 << 20) : new Int32Array(1 << 20);
+    this.supR = table(0);
+    this.supW = table(1);
+    this.usrR = table(2);
+    this.usrW = table(3);
     this.r = this.supR;
     this.w = this.supW;
     this.ram = mem.ram;
@@ -73,22 +81,6 @@ export class Mmu {
     this.writeAt = new Int32Array(this.codePage.length);
     this.dirty = mem.dirty;
     mem.onDirtyTaken = () => this.dropWriteEntries();
-  }
-
-  /**
-   * TLB table n (of four): in the memory's WebAssembly memory when this MMU holds its TLB area
-   * (the first MMU made on it), else an array of its own.
-   */
-  private table(n: number): Int32Array {
-    const wasm = this.mem.wasm;
-    if (wasm === null || (n === 0 && !this.mem.claimTlb()) || (n > 0 && this.supR.buffer !== wasm.buffer))
-      return new Int32Array(1 << 20);
-    return new Int32Array(wasm.buffer, TLB_BASE + n * TLB_TABLE_BYTES, 1 << 20);
-  }
-
-  /** Whether the TLB tables are in the memory's WebAssembly memory (where compiled regions find them). */
-  get tablesInWasm(): boolean {
-    return this.mem.wasm !== null && this.supR.buffer === this.mem.wasm.buffer;
   }
 
   setUser(user: boolean): void {
