@@ -174,7 +174,7 @@ export class I386 implements Cpu {
   private threshold = DEFAULT_THRESHOLD;
   /**
    * What regions compile to (a tuning knob, not state): WebAssembly where the RAM and TLB tables
-   * allow it (regions with x87 escapes stay JavaScript), or JavaScript only.
+   * allow it, or JavaScript only.
    */
   regionBackend = DEFAULT_BACKEND;
   /** The compiled region of each physical code page, with how often it was regrown. */

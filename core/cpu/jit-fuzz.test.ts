@@ -138,12 +138,26 @@ function x87Generator(seed: number): () => string {
   const run = (): string => {
     const depth = 1 + (next() % 3);
     const lines: string[] = [];
-    for (let j = 0; j < depth; j++) lines.push(pick([`fld ${prepared()}`, `fld st${next() % 3}`]));
+    for (let j = 0; j < depth; j++)
+      lines.push(
+        pick([
+          `fld ${prepared()}`,
+          `fld st${next() % 3}`,
+          `fld ${prepared()}`,
+          pick([
+            'fldz',
+            'fld1',
+            `fild dword [ebx + ${DOUBLES + 4 * (next() % 48)}]`,
+            `fild dword [ebx + ${4 * (next() % 64)}]`,
+          ]),
+        ]),
+      );
     for (let j = next() % 4; j > 0; j--)
       lines.push(
         pick([
-          `${pick(['fadd', 'fsub', 'fsubr', 'fmul'])} st0, st${next() % 4}`,
-          `${pick(['fadd', 'fsub', 'fsubr', 'fmul'])} st${next() % 4}, st0`,
+          `${pick(ARITH)} st0, st${next() % 4}`,
+          `${pick(ARITH)} st${next() % 4}, st0`,
+          `${pick(ARITH)} ${prepared()}`,
           `fxch st${1 + (next() % 3)}`,
           `fst st${next() % 4}`,
           `${pick(['fcomi', 'fucomi'])} st0, st${next() % 4}`,
@@ -447,7 +461,8 @@ for (const kind of ['wasm', 'js'] as const) {
     for (const cpl of [1, 3] as const) {
       test(`CPL ${cpl}: same exits, FPU state and memory after every slice`, () => {
         const next = rng(0x87f0 + cpl);
-        let compiled = 0;
+        let compiled = 0,
+          wasm = 0;
         const vectors = new Map<number, number>();
         for (let n = 0; n < 60; n++) {
           const bytes = program(next(), 2 + (next() % 12), true);
@@ -458,8 +473,10 @@ for (const kind of ['wasm', 'js'] as const) {
           });
           vectors.set(run.vector, (vectors.get(run.vector) ?? 0) + 1);
           compiled += run.compiled;
+          wasm += run.wasm;
         }
         expect(compiled).toBeGreaterThan(60);
+        expect(wasm).toBeGreaterThan(kind === 'wasm' ? 60 : -1);
         // Programs that ran to the end (INT 0x1f, #GP at CPL 3), and ones stopped by #MF, #PF and #NM.
         for (const v of [cpl === 1 ? 0x1f : 13, 16, 14, 7])
           expect(vectors.get(v) ?? 0, `exits with vector ${v}`).toBeGreaterThan(0);

@@ -2,8 +2,8 @@
 // become one WebAssembly function, with the same guarantees as the JavaScript regions (the
 // state of a faulting instruction, one count per retirement, a stop exactly at the budget).
 // WebAssembly reaches guest RAM and the TLB tables directly, so it needs a machine whose RAM
-// lives in a WebAssembly memory (memory.ts), and it leaves out regions with x87 escapes (those
-// stay JavaScript, where jit-x87.ts calls the FPU).
+// lives in a WebAssembly memory (memory.ts). x87 escapes run through their handlers, except the
+// runs of them that jit-wasm-x87.ts writes as WebAssembly.
 //
 // Inside the function the registers and the lazy-flag record live in locals as in the
 // JavaScript regions (fk, fa, fb, fr: see RECORD_DECLARE in jit-forms.ts). The CPU's own state
@@ -23,68 +23,69 @@ import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
 import { aluShape, isJcc, recordDead, selfLoop } from './jit-forms';
+import { wasmX87Runs, x87ToC, x87ToMirror } from './jit-wasm-x87';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
 import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
-  I32,
-  I64,
-  VOID,
-  encodeModule,
-  op,
-  sleb,
-  uleb,
-  wasmApi,
-  type FuncType,
-  type WasmMemory,
-  type WasmModule,
-} from './wasm-module';
-
-/** Word slots of the mirror (at address 0 of the memory). */
-const M = {
-  ip: 8,
-  icount: 9,
-  flags: 10,
-  lazy: 11,
-  lop: 12,
-  la: 13,
-  lb: 14,
-  lres: 15,
-  lmask: 16,
-  lsign: 17,
-  nextIp: 18,
-  /** Nonzero when the mirror's flags and record (slots 10-17) are newer than the CPU's. */
-  recordDirty: 19,
-} as const;
-
-const ARITH = 0x8d5;
-const SEG_FLAT = [true, false, true, true, false, false];
-
-// Locals: the parameters (the budget, the current TLB tables' byte addresses, the CPU's code
-// generation at entry, the entry EIP's page offset), then the region's own.
-const LIMIT = 0,
-  RB = 1,
-  WB = 2,
-  CG = 3,
-  ENTRY = 4;
-const Q = (r: number): number => 5 + r;
-const IC = 13,
-  A = 14,
-  B = 15,
-  R = 16,
-  L = 17,
-  E = 18,
-  P = 19,
-  V = 20,
-  X = 21,
-  FK = 22,
-  FA = 23,
-  FB = 24,
-  FR = 25,
-  BLK = 26,
-  PAST = 27,
-  W64 = 28;
-const RUN_PARAMS = 5;
-const RUN_LOCALS = [...Array<number>(W64 - RUN_PARAMS).fill(I32), I64];
+  A,
+  ARITH,
+  B,
+  BLK,
+  CG,
+  Code,
+  E,
+  ENTRY,
+  FA,
+  FB,
+  FK,
+  FR,
+  IC,
+  IN_RAM,
+  L,
+  LIMIT,
+  M,
+  P,
+  PAST,
+  Q,
+  R,
+  RB,
+  RUN_LOCALS,
+  SEG_FLAT,
+  V,
+  W64,
+  WB,
+  X,
+  add,
+  and,
+  call,
+  eaOf,
+  eq,
+  eqz,
+  geS,
+  geU,
+  get,
+  gtS,
+  gtU,
+  k,
+  leS,
+  leU,
+  loadN,
+  ltS,
+  ltU,
+  mget,
+  ne,
+  or,
+  select,
+  shl,
+  shrS,
+  shrU,
+  sub,
+  tlb,
+  tlbHit,
+  xor,
+  type Ex,
+} from './wasm-code';
+import { I32, encodeModule, op, uleb, wasmApi, type FuncType, type WasmMemory, type WasmModule } from './wasm-module';
 
 // Imported functions, by index.
 const IMPORTS: { name: string; type: FuncType }[] = [
@@ -104,97 +105,6 @@ const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
   F_RCF = F_RUN + 2,
   F_FIND = F_RUN + 3;
-
-// ---- expressions (byte arrays that leave one i32 on the stack) ----
-
-type Ex = number[];
-const get = (x: number): Ex => [op.localGet, ...uleb(x)];
-const k = (n: number): Ex => [op.i32Const, ...sleb(n)];
-const bin =
-  (o: number) =>
-  (x: Ex, y: Ex): Ex => [...x, ...y, o];
-const add = bin(op.i32Add),
-  sub = bin(op.i32Sub),
-  and = bin(op.i32And),
-  or = bin(op.i32Or),
-  xor = bin(op.i32Xor),
-  shl = bin(op.i32Shl),
-  shrU = bin(op.i32ShrU),
-  shrS = bin(op.i32ShrS),
-  eq = bin(op.i32Eq),
-  ne = bin(op.i32Ne),
-  ltS = bin(op.i32LtS),
-  ltU = bin(op.i32LtU),
-  gtS = bin(op.i32GtS),
-  gtU = bin(op.i32GtU),
-  leS = bin(op.i32LeS),
-  leU = bin(op.i32LeU),
-  geS = bin(op.i32GeS),
-  geU = bin(op.i32GeU);
-const eqz = (x: Ex): Ex => [...x, op.i32Eqz];
-const call = (f: number, ...args: Ex[]): Ex => [...args.flat(), op.call, ...uleb(f)];
-const LOAD = [0, op.i32Load8u, op.i32Load16u, 0, op.i32Load];
-const ALIGN = [0, 0, 1, 0, 2];
-const loadN = (n: number, addr: Ex, offset: number): Ex => [...addr, LOAD[n]!, ALIGN[n]!, ...uleb(offset)];
-const mget = (slot: number): Ex => loadN(4, k(0), slot * 4);
-/** ?: on i32 values (both arms are evaluated). */
-const select = (cond: Ex, yes: Ex, no: Ex): Ex => [...yes, ...no, ...cond, op.select];
-
-// ---- statements ----
-
-/** A function body under construction, with the labels of its open blocks. */
-class Code {
-  readonly b: number[] = [];
-  private readonly labels: (string | null)[] = [];
-
-  emit(...parts: number[][]): void {
-    for (const p of parts) for (let k = 0; k < p.length; k++) this.b.push(p[k]!);
-  }
-  set(x: number, e: Ex): void {
-    this.emit(e, [op.localSet, ...uleb(x)]);
-  }
-  store(n: number, addr: Ex, val: Ex, offset: number): void {
-    const o = n === 4 ? op.i32Store : op.i32Store8;
-    this.emit(addr, val, [o, ALIGN[n]!, ...uleb(offset)]);
-  }
-  mset(slot: number, e: Ex): void {
-    this.store(4, k(0), e, slot * 4);
-  }
-  open(kind: 'block' | 'loop', label: string): void {
-    this.b.push(kind === 'block' ? op.block : op.loop, VOID);
-    this.labels.push(label);
-  }
-  if(cond: Ex): void {
-    this.emit(cond, [op.if, VOID]);
-    this.labels.push(null);
-  }
-  else(): void {
-    this.b.push(op.else);
-  }
-  close(): void {
-    this.b.push(op.end);
-    this.labels.pop();
-  }
-  private depth(label: string): number {
-    const at = this.labels.lastIndexOf(label);
-    if (at < 0) throw new Error(`no open label ${label}`);
-    return this.labels.length - 1 - at;
-  }
-  br(label: string): void {
-    this.emit([op.br, ...uleb(this.depth(label))]);
-  }
-  brTable(targets: string[], fallback: string): void {
-    const depths = new Map<string, number[]>();
-    const at = (t: string): number[] => {
-      let d = depths.get(t);
-      if (d === undefined) depths.set(t, (d = uleb(this.depth(t))));
-      return d;
-    };
-    this.emit([op.brTable, ...uleb(targets.length)]);
-    for (const t of targets) this.emit(at(t));
-    this.emit(at(fallback));
-  }
-}
 
 /** Writes the locals' flag record to the mirror, if they hold one (the RECORD_OUT of jit-forms.ts). */
 function recordOut(c: Code): void {
@@ -263,7 +173,7 @@ function findBody(starts: number[]): number[] {
 // ---- forms ----
 
 /** What a following Jcc/SETcc/CMOVcc may read instead of the record (as FlagSource in jit-forms.ts). */
-type Source = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32';
+type Source = 'add32' | 'sub32' | 'logic32' | 'sub8' | 'logic8' | 'zs32' | 'fcomi';
 
 /**
  * An inline form (as Form of jit-forms.ts): `code` writes its effect, calling `commit` before
@@ -279,23 +189,12 @@ interface WForm {
   reads?: boolean;
 }
 
-function eaOf(i: Instr): Ex {
-  const parts: Ex[] = [];
-  if (i.base >= 0) parts.push(get(Q(i.base)));
-  if (i.index >= 0) parts.push(i.scale === 0 ? get(Q(i.index)) : shl(get(Q(i.index)), k(i.scale)));
-  if (i.disp !== 0 || parts.length === 0) parts.push(k(i.disp | 0));
-  return parts.reduce((x, y) => add(x, y));
-}
-
 /** `l = ` the linear address of i's memory operand (n bytes), after a commit when a segment check may fault. */
 function linear(c: Code, commit: () => void, i: Instr, write: boolean, n: number, ea: Ex = eaOf(i)): void {
   if (SEG_FLAT[i.seg]) return c.set(L, ea);
   commit();
   c.set(L, call(write ? F_LINW : F_LINR, k(i.seg), ea, k(n)));
 }
-
-const IN_RAM = (): Ex => add(get(E), and(get(L), k(4095)));
-const tlb = (table: number): Ex => loadN(4, add(get(table), shl(shrU(get(L), k(12)), k(2))), 0);
 
 /**
  * Leaves the region at the instruction when the TLB has no entry for linear l that allows the
@@ -309,9 +208,6 @@ function missLeaves(c: Code, commit: () => void, hit: Ex): void {
   c.br('exit');
   c.close();
 }
-
-/** The TLB test of an n-byte access at l whose entry is in local e. */
-const tlbHit = (n: number): Ex => (n === 1 ? get(E) : and(ne(get(E), k(0)), leU(and(get(L), k(4095)), k(4096 - n))));
 
 /** Reads n bytes at linear l (set by the caller) into local dst. */
 function loadAt(c: Code, commit: () => void, n: number, dst: number): void {
@@ -501,6 +397,22 @@ const FUSED: Record<Source, Cond[]> = {
   ],
   add32: [null, null, () => ltU(r_(), a_()), () => geU(r_(), a_()), zero, nonzero, null, null, negative, notNegative],
   zs32: [null, null, null, null, zero, nonzero, null, null, negative, notNegative],
+  // After an x87 run's FCOMI: ZF, PF and CF in r. (OF and SF are clear after the fast piece, but
+  // an FCOMI with an unmasked exception in the FPU leaves all flags as they were.)
+  fcomi: [
+    null,
+    null,
+    () => ne(and(r_(), k(1)), k(0)),
+    () => eqz(and(r_(), k(1))),
+    () => ne(and(r_(), k(64)), k(0)),
+    () => eqz(and(r_(), k(64))),
+    () => ne(and(r_(), k(65)), k(0)),
+    () => eqz(and(r_(), k(65))),
+    null,
+    null,
+    () => ne(and(r_(), k(4)), k(0)),
+    () => eqz(and(r_(), k(4))),
+  ],
 };
 
 /** Condition cc from a/b/r when the flags' source allows, else null (testCond decides). */
@@ -928,9 +840,13 @@ export interface WasmBlock {
   instrs: Instr[];
 }
 
-/** Whether a region of these blocks can be WebAssembly (no x87 escape in it). */
-export function wasmCompilable(blocks: WasmBlock[]): boolean {
-  return blocks.every((b) => b.instrs.every((i) => i.op < 0xd8 || i.op > 0xdf));
+/** The place of an instruction inside an x87 run in a block's forms (the run's code is written apart). */
+const IN_RUN: WForm = { code: () => undefined, faults: true };
+
+/** The form of an integer instruction an x87 run may hold: it neither faults nor reads the flags. */
+function runInteger(i: Instr): WForm | null {
+  const f = i.role === ROLE_PLAIN ? wasmForm(i, null) : null;
+  return f === null || f.faults || f.reads === true || f.recordInC === true ? null : f;
 }
 
 type WasmRun = (limit: number, rB: number, wB: number, cg: number, entry: number) => number;
@@ -940,6 +856,8 @@ interface RegionModule {
   module: WasmModule;
   handlerAt: number[];
   bytes: number;
+  /** Whether it has x87 runs (then the wrapper copies the x87 state too). */
+  x87: boolean;
 }
 
 /**
@@ -976,7 +894,7 @@ export function compileWasmRegion(
     MODULES.set(key, compiled, compiled.bytes);
   }
   const instrs = compiled.handlerAt.map((h) => list[h]!);
-  return bindRegion(compiled.module, memory, instrs, blockEips, base);
+  return bindRegion(compiled, memory, instrs, blockEips, base);
 }
 
 /** Compiles the module of a region of `blocks` (see compileWasmRegion). */
@@ -989,6 +907,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
   let first = 0; // index of the block's first instruction in block order
   const c = new Code();
   const n = blocks.length;
+  let x87 = false;
 
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
@@ -1046,18 +965,33 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     };
     budget();
     if (looping) c.open('loop', 'self');
+    const eips: number[] = [];
+    for (let p = 0, at = entry; p < len; at = (at + block[p]!.len) >>> 0, p++) eips.push(at);
+    const runs = wasmX87Runs(block, eips, runInteger);
+    if (runs.size > 0) x87 = true;
     let flags: Source | null = null;
-    const forms = block.map((i) => {
-      const f = i.role === ROLE_PLAIN ? wasmForm(i, flags) : i.role === ROLE_USES_IP ? wasmString(i) : null;
+    const forms: (WForm | null)[] = [];
+    for (let p = 0; p < len; p++) {
+      const run = runs.get(p);
+      if (run !== undefined) {
+        for (let j = 0; j < run.n; j++) forms.push(IN_RUN);
+        p += run.n - 1;
+        flags = run.eflags ? 'fcomi' : run.integer.size > 0 ? null : flags;
+        continue;
+      }
+      const i = block[p]!;
+      const f: WForm | null =
+        i.role === ROLE_PLAIN ? wasmForm(i, flags) : i.role === ROLE_USES_IP ? wasmString(i) : null;
       if (f === null) flags = null;
       else if (f.flags !== undefined) flags = f.flags;
-      return f;
-    });
+      forms.push(f);
+    }
     flags = null;
-    let ip = entry;
-    block.forEach((i, p) => {
-      const fall = (ip + i.len) >>> 0;
-      const here = ip;
+    /** Emits instruction p with `form` (null: through its handler); `record`: its record always. */
+    const one = (p: number, form: WForm | null, record: boolean): void => {
+      const i = block[p]!;
+      const here = eips[p]!;
+      const fall = (here + i.len) >>> 0;
       const commit = (): void => {
         c.mset(M.ip, k(here | 0));
         c.mset(M.icount, add(get(IC), k(p)));
@@ -1072,11 +1006,10 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
         c.set(X, call(F_HANDLER, k(h)));
         fill(c);
       };
-      const form = forms[p]!;
       if (form !== null) {
         if (form.recordInC === true) recordOut(c);
         form.code(c, commit);
-        if (form.record !== undefined && !recordDead(forms, p)) form.record(c);
+        if (form.record !== undefined && (record || !recordDead(forms, p))) form.record(c);
         if (form.flags !== undefined) flags = form.flags;
       } else if (i.role === ROLE_PLAIN) {
         viaHandler();
@@ -1094,8 +1027,31 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
       } else {
         branch(i, here, fall, len, flags, commit, viaHandler);
       }
-      ip = fall;
-    });
+    };
+    for (let p = 0; p < len; p++) {
+      const run = runs.get(p);
+      if (run === undefined) {
+        one(p, forms[p]!, false);
+        continue;
+      }
+      // An x87 run: its fast piece, then its integer instructions; or all of it one by one.
+      const before: Source | null = flags;
+      run.fast(c);
+      c.if(get(X));
+      for (const [j, f] of run.integer) one(p + j, f, true);
+      c.else();
+      for (let j = 0; j < run.n; j++) one(p + j, run.integer.get(j) ?? null, true);
+      if (run.eflags) {
+        // CF, ZF and PF as the FPU left them (an unmasked exception leaves them unchanged).
+        recordOut(c);
+        const bit = (cc: number, b: number): Ex => select(call(F_TESTCOND, k(cc)), k(b), k(0));
+        c.set(R, or(or(bit(2, 1), bit(4, 64)), bit(10, 4)));
+      }
+      c.close();
+      flags = run.eflags ? 'fcomi' : run.integer.size > 0 ? null : before;
+      p += run.n - 1;
+    }
+    const ip = (eips[len - 1]! + last.len) >>> 0;
     if (last.role !== ROLE_BRANCH) {
       c.set(IC, add(get(IC), k(len)));
       goto(ip);
@@ -1190,12 +1146,12 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     ],
     exportRun: F_RUN,
   });
-  return { module: new wasmApi!.Module(bytes), handlerAt, bytes: bytes.length };
+  return { module: new wasmApi!.Module(bytes), handlerAt, bytes: bytes.length, x87 };
 }
 
 /** Instantiates a region's module for one CPU: the wrapper that copies the CPU to and from the mirror. */
 function bindRegion(
-  mod: WasmModule,
+  { module: mod, x87 }: RegionModule,
   memory: WasmMemory,
   instrs: Instr[],
   blockEips: number[][],
@@ -1204,6 +1160,7 @@ function bindRegion(
   let cpu: I386 | null = null;
   let icBase = 0;
   const m = new Int32Array(memory.buffer, 0, MIRROR_BYTES / 4);
+  const doubles = new Float64Array(memory.buffer, M.x87Doubles * 4, 8);
   const recordToMirror = (c: I386): void => {
     m[M.flags] = c.flags;
     m[M.lazy] = c.lazy;
@@ -1221,6 +1178,7 @@ function bindRegion(
     m[M.icount] = c.icount - icBase;
     m[M.nextIp] = c.nextIp;
     recordToMirror(c);
+    if (x87) x87ToMirror(c, m, doubles);
   };
   const recordToC = (c: I386): void => {
     if (m[M.recordDirty] === 0) return;
@@ -1241,6 +1199,7 @@ function bindRegion(
     c.icount = icBase + m[M.icount]!;
     c.nextIp = m[M.nextIp]! >>> 0;
     recordToC(c);
+    if (x87) x87ToC(c, m, doubles);
   };
   const env = {
     memory,

@@ -240,20 +240,21 @@ function memoryForm(i: Instr): Fast | null {
 
 // ---------------------------------------------------------------------------------------------
 // Runs: consecutive escapes of a block that only move and compute doubles (FLD/FXCH/FST(P)
-// ST(i), FADD/FSUB/FSUBR/FMUL in register forms, FLD m32/m64, FCOMI/FUCOMI(P)), and integer
-// instructions between them that touch nothing but registers and flags (integerStep), run as one
-// piece of code on locals: the stack positions are resolved while compiling, the conditions are
-// checked once, and the state is written once at the end, as the last instruction of the run
-// leaves it (the integer instructions run after that: they cannot fault). Nothing is written
-// before every value has proved to be a normal double or a zero (and every load a TLB hit);
-// otherwise the FPU runs the run's instructions one by one.
+// ST(i), FLDZ, FLD1, FADD/FSUB(R)/FMUL/FDIV(R) in register forms and with a float operand, FLD
+// m32/m64, FILD m32, FCOMI/FUCOMI(P)), and integer instructions between them that touch nothing
+// but registers and flags (integerStep), run as one piece of code on locals: the stack positions
+// are resolved while compiling, the conditions are checked once, and the state is written once
+// at the end, as the last instruction of the run leaves it (the integer instructions run after
+// that: they cannot fault). Nothing is written before every value has proved to be a normal
+// double or a zero (and every load a TLB hit); otherwise the FPU runs the run's instructions one
+// by one. Both backends write runs: this file's JavaScript, jit-wasm-x87.ts's WebAssembly.
 
 /** One instruction of a run, as the run code sees it. */
-interface Step {
-  kind: 'arith' | 'fld' | 'fxch' | 'fst' | 'fcomi' | 'load';
-  /** ST(i) operand (register forms). */
+export interface Step {
+  kind: 'arith' | 'arithMem' | 'fld' | 'fxch' | 'fst' | 'fcomi' | 'load' | 'fild' | 'const';
+  /** ST(i) operand (register forms); for a load or an arithmetic memory operand, its size in bytes; a constant's value. */
   i: number;
-  /** Arithmetic /digit after DC/DE's SUB/DIV reversal (0, 1, 4, 5); 0 otherwise. */
+  /** Arithmetic /digit after DC/DE's SUB/DIV reversal (0, 1, 4-7); 0 otherwise. */
   op: number;
   /** Arithmetic into ST(i) rather than ST(0) (DC, DE). */
   intoI: boolean;
@@ -264,20 +265,27 @@ interface Step {
 function stepOf(i: Instr): Step | null {
   if (i.op < 0xd8 || i.op > 0xdf || i.a16 || i.lock) return null;
   const s = { i: i.rm, op: 0, intoI: false, pop: false };
-  if (i.mod !== 3) {
-    if (!FLAT[i.seg] || i.reg !== 0 || (i.op !== 0xd9 && i.op !== 0xdd)) return null;
-    return { ...s, kind: 'load', i: i.op === 0xd9 ? 4 : 8 };
-  }
   const reg = i.reg;
+  if (i.mod !== 3) {
+    if (!FLAT[i.seg]) return null;
+    if (reg === 0 && (i.op === 0xd9 || i.op === 0xdd)) return { ...s, kind: 'load', i: i.op === 0xd9 ? 4 : 8 };
+    if (reg === 0 && i.op === 0xdb) return { ...s, kind: 'fild', i: 4 };
+    // FADD/FMUL/FSUB(R)/FDIV(R) of ST(0) and a float operand.
+    if ((i.op === 0xd8 || i.op === 0xdc) && reg !== 2 && reg !== 3)
+      return { ...s, kind: 'arithMem', i: i.op === 0xd8 ? 4 : 8, op: reg };
+    return null;
+  }
   switch (i.op) {
     case 0xd8:
     case 0xdc:
     case 0xde: {
-      if (reg === 2 || reg === 3 || reg >= 6) return null;
+      if (reg === 2 || reg === 3) return null;
       const op = i.op === 0xd8 || reg < 4 ? reg : reg ^ 1;
       return { ...s, kind: 'arith', op, intoI: i.op !== 0xd8, pop: i.op === 0xde };
     }
     case 0xd9:
+      // FLD1 (D9 E8), FLDZ (D9 EE): constants that no rounding changes.
+      if (reg === 5 && (i.rm === 0 || i.rm === 6)) return { ...s, kind: 'const', i: i.rm === 0 ? 1 : 0 };
       return reg === 0 ? { ...s, kind: 'fld' } : reg === 1 ? { ...s, kind: 'fxch' } : null;
     case 0xdd:
       return reg === 2 || reg === 3 ? { ...s, kind: 'fst', pop: reg === 3 } : null;
@@ -289,24 +297,47 @@ function stepOf(i: Instr): Step | null {
 }
 
 /**
- * The stack as a run sees it while it is compiled: slots are relative to TOP at the start of the
- * run; each holds a local's name, 'in' (untouched: as at the start) or 'empty' (popped in the run).
+ * The code a backend writes for the steps of a run that compute (the others only move values
+ * between stack slots). Each gets the names of its values (see RunStack) and returns its code;
+ * the code leaves the run's fast piece when its conditions fail.
  */
-class RunStack {
+export interface RunWriter<L> {
+  /** The double at i's memory operand (`single`: 4 bytes, else 8) into v; its address is the FDP. */
+  load(v: string, i: Instr, single: boolean): L;
+  /** The 32-bit integer at i's memory operand into v (as FILD converts it); its address is the FDP. */
+  loadInt(v: string, i: Instr): L;
+  /** The constant `value` (0 or 1) into v. */
+  constant(v: string, value: number): L;
+  /**
+   * r = y op z for the /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr), normal or zero,
+   * exactly as fastDouble (x87-fast.ts) computes it; sets PE on an error.
+   */
+  arith(r: string, op: number, y: string, z: string): L;
+  /** ZF/PF/CF of comparing a with b (both doubles). */
+  compare(a: string, b: string): L;
+}
+
+/**
+ * The stack as a run sees it while it is compiled: slots are relative to TOP at the start of the
+ * run; each holds a value's name (`e<slot>` read at the start, `v<n>` computed), 'in' (untouched:
+ * as at the start) or 'empty' (popped in the run).
+ */
+export class RunStack<L> {
   depth = 0;
   slots: string[] = Array<string>(8).fill('in');
-  /** Slot -> the last local written there (its double goes to the cache at the end). */
+  /** Slot -> the last value written there (it goes to the register at the end). */
   written = new Map<number, string>();
   /** Slots that must hold a cached double at the start (read before written) or be empty. */
   full = new Set<number>();
   emptyAtStart = new Set<number>();
-  lines: string[] = [];
-  /** For an arithmetic instruction, whether its result was rounded up (C1), as an expression. */
+  lines: L[] = [];
+  /** The result of the last instruction when it computed one (its error gives C1). */
   error: string | null = null;
-  private locals = 0;
+  /** How many values the run computes. */
+  values = 0;
 
   fresh(): string {
-    return `v${this.locals++}`;
+    return `v${this.values++}`;
   }
   /** Undoes everything done after `mark` was taken. */
   mark(): () => void {
@@ -322,7 +353,7 @@ class RunStack {
       this.lines.length = lines;
     };
   }
-  /** ST(i) as a local, or null on a stack underflow. */
+  /** ST(i) as a value's name, or null on a stack underflow. */
   read(i: number): string | null {
     const j = (this.depth + i) & 7;
     const v = this.slots[j]!;
@@ -338,7 +369,7 @@ class RunStack {
     this.slots[j] = name;
     this.written.set(j, name);
   }
-  /** Pushes the local `name`; false on a stack overflow. */
+  /** Pushes the value `name`; false on a stack overflow. */
   push(name: string): boolean {
     const j = (this.depth + 7) & 7;
     const v = this.slots[j]!;
@@ -352,24 +383,50 @@ class RunStack {
     this.slots[this.depth] = 'empty';
     this.depth = (this.depth + 1) & 7;
   }
+  /**
+   * The tag word's bits (two per slot, relative to TOP at the start) that the run sets: slots
+   * holding a written value at the end (`valid`: their tag comes from the value) and popped ones.
+   */
+  tagMasks(): { valid: number; emptied: number } {
+    let valid = 0,
+      emptied = 0;
+    for (let j = 0; j < 8; j++) {
+      if (this.slots[j] === 'empty') emptied |= 3 << (2 * j);
+      else if (this.written.has(j)) valid |= 3 << (2 * j);
+    }
+    return { valid, emptied };
+  }
 }
 
 /** Run code for one instruction on the RunStack (lines appended); false if it cannot be one. */
-function runStep(st: RunStack, s: Step, i: Instr): boolean {
+function runStep<L>(st: RunStack<L>, s: Step, i: Instr, w: RunWriter<L>): boolean {
+  st.error = null;
   switch (s.kind) {
     case 'load': {
       const v = st.fresh();
-      const single = s.i === 4;
-      st.lines.push(
-        `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > ${single ? 4092 : 4088}) break stretch; ` +
-          `const ${v} = dv.${single ? 'getFloat32' : 'getFloat64'}(e${v} - 1 + (l${v} & 4095), true); ` +
-          `if (!((Math.abs(${v}) >= ${single ? MIN_SINGLE : MIN_NORMAL} && Math.abs(${v}) < Infinity) || ${v} === 0)) break stretch; fdp = l${v} >>> 0;`,
-      );
+      st.lines.push(w.load(v, i, s.i === 4));
+      return st.push(v);
+    }
+    case 'fild':
+    case 'const': {
+      const v = st.fresh();
+      st.lines.push(s.kind === 'fild' ? w.loadInt(v, i) : w.constant(v, s.i));
       return st.push(v);
     }
     case 'fld': {
       const v = st.read(s.i);
       return v !== null && st.push(v);
+    }
+    case 'arithMem': {
+      const y = st.read(0);
+      if (y === null) return false;
+      const z = st.fresh();
+      st.lines.push(w.load(z, i, s.i === 4));
+      const r = st.fresh();
+      st.lines.push(w.arith(r, s.op, y, z));
+      st.error = r;
+      st.write(0, r);
+      return true;
     }
     case 'fxch': {
       const a = st.read(0),
@@ -390,7 +447,7 @@ function runStep(st: RunStack, s: Step, i: Instr): boolean {
       const a = st.read(0),
         b = st.read(s.i);
       if (a === null || b === null) return false;
-      st.lines.push(`fl = ${a} < ${b} ? 1 : ${a} > ${b} ? 0 : 64;`);
+      st.lines.push(w.compare(a, b));
       if (s.pop) st.pop();
       return true;
     }
@@ -401,29 +458,65 @@ function runStep(st: RunStack, s: Step, i: Instr): boolean {
         z = st.read(src);
       if (y === null || z === null) return false;
       const r = st.fresh();
-      let error: string;
-      if (s.op === 1) {
-        // A zero operand gives a zero of the right sign exactly.
-        const safe = (v: string): string =>
-          `(${v} === 0 || (Math.abs(${v}) >= 2 ** -400 && Math.abs(${v}) <= 2 ** 400))`;
-        st.lines.push(`if (!(${safe(y)} && ${safe(z)})) break stretch; const ${r} = ${y} * ${z};`);
-        error = `x87.productError(${y}, ${z}, ${r})`;
-      } else {
-        const [u, w] = s.op === 0 ? [y, z] : s.op === 4 ? [y, `-${z}`] : [z, `-${y}`];
-        st.lines.push(`const u${r} = ${u}, w${r} = ${w}, ${r} = u${r} + w${r}, h${r} = ${r} - u${r};`);
-        error = `u${r} - (${r} - h${r}) + (w${r} - h${r})`;
-      }
-      // The error decides PE while it is clear, and C1 for the run's last instruction (st.error).
-      st.lines.push(
-        `if (!((Math.abs(${r}) >= ${MIN_NORMAL} && Math.abs(${r}) <= 1.7976931348623157e308) || ${r} === 0)) break stretch; ` +
-          `if (pe === 0 && ${error} !== 0) pe = 32;`,
-      );
-      st.error = `(${error}) !== 0 && ${r} > 0 === (${error}) < 0`;
+      st.lines.push(w.arith(r, s.op, y, z));
+      st.error = r;
       st.write(dest, r);
       if (s.pop) st.pop();
       return true;
     }
   }
+}
+
+/** A run of escapes as planned: its stack and code, and which of its instructions are integer ones. */
+export interface RunPlan<L, F> {
+  st: RunStack<L>;
+  /** How many instructions it covers. */
+  n: number;
+  /** The integer instructions among them, by position in the run, with their forms. */
+  integer: Map<number, F>;
+  /** Whether it writes ZF/PF/CF (an FCOMI). */
+  eflags: boolean;
+  /** Whether it loads from memory (then it sets FDP). */
+  mem: boolean;
+}
+
+/**
+ * The run of escapes starting at block[p] (at least `min`, maybe with integer instructions
+ * between them, which `integerStep` gives forms for, when none is an FCOMI), written by `w`; null
+ * when no run starts here. At most 16 instructions.
+ */
+export function planRun<L, F>(
+  block: Instr[],
+  p: number,
+  w: RunWriter<L>,
+  integerStep: (i: Instr) => F | null,
+  min: number,
+): RunPlan<L, F> | null {
+  const st = new RunStack<L>();
+  const integer = new Map<number, F>();
+  let n = 0,
+    eflags = false,
+    mem = false;
+  for (; p + n < block.length && n < 16; n++) {
+    const i = block[p + n]!;
+    const s = stepOf(i);
+    if (s === null) {
+      const f = eflags ? null : integerStep(i);
+      if (f === null) break;
+      integer.set(n, f);
+      continue;
+    }
+    if (s.kind === 'fcomi' && integer.size > 0) break;
+    const undo = st.mark();
+    if (!runStep(st, s, i, w)) {
+      undo();
+      break;
+    }
+    if (s.kind === 'fcomi') eflags = true;
+    if (s.kind === 'load' || s.kind === 'fild' || s.kind === 'arithMem') mem = true;
+  }
+  while (integer.has(n - 1)) integer.delete(--n);
+  return n - integer.size < min ? null : { st, n, integer, eflags, mem };
 }
 
 /** Rotates an 8-slot mask (bits per slot, `bits` wide each) by TOP at run time. */
@@ -454,51 +547,60 @@ function runAt(
   p: number,
   eips: number[],
 ): { code: string; n: number; eflags: boolean; integer: boolean } | null {
-  const st = new RunStack();
-  const integer = new Map<number, Form>();
-  let n = 0,
-    eflags = false,
-    mem = false;
-  for (; p + n < block.length && n < 16; n++) {
-    const i = block[p + n]!;
-    const s = stepOf(i);
-    if (s === null) {
-      const f = eflags ? null : integerStep(i);
-      if (f === null) break;
-      integer.set(n, f);
-      continue;
-    }
-    if (s.kind === 'fcomi' && integer.size > 0) break;
-    const undo = st.mark();
-    st.error = null;
-    if (!runStep(st, s, i)) {
-      undo();
-      break;
-    }
-    if (s.kind === 'fcomi') eflags = true;
-    if (s.kind === 'load') mem = true;
-  }
-  while (integer.has(n - 1)) integer.delete(--n);
-  if (n - integer.size < 2) return null;
+  // Each result's error (its expression), for PE and the last instruction's C1.
+  const errors = new Map<string, string>();
+  const writer: RunWriter<string> = {
+    load: (v, i, single) =>
+      `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > ${single ? 4092 : 4088}) break stretch; ` +
+      `const ${v} = dv.${single ? 'getFloat32' : 'getFloat64'}(e${v} - 1 + (l${v} & 4095), true); ` +
+      `if (!((Math.abs(${v}) >= ${single ? MIN_SINGLE : MIN_NORMAL} && Math.abs(${v}) < Infinity) || ${v} === 0)) break stretch; fdp = l${v} >>> 0;`,
+    loadInt: (v, i) =>
+      `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > 4092) break stretch; ` +
+      `const ${v} = dv.getInt32(e${v} - 1 + (l${v} & 4095), true); fdp = l${v} >>> 0;`,
+    constant: (v, value) => `const ${v} = ${value};`,
+    compare: (a, b) => `fl = ${a} < ${b} ? 1 : ${a} > ${b} ? 0 : 64;`,
+    arith: (r, op, y, z) => {
+      let code: string;
+      if (op >= 6) {
+        // fastDouble's division: operands and quotient within 2^±400 (no zeros); the error has
+        // the sign of the remainder over the divisor.
+        const [x, d] = op === 6 ? [y, z] : [z, y];
+        const safe = (v: string): string => `(Math.abs(${v}) >= 2 ** -400 && Math.abs(${v}) <= 2 ** 400)`;
+        code = `if (!(${safe(x)} && ${safe(d)})) break stretch; const ${r} = ${x} / ${d}; if (!${safe(r)}) break stretch;`;
+        errors.set(r, `(${d} > 0 ? 1 : -1) * (${x} - ${r} * ${d} - x87.productError(${r}, ${d}, ${r} * ${d}))`);
+      } else if (op === 1) {
+        // A zero operand gives a zero of the right sign exactly.
+        const safe = (v: string): string =>
+          `(${v} === 0 || (Math.abs(${v}) >= 2 ** -400 && Math.abs(${v}) <= 2 ** 400))`;
+        code = `if (!(${safe(y)} && ${safe(z)})) break stretch; const ${r} = ${y} * ${z};`;
+        errors.set(r, `x87.productError(${y}, ${z}, ${r})`);
+      } else {
+        const [u, w] = op === 0 ? [y, z] : op === 4 ? [y, `-${z}`] : [z, `-${y}`];
+        code = `const u${r} = ${u}, w${r} = ${w}, ${r} = u${r} + w${r}, h${r} = ${r} - u${r};`;
+        errors.set(r, `u${r} - (${r} - h${r}) + (w${r} - h${r})`);
+      }
+      // The error decides PE while it is clear.
+      return (
+        `${code} if (!((Math.abs(${r}) >= ${MIN_NORMAL} && Math.abs(${r}) <= 1.7976931348623157e308) || ${r} === 0)) break stretch; ` +
+        `if (pe === 0 && ${errors.get(r)!} !== 0) pe = 32;`
+      );
+    },
+  };
+  const plan = planRun(block, p, writer, integerStep, 2);
+  if (plan === null) return null;
+  const { st, n, integer, eflags, mem } = plan;
   const lastI = block[p + n - 1]!;
   const fop = ((lastI.op & 7) << 8) | lastI.modrm;
   // Tags: slots holding a value at the end become "valid" (or "zero", zt), popped ones "empty".
   // Every slot written in the run gets its last value: a nonzero double into the cache, stale in
   // the register words; a zero into the words themselves (the cache holds no zeros).
-  let valid = 0,
-    emptied = 0;
+  const { valid, emptied } = st.tagMasks();
   const stores: string[] = [];
-  for (let j = 0; j < 8; j++) {
-    const v = st.slots[j]!;
-    if (v === 'empty') emptied |= 3 << (2 * j);
-    else if (st.written.has(j)) valid |= 3 << (2 * j);
-    const w = st.written.get(j);
-    if (w !== undefined)
-      stores.push(
-        `p = (t + ${j}) & 7; if (${w} !== 0) { F[p] = ${w}; sb |= 1 << p; } else { F[p] = NaN; sb &= ~(1 << p); ` +
-          `zt |= 1 << (p << 1); X.regs[p * 3] = 0; X.regs[p * 3 + 1] = 0; X.regs[p * 3 + 2] = 1 / ${w} < 0 ? 32768 : 0; }`,
-      );
-  }
+  for (const [j, w] of st.written)
+    stores.push(
+      `p = (t + ${j}) & 7; if (${w} !== 0) { F[p] = ${w}; sb |= 1 << p; } else { F[p] = NaN; sb &= ~(1 << p); ` +
+        `zt |= 1 << (p << 1); X.regs[p * 3] = 0; X.regs[p * 3 + 1] = 0; X.regs[p * 3 + 2] = 1 / ${w} < 0 ? 32768 : 0; }`,
+    );
   const checks = [
     ...[...st.full].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) !== 3`),
     ...[...st.emptyAtStart].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) === 3`),
@@ -510,7 +612,9 @@ function runAt(
       `e${j} = (X.regs[p * 3 + 2] & 32768) !== 0 ? -0 : 0; }`,
   );
   // The last instruction's C1: "rounded up" (the error of a result is zero or has its sign).
-  const c1 = st.error !== null ? `(${st.error} ? ${C1} : 0)` : '0';
+  const r = st.error,
+    e = r === null ? '' : errors.get(r)!;
+  const c1 = r !== null ? `((${e}) !== 0 && ${r} > 0 === (${e}) < 0 ? ${C1} : 0)` : '0';
   const commit =
     `let sb = x87.cache.stale, zt = 0; ${stores.join(' ')} x87.cache.stale = sb; ` +
     `X.tag = (tg & ~(${rotate(valid | emptied, 2)})) | (${rotate(emptied, 2)}) | zt; ` +

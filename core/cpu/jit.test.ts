@@ -5,6 +5,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { I386 } from './cpu';
 import { X87_RUNTIME } from './jit-x87';
+import { OPS } from './optable';
 import { CODE, asm, makeMachine } from './test-machine';
 import type { TestMachine } from './test-machine';
 
@@ -220,11 +221,28 @@ describe('compiled regions', () => {
   });
 });
 
-describe('x87 code in compiled regions', () => {
-  // Escape-time iterations of z = z^2 + c along a line of the plane, in double precision: the
-  // stack holds zr, zi, cr, ci; EAX counts one point's iterations, EDX sums them.
-  const DATA = 0x200000;
-  const program = `
+/** Counts the FPU's runs of escapes through their handlers (the interpreter's and WebAssembly's way). */
+function countEscapeHandlers(): { calls: number; restore: () => void } {
+  const counter = { calls: 0, restore: () => {} };
+  const saved = [0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf].map((o) => {
+    const spec = OPS[o]!,
+      fn = spec.fn;
+    spec.fn = (c, i) => {
+      counter.calls++;
+      fn!(c, i);
+    };
+    return () => (spec.fn = fn);
+  });
+  counter.restore = () => saved.forEach((r) => r());
+  return counter;
+}
+
+for (const backend of ['wasm', 'js'] as const)
+  describe(`x87 code in ${backend === 'wasm' ? 'WebAssembly' : 'JavaScript'} regions`, () => {
+    // Escape-time iterations of z = z^2 + c along a line of the plane, in double precision: the
+    // stack holds zr, zi, cr, ci; EAX counts one point's iterations, EDX sums them.
+    const DATA = 0x200000;
+    const program = `
     xor edx, edx
     xor ebx, ebx
   point:
@@ -267,37 +285,48 @@ describe('x87 code in compiled regions', () => {
     cmp ebx, 100
     jne point
     int 0x1f`;
-  const run = (threshold: number): { exit: unknown; state: ReturnType<I386['exportState']>; steps: number } => {
-    const m = makeMachine();
-    m.load(CODE, asm(program));
-    const dv = m.mem.ramView;
-    dv.setUint16(DATA, 0x027f, true); // double precision, round to nearest, all masked
-    dv.setFloat64(DATA + 8, 0.3, true);
-    dv.setFloat64(DATA + 16, 2.5 / 100, true);
-    dv.setFloat64(DATA + 24, -2, true);
-    dv.setFloat32(DATA + 32, 4, true);
-    m.cpu.blockThreshold = threshold;
-    const step = vi.spyOn(X87_RUNTIME, 'step');
-    try {
-      const exit = m.cpu.run(10_000_000);
-      return { exit, state: m.cpu.exportState(), steps: step.mock.calls.length };
-    } finally {
-      step.mockRestore();
-    }
-  };
-
-  /** `program` (its machine prepared by `setup`) interpreted, then compiled from the start. */
-  const bothWays = (program: string, setup: (m: TestMachine) => void) =>
-    [Infinity, 1].map((threshold) => {
+    const run = (
+      threshold: number,
+    ): { exit: unknown; state: ReturnType<I386['exportState']>; steps: number; wasm: number } => {
       const m = makeMachine();
       m.load(CODE, asm(program));
-      setup(m);
+      const dv = m.mem.ramView;
+      dv.setUint16(DATA, 0x027f, true); // double precision, round to nearest, all masked
+      dv.setFloat64(DATA + 8, 0.3, true);
+      dv.setFloat64(DATA + 16, 2.5 / 100, true);
+      dv.setFloat64(DATA + 24, -2, true);
+      dv.setFloat32(DATA + 32, 4, true);
       m.cpu.blockThreshold = threshold;
-      return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
-    });
+      m.cpu.regionBackend = backend;
+      const step = vi.spyOn(X87_RUNTIME, 'step');
+      const handlers = countEscapeHandlers();
+      try {
+        const exit = m.cpu.run(10_000_000);
+        return {
+          exit,
+          state: m.cpu.exportState(),
+          steps: step.mock.calls.length + handlers.calls,
+          wasm: m.cpu.wasmBlockCount,
+        };
+      } finally {
+        step.mockRestore();
+        handlers.restore();
+      }
+    };
 
-  test('a LOCK-prefixed escape raises #UD in compiled code too', () => {
-    const locked = `
+    /** `program` (its machine prepared by `setup`) interpreted, then compiled from the start. */
+    const bothWays = (program: string, setup: (m: TestMachine) => void) =>
+      [Infinity, 1].map((threshold) => {
+        const m = makeMachine();
+        m.load(CODE, asm(program));
+        setup(m);
+        m.cpu.blockThreshold = threshold;
+        m.cpu.regionBackend = backend;
+        return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
+      });
+
+    test('a LOCK-prefixed escape raises #UD in compiled code too', () => {
+      const locked = `
       finit
       fld1
       fld1
@@ -309,25 +338,25 @@ describe('x87 code in compiled regions', () => {
       db 0xf0, 0xd8, 0xc1 ; lock fadd st0, st1
       fadd st0, st1
       int 0x1f`;
-    const runs = bothWays(locked, () => {});
-    expect(runs[1]!.exit).toEqual(runs[0]!.exit);
-    expect(runs[1]!.state).toEqual(runs[0]!.state);
-    expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 6 });
-  });
+      const runs = bothWays(locked, () => {});
+      expect(runs[1]!.exit).toEqual(runs[0]!.exit);
+      expect(runs[1]!.state).toEqual(runs[0]!.state);
+      expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 6 });
+    });
 
-  /** Both ran into #MF and stopped in the same state, the compiled one with regions. */
-  const expectSameMF = (runs: ReturnType<typeof bothWays>): void => {
-    expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 16 });
-    expect(runs[1]!.exit).toEqual(runs[0]!.exit);
-    expect(runs[1]!.state).toEqual(runs[0]!.state);
-    expect(runs[1]!.regions).toBeGreaterThan(0);
-  };
+    /** Both ran into #MF and stopped in the same state, the compiled one with regions. */
+    const expectSameMF = (runs: ReturnType<typeof bothWays>): void => {
+      expect(runs[0]!.exit).toMatchObject({ kind: 'exit', vector: 16 });
+      expect(runs[1]!.exit).toEqual(runs[0]!.exit);
+      expect(runs[1]!.state).toEqual(runs[0]!.state);
+      expect(runs[1]!.regions).toBeGreaterThan(0);
+    };
 
-  test('#MF at an escape after integer instructions of the same run leaves their results', () => {
-    // Precision exceptions unmasked: the runs go through the FPU one by one. 2^53 - 40 grows by
-    // one an iteration until a sum is inexact; the next escape (FLD, after ADD and SHL) raises #MF.
-    const runs = bothWays(
-      `
+    test('#MF at an escape after integer instructions of the same run leaves their results', () => {
+      // Precision exceptions unmasked: the runs go through the FPU one by one. 2^53 - 40 grows by
+      // one an iteration until a sum is inexact; the next escape (FLD, after ADD and SHL) raises #MF.
+      const runs = bothWays(
+        `
       finit
       fldcw [${DATA}]
       fld1
@@ -343,22 +372,22 @@ describe('x87 code in compiled regions', () => {
       dec ecx
       jnz l
       int 0x1f`,
-      (m) => {
-        m.mem.ramView.setUint16(DATA, 0x025f, true);
-        m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
-        m.cpu.gpr[2] = 0x12345;
-      },
-    );
-    expectSameMF(runs);
-    // 2^53 - 40 + 41 is the first inexact sum: 41 iterations added ECX = 100 down to 60.
-    expect(runs[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
-  });
+        (m) => {
+          m.mem.ramView.setUint16(DATA, 0x025f, true);
+          m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
+          m.cpu.gpr[2] = 0x12345;
+        },
+      );
+      expectSameMF(runs);
+      // 2^53 - 40 + 41 is the first inexact sum: 41 iterations added ECX = 100 down to 60.
+      expect(runs[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
+    });
 
-  test('a branch after an FCOMI that stopped on an unmasked exception reads the flags before it', () => {
-    // Invalid operation unmasked: the NaN at ECX = 10 leaves EFLAGS as CMP set them (JB taken),
-    // then FSTP raises #MF. EDX counts the branches not taken.
-    const runs = bothWays(
-      `
+    test('a branch after an FCOMI that stopped on an unmasked exception reads the flags before it', () => {
+      // Invalid operation unmasked: the NaN at ECX = 10 leaves EFLAGS as CMP set them (JB taken),
+      // then FSTP raises #MF. EDX counts the branches not taken.
+      const runs = bothWays(
+        `
       finit
       fldcw [${DATA}]
       mov ebx, ${DATA + 8}
@@ -376,29 +405,29 @@ describe('x87 code in compiled regions', () => {
       dec ecx
       jnz l
       int 0x1f`,
-      (m) => {
-        const dv = m.mem.ramView;
-        dv.setUint16(DATA, 0x027e, true);
-        for (let k = 0; k <= 50; k++) dv.setFloat64(DATA + 8 + 8 * k, k === 10 ? NaN : 1, true);
-      },
-    );
-    expectSameMF(runs);
-    expect(runs[0]!.state.gpr[2]).toBe(40); // ECX = 50..11: 1.0 < 1.0 is false, JB not taken
-  });
+        (m) => {
+          const dv = m.mem.ramView;
+          dv.setUint16(DATA, 0x027e, true);
+          for (let k = 0; k <= 50; k++) dv.setFloat64(DATA + 8 + 8 * k, k === 10 ? NaN : 1, true);
+        },
+      );
+      expectSameMF(runs);
+      expect(runs[0]!.state.gpr[2]).toBe(40); // ECX = 50..11: 1.0 < 1.0 is false, JB not taken
+    });
 
-  test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
-    const a = run(Infinity);
-    const b = run(1);
-    expect(b.exit).toEqual(a.exit);
-    expect(b.state).toEqual(a.state);
-    expect(a.steps).toBe(0);
-    // 17 escapes per iteration: the FPU itself runs only the setup of each point and the
-    // iterations with zero operands or results (the first of each point).
-    const iterations = a.state.gpr[2]!;
-    expect(iterations).toBeGreaterThan(1000);
-    expect(b.steps).toBeLessThan((17 * iterations) / 8);
+    test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
+      const a = run(Infinity);
+      const b = run(1);
+      expect(b.exit).toEqual(a.exit);
+      expect(b.state).toEqual(a.state);
+      expect(b.wasm > 0).toBe(backend === 'wasm');
+      // 17 escapes per iteration: the FPU itself runs only the setup of each point and the
+      // iterations with zero operands or results (the first of each point).
+      const iterations = a.state.gpr[2]!;
+      expect(iterations).toBeGreaterThan(1000);
+      expect(b.steps).toBeLessThan((17 * iterations) / 8);
+    });
   });
-});
 
 describe('writes into RAM from outside the CPU', () => {
   const program = `
@@ -547,11 +576,7 @@ describe('WebAssembly regions', () => {
     expect(b.cpu.instructionCount).toBeGreaterThan(2 ** 32);
   });
 
-  test('x87 escapes, the JavaScript backend and a second CPU on the same RAM keep regions JavaScript', () => {
-    const x87 = machineWith('mov ecx, 1000\nfinit\nl: fld1\nfstp st0\ndec ecx\njnz l\nint 0x1f', 1);
-    expect(x87.cpu.run(100_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
-    expect(x87.cpu.blockCount).toBeGreaterThan(0);
-    expect(x87.cpu.wasmBlockCount).toBe(0);
+  test('the JavaScript backend and a second CPU on the same RAM keep regions JavaScript', () => {
     const js = machineWith(INTEGER, 1);
     js.cpu.regionBackend = 'js';
     trace(js, 777);

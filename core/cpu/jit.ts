@@ -38,7 +38,7 @@ import {
   type FlagSource,
 } from './jit-forms';
 import { X87_RUNTIME, planX87 } from './jit-x87';
-import { compileWasmRegion, wasmCompilable } from './jit-wasm';
+import { compileWasmRegion } from './jit-wasm';
 import type { WasmMemory } from './wasm-module';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
@@ -108,7 +108,7 @@ function fallsThrough(i: Instr): boolean {
  * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
  * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
  * cached there). With `wasm` (the memory that holds the CPU's RAM and TLB tables: see memory.ts)
- * a region without x87 escapes becomes WebAssembly. Returns null when no entry starts a
+ * the region becomes WebAssembly. Returns null when no entry starts a
  * compilable block.
  */
 export function compileRegion(
@@ -198,8 +198,7 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
-  if (wasm !== null && wasmCompilable(blocks))
-    return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
+  if (wasm !== null) return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
   const loops = chainLoops(blocks, blockAt, base);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>

@@ -4,6 +4,7 @@
 
 export const I32 = 0x7f;
 export const I64 = 0x7e;
+export const F64 = 0x7c;
 
 /** Opcodes (the single-byte ones the compiler emits). */
 export const op = {
@@ -23,10 +24,14 @@ export const op = {
   i32Load: 0x28,
   i32Load8u: 0x2d,
   i32Load16u: 0x2f,
+  f32Load: 0x2a,
+  f64Load: 0x2b,
+  f64Store: 0x39,
   i32Store: 0x36,
   i32Store8: 0x3a,
   i32Const: 0x41,
   i64Const: 0x42,
+  f64Const: 0x44,
   i32Eqz: 0x45,
   i32Eq: 0x46,
   i32Ne: 0x47,
@@ -39,6 +44,12 @@ export const op = {
   i32GeS: 0x4e,
   i32GeU: 0x4f,
   i64Ne: 0x52,
+  f64Eq: 0x61,
+  f64Ne: 0x62,
+  f64Lt: 0x63,
+  f64Gt: 0x64,
+  f64Le: 0x65,
+  f64Ge: 0x66,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
@@ -50,9 +61,17 @@ export const op = {
   i32ShrU: 0x76,
   i64Mul: 0x7e,
   i64ShrU: 0x88,
+  f64Abs: 0x99,
+  f64Neg: 0x9a,
+  f64Add: 0xa0,
+  f64Sub: 0xa1,
+  f64Mul: 0xa2,
+  f64Div: 0xa3,
   i32WrapI64: 0xa7,
   i64ExtendI32s: 0xac,
   i64ExtendI32u: 0xad,
+  f64ConvertI32s: 0xb7,
+  f64PromoteF32: 0xbb,
 } as const;
 
 /** Block type of a block, loop or if without a result. */
@@ -68,6 +87,11 @@ export function uleb(n: number): number[] {
     out.push(b);
   } while (n !== 0);
   return out;
+}
+
+/** The 8 little-endian bytes of a float64 immediate. */
+export function f64Bytes(v: number): number[] {
+  return [...new Uint8Array(new Float64Array([v]).buffer)];
 }
 
 export function sleb(n: number): number[] {
