@@ -63,7 +63,6 @@ import {
   sub,
   tlb,
   tlbHit,
-  xor,
   type Ex,
 } from './wasm-code';
 import { f64Bytes, op, uleb } from './wasm-module';
@@ -102,11 +101,8 @@ const normalOrZero = (v: Ex, min: number): Ex =>
   or(and(fge(fabs(v), f(min)), fle(fabs(v), f(Number.MAX_VALUE))), feq(v, f(0)));
 /** A run value's local (see RunStack: `e<slot>` read at the start, `v<n>` computed). */
 const local = (name: string): number => (name[0] === 'e' ? FSLOT : FVAL) + Number(name.slice(1));
-/** An 8-slot mask, `bits` per slot, rotated by TOP at run time. */
-const rotate = (mask: number, bits: number): Ex => {
-  const by = bits === 1 ? get(XT) : shl(get(XT), k(1));
-  return and(or(shl(k(mask), by), shrU(k(mask), sub(k(8 * bits), by))), k((1 << (8 * bits)) - 1));
-};
+/** An 8-bit mask by slot, rotated by TOP at run time (by physical register). */
+const rotate = (mask: number): Ex => and(or(shl(k(mask), get(XT)), shrU(k(mask), sub(k(8), get(XT)))), k(255));
 
 /** Leaves the fast piece (nothing written yet) when `cond` holds. */
 function leave(c: Code, cond: Ex): void {
@@ -262,6 +258,7 @@ export function wasmX87Runs<F>(
       for (const j of st.full) full |= 3 << (2 * j);
       for (const j of st.emptyAtStart) empty |= 3 << (2 * j);
       const by = shl(get(XT), k(1));
+      // XP: the tags by slot (rotated by TOP).
       c.set(XP, and(or(shrU(get(XTG), by), shl(get(XTG), sub(k(16), by))), k(0xffff)));
       const read = (): Ex => and(get(XP), k(full));
       leave(
@@ -274,17 +271,18 @@ export function wasmX87Runs<F>(
       }
       // The last line is the last instruction's when that computes a result (st.error).
       st.lines.forEach((line, n) => line(c, st.error !== null && n === st.lines.length - 1));
-      // Nothing can fail from here on. Each written slot gets its last value (a zero: tag "zero").
+      // Nothing can fail from here on. Each written slot gets its last value (a zero: tag "zero",
+      // collected by slot in XZT); the tags are set by slot in XP, then rotated back by TOP.
       let slots = 0;
       for (const [j, w] of st.written) {
         slots |= 1 << j;
-        c.set(XP, physOf(j));
-        c.emit(shl(get(XP), k(3)), get(local(w)), [op.f64Store, 3, ...uleb(DOUBLES)]);
-        c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), shl(get(XP), k(1)))));
+        c.emit(shl(physOf(j), k(3)), get(local(w)), [op.f64Store, 3, ...uleb(DOUBLES)]);
+        c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * j))));
       }
-      c.mset(M.x87Written, or(mget(M.x87Written), rotate(slots, 1)));
+      c.mset(M.x87Written, or(mget(M.x87Written), rotate(slots)));
       const { valid, emptied } = st.tagMasks();
-      c.mset(M.x87Tag, or(or(and(get(XTG), xor(rotate(valid | emptied, 2), k(-1))), rotate(emptied, 2)), get(XZT)));
+      c.set(XP, or(or(and(get(XP), k(~(valid | emptied))), k(emptied)), get(XZT)));
+      c.mset(M.x87Tag, and(or(shl(get(XP), by), shrU(get(XP), sub(k(16), by))), k(0xffff)));
       // C1 of the last instruction: "rounded up" (the error of a result is zero or has its sign).
       const c1 =
         st.error === null

@@ -61,8 +61,8 @@ export const IC = 13,
   BLK = 26,
   PAST = 27,
   W64 = 28;
-// The x87 runs' locals: i32 (TOP, tags, status, PE, EFLAGS bits, FDP, zero tags, a register
-// number), then f64: the stack slots read at the start of a run, the run's values, and scratch.
+// The x87 runs' locals: i32 (TOP, tags, status, PE, EFLAGS bits, FDP, zero tags, the tags by
+// slot), then f64: the stack slots read at the start of a run, the run's values, and scratch.
 export const XT = 29,
   XTG = 30,
   XS = 31,
