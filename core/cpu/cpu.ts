@@ -11,6 +11,7 @@ import { deliverEvent } from './interrupts';
 import { runDebug, type DebugHook } from './debug-run';
 import { BREAKPOINT_STOP, breakpointPages, changedPages, type BreakpointPages } from './breakpoints';
 import { compileRegion, type Region } from './jit';
+import { runsFast } from './jit-wasm-x87';
 import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
@@ -462,7 +463,8 @@ export class I386 implements Cpu {
     const entries = reuse ? [...old.region.entries, off0] : [off0];
     const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
     const wasm = this.regionBackend === 'wasm' ? this.mmu.wasm : null;
-    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm);
+    const x87Fast = runsFast(this.x87.control);
+    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm, x87Fast);
     if (r === null || !r.leaders.includes(first)) {
       first.hits = -0x40000000;
       return null;

@@ -312,13 +312,25 @@ export function wasmX87Runs<F>(
   return runs;
 }
 
-/** Copies the x87 state a run reads into the mirror (`doubles`: its registers as doubles). */
+/**
+ * Whether runs take their fast pieces under this control word (precision "double", round to
+ * nearest, every exception masked). Under any other, WebAssembly regions run escapes through
+ * their handlers only, where JavaScript regions call the FPU directly: jit.ts then prefers those.
+ */
+export function runsFast(control: number): boolean {
+  return (control & 0xf3f) === 0x23f;
+}
+
+/** Copies the x87 state a run reads into the mirror (`doubles`: its registers as doubles), when runs can take their fast pieces. */
 export function x87ToMirror(c: I386, m: Int32Array, doubles: Float64Array): void {
   const x = c.x87;
+  const fast = (c.cr0 & 12) === 0 && runsFast(x.control);
+  m[M.x87Fast] = fast ? 1 : 0;
+  // Otherwise every fast piece leaves at once, and nothing else reads the x87 state here.
+  if (!fast) return;
   bindShadow(x);
   m[M.x87Status] = x.status;
   m[M.x87Tag] = x.tag;
-  m[M.x87Fast] = (c.cr0 & 12) === 0 && (x.control & 0xf3f) === 0x23f ? 1 : 0;
   m[M.fip] = x.fip;
   m[M.fop] = x.fop;
   m[M.fdp] = x.fdp;
@@ -334,6 +346,7 @@ export function x87ToMirror(c: I386, m: Int32Array, doubles: Float64Array): void
 
 /** Copies what runs changed back: registers into the cache (zeros into their words), status, tags, FIP/FOP/FDP. */
 export function x87ToC(c: I386, m: Int32Array, doubles: Float64Array): void {
+  if (m[M.x87Fast] === 0) return;
   const x = c.x87;
   x.status = m[M.x87Status]! & 0xffff;
   x.tag = m[M.x87Tag]! & 0xffff;

@@ -94,12 +94,14 @@ const IMPORTS: { name: string; type: FuncType }[] = [
   { name: 'shift', type: { params: [I32, I32, I32], results: [I32] } },
   { name: 'linR', type: { params: [I32, I32, I32], results: [I32] } },
   { name: 'linW', type: { params: [I32, I32, I32], results: [I32] } },
+  { name: 'escapes', type: { params: [I32, I32], results: [] } },
 ];
 const F_HANDLER = 0,
   F_TESTCOND = 1,
   F_SHIFT = 2,
   F_LINR = 3,
-  F_LINW = 4;
+  F_LINW = 4,
+  F_ESCAPES = 5;
 // The module's own functions follow the imports.
 const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
@@ -988,16 +990,18 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     }
     flags = null;
     /** Emits instruction p with `form` (null: through its handler); `record`: its record always. */
+    /** Writes the state as at the start of instruction p to the mirror. */
+    const commitAt = (p: number) => (): void => {
+      c.mset(M.ip, k(eips[p]! | 0));
+      c.mset(M.icount, add(get(IC), k(p)));
+      spill(c);
+      recordOut(c);
+    };
     const one = (p: number, form: WForm | null, record: boolean): void => {
       const i = block[p]!;
       const here = eips[p]!;
       const fall = (here + i.len) >>> 0;
-      const commit = (): void => {
-        c.mset(M.ip, k(here | 0));
-        c.mset(M.icount, add(get(IC), k(p)));
-        spill(c);
-        recordOut(c);
-      };
+      const commit = commitAt(p);
       const retired = (): Ex => add(get(IC), k(p + 1));
       /** Calls i's handler (the state as at its start written out first); its code generation into X. */
       const viaHandler = (): void => {
@@ -1040,12 +1044,33 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
       c.if(get(X));
       for (const [j, f] of run.integer) one(p + j, f, true);
       c.else();
-      for (let j = 0; j < run.n; j++) one(p + j, run.integer.get(j) ?? null, true);
+      for (let j = 0; j < run.n; ) {
+        const f = run.integer.get(j);
+        if (f !== undefined) {
+          one(p + j, f, true);
+          j++;
+          continue;
+        }
+        // Consecutive escapes run through their handlers in one call out: they change neither
+        // the general registers, EIP's course nor code.
+        let n = 1;
+        while (j + n < run.n && !run.integer.has(j + n)) n++;
+        commitAt(p + j)();
+        const h = handlerAt.length;
+        for (let e = 0; e < n; e++) handlerAt.push(first + p + j + e);
+        c.emit(call(F_ESCAPES, k(h), k(n)));
+        j += n;
+      }
       if (run.eflags) {
-        // CF, ZF and PF as the FPU left them (an unmasked exception leaves them unchanged).
+        // CF, ZF and PF as the FPU left them: in the flags when it wrote them (they are not lazy
+        // then), else as the record before it gives them (an unmasked exception writes none).
         recordOut(c);
+        c.if(eqz(mget(M.lazy)));
+        c.set(R, and(mget(M.flags), k(0x45)));
+        c.else();
         const bit = (cc: number, b: number): Ex => select(call(F_TESTCOND, k(cc)), k(b), k(0));
         c.set(R, or(or(bit(2, 1), bit(4, 64)), bit(10, 4)));
+        c.close();
       }
       c.close();
       flags = run.eflags ? 'fcomi' : run.integer.size > 0 ? null : before;
@@ -1225,6 +1250,22 @@ function bindRegion(
       const r = shiftOp(c, alu, val, count, 32);
       recordToMirror(c);
       return r;
+    },
+    escapes: (h: number, n: number): void => {
+      const c = cpu!;
+      toC(c);
+      try {
+        for (let e = h; e < h + n; e++) {
+          if (e > h) {
+            c.ip = (c.ip + instrs[e - 1]!.len) >>> 0;
+            c.icount++;
+          }
+          c.nextIp = (c.ip + instrs[e]!.len) >>> 0;
+          instrs[e]!.fn(c, instrs[e]!);
+        }
+      } finally {
+        toMirror(c);
+      }
     },
     linR: (s: number, off: number, len: number): number => cpu!.linR(s, off, len),
     linW: (s: number, off: number, len: number): number => cpu!.linW(s, off, len),

@@ -314,15 +314,26 @@ for (const backend of ['wasm', 'js'] as const)
       }
     };
 
-    /** `program` (its machine prepared by `setup`) interpreted, then compiled from the start. */
+    /**
+     * `program` (its machine prepared by `setup`) interpreted, then compiled from the start. The
+     * control word at the start lets runs take their fast pieces, so the regions (compiled before
+     * the program's first instruction) are WebAssembly ones with that backend, whatever control
+     * word the program loads later.
+     */
     const bothWays = (program: string, setup: (m: TestMachine) => void) =>
       [Infinity, 1].map((threshold) => {
         const m = makeMachine();
         m.load(CODE, asm(program));
         setup(m);
+        m.cpu.x87.control = 0x027f;
         m.cpu.blockThreshold = threshold;
         m.cpu.regionBackend = backend;
-        return { exit: m.cpu.run(100_000), state: m.cpu.exportState(), regions: m.cpu.regionRuns };
+        return {
+          exit: m.cpu.run(100_000),
+          state: m.cpu.exportState(),
+          regions: m.cpu.regionRuns,
+          wasm: m.cpu.wasmBlockCount,
+        };
       });
 
     test('a LOCK-prefixed escape raises #UD in compiled code too', () => {
@@ -350,20 +361,27 @@ for (const backend of ['wasm', 'js'] as const)
       expect(runs[1]!.exit).toEqual(runs[0]!.exit);
       expect(runs[1]!.state).toEqual(runs[0]!.state);
       expect(runs[1]!.regions).toBeGreaterThan(0);
+      expect(runs[1]!.wasm > 0).toBe(backend === 'wasm');
     };
 
     test('#MF at an escape after integer instructions of the same run leaves their results', () => {
-      // Precision exceptions unmasked: the runs go through the FPU one by one. 2^53 - 40 grows by
-      // one an iteration until a sum is inexact; the next escape (FLD, after ADD and SHL) raises #MF.
+      // Precision exceptions unmasked from ECX = 95 on (the regions are compiled before, under a
+      // control word that lets runs take their fast pieces): the runs go through the FPU one by
+      // one. 2^53 - 40 grows by one an iteration until a sum is inexact; the next escape (FLD,
+      // after ADD and SHL) raises #MF.
       const runs = bothWays(
         `
       finit
-      fldcw [${DATA}]
+      fldcw [${DATA + 2}]
       fld1
       fld qword [${DATA + 8}]
       xor eax, eax
       mov ecx, 100
     l:
+      cmp ecx, 95
+      jne go
+      fldcw [${DATA}]
+    go:
       fadd st0, st1
       add eax, ecx
       shl edx, 1
@@ -374,6 +392,7 @@ for (const backend of ['wasm', 'js'] as const)
       int 0x1f`,
         (m) => {
           m.mem.ramView.setUint16(DATA, 0x025f, true);
+          m.mem.ramView.setUint16(DATA + 2, 0x027f, true);
           m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
           m.cpu.gpr[2] = 0x12345;
         },
@@ -383,17 +402,53 @@ for (const backend of ['wasm', 'js'] as const)
       expect(runs[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
     });
 
-    test('a branch after an FCOMI that stopped on an unmasked exception reads the flags before it', () => {
-      // Invalid operation unmasked: the NaN at ECX = 10 leaves EFLAGS as CMP set them (JB taken),
-      // then FSTP raises #MF. EDX counts the branches not taken.
+    test('#MF at an escape in the middle of a run stops there, with the escapes before it done', () => {
+      // As above, without integer instructions: FADD, FLD and FSTP run one by one in one go, and
+      // the FLD after the first inexact sum raises #MF (EIP and the count at the FLD).
       const runs = bothWays(
         `
       finit
+      fldcw [${DATA + 2}]
+      fld1
+      fld qword [${DATA + 8}]
+      mov ecx, 100
+    l:
+      cmp ecx, 95
+      jne go
       fldcw [${DATA}]
+    go:
+      fadd st0, st1
+      fld st0
+      fstp st0
+      dec ecx
+      jnz l
+      int 0x1f`,
+        (m) => {
+          m.mem.ramView.setUint16(DATA, 0x025f, true);
+          m.mem.ramView.setUint16(DATA + 2, 0x027f, true);
+          m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
+        },
+      );
+      expectSameMF(runs);
+      expect(runs[0]!.state.gpr[1]).toBe(60);
+    });
+
+    test('a branch after an FCOMI that stopped on an unmasked exception reads the flags before it', () => {
+      // Invalid operation unmasked from ECX = 30 on (the regions are compiled before, under a
+      // control word that lets runs take their fast pieces): the NaN at ECX = 10 leaves EFLAGS
+      // as CMP set them (JB taken), then FSTP raises #MF. EDX counts the branches not taken.
+      const runs = bothWays(
+        `
+      finit
+      fldcw [${DATA + 2}]
       mov ebx, ${DATA + 8}
       mov ecx, 50
       xor edx, edx
     l:
+      cmp ecx, 30
+      jne go
+      fldcw [${DATA}]
+    go:
       fld qword [ebx + ecx*8]
       fld1
       cmp ecx, 20
@@ -408,6 +463,7 @@ for (const backend of ['wasm', 'js'] as const)
         (m) => {
           const dv = m.mem.ramView;
           dv.setUint16(DATA, 0x027e, true);
+          dv.setUint16(DATA + 2, 0x027f, true);
           for (let k = 0; k <= 50; k++) dv.setFloat64(DATA + 8 + 8 * k, k === 10 ? NaN : 1, true);
         },
       );

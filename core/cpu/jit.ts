@@ -108,7 +108,8 @@ function fallsThrough(i: Instr): boolean {
  * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
  * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
  * cached there). With `wasm` (the memory that holds the CPU's RAM and TLB tables: see memory.ts)
- * the region becomes WebAssembly. Returns null when no entry starts a
+ * the region becomes WebAssembly, unless it has x87 escapes and `x87Fast` is false (the control
+ * word does not let runs take their fast pieces: see runsFast). Returns null when no entry starts a
  * compilable block.
  */
 export function compileRegion(
@@ -119,6 +120,7 @@ export function compileRegion(
   d32: boolean,
   entries: number[],
   wasm: WasmMemory | null,
+  x87Fast: boolean,
 ): Region | null {
   const linPage = linBase >>> 12;
   // Pass 1: every instruction reachable from the entries without leaving the page, and the
@@ -198,7 +200,9 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
-  if (wasm !== null) return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
+  const escapes = blocks.some((b) => b.instrs.some((i) => i.op >= 0xd8 && i.op <= 0xdf));
+  if (wasm !== null && (x87Fast || !escapes))
+    return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
   const loops = chainLoops(blocks, blockAt, base);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
