@@ -364,12 +364,14 @@ for (const backend of ['wasm', 'js'] as const)
       expect(runs[1]!.wasm > 0).toBe(backend === 'wasm');
     };
 
-    test('#MF at an escape after integer instructions of the same run leaves their results', () => {
-      // Precision exceptions unmasked from ECX = 95 on (the regions are compiled before, under a
-      // control word that lets runs take their fast pieces): the runs go through the FPU one by
-      // one. 2^53 - 40 grows by one an iteration until a sum is inexact; the next escape (FLD,
-      // after ADD and SHL) raises #MF.
-      const runs = bothWays(
+    /**
+     * Precision exceptions unmasked from ECX = 95 on (the regions are compiled before, under a
+     * control word that lets runs take their fast pieces): the runs go through the FPU one by
+     * one. 2^53 - 40 grows by one an iteration until a sum is inexact (the 41st, at ECX = 60);
+     * the FLD after it raises #MF. `between` goes between the FADD and the FLD.
+     */
+    const inexactSums = (between: string) =>
+      bothWays(
         `
       finit
       fldcw [${DATA + 2}]
@@ -383,8 +385,7 @@ for (const backend of ['wasm', 'js'] as const)
       fldcw [${DATA}]
     go:
       fadd st0, st1
-      add eax, ecx
-      shl edx, 1
+      ${between}
       fld st0
       fstp st0
       dec ecx
@@ -397,38 +398,17 @@ for (const backend of ['wasm', 'js'] as const)
           m.cpu.gpr[2] = 0x12345;
         },
       );
+
+    test('#MF at an escape after integer instructions of the same run leaves their results', () => {
+      const runs = inexactSums('add eax, ecx\n shl edx, 1');
       expectSameMF(runs);
-      // 2^53 - 40 + 41 is the first inexact sum: 41 iterations added ECX = 100 down to 60.
+      // 41 iterations added ECX = 100 down to 60.
       expect(runs[0]!.state.gpr[0]).toBe((41 * (100 + 60)) / 2);
     });
 
     test('#MF at an escape in the middle of a run stops there, with the escapes before it done', () => {
-      // As above, without integer instructions: FADD, FLD and FSTP run one by one in one go, and
-      // the FLD after the first inexact sum raises #MF (EIP and the count at the FLD).
-      const runs = bothWays(
-        `
-      finit
-      fldcw [${DATA + 2}]
-      fld1
-      fld qword [${DATA + 8}]
-      mov ecx, 100
-    l:
-      cmp ecx, 95
-      jne go
-      fldcw [${DATA}]
-    go:
-      fadd st0, st1
-      fld st0
-      fstp st0
-      dec ecx
-      jnz l
-      int 0x1f`,
-        (m) => {
-          m.mem.ramView.setUint16(DATA, 0x025f, true);
-          m.mem.ramView.setUint16(DATA + 2, 0x027f, true);
-          m.mem.ramView.setFloat64(DATA + 8, 2 ** 53 - 40, true);
-        },
-      );
+      // FADD, FLD and FSTP run one by one in one go; EIP and the count stop at the FLD.
+      const runs = inexactSums('');
       expectSameMF(runs);
       expect(runs[0]!.state.gpr[1]).toBe(60);
     });
