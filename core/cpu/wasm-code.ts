@@ -85,11 +85,11 @@ export const XT = 29,
   FBL = FU + 7,
   FC = FU + 8;
 const RUN_PARAMS = 5;
-export const RUN_LOCALS = [
+/** The region function's locals after its parameters; the x87 runs' only when it has runs. */
+export const runLocals = (x87: boolean): number[] => [
   ...Array<number>(W64 - RUN_PARAMS).fill(I32),
   I64,
-  ...Array<number>(FSLOT - XT).fill(I32),
-  ...Array<number>(FC + 1 - FSLOT).fill(F64),
+  ...(x87 ? [...Array<number>(FSLOT - XT).fill(I32), ...Array<number>(FC + 1 - FSLOT).fill(F64)] : []),
 ];
 
 // ---- expressions (byte arrays that leave one i32 on the stack) ----
