@@ -250,7 +250,7 @@ function memoryForm(i: Instr): Fast | null {
 // by one. Both backends write runs: this file's JavaScript, jit-wasm-x87.ts's WebAssembly.
 
 /** One instruction of a run, as the run code sees it. */
-export interface Step {
+interface Step {
   kind: 'arith' | 'arithMem' | 'fld' | 'fxch' | 'fst' | 'fcomi' | 'load' | 'fild' | 'const';
   /** ST(i) operand (register forms); for a load or an arithmetic memory operand, its size in bytes; a constant's value. */
   i: number;

@@ -71,9 +71,12 @@ export const XT = 29,
   XFDP = 34,
   XZT = 35,
   XP = 36,
-  /** f64: 8 slots read at the start, then RUN_VALUES values. */
+  /**
+   * f64: 8 slots read at the start, then RUN_VALUES values (a run of at most 16 instructions
+   * computes two values each at most, and its planner may name one more it then drops).
+   */
   FSLOT = 37,
-  RUN_VALUES = 32,
+  RUN_VALUES = 34,
   FVAL = FSLOT + 8,
   FU = FVAL + RUN_VALUES,
   FW = FU + 1,
