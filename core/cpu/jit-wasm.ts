@@ -89,19 +89,17 @@ import { I32, encodeModule, op, uleb, wasmApi, type FuncType, type WasmMemory, t
 
 // Imported functions, by index.
 const IMPORTS: { name: string; type: FuncType }[] = [
-  { name: 'handler', type: { params: [I32], results: [I32] } },
+  { name: 'handlers', type: { params: [I32, I32], results: [I32] } },
   { name: 'testCond', type: { params: [I32], results: [I32] } },
   { name: 'shift', type: { params: [I32, I32, I32], results: [I32] } },
   { name: 'linR', type: { params: [I32, I32, I32], results: [I32] } },
   { name: 'linW', type: { params: [I32, I32, I32], results: [I32] } },
-  { name: 'escapes', type: { params: [I32, I32], results: [] } },
 ];
-const F_HANDLER = 0,
+const F_HANDLERS = 0,
   F_TESTCOND = 1,
   F_SHIFT = 2,
   F_LINR = 3,
-  F_LINW = 4,
-  F_ESCAPES = 5;
+  F_LINW = 4;
 // The module's own functions follow the imports.
 const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
@@ -892,7 +890,7 @@ export function compileWasmRegion(
   const key = regionKey(blocks, base, shared);
   let compiled = MODULES.get(key);
   if (compiled === undefined) {
-    compiled = compileModule(blocks, base, shared);
+    compiled = compileModule(blocks, blockEips, base, shared);
     MODULES.set(key, compiled, compiled.bytes);
   }
   const instrs = compiled.handlerAt.map((h) => list[h]!);
@@ -900,7 +898,7 @@ export function compileWasmRegion(
 }
 
 /** Compiles the module of a region of `blocks` (see compileWasmRegion). */
-function compileModule(blocks: WasmBlock[], base: number, shared: boolean): RegionModule {
+function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number, shared: boolean): RegionModule {
   const starts = blocks.map((b) => b.start);
   const index = new Map<number, number>();
   starts.forEach((o, n) => index.set(o, n));
@@ -967,8 +965,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     };
     budget();
     if (looping) c.open('loop', 'self');
-    const eips: number[] = [];
-    for (let p = 0, at = entry; p < len; at = (at + block[p]!.len) >>> 0, p++) eips.push(at);
+    const eips = blockEips[bn]!;
     const runs = wasmX87Runs(block, eips, runInteger);
     if (runs.size > 0) x87 = true;
     let flags: Source | null = null;
@@ -1007,7 +1004,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
       const viaHandler = (): void => {
         const h = handlerAt.push(first + p) - 1;
         commit();
-        c.set(X, call(F_HANDLER, k(h)));
+        c.set(X, call(F_HANDLERS, k(h), k(1)));
         fill(c);
       };
       if (form !== null) {
@@ -1022,14 +1019,13 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
         c.close();
         flags = null;
       } else if (i.role === ROLE_USES_IP) {
-        c.mset(M.nextIp, k(fall | 0));
         viaHandler();
         c.if(or(ne(mget(M.nextIp), k(fall | 0)), ne(get(X), get(CG))));
         exitAt(mget(M.nextIp), retired());
         c.close();
         flags = null;
       } else {
-        branch(i, here, fall, len, flags, commit, viaHandler);
+        branch(i, fall, len, flags, commit, viaHandler);
       }
     };
     for (let p = 0; p < len; p++) {
@@ -1058,7 +1054,7 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
         commitAt(p + j)();
         const h = handlerAt.length;
         for (let e = 0; e < n; e++) handlerAt.push(first + p + j + e);
-        c.emit(call(F_ESCAPES, k(h), k(n)));
+        c.emit(call(F_HANDLERS, k(h), k(n)), [op.drop]);
         j += n;
       }
       if (run.eflags) {
@@ -1088,7 +1084,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
     /** The code that ends the block with branch i (see branch() in jit.ts). */
     function branch(
       i: Instr,
-      here: number,
       fall: number,
       len: number,
       flags: Source | null,
@@ -1142,8 +1137,6 @@ function compileModule(blocks: WasmBlock[], base: number, shared: boolean): Regi
           return;
         }
       }
-      c.mset(M.ip, k(here | 0));
-      c.mset(M.nextIp, k(fall | 0));
       viaHandler();
       done();
       c.set(V, get(X));
@@ -1228,13 +1221,23 @@ function bindRegion(
   };
   const env = {
     memory,
-    handler: (h: number): number => {
+    // Runs the n handlers of instrs from h on: consecutive instructions from the committed EIP
+    // and count, as the interpreter would (n > 1 only for an x87 run's escapes, which change
+    // neither the general registers nor EIP's course). The CPU as they leave it goes back to the
+    // mirror, also when one faults (a REP string instruction stopped part way keeps its
+    // progress): the wrapper copies the mirror back to the CPU.
+    handlers: (h: number, n: number): number => {
       const c = cpu!;
       toC(c);
-      // The CPU as the handler leaves it, also when it faults (a REP string instruction stopped
-      // part way keeps its progress): the wrapper copies the mirror back to the CPU.
       try {
-        instrs[h]!.fn(c, instrs[h]!);
+        for (let e = h; e < h + n; e++) {
+          if (e > h) {
+            c.ip = c.nextIp;
+            c.icount++;
+          }
+          c.nextIp = (c.ip + instrs[e]!.len) >>> 0;
+          instrs[e]!.fn(c, instrs[e]!);
+        }
       } finally {
         toMirror(c);
       }
@@ -1250,22 +1253,6 @@ function bindRegion(
       const r = shiftOp(c, alu, val, count, 32);
       recordToMirror(c);
       return r;
-    },
-    escapes: (h: number, n: number): void => {
-      const c = cpu!;
-      toC(c);
-      try {
-        for (let e = h; e < h + n; e++) {
-          if (e > h) {
-            c.ip = (c.ip + instrs[e - 1]!.len) >>> 0;
-            c.icount++;
-          }
-          c.nextIp = (c.ip + instrs[e]!.len) >>> 0;
-          instrs[e]!.fn(c, instrs[e]!);
-        }
-      } finally {
-        toMirror(c);
-      }
     },
     linR: (s: number, off: number, len: number): number => cpu!.linR(s, off, len),
     linW: (s: number, off: number, len: number): number => cpu!.linW(s, off, len),

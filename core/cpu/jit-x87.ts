@@ -72,7 +72,8 @@ export function planX87(block: Instr[], eips: number[]): (Form | null | undefine
   return plan;
 }
 
-const isEscape = (i: Instr): boolean => i.op >= 0xd8 && i.op <= 0xdf;
+/** Whether i is an x87 escape (D8..DF). */
+export const isEscape = (i: Instr): boolean => i.op >= 0xd8 && i.op <= 0xdf;
 
 /** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
 function fpuCall(i: Instr, eip: number): string {
@@ -263,7 +264,7 @@ interface Step {
 
 /** What a run does per instruction, or null when the instruction cannot be part of one. */
 function stepOf(i: Instr): Step | null {
-  if (i.op < 0xd8 || i.op > 0xdf || i.a16 || i.lock) return null;
+  if (!isEscape(i) || i.a16 || i.lock) return null;
   const s = { i: i.rm, op: 0, intoI: false, pop: false };
   const reg = i.reg;
   if (i.mod !== 3) {

@@ -37,7 +37,7 @@ import {
   store,
   type FlagSource,
 } from './jit-forms';
-import { X87_RUNTIME, planX87 } from './jit-x87';
+import { X87_RUNTIME, isEscape, planX87 } from './jit-x87';
 import { compileWasmRegion } from './jit-wasm';
 import type { WasmMemory } from './wasm-module';
 
@@ -200,8 +200,7 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
-  const escapes = blocks.some((b) => b.instrs.some((i) => i.op >= 0xd8 && i.op <= 0xdf));
-  if (wasm !== null && (x87Fast || !escapes))
+  if (wasm !== null && (x87Fast || !blocks.some((b) => b.instrs.some(isEscape))))
     return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
   const loops = chainLoops(blocks, blockAt, base);
   /** Continues at an EIP computed at run time. */

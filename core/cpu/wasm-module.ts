@@ -18,6 +18,7 @@ export const op = {
   brTable: 0x0e,
   return: 0x0f,
   call: 0x10,
+  drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,
