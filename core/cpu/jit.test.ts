@@ -182,6 +182,33 @@ describe('compiled regions', () => {
     expect(runsB).toBeGreaterThan(0);
     expect(runsB).toBeLessThan(20);
   });
+  test('where a run ran out of budget is not an entry: the loop stays one block', () => {
+    // Slices of 7 instructions end all over the five-instruction loop; counting those points as
+    // entries would grow the region with block starts in the middle of the loop.
+    const m = makeMachine();
+    m.load(CODE, asm('mov ecx, 100000\n  l:\n add eax, ecx\n xor ebx, eax\n rol eax, 3\n dec ecx\n jnz l\n int 0x1f'));
+    m.cpu.blockThreshold = 100;
+    let exit = m.cpu.run(7);
+    for (let k = 0; k < 100_000 && exit.kind === 'budget'; k++) exit = m.cpu.run(7);
+    expect(exit).toMatchObject({ kind: 'exit', vector: 0x1f });
+    expect(m.cpu.regionRuns).toBeGreaterThan(50_000);
+    expect(m.cpu.blockCount).toBe(1);
+  });
+  test('x87 code is compiled after fewer entries than integer code', () => {
+    const loop = (body: string): number => {
+      const m = makeMachine();
+      m.load(
+        CODE,
+        asm(`push 0x027f\n fldcw [esp]\n fld1\n fld1\n mov ecx, 200\n l:\n ${body}\n dec ecx\n jnz l\n int 0x1f`),
+      );
+      m.cpu.blockThreshold = 1000;
+      expect(m.cpu.run(1_000_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+      return m.cpu.blockCount;
+    };
+    // 200 entries into the loop: below the threshold, unless its escapes count for more.
+    expect(loop('add eax, ecx\n xor ebx, eax\n sub edx, eax\n rol ebx, 1')).toBe(0);
+    expect(loop('fadd st0, st1\n fmul st0, st1\n fsub st0, st1\n fxch st1')).toBe(1);
+  });
   test('a page with a region grows to take in code entered far fewer times than a new page needs', () => {
     // Loop `a` makes the page's region (at the default threshold); loop `b` then runs 10,000 times.
     const program = (loops: string): string => `
