@@ -21,6 +21,7 @@ import { demoLaunchToPromptMs, runOnLguest } from './lguest-run';
 import type { HarnessRun } from './markers';
 import { qemuMissing, runOnQemu } from './qemu-run';
 import { runOnV86, v86Missing } from './v86-run';
+import { median } from './median';
 
 const ALL_PROGRAMS = ['sieve', 'crc32', 'bytecopy', 'qsort', 'strhash', 'mandel'];
 const PROGRAMS = process.env['BENCH_PROGRAMS']?.split(',') ?? ALL_PROGRAMS;
@@ -38,12 +39,6 @@ const EMULATORS: {
   { name: 'v86', missing: v86Missing, run: (k) => runOnV86(k.multiboot) },
   { name: 'qemu', missing: qemuMissing, run: (k) => runOnQemu(k.multiboot) },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)).padStart(8);
 const fmtX = (x: number) => `${x.toFixed(2)}x`.padStart(8);

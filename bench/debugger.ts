@@ -13,6 +13,7 @@ import { resolveGuestFile } from '../core/launcher/kernel-path';
 import { launchGuest, type Launcher } from '../core/launcher/launch';
 import { restoreGuest } from '../core/launcher/restore-guest';
 import { machineStateOf, type MachineState } from '../core/snapshot/machine-snapshot';
+import { median } from './median';
 
 /** Instructions per throughput measurement (after a warm-up of the same length). */
 const WORK = Number(process.env['DEBUG_BENCH_WORK'] ?? 100_000_000);
@@ -45,11 +46,6 @@ function stepDebugged(d: Debugger, n: number): void {
     }
   }
   d.pause();
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 /**

@@ -18,6 +18,7 @@ import { launchGuest } from '../core/launcher/launch';
 import { replayTo } from '../core/launcher/replay';
 import { kernelSymbols } from '../core/launcher/symbol-table';
 import { userProgramSymbols } from '../core/launcher/user-program-symbols';
+import { median } from './median';
 
 const PROMPT = 1_500_000;
 /**
@@ -43,12 +44,6 @@ const MODES: Mode[] = [
   { name: 'trace (as shipped)', trace: true, sampling: false },
   { name: 'trace + sampling', trace: true, sampling: true },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** A ratio to 1 as a signed change: 0.985 -> "-1.5%". */
 const percent = (ratio: number): string => `${((ratio - 1) * 100).toFixed(1)}%`;

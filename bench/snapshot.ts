@@ -19,6 +19,7 @@ import { replayTo } from '../core/launcher/replay';
 import { restoreGuest } from '../core/launcher/restore-guest';
 import { captureForFolder } from '../core/launcher/snapshot-capture';
 import { decodeMachineSnapshot, encodeMachineSnapshot } from '../core/snapshot/machine-snapshot';
+import { median } from './median';
 
 const MIB = 1024 * 1024;
 /** [guest RAM, disk] in MiB. */
@@ -30,12 +31,6 @@ const SIZES_MIB: [number, number][] = [
 ];
 const DIRTY = 1 * MIB;
 const RUNS = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** 1 MiB of changed memory (in pages the demo guest leaves free) and 1 MiB of changed disk. */
 function dirty(guest: Launcher, round: number): void {
