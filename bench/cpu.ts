@@ -23,7 +23,7 @@ import { qemuMissing, runOnQemu } from './qemu-run';
 import { runOnV86, v86Missing } from './v86-run';
 import { median } from './median';
 
-const ALL_PROGRAMS = ['sieve', 'crc32', 'bytecopy', 'qsort', 'strhash', 'mandel'];
+const ALL_PROGRAMS = ['sieve', 'crc32', 'bytecopy', 'qsort', 'strhash', 'mandel', 'mandel80'];
 const PROGRAMS = process.env['BENCH_PROGRAMS']?.split(',') ?? ALL_PROGRAMS;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const SYSTEMS = process.env['BENCH_SYSTEMS']?.split(',') ?? ['lguest', 'v86', 'qemu'];
