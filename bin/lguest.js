@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// The `lguest` command: loads the TypeScript Launcher (bundled, see cli-bundle.js), hands over to
+// The `lguest` command: loads the TypeScript Launcher (bundled, see source-bundle.js), hands over to
 // core/launcher/cli.ts and exits with its status once the terminal output has drained. Whatever
 // happens, the command ends with a `lguest: ` line and a documented status (`lguest --help`):
 // an exception, or a run loop left waiting on nothing (Node would exit 13 silently), is reported
 // as an internal error with status 70.
 
-import { loadCli } from './cli-bundle.js';
+import { loadCli } from './source-bundle.js';
 
 const EXIT_INTERNAL = 70;
 let settled = false;

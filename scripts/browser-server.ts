@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBrowserServer, type BrowserServer } from '../core/service/browser-server';
 import type { MachineWorkerSpec } from '../core/service/machines';
-import { defaultBrowserConfigDir, WorkbenchService } from '../core/service/service';
+import { defaultBrowserConfigDir, tsxWorkerSpec, WorkbenchService } from '../core/service/service';
+import { currentBundle, sourceBundle } from '../bin/source-bundle.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const RENDERER_DIR = fileURLToPath(new URL('../.vite/renderer/main_window', import.meta.url));
@@ -55,11 +56,33 @@ export async function ensureRendererBuilt(opts: { force?: boolean; quiet?: boole
   });
 }
 
+/**
+ * Browser mode's machine workers start from one bundle of core/service/machine-worker.ts
+ * (bin/source-bundle.js), rebuilt when a source changed: a worker loading its modules through
+ * tsx takes about a second before its guest runs. Without a bundle they run through tsx.
+ */
+export async function machineWorkerSpec(): Promise<MachineWorkerSpec> {
+  const b = sourceBundle({
+    entry: join(REPO_ROOT, 'core/service/machine-worker.ts'),
+    cache: join(REPO_ROOT, 'node_modules/.cache/lguest-worker'),
+    settings: [
+      join(REPO_ROOT, 'tsconfig.base.json'),
+      join(REPO_ROOT, 'core/service/tsconfig.json'),
+      join(REPO_ROOT, 'package.json'),
+    ],
+  });
+  try {
+    return { entry: await currentBundle(b) };
+  } catch {
+    return tsxWorkerSpec();
+  }
+}
+
 export async function startBrowserMode(
   opts: { configDir?: string; port?: number; token?: string; worker?: MachineWorkerSpec } = {},
 ): Promise<BrowserMode> {
   const configDir = opts.configDir ?? defaultBrowserConfigDir();
-  const service = new WorkbenchService({ configDir, worker: opts.worker });
+  const service = new WorkbenchService({ configDir, worker: opts.worker ?? (await machineWorkerSpec()) });
   await service.removeStaleTempFiles();
   await service.seedDefaultConfig();
   const server = await startBrowserServer({ service, staticDir: RENDERER_DIR, port: opts.port, token: opts.token });

@@ -1,12 +1,12 @@
-// The `lguest` command's bundle of the Launcher (bin/cli-bundle.js): used only while every file it
-// was built from is unchanged, and each module keeps its own import.meta.url inside it.
+// Bundles of TypeScript entry modules (bin/source-bundle.js): used only while every file one was
+// built from is unchanged, and each module keeps its own import.meta.url inside it.
 
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliBundle } from '../bin/cli-bundle.js';
+import { currentBundle, sourceBundle } from '../bin/source-bundle.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -15,7 +15,7 @@ afterEach(() => {
 
 /** A two-module program: main.ts returns what lib/where.ts exports. */
 function program(): { entry: string; where: string; cache: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cli-bundle-'));
+  const dir = mkdtempSync(join(tmpdir(), 'source-bundle-'));
   dirs.push(dir);
   mkdirSync(join(dir, 'lib'));
   const entry = join(dir, 'main.ts');
@@ -33,10 +33,10 @@ let loads = 0;
 const load = async (path: string): Promise<{ main(): string }> =>
   (await import(`${pathToFileURL(path).href}?${++loads}`)) as { main(): string };
 
-describe('the lguest command bundle', () => {
+describe('a source bundle', () => {
   it('is built once, then current until a source changes', async () => {
     const p = program();
-    const b = cliBundle({ entry: p.entry, cache: p.cache });
+    const b = sourceBundle({ entry: p.entry, cache: p.cache });
     expect(b.isCurrent()).toBe(false);
     await b.build();
     expect(b.isCurrent()).toBe(true);
@@ -53,14 +53,27 @@ describe('the lguest command bundle', () => {
     expect((await load(b.path)).main()).toBe('edited-edited');
   });
 
+  it('is built by currentBundle only when it is not current', async () => {
+    const p = program();
+    const b = sourceBundle({ entry: p.entry, cache: p.cache });
+    const path = await currentBundle(b);
+    expect(path).toBe(b.path);
+    expect(b.isCurrent()).toBe(true);
+    // Dated back: written again, it would be dated now.
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(path, old, old);
+    expect(await currentBundle(b)).toBe(path);
+    expect(statSync(path).mtimeMs).toBeLessThan(Date.now() - 5_000);
+  });
+
   it('is not current when a source or the bundle is gone', async () => {
     const p = program();
-    const b = cliBundle({ entry: p.entry, cache: p.cache });
+    const b = sourceBundle({ entry: p.entry, cache: p.cache });
     await b.build();
     unlinkSync(p.where);
     expect(b.isCurrent()).toBe(false);
     const q = program();
-    const c = cliBundle({ entry: q.entry, cache: q.cache });
+    const c = sourceBundle({ entry: q.entry, cache: q.cache });
     await c.build();
     unlinkSync(c.path);
     expect(c.isCurrent()).toBe(false);
@@ -70,7 +83,7 @@ describe('the lguest command bundle', () => {
     const p = program();
     const future = new Date(Date.now() + 60_000);
     utimesSync(p.where, future, future);
-    const b = cliBundle({ entry: p.entry, cache: p.cache });
+    const b = sourceBundle({ entry: p.entry, cache: p.cache });
     await expect(b.build()).rejects.toThrow('the sources changed while the bundle was built');
     expect(b.isCurrent()).toBe(false);
   });

@@ -1,9 +1,11 @@
-// The `lguest` command starts from one JavaScript bundle of the Launcher instead of loading its
-// hundred TypeScript modules through tsx one by one (about 0.4 s of CPU before a guest runs).
-// The bundle lives in node_modules/.cache/lguest-cli beside a list of every file it was built
-// from (path, modification time, size); it is used only while all of them still match, and is
-// built again otherwise. Anything that stops the bundle from being built or written (no esbuild, a
-// read-only install) falls back to tsx: slower to start, the same program.
+// One JavaScript bundle of a TypeScript entry module and everything it imports from this
+// repository, instead of loading its hundred modules through tsx one by one (about 0.4 s of CPU,
+// and more in a worker thread): the `lguest` command starts from a bundle of the Launcher, and
+// browser mode's machine workers from one of core/service/machine-worker.ts
+// (scripts/browser-server.ts). A bundle lives in its cache directory beside a list of every file
+// it was built from (path, modification time, size); it is used only while all of them still
+// match, and is built again otherwise. Anything that stops a bundle from being built or written
+// (no esbuild, a read-only install) falls back to tsx: slower to start, the same program.
 
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -42,8 +44,8 @@ const ownModuleUrls = {
  * The bundle of the TypeScript module `entry` (its npm packages stay imports) kept in the
  * directory `cache`; `settings` are files that change how the sources compile (tsconfig.json).
  */
-export function cliBundle({ entry, cache, settings = [] }) {
-  const bundle = join(cache, 'cli.mjs');
+export function sourceBundle({ entry, cache, settings = [] }) {
+  const bundle = join(cache, 'bundle.mjs');
   const list = join(cache, 'inputs.json');
   const tsconfig = settings.find((f) => f.endsWith('tsconfig.json'));
   return {
@@ -98,16 +100,21 @@ export function cliBundle({ entry, cache, settings = [] }) {
   };
 }
 
+/** The path of bundle `b`, built first unless it is current. */
+export async function currentBundle(b) {
+  if (!b.isCurrent()) await b.build();
+  return b.path;
+}
+
 /** The Launcher's command module (`main`), from the bundle when it can be had, else through tsx. */
 export async function loadCli() {
-  const b = cliBundle({
+  const b = sourceBundle({
     entry: join(ROOT, 'core/launcher/cli.ts'),
     cache: join(ROOT, 'node_modules/.cache/lguest-cli'),
     settings: [join(ROOT, 'tsconfig.base.json'), join(ROOT, 'core/launcher/tsconfig.json'), join(ROOT, 'package.json')],
   });
   try {
-    if (!b.isCurrent()) await b.build();
-    return await import(pathToFileURL(b.path).href);
+    return await import(pathToFileURL(await currentBundle(b)).href);
   } catch {
     const { register } = await import('tsx/esm/api');
     register();
