@@ -185,11 +185,17 @@ const writer: RunWriter<Line> = {
         c.close();
       };
     } else if (opd === 1) {
-      // Operands within 2^±400 (or zero) keep the product and its error term exact.
-      const safeOrZero = (v: Ex): Ex => or(feq(v, f(0)), safe(v));
-      leave(c, eqz(and(safeOrZero(yv), safeOrZero(zv))));
+      // The rounded product is the x87's when it is at least 2^-1021 (no rounding below the
+      // normal range) and finite, or when an operand is zero. Its error term is exact for operands
+      // within 2^±400 (or zero): checked only where the error is needed.
       c.set(res, fmul(yv, zv));
-      error = () => productError(c, yv, zv, get(res));
+      const r = fabs(get(res));
+      leave(c, eqz(or(and(fge(r, f(2 ** -1021)), fle(r, f(Number.MAX_VALUE))), or(feq(yv, f(0)), feq(zv, f(0))))));
+      const safeOrZero = (v: Ex): Ex => or(feq(v, f(0)), safe(v));
+      error = () => {
+        leave(c, eqz(y === z ? safeOrZero(yv) : and(safeOrZero(yv), safeOrZero(zv))));
+        productError(c, yv, zv, get(res));
+      };
     } else {
       // TwoSum: the exact error of the sum.
       const [u, w] = opd === 0 ? [yv, zv] : opd === 4 ? [yv, fneg(zv)] : [zv, fneg(yv)];
@@ -201,8 +207,7 @@ const writer: RunWriter<Line> = {
         c.set(FERR, fadd(fsub(get(FU), fsub(get(res), get(FH))), fsub(get(FW), get(FH))));
       };
     }
-    // A product or quotient of operands within 2^±400 (a quotient within that range itself) is
-    // a normal double or a zero already.
+    // (A product's range is checked above; a quotient within 2^±400 is a normal double.)
     if (opd === 0 || opd === 4 || opd === 5) leave(c, eqz(normalOrZero(get(res), MIN_NORMAL)));
     if (last) error();
     c.if(eqz(get(XPE)));

@@ -478,6 +478,74 @@ for (const backend of ['wasm', 'js'] as const)
       expect(runs[0]!.state.gpr[2]).toBe(40); // ECX = 50..11: 1.0 < 1.0 is false, JB not taken
     });
 
+    test('products at the ends of the double range, with PE clear or set, as the interpreter computes them', () => {
+      const DATA = 0x200000,
+        OUT = DATA + 0x1000;
+      const pairs = [
+        [2 ** -600, 2 ** -500], // below the double range: a normal extended value
+        [2 ** 600, 2 ** 500], // above it
+        [2 ** 500, 2 ** -450], // operands past 2^400, product exact
+        [1 + 2 ** -52, 1 + 2 ** -52], // inexact
+        [-(2 ** -511), 2 ** -511], // just below 2^-1021
+        [6361 * 2 ** -537, 1416003655831 * 2 ** -538], // 2^-1022 - 2^-1075: a double rounds it to 2^-1022
+        [0, -(2 ** -1000)], // a signed zero
+        [3, 2 ** 700 + 2 ** 648], // a large inexact product
+      ];
+      const variants = pairs.flatMap((_, i) =>
+        [false, true].map((peSet) => {
+          const k = 2 * i + (peSet ? 1 : 0);
+          return `
+    fnclex
+    ${peSet ? `fld1\n    fidiv dword [${DATA + 4}]\n    fstp st0` : ''}
+    fldz
+    fld qword [${DATA + 16 + 16 * i}]
+    fld qword [${DATA + 24 + 16 * i}]
+    fmul st0, st1
+    fadd st0, st2
+    fstp qword [${OUT + 8 * k}]
+    fnstsw ax
+    mov [${OUT + 0x800 + 4 * k}], eax
+    fstp st0
+    fstp st0`;
+        }),
+      );
+      const once = (
+        threshold: number,
+      ): { exit: unknown; state: unknown; out: Uint8Array; wasm: number; handled: number } => {
+        const m = makeMachine();
+        // The region is compiled at body, under the double precision control word.
+        m.load(CODE, asm(`fninit\n    fldcw [${DATA}]\n    jmp body\n  body:${variants.join('')}\n    int 0x1f`));
+        const dv = m.mem.ramView;
+        dv.setUint16(DATA, 0x027f, true);
+        dv.setInt32(DATA + 4, 3, true);
+        pairs.forEach(([a, b], i) => {
+          dv.setFloat64(DATA + 16 + 16 * i, a!, true);
+          dv.setFloat64(DATA + 24 + 16 * i, b!, true);
+        });
+        m.cpu.blockThreshold = threshold;
+        m.cpu.regionBackend = backend;
+        const handlers = countEscapeHandlers();
+        const exit = m.cpu.run(1_000_000);
+        handlers.restore();
+        return {
+          exit,
+          state: m.cpu.exportState(),
+          out: m.mem.ram.slice(OUT, OUT + 0x1000),
+          wasm: m.cpu.wasmBlockCount,
+          handled: handlers.calls,
+        };
+      };
+      const a = once(Infinity),
+        b = once(1);
+      expect(a.exit).toMatchObject({ kind: 'exit', vector: 0x1f });
+      expect(b.exit).toEqual(a.exit);
+      expect(b.state).toEqual(a.state);
+      expect(Buffer.from(b.out).equals(Buffer.from(a.out))).toBe(true);
+      expect(b.wasm > 0).toBe(backend === 'wasm');
+      // Runs took their fast pieces where they apply.
+      expect(b.handled).toBeLessThan(a.handled * 0.75);
+    });
+
     test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
       const a = run(Infinity);
       const b = run(1);
