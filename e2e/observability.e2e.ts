@@ -3,8 +3,11 @@
 // by the program's symbol map), the status bar asks where a quiet guest spins, the plots zoom and
 // pause, the Trace tab filters and exports, and a crash shows its reason with the last exits before it.
 
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { resolveGuestFile } from '../core/launcher/kernel-path';
 import type { LguestApi } from '../core/service/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifact, openWorkbench, type Workbench } from './helpers';
@@ -237,6 +240,27 @@ describe('watching the machine work', () => {
     expect(last[4]).toBe('killed');
     expect(await page.locator('[data-testid="death-exits"] tbody tr').count()).toBe(16);
     await page.screenshot({ path: artifact('observe-04-death.png') });
+  });
+
+  it('the Profile tab names a user program map it could not use', async () => {
+    // The demo kernel beside a user-symbols/ directory holding one malformed map.
+    const kernelDir = mkdtempSync(join(tmpdir(), 'lguest-e2e-maps-'));
+    mkdirSync(join(kernelDir, 'user-symbols'));
+    copyFileSync(resolveGuestFile('builtin:demo'), join(kernelDir, 'kernel.elf'));
+    writeFileSync(join(kernelDir, 'user-symbols', 'broken.map'), '08048060 T main\n');
+    const kernel = join(kernelDir, 'kernel.elf');
+    await page.evaluate(async (k) => {
+      const api = (window as unknown as { lguest: LguestApi }).lguest;
+      await api.invoke('configs.create', { config: { name: 'maps', kernel: k, memoryMB: 32 } });
+      await api.invoke('machines.start', { id: 'maps' });
+    }, kernel);
+    await page.locator('[data-machine="maps"] button').click();
+    await openTab('Profile');
+    const problems = page.locator('[data-testid="profile-map-problems"]');
+    await expect
+      .poll(() => problems.textContent(), { timeout: 20_000 })
+      .toBe('user program map broken: no "# signature ADDRESS HEX" line');
+    rmSync(kernelDir, { recursive: true, force: true });
   });
 
   it('had no errors in the page', () => {

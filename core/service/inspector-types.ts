@@ -265,6 +265,8 @@ export type ProfileAction = 'read' | 'start' | 'stop' | 'reset' | 'speedscope';
 export interface ProfileView {
   running: boolean;
   profile: GuestProfile;
+  /** User program maps (user-symbols/ beside the kernel) left unused, each with why. */
+  mapProblems: string[];
   /** Only for action 'speedscope': the samples in speedscope's file format. */
   speedscope?: SpeedscopeFile;
 }

@@ -19,15 +19,23 @@ export class MachineObserver {
   private profiler: GuestProfiler | null = null;
   /** Shared with the profiler: filled in as the symbols load. */
   private readonly names: ProfileNames = { kernel: null, programs: [] };
+  /** Why user program maps were left out (unreadable, malformed, look-alikes). */
+  private mapProblems: string[] = [];
 
-  /** `symbols`: the kernel's symbols as they load (null: it has none); `programs`: its user programs'. */
+  /**
+   * `symbols`: the kernel's symbols as they load (null: it has none); `programs`: its user
+   * programs' maps, and the problems of those that could not be used.
+   */
   constructor(
     private readonly guest: LaunchedGuest,
     symbols: Promise<SymbolTable | null>,
-    programs: Promise<UserProgram[]>,
+    programs: Promise<{ programs: UserProgram[]; problems: string[] }>,
   ) {
     void symbols.then((table) => (this.names.kernel = table));
-    void programs.then((list) => (this.names.programs = list));
+    void programs.then((maps) => {
+      this.names.programs = maps.programs;
+      this.mapProblems = maps.problems;
+    });
   }
 
   /** "schedule" in the kernel, "main in bench" in a recognised user program; null when unnamed. */
@@ -79,7 +87,7 @@ export class MachineObserver {
     if (q.action === 'start') p.start(q.interval);
     else if (q.action === 'stop') p.stop();
     else if (q.action === 'reset') p.reset();
-    const view: ProfileView = { running: p.running, profile: p.profile(q.top) };
+    const view: ProfileView = { running: p.running, profile: p.profile(q.top), mapProblems: this.mapProblems };
     if (q.action === 'speedscope') view.speedscope = p.speedscope(this.guest.config.name);
     return view;
   }

@@ -84,13 +84,10 @@ function loadSymbols(): Promise<SymbolTable> {
   return (symbolsLoad ??= machineSymbols(data.config, data.baseDir));
 }
 
-/** The user programs' symbols (user-symbols/ beside the kernel), read once per worker. */
-let programsLoad: Promise<UserProgram[]> | null = null;
-function loadPrograms(): Promise<UserProgram[]> {
-  return (programsLoad ??= userProgramSymbols(data.config.kernel, data.baseDir).then(({ programs, problems }) => {
-    for (const p of problems) post({ type: 'log', line: `profiler: ${p}` });
-    return programs;
-  }));
+/** The user programs' symbols (user-symbols/ beside the kernel) and the maps' problems, read once per worker. */
+let programsLoad: Promise<{ programs: UserProgram[]; problems: string[] }> | null = null;
+function loadPrograms(): Promise<{ programs: UserProgram[]; problems: string[] }> {
+  return (programsLoad ??= userProgramSymbols(data.config.kernel, data.baseDir));
 }
 
 /** The launched (or restored) guest is there: watch it. */

@@ -1,12 +1,13 @@
 // Watching a machine through the service: live counter rates as events, the exit trace, the
 // guest profiler while the demo guest runs `bench`, and the last exits carried by a death.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEventMessage, MachineRates, MachineStatus, ProfileView, TraceView } from './api';
 import { DEMO_CONFIG, tsxWorkerSpec, WorkbenchService } from './service';
+import { resolveGuestFile } from '../launcher/kernel-path';
 import { until } from '../launcher/test-terminal';
 
 let dir: string;
@@ -71,6 +72,7 @@ describe('observing the demo guest through the service', () => {
     // The worker loads the demo's user-program maps: the top row is the bench program's loop, by name.
     expect(p.profile.rows[0]).toMatchObject({ mode: 'user', program: 'bench', name: 'main' });
     expect(p.profile.rows[0]!.address).toBeGreaterThanOrEqual(0x08048000);
+    expect(p.mapProblems).toEqual([]);
     const s = await call<ProfileView>('inspect.profile', { id: 'demo', action: 'speedscope' });
     expect(s.speedscope?.profiles[0]!.samples.length).toBe(s.profile.samples);
     const stopped = await call<ProfileView>('inspect.profile', { id: 'demo', action: 'stop' });
@@ -88,5 +90,22 @@ describe('observing the demo guest through the service', () => {
     expect(dead.reason).toBe('CRASH: boom');
     expect(dead.lastExits!.length).toBeGreaterThan(1);
     expect(dead.lastExits!.at(-1)).toMatchObject({ vector: 0x1f, decision: 'killed', hypercall: { number: 2 } });
+  });
+
+  it('names the user program maps it could not use in the profile', async () => {
+    // The demo kernel beside a user-symbols/ directory holding one malformed map.
+    const kernelDir = join(dir, 'maps-kernel');
+    mkdirSync(join(kernelDir, 'user-symbols'), { recursive: true });
+    copyFileSync(resolveGuestFile('builtin:demo'), join(kernelDir, 'kernel.elf'));
+    writeFileSync(join(kernelDir, 'user-symbols', 'broken.map'), '08048060 T main\n');
+    await service.store.create({ name: 'maps', kernel: join(kernelDir, 'kernel.elf'), memoryMB: 32 });
+    await service.call('machines.start', { id: 'maps' });
+    await until(() => statuses.some((x) => x.id === 'maps' && (x.state === 'running' || x.state === 'idle')));
+    const problems = await until(async () => {
+      const v = await call<ProfileView>('inspect.profile', { id: 'maps', action: 'read' });
+      return v.mapProblems.length > 0 ? v.mapProblems : undefined;
+    });
+    expect(problems).toEqual(['user program map broken: no "# signature ADDRESS HEX" line']);
+    await service.call('machines.stop', { id: 'maps' });
   });
 });

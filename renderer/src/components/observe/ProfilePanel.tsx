@@ -187,6 +187,13 @@ export function ProfilePanel({ id, status, visible }: Props) {
               ? `user programs named: ${p.programs.join(', ')}`
               : 'no user program symbols: user code by address range'}
           </div>
+          {data.mapProblems.length > 0 && (
+            <ul className="profile-problems small" data-testid="profile-map-problems">
+              {data.mapProblems.map((m) => (
+                <li key={m}>{m}</li>
+              ))}
+            </ul>
+          )}
           {p.samples === 0 ? (
             <div className="empty">No samples yet: press Start, let the guest work, and the profile fills in.</div>
           ) : (
