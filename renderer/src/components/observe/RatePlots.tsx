@@ -1,7 +1,7 @@
 // Live plots on the Counters tab (uPlot): instructions per second, exits / interrupts / shadow
 // page faults per second, and hypercalls per second by number, over the last minutes. Drag to
 // zoom, double-click to zoom out; Pause freezes the picture while the data keeps coming. Each plot
-// states what it shows in data- attributes (points, last x, the x range, zoomed) for tests.
+// states what it shows in data- attributes (points, last x, the x range, zoomed, series) for tests.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
@@ -96,6 +96,7 @@ function Plot({
       d.xMin = String(u.scales.x?.min ?? '');
       d.xMax = String(u.scales.x?.max ?? '');
       d.zoomed = String(zoomed.current);
+      d.series = String(u.series.length - 1);
     };
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
@@ -142,20 +143,24 @@ function Plot({
 
 /** `hypercallNames`: the host's name of each hypercall number (from the counters inspector). */
 export function RatePlots({ id, hypercallNames }: { id: string; hypercallNames: readonly string[] }) {
-  const points = useMachineRates(id);
-  const [paused, setPaused] = useState(false);
+  const live = useMachineRates(id);
+  // Paused, the plots are built from the points of that moment: newer ones wait for Resume, and
+  // so does a hypercall number seen for the first time (a new series rebuilds its chart).
+  const [frozen, setFrozen] = useState<RatePoint[] | null>(null);
+  const paused = frozen !== null;
+  const points = frozen ?? live;
   const [minutes, setMinutes] = useState(5);
   const shown = useMemo(() => {
     const since = Date.now() / 1000 - minutes * 60;
     return points.filter((p) => p.t >= since);
   }, [points, minutes]);
   const hcalls = useMemo(() => hypercallSeries(shown, hypercallNames), [shown, hypercallNames]);
-  const last = points.at(-1);
+  const last = live.at(-1);
   const peak = shown.reduce((m, p) => Math.max(m, p.r.rates.instructionsPerSecond), 0);
   return (
     <div className="rate-plots">
       <div className="plot-tools">
-        <button className="button small" onClick={() => setPaused((p) => !p)} data-testid="plots-pause">
+        <button className="button small" onClick={() => setFrozen(paused ? null : live)} data-testid="plots-pause">
           {paused ? '▶ Resume plots' : '⏸ Pause plots'}
         </button>
         <label className="small">
