@@ -11,7 +11,7 @@ import { deliverEvent } from './interrupts';
 import { runDebug, type DebugHook } from './debug-run';
 import { BREAKPOINT_STOP, breakpointPages, changedPages, type BreakpointPages } from './breakpoints';
 import { compileRegion, type Region } from './jit';
-import { runsFast } from './jit-wasm-x87';
+import { isEscape, runsFast } from './jit-x87';
 import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
@@ -308,7 +308,7 @@ export class I386 implements Cpu {
           this.nextIp = fall;
           const tf = this.flags & TF;
           ins.fn(this, ins);
-          if (ins.op >= 0xd8 && ins.op <= 0xdf && from !== null) from.hits += X87_EXTRA_HITS;
+          if (from !== null && isEscape(ins)) from.hits += X87_EXTRA_HITS;
           this.ip = this.nextIp;
           this.icount++;
           if (tf !== 0) throw new CpuFault(1, 0, false); // single-step trap after the instruction

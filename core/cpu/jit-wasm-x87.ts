@@ -13,7 +13,7 @@
 
 import type { I386 } from './cpu';
 import type { Instr } from './instr';
-import { planRun, type RunWriter } from './jit-x87';
+import { planRun, runsFast, type RunWriter } from './jit-x87';
 import { RAM_BASE } from './memory';
 import {
   ARITH,
@@ -315,15 +315,6 @@ export function wasmX87Runs<F>(
     p += n - 1;
   }
   return runs;
-}
-
-/**
- * Whether runs take their fast pieces under this control word (precision "double", round to
- * nearest, every exception masked). Under any other, WebAssembly regions run escapes through
- * their handlers only, where JavaScript regions call the FPU directly: jit.ts then prefers those.
- */
-export function runsFast(control: number): boolean {
-  return (control & 0xf3f) === 0x23f;
 }
 
 /** Copies the x87 state a run reads into the mirror (`doubles`: its registers as doubles), when runs can take their fast pieces. */

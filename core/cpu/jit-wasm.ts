@@ -986,7 +986,6 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       forms.push(f);
     }
     flags = null;
-    /** Emits instruction p with `form` (null: through its handler); `record`: its record always. */
     /** Writes the state as at the start of instruction p to the mirror. */
     const commitAt = (p: number) => (): void => {
       c.mset(M.ip, k(eips[p]! | 0));
@@ -994,6 +993,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       spill(c);
       recordOut(c);
     };
+    /** Emits instruction p with `form` (null: through its handler); `record`: its record always. */
     const one = (p: number, form: WForm | null, record: boolean): void => {
       const i = block[p]!;
       const here = eips[p]!;

@@ -75,6 +75,16 @@ export function planX87(block: Instr[], eips: number[]): (Form | null | undefine
 /** Whether i is an x87 escape (D8..DF). */
 export const isEscape = (i: Instr): boolean => i.op >= 0xd8 && i.op <= 0xdf;
 
+/** The control word's precision, rounding and exception mask bits, as runs' fast pieces need them. */
+const FAST_CONTROL_BITS = 0xf3f,
+  FAST_CONTROL = 0x23f;
+/**
+ * Whether runs take their fast pieces under this control word (precision "double", round to
+ * nearest, every exception masked). Under any other, WebAssembly regions run escapes through
+ * their handlers only, where JavaScript regions call the FPU directly: jit.ts then prefers those.
+ */
+export const runsFast = (control: number): boolean => (control & FAST_CONTROL_BITS) === FAST_CONTROL;
+
 /** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
 function fpuCall(i: Instr, eip: number): string {
   const lin = i.mod !== 3 ? `${eaOf(i)} >>> 0` : '-1';
@@ -638,7 +648,7 @@ function runAt(
   // x (a region scratch local) carries `done` out of the block, whose `s` hides the region's.
   const code =
     `{ const X = c.x87, s = X.status; let done = false; ` +
-    `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & 3903) === 575) { ` +
+    `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & ${FAST_CONTROL_BITS}) === ${FAST_CONTROL}) { ` +
     `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; let pe = s & 32, fl = 0, fdp = 0; ` +
     `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n` +
     `x = done ? 1 : 0; }\nif (x === 0) {\n${slow}\n}${fast.length > 0 ? ` else { ${fast.join(' ')} }` : ''}`;
