@@ -48,15 +48,18 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** A machine's user program maps: the programs they name, and why the others were left out. */
+export interface UserProgramMaps {
+  programs: UserProgram[];
+  problems: string[];
+}
+
 /**
  * The user programs whose maps lie in `user-symbols/` beside the machine's kernel, by name. Maps
  * that cannot be read or parsed are left out and reported in `problems`, as are programs whose
  * signatures are the same as another's (no sample could tell them apart). Never rejects.
  */
-export async function userProgramSymbols(
-  kernel: string,
-  baseDir?: string,
-): Promise<{ programs: UserProgram[]; problems: string[] }> {
+export async function userProgramSymbols(kernel: string, baseDir?: string): Promise<UserProgramMaps> {
   let dir: string;
   let files: string[];
   try {

@@ -8,7 +8,7 @@ import { DEATH_EXITS } from '../launcher/exit-trace-lines';
 import type { ProfileNames } from '../launcher/guest-profile';
 import { GuestProfiler } from '../launcher/guest-profiler';
 import type { SymbolTable } from '../launcher/symbol-table';
-import { guestHolds, recognizeProgram, type UserProgram } from '../launcher/user-program-symbols';
+import { guestHolds, recognizeProgram, type UserProgramMaps } from '../launcher/user-program-symbols';
 import { exitEvent, InspectError, lguestOf } from './inspectors';
 import type { ExitEvent, InspectQuery, MachineRates, ProfileView } from './inspector-types';
 
@@ -29,7 +29,7 @@ export class MachineObserver {
   constructor(
     private readonly guest: LaunchedGuest,
     symbols: Promise<SymbolTable | null>,
-    programs: Promise<{ programs: UserProgram[]; problems: string[] }>,
+    programs: Promise<UserProgramMaps>,
   ) {
     void symbols.then((table) => (this.names.kernel = table));
     void programs.then((maps) => {

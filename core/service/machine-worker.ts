@@ -9,7 +9,7 @@ import type { LaunchedGuest, LauncherEvents } from '../launcher/api';
 import { heldDiskLocks } from '../launcher/disk-lock';
 import type { MachineConfig } from './api';
 import type { SymbolTable } from '../launcher/symbol-table';
-import { userProgramSymbols, type UserProgram } from '../launcher/user-program-symbols';
+import { userProgramSymbols, type UserProgramMaps } from '../launcher/user-program-symbols';
 import { DebugSession, machineSymbols } from './debug-session';
 import type { DebugCommand, DebugViewOptions } from './debug-types';
 import { replyToInspect } from './inspectors';
@@ -85,8 +85,8 @@ function loadSymbols(): Promise<SymbolTable> {
 }
 
 /** The user programs' symbols (user-symbols/ beside the kernel) and the maps' problems, read once per worker. */
-let programsLoad: Promise<{ programs: UserProgram[]; problems: string[] }> | null = null;
-function loadPrograms(): Promise<{ programs: UserProgram[]; problems: string[] }> {
+let programsLoad: Promise<UserProgramMaps> | null = null;
+function loadPrograms(): Promise<UserProgramMaps> {
   return (programsLoad ??= userProgramSymbols(data.config.kernel, data.baseDir));
 }
 
