@@ -11,7 +11,7 @@ import { deliverEvent } from './interrupts';
 import { runDebug, type DebugHook } from './debug-run';
 import { BREAKPOINT_STOP, breakpointPages, changedPages, type BreakpointPages } from './breakpoints';
 import { compileRegion, type Region } from './jit';
-import { isEscape, runsFast } from './jit-x87';
+import { isEscape } from './jit-x87';
 import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
@@ -489,8 +489,7 @@ export class I386 implements Cpu {
     const entries = reuse ? [...old.region.entries, off0] : [off0];
     const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
     const wasm = this.regionBackend === 'wasm' ? this.mmu.wasm : null;
-    const x87Fast = runsFast(this.x87.control);
-    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm, x87Fast);
+    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm, this.x87.control);
     if (r === null || !r.leaders.includes(first)) {
       first.hits = -0x40000000;
       return null;

@@ -203,8 +203,14 @@ function x87Generator(seed: number): () => string {
     () => `mov [ebx + ${8 * (next() % 96)}], ${pick(R)}`,
   ];
   // Programs of stretches only (with integer forms between them) keep the stack balanced, so
-  // that most stretches run as one piece.
-  if (stretchesOnly(seed)) return () => (next() % 4 === 0 ? `${pick(ALU)} ${pick(R)}, ${pick(R)}` : run());
+  // that most stretches run as one piece; some clear the exception flags first and record the
+  // status word after them (the stretch's PE, and C1 of its last instruction) in memory.
+  if (stretchesOnly(seed))
+    return () => {
+      const k = next() % 4;
+      if (k === 0) return `${pick(ALU)} ${pick(R)}, ${pick(R)}`;
+      return k === 1 ? `fnclex\n ${run()}\n fnstsw ax\n mov [ebx + ${8 * (next() % 96)}], eax` : run();
+    };
   return () => pick(forms)();
 }
 
@@ -274,8 +280,11 @@ function program(seed: number, iterations: number, x87 = false, loops = false): 
     if (n === length >> 1) body.push('smc: mov edx, 0x12345678');
   }
   if (pending >= 0) body.push(`skip${pending}:`);
+  // Programs of stretches start at the fast paths' control word or at a Linux process's (0x037f,
+  // whose stretches compiled regions run on 80-bit values); others mostly at the former.
+  const first = stretchesOnly(seed) ? (seed & 4 ? 3 : 0) : next() & 1 ? 0 : next() % CONTROL.length;
   const start = x87
-    ? `fninit\n fldcw [ebx + ${CONTROL_WORDS + 2 * (stretchesOnly(seed) || next() & 1 ? 0 : next() % CONTROL.length)}]\n fld qword [ebx + ${DOUBLES}]\n fld qword [ebx + ${DOUBLES + 8}]`
+    ? `fninit\n fldcw [ebx + ${CONTROL_WORDS + 2 * first}]\n fld qword [ebx + ${DOUBLES}]\n fld qword [ebx + ${DOUBLES + 8}]`
     : '';
   return asm(`
     push eax

@@ -20,7 +20,9 @@ import type { Instr } from './instr';
 import { COMMIT, RECORD_OUT, SPILL, STORED, eaOf, inlineForm, type Form } from './jit-forms';
 import { ROLE_PLAIN } from './optable';
 import { productError } from './x87-fast';
-import { copyST, exchange, pop, shadowCache } from './x87-stack';
+import { compareExtended, extendedArith, extendedOfDouble, extendedResult, normalOrZero } from './x87-extended';
+import { flags } from './x87-format';
+import { copyST, exchange, pop, shadowCache, syncRegisters } from './x87-stack';
 
 /** What generated x87 code calls and reads. */
 export const X87_RUNTIME = {
@@ -31,6 +33,13 @@ export const X87_RUNTIME = {
   exchange,
   pop,
   productError,
+  sync: syncRegisters,
+  flags,
+  E: extendedResult,
+  arith: extendedArith,
+  compare: compareExtended,
+  fromDouble: extendedOfDouble,
+  normalOrZero,
 };
 
 /** Segments a region knows are flat (ES, SS, DS); other memory operands go through the handler. */
@@ -49,7 +58,7 @@ const MIN_NORMAL = '2.2250738585072014e-308',
  * instruction, which the region compiler does itself. The first instruction of a run carries the
  * whole run's code and the others (integer instructions inside it too) an empty form.
  */
-export function planX87(block: Instr[], eips: number[]): (Form | null | undefined)[] {
+export function planX87(block: Instr[], eips: number[], extended: boolean): (Form | null | undefined)[] {
   const plan: (Form | null | undefined)[] = [];
   while (plan.length < block.length) {
     const p = plan.length;
@@ -58,7 +67,7 @@ export function planX87(block: Instr[], eips: number[]): (Form | null | undefine
       plan.push(undefined);
       continue;
     }
-    const run = runAt(block, p, eips);
+    const run = runAt(block, p, eips, extended ? extendedValues() : doubleValues());
     if (run === null) {
       plan.push(escapeForm(i, eips[p]!));
       continue;
@@ -84,6 +93,10 @@ const FAST_CONTROL_BITS = 0xf3f,
  * their handlers only, where JavaScript regions call the FPU directly: jit.ts then prefers those.
  */
 export const runsFast = (control: number): boolean => (control & FAST_CONTROL_BITS) === FAST_CONTROL;
+/** Precision extended, round to nearest, every exception masked: what a Linux process starts with. */
+const EXTENDED_CONTROL = 0x33f;
+/** Whether runs compiled now should hold 80-bit values (see extendedValues) rather than doubles. */
+export const runsExtended = (control: number): boolean => (control & FAST_CONTROL_BITS) === EXTENDED_CONTROL;
 
 /** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
 function fpuCall(i: Instr, eip: number): string {
@@ -321,9 +334,9 @@ export interface RunWriter<L> {
   constant(v: string, value: number): L;
   /**
    * r = y op z for the /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr), normal or zero,
-   * exactly as fastDouble (x87-fast.ts) computes it; sets PE on an error.
+   * exactly as the FPU computes it; sets PE on an error. Null when the writer has no code for op.
    */
-  arith(r: string, op: number, y: string, z: string): L;
+  arith(r: string, op: number, y: string, z: string): L | null;
   /** ZF/PF/CF of comparing a with b (both doubles). */
   compare(a: string, b: string): L;
 }
@@ -434,7 +447,9 @@ function runStep<L>(st: RunStack<L>, s: Step, i: Instr, w: RunWriter<L>): boolea
       const z = st.fresh();
       st.lines.push(w.load(z, i, s.i === 4));
       const r = st.fresh();
-      st.lines.push(w.arith(r, s.op, y, z));
+      const code = w.arith(r, s.op, y, z);
+      if (code === null) return false;
+      st.lines.push(code);
       st.error = r;
       st.write(0, r);
       return true;
@@ -469,7 +484,9 @@ function runStep<L>(st: RunStack<L>, s: Step, i: Instr, w: RunWriter<L>): boolea
         z = st.read(src);
       if (y === null || z === null) return false;
       const r = st.fresh();
-      st.lines.push(w.arith(r, s.op, y, z));
+      const code = w.arith(r, s.op, y, z);
+      if (code === null) return false;
+      st.lines.push(code);
       st.error = r;
       st.write(dest, r);
       if (s.pop) st.pop();
@@ -547,27 +564,42 @@ function integerStep(i: Instr): Form | null {
 }
 
 /**
- * The run of escapes starting at block[p] (at least two, maybe with integer instructions between
- * them when none is an FCOMI: see integerStep), as code: the fast piece, and the run's
- * instructions one by one (the escapes through the FPU) for when it does not apply. Returns the
- * code, how many instructions it covers and whether integer ones are among them, or null when no
- * run starts here.
+ * How a run holds its values, by the precision it serves: the control word its fast piece
+ * needs, the writer of its computing steps, and how a value comes from and goes to a register.
  */
-function runAt(
-  block: Instr[],
-  p: number,
-  eips: number[],
-): { code: string; n: number; eflags: boolean; integer: boolean } | null {
+interface RunValues {
+  /** The control word (FAST_CONTROL_BITS of it) under which the fast piece runs. */
+  control: number;
+  writer: RunWriter<string>;
+  /** Code at the start of the fast piece, after its checks. */
+  start: string;
+  /** ST slot j's value at the start from physical register p, or a jump out of the fast piece. */
+  load(j: number): string;
+  /** Value w into physical register p, with its stale bit in sb and a zero's tag in zt. */
+  store(w: string): string;
+  /** Code before the commit that completes pe (32 when a result was inexact). */
+  finish: string;
+  /** The last instruction's C1 ("rounded up") when its result is `last` (null: no result). */
+  c1(last: string | null): string;
+}
+
+const flatLoad = (v: string, i: Instr, bytes: number): string =>
+  `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > ${4096 - bytes}) break stretch; `;
+const floatValue = (v: string, single: boolean): string =>
+  `dv.${single ? 'getFloat32' : 'getFloat64'}(e${v} - 1 + (l${v} & 4095), true)`;
+const normalOrZeroFloat = (v: string, single: boolean): string =>
+  `((Math.abs(${v}) >= ${single ? MIN_SINGLE : MIN_NORMAL} && Math.abs(${v}) < Infinity) || ${v} === 0)`;
+
+/** Values as doubles (precision "double"): fastDouble's arithmetic on the float64 cache. */
+function doubleValues(): RunValues {
   // Each result's error (its expression), for PE and the last instruction's C1.
   const errors = new Map<string, string>();
   const writer: RunWriter<string> = {
     load: (v, i, single) =>
-      `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > ${single ? 4092 : 4088}) break stretch; ` +
-      `const ${v} = dv.${single ? 'getFloat32' : 'getFloat64'}(e${v} - 1 + (l${v} & 4095), true); ` +
-      `if (!((Math.abs(${v}) >= ${single ? MIN_SINGLE : MIN_NORMAL} && Math.abs(${v}) < Infinity) || ${v} === 0)) break stretch; fdp = l${v} >>> 0;`,
+      `${flatLoad(v, i, single ? 4 : 8)}const ${v} = ${floatValue(v, single)}; ` +
+      `if (!${normalOrZeroFloat(v, single)}) break stretch; fdp = l${v} >>> 0;`,
     loadInt: (v, i) =>
-      `const l${v} = ${eaOf(i)}, e${v} = R[l${v} >>> 12]; if (e${v} === 0 || (l${v} & 4095) > 4092) break stretch; ` +
-      `const ${v} = dv.getInt32(e${v} - 1 + (l${v} & 4095), true); fdp = l${v} >>> 0;`,
+      `${flatLoad(v, i, 4)}const ${v} = dv.getInt32(e${v} - 1 + (l${v} & 4095), true); fdp = l${v} >>> 0;`,
     constant: (v, value) => `const ${v} = ${value};`,
     compare: (a, b) => `fl = ${a} < ${b} ? 1 : ${a} > ${b} ? 0 : 64;`,
     arith: (r, op, y, z) => {
@@ -597,37 +629,95 @@ function runAt(
       );
     },
   };
+  return {
+    control: FAST_CONTROL,
+    writer,
+    start: '',
+    // A register tagged "zero" is not in the cache: its words are current and give the sign.
+    load: (j) =>
+      `let e${j} = F[p]; if (e${j} !== e${j}) { if (((tg >>> (p << 1)) & 3) !== 1) break stretch; ` +
+      `e${j} = (X.regs[p * 3 + 2] & 32768) !== 0 ? -0 : 0; }`,
+    // A nonzero double into the cache, stale in the register words; a zero into the words themselves.
+    store: (w) =>
+      `if (${w} !== 0) { F[p] = ${w}; sb |= 1 << p; } else { F[p] = NaN; sb &= ~(1 << p); ` +
+      `zt |= 1 << (p << 1); X.regs[p * 3] = 0; X.regs[p * 3 + 1] = 0; X.regs[p * 3 + 2] = 1 / ${w} < 0 ? 32768 : 0; }`,
+    finish: '',
+    // The error of a result is zero or has its sign when it was rounded up.
+    c1: (r) => {
+      if (r === null) return '0';
+      const e = errors.get(r)!;
+      return `((${e}) !== 0 && ${r} > 0 === (${e}) < 0 ? ${C1} : 0)`;
+    },
+  };
+}
+
+/**
+ * Values as 80-bit words (precision extended: the control word a Linux process starts with),
+ * three locals each (<v>s sign/exponent, <v>h, <v>l the significand), always normal or zero:
+ * the arithmetic of x87-extended.ts, which raises PE and C1 in the FPU's flags.
+ */
+function extendedValues(): RunValues {
+  const words = (v: string): string => `${v}s, ${v}h, ${v}l`;
+  const result = (v: string): string => `const ${v}s = x87.E.se, ${v}h = x87.E.hi, ${v}l = x87.E.lo;`;
+  const writer: RunWriter<string> = {
+    load: (v, i, single) =>
+      `${flatLoad(v, i, single ? 4 : 8)}const d${v} = ${floatValue(v, single)}; ` +
+      `if (!${normalOrZeroFloat(`d${v}`, single)}) break stretch; x87.fromDouble(d${v}); ${result(v)} fdp = l${v} >>> 0;`,
+    loadInt: (v, i) =>
+      `${flatLoad(v, i, 4)}x87.fromDouble(dv.getInt32(e${v} - 1 + (l${v} & 4095), true)); ${result(v)} fdp = l${v} >>> 0;`,
+    constant: (v, value) =>
+      `const ${v}s = ${value === 0 ? 0 : 16383}, ${v}h = ${value === 0 ? 0 : 0x80000000}, ${v}l = 0;`,
+    compare: (a, b) => `fl = x87.compare(${words(a)}, ${words(b)});`,
+    arith: (r, op, y, z) =>
+      op >= 6 ? null : `if (!x87.arith(${op}, ${words(y)}, ${words(z)})) break stretch; ${result(r)}`,
+  };
+  return {
+    control: EXTENDED_CONTROL,
+    writer,
+    // The words of registers whose double is ahead of them are brought up to date.
+    start: 'x87.flags.exc = 0; if (x87.cache.stale !== 0) x87.sync(X);',
+    load: (j) =>
+      `const e${j}s = X.regs[p * 3 + 2], e${j}h = X.regs[p * 3 + 1], e${j}l = X.regs[p * 3]; ` +
+      `if (!x87.normalOrZero(e${j}s, e${j}h, e${j}l)) break stretch;`,
+    store: (w) =>
+      `X.regs[p * 3] = ${w}l; X.regs[p * 3 + 1] = ${w}h; X.regs[p * 3 + 2] = ${w}s; F[p] = NaN; sb &= ~(1 << p); ` +
+      `if (${w}h === 0) zt |= 1 << (p << 1);`,
+    finish: 'pe |= x87.flags.exc & 32;',
+    c1: (r) => (r === null ? '0' : `(x87.flags.up !== 0 ? ${C1} : 0)`),
+  };
+}
+
+/**
+ * The run of escapes starting at block[p] (at least two, maybe with integer instructions between
+ * them when none is an FCOMI: see integerStep), as code: the fast piece, holding values as
+ * `values` says, and the run's instructions one by one (the escapes through the FPU) for when it
+ * does not apply. Returns the code, how many instructions it covers and whether integer ones are
+ * among them, or null when no run starts here.
+ */
+function runAt(
+  block: Instr[],
+  p: number,
+  eips: number[],
+  values: RunValues,
+): { code: string; n: number; eflags: boolean; integer: boolean } | null {
+  const writer = values.writer;
   const plan = planRun(block, p, writer, integerStep, 2);
   if (plan === null) return null;
   const { st, n, integer, eflags, mem } = plan;
   const lastI = block[p + n - 1]!;
   const fop = ((lastI.op & 7) << 8) | lastI.modrm;
-  // Tags: slots holding a value at the end become "valid" (or "zero", zt), popped ones "empty".
-  // Every slot written in the run gets its last value: a nonzero double into the cache, stale in
-  // the register words; a zero into the words themselves (the cache holds no zeros).
+  // Tags: slots holding a value at the end become "valid" (or "zero", zt), popped ones "empty";
+  // every slot written in the run gets its last value.
   const { valid, emptied } = st.tagMasks();
-  const stores: string[] = [];
-  for (const [j, w] of st.written)
-    stores.push(
-      `p = (t + ${j}) & 7; if (${w} !== 0) { F[p] = ${w}; sb |= 1 << p; } else { F[p] = NaN; sb &= ~(1 << p); ` +
-        `zt |= 1 << (p << 1); X.regs[p * 3] = 0; X.regs[p * 3 + 1] = 0; X.regs[p * 3 + 2] = 1 / ${w} < 0 ? 32768 : 0; }`,
-    );
+  const stores = [...st.written].map(([j, w]) => `p = (t + ${j}) & 7; ${values.store(w)}`);
   const checks = [
     ...[...st.full].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) !== 3`),
     ...[...st.emptyAtStart].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) === 3`),
   ];
-  // A register tagged "zero" is not in the cache: its words are current and give the sign.
-  const loads = [...st.full].map(
-    (j) =>
-      `p = (t + ${j}) & 7; let e${j} = F[p]; if (e${j} !== e${j}) { if (((tg >>> (p << 1)) & 3) !== 1) break stretch; ` +
-      `e${j} = (X.regs[p * 3 + 2] & 32768) !== 0 ? -0 : 0; }`,
-  );
-  // The last instruction's C1: "rounded up" (the error of a result is zero or has its sign).
-  const r = st.error,
-    e = r === null ? '' : errors.get(r)!;
-  const c1 = r !== null ? `((${e}) !== 0 && ${r} > 0 === (${e}) < 0 ? ${C1} : 0)` : '0';
+  const loads = [...st.full].map((j) => `p = (t + ${j}) & 7; ${values.load(j)}`);
+  const c1 = values.c1(st.error);
   const commit =
-    `let sb = x87.cache.stale, zt = 0; ${stores.join(' ')} x87.cache.stale = sb; ` +
+    `${values.finish} let sb = x87.cache.stale, zt = 0; ${stores.join(' ')} x87.cache.stale = sb; ` +
     `X.tag = (tg & ~(${rotate(valid | emptied, 2)})) | (${rotate(emptied, 2)}) | zt; ` +
     `let s2 = (s & ${~(TOP | C1)}) | (((t + ${st.depth}) & 7) << 11) | ${c1}; ` +
     `if (pe !== (s & 32)) s2 = (s2 | 32) & ${~SUMMARY}; X.status = s2; ` +
@@ -648,9 +738,9 @@ function runAt(
   // x (a region scratch local) carries `done` out of the block, whose `s` hides the region's.
   const code =
     `{ const X = c.x87, s = X.status; let done = false; ` +
-    `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & ${FAST_CONTROL_BITS}) === ${FAST_CONTROL}) { ` +
+    `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & ${FAST_CONTROL_BITS}) === ${values.control}) { ` +
     `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; let pe = s & 32, fl = 0, fdp = 0; ` +
-    `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n` +
+    `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${values.start} ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n` +
     `x = done ? 1 : 0; }\nif (x === 0) {\n${slow}\n}${fast.length > 0 ? ` else { ${fast.join(' ')} }` : ''}`;
   return { code, n, eflags, integer: integer.size > 0 };
 }

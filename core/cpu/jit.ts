@@ -37,7 +37,7 @@ import {
   store,
   type FlagSource,
 } from './jit-forms';
-import { X87_RUNTIME, isEscape, planX87 } from './jit-x87';
+import { X87_RUNTIME, isEscape, planX87, runsExtended, runsFast } from './jit-x87';
 import { compileWasmRegion } from './jit-wasm';
 import type { WasmMemory } from './wasm-module';
 
@@ -108,9 +108,9 @@ function fallsThrough(i: Instr): boolean {
  * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
  * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
  * cached there). With `wasm` (the memory that holds the CPU's RAM and TLB tables: see memory.ts)
- * the region becomes WebAssembly, unless it has x87 escapes and `x87Fast` is false (the control
- * word does not let runs take their fast pieces: see runsFast). Returns null when no entry starts a
- * compilable block.
+ * the region becomes WebAssembly, unless it has x87 escapes and the control word `x87Control` does
+ * not let WebAssembly runs take their fast pieces (see runsFast); its JavaScript runs hold values
+ * as the control word calls for (runsExtended). Returns null when no entry starts a compilable block.
  */
 export function compileRegion(
   at: (off: number) => Instr | undefined,
@@ -120,7 +120,7 @@ export function compileRegion(
   d32: boolean,
   entries: number[],
   wasm: WasmMemory | null,
-  x87Fast: boolean,
+  x87Control: number,
 ): Region | null {
   const linPage = linBase >>> 12;
   // Pass 1: every instruction reachable from the entries without leaving the page, and the
@@ -200,9 +200,10 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
-  if (wasm !== null && (x87Fast || !blocks.some((b) => b.instrs.some(isEscape))))
+  if (wasm !== null && (runsFast(x87Control) || !blocks.some((b) => b.instrs.some(isEscape))))
     return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
   const loops = chainLoops(blocks, blockAt, base);
+  const extended = runsExtended(x87Control);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
     `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue run; c.ip = x; c.icount = ic; break run;`;
@@ -236,7 +237,7 @@ export function compileRegion(
     if (looping) lines.push('for (;;) {');
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
-    const x87 = planX87(block, blockEips[n]!);
+    const x87 = planX87(block, blockEips[n]!, extended);
     const forms = block.map((i, p) => {
       const planned = x87[p];
       const f =

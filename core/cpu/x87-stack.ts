@@ -3,6 +3,7 @@
 // and the tag word.
 
 import type { X87State } from './types';
+import { extendedOfDouble, extendedResult } from './x87-extended';
 import { BIAS, BUSY, ES, F80, TAG_EMPTY, tagOf } from './x87-format';
 
 /** Words per physical register in X87State.regs. */
@@ -90,13 +91,11 @@ function writeStale(r: Uint32Array): void {
 
 /** Writes the 80-bit words of the normal double v into physical register p of r. */
 function wordsOfDouble(r: Uint32Array, p: number, v: number): void {
-  f64[0] = v;
-  const lo = f64Words[0]!,
-    hi = f64Words[1]!;
+  extendedOfDouble(v);
   const b = p * REG_WORDS;
-  r[b] = (lo << 11) >>> 0;
-  r[b + 1] = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
-  r[b + 2] = ((hi >>> 16) & 0x8000) | (((hi >>> 20) & 0x7ff) - 1023 + BIAS);
+  r[b] = extendedResult.lo;
+  r[b + 1] = extendedResult.hi;
+  r[b + 2] = extendedResult.se;
 }
 
 /** Physical register p's words, written first when they lag behind its double. */

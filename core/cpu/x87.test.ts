@@ -12,6 +12,9 @@ import {
   type X87Host,
 } from './x87';
 import type { X87State } from './types';
+import { add, compare, mul } from './x87-arith';
+import { compareExtended, extendedArith, extendedOfDouble, extendedResult, normalOrZero } from './x87-extended';
+import { F80, flags } from './x87-format';
 
 class Fault {
   constructor(readonly linear: number) {}
@@ -575,5 +578,100 @@ describe('x87 precision control and exception details', () => {
     fldF64(st, h, -0);
     x(st, h, 0xd9, 0xe5);
     expect(st.status & 0x4700).toBe(0x4200); // zero, negative
+  });
+});
+
+describe('the extended-precision fast path (x87-extended.ts)', () => {
+  // Random 80-bit operands: full 64-bit significands, exponents close together (carries,
+  // cancellation, alignment across every limb boundary) or far apart, both signs, and values
+  // near the rounding point (ties and carries out of the significand).
+  const rand = (() => {
+    let s = 0x2545f491;
+    return (): number => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return s >>> 0;
+    };
+  })();
+  const operand = (near?: F80): F80 => {
+    const v = new F80();
+    const k = rand() % 8;
+    const exp = near ? (near.se & 0x7fff) - (rand() % 100) + (k === 0 ? 0 : 30) : 16383 - 300 + (rand() % 600);
+    let hi = (rand() | 0x80000000) >>> 0,
+      lo = rand();
+    if (k === 1) lo = (lo & ~0xffff) >>> 0; // short significands: exact sums and products
+    if (k === 2) hi = 0xffffffff;
+    if (k === 3 && near !== undefined && near.hi !== 0) {
+      hi = near.hi; // equal magnitudes: exact cancellation, or a result one bit long
+      lo = near.lo ^ (rand() & 3);
+    }
+    return v.set((rand() & 0x8000) | Math.max(1, Math.min(0x7ffe, exp)), hi, lo);
+  };
+
+  it("gives the 80-bit code's words, PE and C1 for add, subtract, reverse subtract and multiply", () => {
+    const general = new F80();
+    let taken = 0;
+    for (let n = 0; n < 40000; n++) {
+      const a = operand();
+      const b = operand(rand() & 1 ? a : undefined);
+      const op = [0, 1, 4, 5][n & 3]!;
+      flags.exc = 0;
+      flags.up = 0;
+      if (!extendedArith(op, a.se, a.hi, a.lo, b.se, b.hi, b.lo)) continue;
+      taken++;
+      const fast = [extendedResult.se, extendedResult.hi, extendedResult.lo, flags.exc, flags.up];
+      flags.exc = 0;
+      flags.up = 0;
+      if (op === 1) mul(general, a, b, 0x37f);
+      else if (op === 5) add(general, b, a, true, 0x37f);
+      else add(general, a, b, op === 4, 0x37f);
+      expect(
+        fast,
+        `op ${op} of ${a.se.toString(16)}:${a.hi.toString(16)}:${a.lo.toString(16)} and ${b.se.toString(16)}:${b.hi.toString(16)}:${b.lo.toString(16)}`,
+      ).toEqual([general.se, general.hi, general.lo, flags.exc, flags.up]);
+    }
+    expect(taken).toBeGreaterThan(39000);
+  });
+
+  it('declines what it does not serve: zeros, denormals, infinities, NaNs, extreme exponents, division', () => {
+    const one = [0x3fff, 0x80000000, 0];
+    for (const other of [
+      [0, 0, 0],
+      [0, 0x40000000, 0],
+      [0x7fff, 0x80000000, 0],
+      [0x7fff, 0xc0000000, 0],
+      [0x3fff, 0x40000000, 0], // unnormal
+      [0x7ffe, 0x80000000, 0],
+      [1, 0x80000000, 0],
+    ])
+      expect(extendedArith(1, one[0]!, one[1]!, one[2]!, other[0]!, other[1]!, other[2]!)).toBe(false);
+    expect(extendedArith(6, one[0]!, one[1]!, one[2]!, one[0]!, one[1]!, one[2]!)).toBe(false);
+  });
+
+  it('orders normal values and zeros as FCOMI does', () => {
+    const eflags = [1, 64, 0]; // LESS, EQUAL, GREATER as ZF/PF/CF
+    for (let n = 0; n < 20000; n++) {
+      const a = rand() % 16 === 0 ? new F80().set(rand() & 0x8000, 0, 0) : operand();
+      const b =
+        rand() % 16 === 0 ? new F80().set(rand() & 0x8000, 0, 0) : rand() % 4 === 0 ? new F80().copy(a) : operand(a);
+      expect(compareExtended(a.se, a.hi, a.lo, b.se, b.hi, b.lo)).toBe(eflags[compare(a, b, true)]);
+    }
+  });
+
+  it('converts doubles to the words the FPU loads them as', () => {
+    const st = createX87State();
+    const h = new FakeHost();
+    for (const v of [1, -1, 0, -0, Math.PI, -1e300, 2 ** -1022, 1 / 3]) {
+      extendedOfDouble(v);
+      fldF64(st, h, v);
+      x(st, h, 0xdb, 7, M); // FSTP m80
+      expect([extendedResult.lo, extendedResult.hi, extendedResult.se]).toEqual([
+        h.view.getUint32(M, true),
+        h.view.getUint32(M + 4, true),
+        h.view.getUint16(M + 8, true),
+      ]);
+      expect(normalOrZero(extendedResult.se, extendedResult.hi, extendedResult.lo)).toBe(true);
+    }
   });
 });

@@ -35,6 +35,7 @@ import {
   toInteger,
   toSingle,
 } from './x87-convert';
+import { extendedArith, extendedControl, extendedResult } from './x87-extended';
 import { fastControl, fastDouble } from './x87-fast';
 import { applyEnv, rd16, rd32, rd8, readEnv, restoreImage, saveImage, writeEnv } from './x87-env';
 import {
@@ -294,6 +295,11 @@ function commitDouble(st: X87State, dest: number, r: number, popAfter: boolean):
   if (popAfter) pop(st);
 }
 
+/** The result of the extended fast path (x87-extended.ts), in R. */
+function extendedValue(): F80 {
+  return R.set(extendedResult.se, extendedResult.hi, extendedResult.lo);
+}
+
 /** A memory operand as a double when it is a nonzero normal value (else NaN); no exceptions. */
 function memoryDouble(host: X87Host, opcode: number, l: number): number {
   switch (opcode) {
@@ -356,6 +362,13 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
         }
       }
       const src = readMemoryOperand(host, opcode, l, B);
+      if (reg !== 2 && reg !== 3 && !flags.denormal && extendedControl(st.control) && !isEmpty(st, 0)) {
+        const x = readST(st, 0, A);
+        if (extendedArith(reg, x.se, x.hi, x.lo, src.se, src.hi, src.lo)) {
+          commitST(st, 0, extendedValue(), false);
+          return true;
+        }
+      }
       // A denormal memory operand counts (DE) only when the register operand is not a NaN.
       if (flags.denormal && !isEmpty(st, 0) && classify(readST(st, 0, A)) >= K_QNAN) flags.denormal = false;
       if (reg === 2 || reg === 3) {
@@ -747,6 +760,13 @@ function arithRegs(st: X87State, dest: number, src: number, op: number, popAfter
     const r = fastDouble(op, readDouble(st, physOf(st, dest)), readDouble(st, physOf(st, src)));
     if (r === r) {
       commitDouble(st, dest, r, popAfter);
+      return true;
+    }
+  } else if (extendedControl(st.control)) {
+    const x = readST(st, dest, A),
+      y = readST(st, src, B);
+    if (extendedArith(op, x.se, x.hi, x.lo, y.se, y.hi, y.lo)) {
+      commitST(st, dest, extendedValue(), popAfter);
       return true;
     }
   }
