@@ -20,7 +20,7 @@ import type { Instr } from './instr';
 import { COMMIT, RECORD_OUT, SPILL, STORED, eaOf, inlineForm, type Form } from './jit-forms';
 import { ROLE_PLAIN } from './optable';
 import { productError } from './x87-fast';
-import { compareExtended, extendedArith, extendedOfDouble, extendedResult, normalOrZero } from './x87-extended';
+import { compareExtended, extendedArith, extendedOfDouble, extendedResult } from './x87-extended';
 import { flags } from './x87-format';
 import { copyST, exchange, pop, shadowCache, syncRegisters } from './x87-stack';
 
@@ -39,7 +39,6 @@ export const X87_RUNTIME = {
   arith: extendedArith,
   compare: compareExtended,
   fromDouble: extendedOfDouble,
-  normalOrZero,
 };
 
 /** Segments a region knows are flat (ES, SS, DS); other memory operands go through the handler. */
@@ -653,7 +652,7 @@ function doubleValues(): RunValues {
 
 /**
  * Values as 80-bit words (precision extended: the control word a Linux process starts with),
- * three locals each (<v>s sign/exponent, <v>h, <v>l the significand), always normal or zero:
+ * three locals each (<v>s sign/exponent, <v>h, <v>l the significand as int32), always normal or zero:
  * the arithmetic of x87-extended.ts, which raises PE and C1 in the FPU's flags.
  */
 function extendedValues(): RunValues {
@@ -677,8 +676,8 @@ function extendedValues(): RunValues {
     // The words of registers whose double is ahead of them are brought up to date.
     start: 'x87.flags.exc = 0; if (x87.cache.stale !== 0) x87.sync(X);',
     load: (j) =>
-      `const e${j}s = X.regs[p * 3 + 2], e${j}h = X.regs[p * 3 + 1], e${j}l = X.regs[p * 3]; ` +
-      `if (!x87.normalOrZero(e${j}s, e${j}h, e${j}l)) break stretch;`,
+      `const e${j}s = X.regs[p * 3 + 2], e${j}h = X.regs[p * 3 + 1] | 0, e${j}l = X.regs[p * 3] | 0, e${j}e = e${j}s & 32767; ` +
+      `if (e${j}e === 0 ? (e${j}h | e${j}l) !== 0 : e${j}e === 32767 || e${j}h >= 0) break stretch;`,
     store: (w) =>
       `X.regs[p * 3] = ${w}l; X.regs[p * 3 + 1] = ${w}h; X.regs[p * 3 + 2] = ${w}s; F[p] = NaN; sb &= ~(1 << p); ` +
       `if (${w}h === 0) zt |= 1 << (p << 1);`,

@@ -14,7 +14,11 @@ const TWO32 = 4294967296,
 const LOW = 16383 - 8000,
   HIGH = 16383 + 8000;
 
-/** The words of the last result of extendedArith. */
+/**
+ * The words of the last result of extendedArith (and of extendedOfDouble): the significand's
+ * halves as int32, so that optimised callers pass them around without boxing them (uint32 values
+ * at or above 2^31 are not small integers); a Uint32Array takes them as they are.
+ */
 export const extendedResult = { se: 0, hi: 0, lo: 0 };
 
 /** Whether the control word is the one the fast path serves: precision extended, round to nearest. */
@@ -22,15 +26,18 @@ export function extendedControl(control: number): boolean {
   return (control & 0xf00) === 0x300;
 }
 
+/** Integer bit set (hi, as int32 or uint32, negative as int32) and an exponent the path takes. */
 const normal = (se: number, hi: number): boolean => {
   const e = se & 0x7fff;
-  return hi >= 0x80000000 && e >= LOW && e <= HIGH;
+  return (hi | 0) < 0 && e >= LOW && e <= HIGH;
 };
+const zero = (se: number, hi: number, lo: number): boolean => ((se & 0x7fff) | hi | lo) === 0;
 
 /**
- * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr) on two values' words, into
- * extendedResult with PE and C1 in flags; false, with nothing raised, when the fast path does
- * not apply. The caller has checked extendedControl.
+ * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr) on two values' words (the
+ * significand halves as int32 or uint32), into extendedResult with PE and C1 in flags; false,
+ * with nothing raised, when the fast path does not apply (an operand neither a zero nor normal
+ * within its exponents). The caller has checked extendedControl.
  */
 export function extendedArith(
   op: number,
@@ -41,29 +48,42 @@ export function extendedArith(
   yhi: number,
   ylo: number,
 ): boolean {
-  if (!normal(xse, xhi) || !normal(yse, yhi)) return false;
+  const xz = zero(xse, xhi, xlo),
+    yz = zero(yse, yhi, ylo);
+  if ((!xz && !normal(xse, xhi)) || (!yz && !normal(yse, yhi))) return false;
   if (op === 1) {
-    multiply(xse, xhi, xlo, yse, yhi, ylo);
+    if (xz || yz) set((xse ^ yse) & 0x8000, 0, 0);
+    else multiply(xse, xhi, xlo, yse, yhi, ylo);
     return true;
   }
-  if (op === 5) {
-    const se = xse,
-      hi = xhi,
-      lo = xlo;
-    xse = yse;
-    xhi = yhi;
-    xlo = ylo;
-    yse = se;
-    yhi = hi;
-    ylo = lo;
-  } else if (op !== 0 && op !== 4) return false;
-  if (op !== 0) yse ^= 0x8000;
-  sum(xse, xhi, xlo, yse, yhi, ylo);
+  if (op !== 0 && op !== 4 && op !== 5) return false;
+  // x - y is x + (-y); y - x is y + (-x).
+  if (op === 4) yse ^= 0x8000;
+  else if (op === 5) xse ^= 0x8000;
+  if (!xz && !yz) sum(xse, xhi, xlo, yse, yhi, ylo);
+  // A zero operand: the other value exactly; two zeros keep a common sign, else +0.
+  else if (!yz) set(yse, yhi, ylo);
+  else if (!xz) set(xse, xhi, xlo);
+  else set(xse & yse & 0x8000, 0, 0);
   return true;
 }
 
-/** Rounds sign * s0:s1.s2 * 2^(exp - BIAS - 63) (s0's top bit set, s2 sticky) to 64 bits. */
+/** An exact result. */
+function set(se: number, hi: number, lo: number): void {
+  flags.up = 0;
+  extendedResult.se = se;
+  extendedResult.hi = hi | 0;
+  extendedResult.lo = lo | 0;
+}
+
+/**
+ * Rounds sign * s0:s1.s2 * 2^(exp - BIAS - 63) (s0's top bit set, s2 sticky; the limbs as int32,
+ * uint32 below) to 64 bits.
+ */
 function round(sign: number, exp: number, s0: number, s1: number, s2: number): void {
+  s0 >>>= 0;
+  s1 >>>= 0;
+  s2 >>>= 0;
   let up = 0;
   if (s2 !== 0) {
     flags.exc |= PE;
@@ -82,11 +102,16 @@ function round(sign: number, exp: number, s0: number, s1: number, s2: number): v
   }
   flags.up = up;
   extendedResult.se = (sign << 15) | exp;
-  extendedResult.hi = s0 >>> 0;
-  extendedResult.lo = s1 >>> 0;
+  extendedResult.hi = s0 | 0;
+  extendedResult.lo = s1 | 0;
 }
 
+/** x + y (the significand halves as int32 or uint32: uint32 below). */
 function sum(xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): void {
+  xhi >>>= 0;
+  xlo >>>= 0;
+  yhi >>>= 0;
+  ylo >>>= 0;
   // x is the larger magnitude.
   let ex = xse & 0x7fff,
     ey = yse & 0x7fff;
@@ -166,9 +191,7 @@ function sum(xse: number, xhi: number, xlo: number, yse: number, yhi: number, yl
     }
     s0 = xhi - y0 - borrow;
     if (s0 === 0 && s1 === 0 && s2 === 0) {
-      // Exact cancellation: +0 under round to nearest.
-      flags.up = 0;
-      extendedResult.se = extendedResult.hi = extendedResult.lo = 0;
+      set(0, 0, 0); // exact cancellation: +0 under round to nearest
       return;
     }
     // Normalise left (the difference keeps at least one bit in s0:s1 unless d <= 1).
@@ -186,10 +209,15 @@ function sum(xse: number, xhi: number, xlo: number, yse: number, yhi: number, yl
       ex -= z;
     }
   }
-  round(sx, ex, s0, s1, s2);
+  round(sx, ex, s0 | 0, s1 | 0, s2 | 0);
 }
 
+/** x * y (the significand halves as int32 or uint32: uint32 below). */
 function multiply(xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): void {
+  xhi >>>= 0;
+  xlo >>>= 0;
+  yhi >>>= 0;
+  ylo >>>= 0;
   // The 128-bit product p3:p2:p1:p0 of the significands from four 32-bit products, each with an
   // exact low word (imul) and a high word from the double product, which is within 2^11 of the
   // exact one (limb sums stay far below 2^53).
@@ -217,7 +245,7 @@ function multiply(xse: number, xhi: number, xlo: number, yse: number, yhi: numbe
     s2 = ((s2 << 1) | (p0 >>> 31) | (p0 ? 1 : 0)) >>> 0;
     exp -= 1;
   }
-  round((xse ^ yse) >>> 15, exp, s0, s1, s2);
+  round((xse ^ yse) >>> 15, exp, s0 | 0, s1 | 0, s2 | 0);
 }
 
 const f64 = new Float64Array(1);
@@ -235,14 +263,8 @@ export function extendedOfDouble(v: number): void {
     return;
   }
   extendedResult.se = sign | (((hi >>> 20) & 0x7ff) - 1023 + 16383);
-  extendedResult.hi = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
-  extendedResult.lo = (lo << 11) >>> 0;
-}
-
-/** Whether a value's words are a normal finite value or a zero (what runs of escapes hold). */
-export function normalOrZero(se: number, hi: number, lo: number): boolean {
-  const e = se & 0x7fff;
-  return e === 0 ? (hi | lo) === 0 : e !== 0x7fff && hi >= 0x80000000;
+  extendedResult.hi = 0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21);
+  extendedResult.lo = lo << 11;
 }
 
 /** EFLAGS ZF/PF/CF as FCOMI leaves them for two normal-or-zero values: 1 below, 0 above, 64 equal. */
@@ -256,7 +278,7 @@ export function compareExtended(xse: number, xhi: number, xlo: number, yse: numb
   if (xs !== ys) return xs < ys ? 1 : 0;
   const xe = xse & 0x7fff,
     ye = yse & 0x7fff;
-  const m = xe !== ye ? xe - ye : xhi !== yhi ? xhi - yhi : xlo - ylo;
+  const m = xe !== ye ? xe - ye : xhi !== yhi ? (xhi >>> 0) - (yhi >>> 0) : (xlo >>> 0) - (ylo >>> 0);
   if (m === 0) return 64;
   return m < 0 === xs > 0 ? 1 : 0;
 }

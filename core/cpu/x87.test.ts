@@ -13,7 +13,7 @@ import {
 } from './x87';
 import type { X87State } from './types';
 import { add, compare, mul } from './x87-arith';
-import { compareExtended, extendedArith, extendedOfDouble, extendedResult, normalOrZero } from './x87-extended';
+import { compareExtended, extendedArith, extendedOfDouble, extendedResult } from './x87-extended';
 import { F80, flags } from './x87-format';
 
 class Fault {
@@ -602,6 +602,7 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
       lo = rand();
     if (k === 1) lo = (lo & ~0xffff) >>> 0; // short significands: exact sums and products
     if (k === 2) hi = 0xffffffff;
+    if (k === 4) return v.set(rand() & 0x8000, 0, 0); // zeros of either sign
     if (k === 3 && near !== undefined && near.hi !== 0) {
       hi = near.hi; // equal magnitudes: exact cancellation, or a result one bit long
       lo = near.lo ^ (rand() & 3);
@@ -614,13 +615,13 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
     let taken = 0;
     for (let n = 0; n < 40000; n++) {
       const a = operand();
-      const b = operand(rand() & 1 ? a : undefined);
+      const b = operand(rand() & 1 && a.hi !== 0 ? a : undefined);
       const op = [0, 1, 4, 5][n & 3]!;
       flags.exc = 0;
       flags.up = 0;
       if (!extendedArith(op, a.se, a.hi, a.lo, b.se, b.hi, b.lo)) continue;
       taken++;
-      const fast = [extendedResult.se, extendedResult.hi, extendedResult.lo, flags.exc, flags.up];
+      const fast = [extendedResult.se, extendedResult.hi >>> 0, extendedResult.lo >>> 0, flags.exc, flags.up];
       flags.exc = 0;
       flags.up = 0;
       if (op === 1) mul(general, a, b, 0x37f);
@@ -631,14 +632,14 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
         `op ${op} of ${a.se.toString(16)}:${a.hi.toString(16)}:${a.lo.toString(16)} and ${b.se.toString(16)}:${b.hi.toString(16)}:${b.lo.toString(16)}`,
       ).toEqual([general.se, general.hi, general.lo, flags.exc, flags.up]);
     }
-    expect(taken).toBeGreaterThan(39000);
+    expect(taken).toBeGreaterThan(39500);
   });
 
-  it('declines what it does not serve: zeros, denormals, infinities, NaNs, extreme exponents, division', () => {
+  it('declines what it does not serve: denormals, infinities, NaNs, extreme exponents, division', () => {
     const one = [0x3fff, 0x80000000, 0];
     for (const other of [
-      [0, 0, 0],
       [0, 0x40000000, 0],
+      [0, 0, 1],
       [0x7fff, 0x80000000, 0],
       [0x7fff, 0xc0000000, 0],
       [0x3fff, 0x40000000, 0], // unnormal
@@ -666,12 +667,11 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
       extendedOfDouble(v);
       fldF64(st, h, v);
       x(st, h, 0xdb, 7, M); // FSTP m80
-      expect([extendedResult.lo, extendedResult.hi, extendedResult.se]).toEqual([
+      expect([extendedResult.lo >>> 0, extendedResult.hi >>> 0, extendedResult.se]).toEqual([
         h.view.getUint32(M, true),
         h.view.getUint32(M + 4, true),
         h.view.getUint16(M + 8, true),
       ]);
-      expect(normalOrZero(extendedResult.se, extendedResult.hi, extendedResult.lo)).toBe(true);
     }
   });
 });
