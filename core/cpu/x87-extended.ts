@@ -1,15 +1,15 @@
 // A fast path for FADD/FSUB/FMUL at the precision every Linux process starts with (control word
 // 0x037f: 64-bit significands, round to nearest), taken where it is provably the same as the
-// general 80-bit code of x87-arith.ts: both operands normal with exponents far enough inside the
-// range that the result can neither overflow nor underflow. It works on the register words
-// themselves (sign/exponent, significand high and low) in locals, with the exact sum or product
-// in three 32-bit limbs (the lowest sticky) rounded once; PE and C1 ("rounded up") land in
-// flags as the general code raises them. x87.test.ts compares it with x87-arith.ts.
+// general 80-bit code of x87-arith.ts: operands zero or normal with exponents far enough inside
+// the range that the result can neither overflow nor underflow. It works on the register words
+// themselves (sign/exponent, significand high and low): zeros give their exact results here, and
+// the exact sum or product of two normal values is rounded once by a small WebAssembly function
+// (without WebAssembly there is no fast path). PE and C1 ("rounded up") land in flags as the
+// general code raises them. x87.test.ts compares it with x87-arith.ts.
 
+import { I32, I64, VOID, encodeModule, op, sleb, wasmApi } from './wasm-module';
 import { PE, flags } from './x87-format';
 
-const TWO32 = 4294967296,
-  INV32 = 1 / TWO32;
 /** Exponents (biased) the fast path takes: a product or sum of two stays normal. */
 const LOW = 16383 - 8000,
   HIGH = 16383 + 8000;
@@ -50,202 +50,254 @@ export function extendedArith(
 ): boolean {
   const xz = zero(xse, xhi, xlo),
     yz = zero(yse, yhi, ylo);
-  if ((!xz && !normal(xse, xhi)) || (!yz && !normal(yse, yhi))) return false;
+  if (core === null || (!xz && !normal(xse, xhi)) || (!yz && !normal(yse, yhi))) return false;
   if (op === 1) {
-    if (xz || yz) set((xse ^ yse) & 0x8000, 0, 0);
-    else multiply(xse, xhi, xlo, yse, yhi, ylo);
+    if (xz || yz) given((xse ^ yse) & 0x8000, 0, 0);
+    else exact(1, xse, xhi, xlo, yse, yhi, ylo);
     return true;
   }
   if (op !== 0 && op !== 4 && op !== 5) return false;
   // x - y is x + (-y); y - x is y + (-x).
   if (op === 4) yse ^= 0x8000;
   else if (op === 5) xse ^= 0x8000;
-  if (!xz && !yz) sum(xse, xhi, xlo, yse, yhi, ylo);
+  if (!xz && !yz) exact(0, xse, xhi, xlo, yse, yhi, ylo);
   // A zero operand: the other value exactly; two zeros keep a common sign, else +0.
-  else if (!yz) set(yse, yhi, ylo);
-  else if (!xz) set(xse, xhi, xlo);
-  else set(xse & yse & 0x8000, 0, 0);
+  else if (!yz) given(yse, yhi, ylo);
+  else if (!xz) given(xse, xhi, xlo);
+  else given(xse & yse & 0x8000, 0, 0);
   return true;
 }
 
-/** An exact result. */
-function set(se: number, hi: number, lo: number): void {
+/** An exact result (no rounding). */
+function given(se: number, hi: number, lo: number): void {
   flags.up = 0;
   extendedResult.se = se;
   extendedResult.hi = hi | 0;
   extendedResult.lo = lo | 0;
 }
 
-/**
- * Rounds sign * s0:s1.s2 * 2^(exp - BIAS - 63) (s0's top bit set, s2 sticky; the limbs as int32,
- * uint32 below) to 64 bits.
- */
-function round(sign: number, exp: number, s0: number, s1: number, s2: number): void {
-  s0 >>>= 0;
-  s1 >>>= 0;
-  s2 >>>= 0;
-  let up = 0;
-  if (s2 !== 0) {
-    flags.exc |= PE;
-    if (s2 > 0x80000000 || (s2 === 0x80000000 && (s1 & 1) !== 0)) {
-      up = 1;
-      s1 += 1;
-      if (s1 === TWO32) {
-        s1 = 0;
-        s0 += 1;
-        if (s0 === TWO32) {
-          s0 = 0x80000000;
-          exp += 1;
-        }
-      }
-    }
-  }
-  flags.up = up;
-  extendedResult.se = (sign << 15) | exp;
-  extendedResult.hi = s0 | 0;
-  extendedResult.lo = s1 | 0;
+// The exact sum or product, rounded once, in WebAssembly: its 64-bit integers hold a whole
+// significand and its 64 guard bits (the lowest of them sticky), where JavaScript needs three
+// 32-bit limbs in doubles. One function, `run(mul, xse, xhi, xlo, yse, yhi, ylo)`: x * y when
+// `mul`, else x + y, for two normal operands (the halves as int32); the result's words go to
+// bytes 0, 4 and 8 of its memory, and it returns 1 | 2 (inexact) | 4 (rounded up).
+
+// Locals: the parameters, then the 64-bit and 32-bit working values.
+const MUL = 0,
+  XSE = 1,
+  XHI = 2,
+  XLO = 3,
+  YSE = 4,
+  YHI = 5,
+  YLO = 6,
+  X = 7,
+  Y = 8,
+  S = 9,
+  G = 10,
+  LL = 11,
+  LH = 12,
+  HL = 13,
+  HH = 14,
+  EX = 15,
+  EY = 16,
+  D = 17,
+  SIGN = 18,
+  OUT = 19;
+const LOCALS = [I64, I64, I64, I64, I64, I64, I64, I64, I32, I32, I32, I32, I32];
+
+type W = number[];
+const get = (n: number): W => [op.localGet, n];
+const set = (n: number, ...v: W[]): W => [...v.flat(), op.localSet, n];
+const i32 = (n: number): W => [op.i32Const, ...sleb(n)];
+const i64 = (n: number): W => [op.i64Const, ...sleb(n)];
+const bin =
+  (code: number) =>
+  (a: W, b: W): W => [...a, ...b, code];
+const [add64, sub64, mul64, and64, or64, shl64, shr64] = [
+  op.i64Add,
+  op.i64Sub,
+  op.i64Mul,
+  op.i64And,
+  op.i64Or,
+  op.i64Shl,
+  op.i64ShrU,
+].map(bin);
+const [add32, sub32, and32, or32, xor32, shr32] = [
+  op.i32Add,
+  op.i32Sub,
+  op.i32And,
+  op.i32Or,
+  op.i32Xor,
+  op.i32ShrU,
+].map(bin);
+const u64 = (a: W): W => [...a, op.i64ExtendI32u];
+const wrap = (a: W): W => [...a, op.i32WrapI64];
+const low = (a: W): W => u64(wrap(a));
+const high = (a: W): W => shr64(a, i64(32));
+const TOP = shl64(i64(1), i64(63));
+const when = (cond: W, then: W, otherwise: W = []): W => [
+  ...cond,
+  op.if,
+  VOID,
+  ...then,
+  ...(otherwise.length > 0 ? [op.else, ...otherwise] : []),
+  op.end,
+];
+const store = (at: number, v: W): W => [...i32(0), ...v, op.i32Store, 2, at];
+
+function coreBody(): W {
+  const product = [
+    ...set(SIGN, and32(shr32(xor32(get(XSE), get(YSE)), i32(15)), i32(1))),
+    ...set(EX, sub32(add32(get(EX), get(EY)), i32(16382))),
+    ...set(LL, mul64(u64(get(XLO)), u64(get(YLO)))),
+    ...set(LH, mul64(u64(get(XLO)), u64(get(YHI)))),
+    ...set(HL, mul64(u64(get(XHI)), u64(get(YLO)))),
+    ...set(HH, mul64(u64(get(XHI)), u64(get(YHI)))),
+    // X: the middle column with its carries; G the low 64 bits, S the high 64.
+    ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
+    ...set(G, or64(shl64(get(X), i64(32)), low(get(LL)))),
+    ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
+    ...when(
+      [...shr64(get(S), i64(63)), op.i64Eqz],
+      [
+        ...set(S, or64(shl64(get(S), i64(1)), shr64(get(G), i64(63)))),
+        ...set(G, shl64(get(G), i64(1))),
+        ...set(EX, sub32(get(EX), i32(1))),
+      ],
+    ),
+  ];
+  const swap = (a: number, b: number, t: number): W => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
+  const sum = [
+    // x the larger magnitude.
+    ...when(
+      or32(
+        [...get(EY), ...get(EX), op.i32GtU],
+        and32([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
+      ),
+      [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
+    ),
+    ...set(SIGN, shr32(get(XSE), i32(15))),
+    ...set(D, sub32(get(EX), get(EY))),
+    // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
+    ...when(
+      [...get(D), op.i32Eqz],
+      set(G, i64(0)),
+      when(
+        [...get(D), ...i32(64), op.i32LtU],
+        [...set(G, shl64(get(Y), u64(sub32(i32(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
+        [
+          ...when(
+            [...get(D), ...i32(64), op.i32Eq],
+            set(G, get(Y)),
+            when(
+              [...get(D), ...i32(128), op.i32LtU],
+              set(
+                G,
+                or64(
+                  shr64(get(Y), u64(sub32(get(D), i32(64)))),
+                  u64([...shl64(get(Y), u64(sub32(i32(128), get(D)))), ...i64(0), op.i64Ne]),
+                ),
+              ),
+              set(G, i64(1)),
+            ),
+          ),
+          ...set(Y, i64(0)),
+        ],
+      ),
+    ),
+    ...when(
+      [...and32(xor32(get(XSE), get(YSE)), i32(0x8000)), op.i32Eqz],
+      [
+        ...set(S, add64(get(X), get(Y))),
+        // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
+        // bit is clear: nothing is lost).
+        ...when(
+          [...get(S), ...get(X), op.i64LtU],
+          [
+            ...set(G, or64(shr64(get(G), i64(1)), shl64(get(S), i64(63)))),
+            ...set(S, or64(shr64(get(S), i64(1)), TOP)),
+            ...set(EX, add32(get(EX), i32(1))),
+          ],
+        ),
+      ],
+      [
+        ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...i64(0), op.i64Ne]))),
+        ...set(G, sub64(i64(0), get(G))),
+        // Exact cancellation: +0 under round to nearest.
+        ...when(
+          [...or64(get(S), get(G)), op.i64Eqz],
+          [...store(0, i32(0)), ...store(4, i32(0)), ...store(8, i32(0)), ...i32(1), op.return],
+        ),
+        ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, i64(0)), ...set(EX, sub32(get(EX), i32(64)))]),
+        ...set(LL, [...get(S), op.i64Clz]),
+        ...when(
+          [...get(LL), ...i64(0), op.i64Ne],
+          [
+            ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(i64(64), get(LL))))),
+            ...set(G, shl64(get(G), get(LL))),
+            ...set(EX, sub32(get(EX), wrap(get(LL)))),
+          ],
+        ),
+      ],
+    ),
+  ];
+  return [
+    ...set(X, or64(shl64(u64(get(XHI)), i64(32)), u64(get(XLO)))),
+    ...set(Y, or64(shl64(u64(get(YHI)), i64(32)), u64(get(YLO)))),
+    ...set(EX, and32(get(XSE), i32(0x7fff))),
+    ...set(EY, and32(get(YSE), i32(0x7fff))),
+    ...when(get(MUL), product, sum),
+    // Round to nearest, ties to even, at 64 bits.
+    ...set(OUT, i32(1)),
+    ...when(
+      [...get(G), ...i64(0), op.i64Ne],
+      [
+        ...set(OUT, i32(3)),
+        ...when(
+          or32([...get(G), ...TOP, op.i64GtU], and32([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), i64(1))))),
+          [
+            ...set(OUT, i32(7)),
+            ...set(S, add64(get(S), i64(1))),
+            ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add32(get(EX), i32(1)))]),
+          ],
+        ),
+      ],
+    ),
+    ...store(0, or32([...get(SIGN), ...i32(15), op.i32Shl], get(EX))),
+    ...store(4, wrap(high(get(S)))),
+    ...store(8, wrap(get(S))),
+    ...get(OUT),
+  ];
 }
 
-/** x + y (the significand halves as int32 or uint32: uint32 below). */
-function sum(xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): void {
-  xhi >>>= 0;
-  xlo >>>= 0;
-  yhi >>>= 0;
-  ylo >>>= 0;
-  // x is the larger magnitude.
-  let ex = xse & 0x7fff,
-    ey = yse & 0x7fff;
-  if (ey > ex || (ey === ex && (yhi > xhi || (yhi === xhi && ylo > xlo)))) {
-    let t = xse;
-    xse = yse;
-    yse = t;
-    t = xhi;
-    xhi = yhi;
-    yhi = t;
-    t = xlo;
-    xlo = ylo;
-    ylo = t;
-    t = ex;
-    ex = ey;
-    ey = t;
-  }
-  const sx = xse >>> 15,
-    same = sx === yse >>> 15;
-  // y aligned to x in three limbs, the lowest with the sticky bit.
-  const d = ex - ey;
-  let y0 = yhi,
-    y1 = ylo,
-    y2 = 0;
-  if (d >= 96) {
-    y0 = y1 = 0;
-    y2 = 1;
-  } else if (d >= 64) {
-    const k = d - 64;
-    const rest = y1 !== 0 || (k !== 0 && y0 << (32 - k) !== 0);
-    y2 = ((y0 >>> k) | (rest ? 1 : 0)) >>> 0;
-    y0 = y1 = 0;
-  } else if (d >= 32) {
-    const k = d - 32;
-    if (k === 0) {
-      y2 = y1;
-      y1 = y0;
-    } else {
-      y2 = ((y1 >>> k) | (y0 << (32 - k)) | ((y1 << (32 - k)) >>> 0 ? 1 : 0)) >>> 0;
-      y1 = y0 >>> k;
-    }
-    y0 = 0;
-  } else if (d > 0) {
-    y2 = (y1 << (32 - d)) >>> 0;
-    y1 = ((y1 >>> d) | (y0 << (32 - d))) >>> 0;
-    y0 >>>= d;
-  }
-  let s0: number, s1: number, s2: number;
-  if (same) {
-    s2 = y2;
-    s1 = xlo + y1;
-    s0 = xhi + y0;
-    if (s1 >= TWO32) {
-      s1 -= TWO32;
-      s0 += 1;
-    }
-    if (s0 >= TWO32) {
-      // Carry out: one place right, keeping the sticky bit.
-      s0 -= TWO32;
-      s2 = ((s2 >>> 1) | ((s1 & 1) << 31) | (s2 & 1)) >>> 0;
-      s1 = ((s1 >>> 1) | ((s0 & 1) << 31)) >>> 0;
-      s0 = ((s0 >>> 1) | 0x80000000) >>> 0;
-      ex += 1;
-    }
-  } else {
-    s2 = -y2;
-    let borrow = 0;
-    if (s2 < 0) {
-      s2 += TWO32;
-      borrow = 1;
-    }
-    s1 = xlo - y1 - borrow;
-    borrow = 0;
-    if (s1 < 0) {
-      s1 += TWO32;
-      borrow = 1;
-    }
-    s0 = xhi - y0 - borrow;
-    if (s0 === 0 && s1 === 0 && s2 === 0) {
-      set(0, 0, 0); // exact cancellation: +0 under round to nearest
-      return;
-    }
-    // Normalise left (the difference keeps at least one bit in s0:s1 unless d <= 1).
-    while (s0 === 0) {
-      s0 = s1;
-      s1 = s2;
-      s2 = 0;
-      ex -= 32;
-    }
-    const z = Math.clz32(s0);
-    if (z) {
-      s0 = ((s0 << z) | (s1 >>> (32 - z))) >>> 0;
-      s1 = ((s1 << z) | (s2 >>> (32 - z))) >>> 0;
-      s2 = (s2 << z) >>> 0;
-      ex -= z;
-    }
-  }
-  round(sx, ex, s0 | 0, s1 | 0, s2 | 0);
-}
+/** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
+const core = ((): { run: (mul: number, ...words: number[]) => number; words: Int32Array } | null => {
+  if (wasmApi === null) return null;
+  const memory = new wasmApi.Memory({ initial: 1, maximum: 1, shared: false });
+  const bytes = encodeModule({
+    imports: [],
+    memory: { pages: 1, shared: false },
+    funcs: [
+      { type: { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] }, locals: LOCALS, body: coreBody() },
+    ],
+    exportRun: 0,
+  });
+  const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
+  return {
+    run: instance.exports['run'] as (mul: number, ...words: number[]) => number,
+    words: new Int32Array(memory.buffer, 0, 3),
+  };
+})();
 
-/** x * y (the significand halves as int32 or uint32: uint32 below). */
-function multiply(xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): void {
-  xhi >>>= 0;
-  xlo >>>= 0;
-  yhi >>>= 0;
-  ylo >>>= 0;
-  // The 128-bit product p3:p2:p1:p0 of the significands from four 32-bit products, each with an
-  // exact low word (imul) and a high word from the double product, which is within 2^11 of the
-  // exact one (limb sums stay far below 2^53).
-  const ll = Math.imul(xlo, ylo) >>> 0,
-    hl = Math.imul(xhi, ylo) >>> 0,
-    lh = Math.imul(xlo, yhi) >>> 0,
-    hh = Math.imul(xhi, yhi) >>> 0;
-  const p0 = ll;
-  let p1 = Math.round((xlo * ylo - ll) * INV32) + hl + lh;
-  let p2 = Math.round((xhi * ylo - hl) * INV32) + Math.round((xlo * yhi - lh) * INV32) + hh;
-  let p3 = Math.round((xhi * yhi - hh) * INV32);
-  let c = Math.floor(p1 * INV32);
-  p1 -= c * TWO32;
-  p2 += c;
-  c = Math.floor(p2 * INV32);
-  p2 -= c * TWO32;
-  p3 += c;
-  let exp = (xse & 0x7fff) + (yse & 0x7fff) - 16383 + 1;
-  let s0 = p3,
-    s1 = p2,
-    s2 = (p1 | (p0 ? 1 : 0)) >>> 0;
-  if (s0 < 0x80000000) {
-    s0 = ((s0 << 1) | (s1 >>> 31)) >>> 0;
-    s1 = ((s1 << 1) | (s2 >>> 31)) >>> 0;
-    s2 = ((s2 << 1) | (p0 >>> 31) | (p0 ? 1 : 0)) >>> 0;
-    exp -= 1;
-  }
-  round((xse ^ yse) >>> 15, exp, s0 | 0, s1 | 0, s2 | 0);
+/** x * y (mul 1) or x + y (mul 0) of two normal operands into extendedResult, with PE and C1 in flags. */
+function exact(mul: number, xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): void {
+  const r = core!.run(mul, xse, xhi, xlo, yse, yhi, ylo);
+  if (r & 2) flags.exc |= PE;
+  flags.up = (r >>> 2) & 1;
+  const w = core!.words;
+  extendedResult.se = w[0]!;
+  extendedResult.hi = w[1]!;
+  extendedResult.lo = w[2]!;
 }
 
 const f64 = new Float64Array(1);
