@@ -8,7 +8,8 @@
 // and the FPU runs the instruction, so results, status word (C1, PE, ES), tags, TOP and
 // FIP/FOP/FDP always come out as the interpreter's. Consecutive escapes of a basic block that
 // all have such code (with maybe simple integer instructions between them) compile to one piece
-// ("runs", below).
+// ("runs", below); a region compiled under the control word a Linux process starts with (precision
+// extended) holds its runs' values as 80-bit words instead (x87-extended.ts).
 //
 // Generated code runs in a region (jit.ts) and sees its locals: c, g, q0..q7, ic, the flag
 // record's fk (jit-forms.ts), R/W/dv (TLB tables, RAM) and `x87`, the X87_RUNTIME
@@ -262,15 +263,17 @@ function memoryForm(i: Instr): Fast | null {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Runs: consecutive escapes of a block that only move and compute doubles (FLD/FXCH/FST(P)
+// Runs: consecutive escapes of a block that only move and compute values (FLD/FXCH/FST(P)
 // ST(i), FLDZ, FLD1, FADD/FSUB(R)/FMUL/FDIV(R) in register forms and with a float operand, FLD
 // m32/m64, FILD m32, FCOMI/FUCOMI(P)), and integer instructions between them that touch nothing
 // but registers and flags (integerStep), run as one piece of code on locals: the stack positions
 // are resolved while compiling, the conditions are checked once, and the state is written once
 // at the end, as the last instruction of the run leaves it (the integer instructions run after
-// that: they cannot fault). Nothing is written before every value has proved to be a normal
-// double or a zero (and every load a TLB hit); otherwise the FPU runs the run's instructions one
-// by one. Both backends write runs: this file's JavaScript, jit-wasm-x87.ts's WebAssembly.
+// that: they cannot fault). Nothing is written before every value has proved to be normal or a
+// zero (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one. The
+// values are doubles under precision "double" (both backends write such runs: this file's
+// JavaScript, jit-wasm-x87.ts's WebAssembly) and 80-bit words under precision extended
+// (JavaScript only): see RunValues.
 
 /** One instruction of a run, as the run code sees it. */
 interface Step {
@@ -336,7 +339,7 @@ export interface RunWriter<L> {
    * exactly as the FPU computes it; sets PE on an error. Null when the writer has no code for op.
    */
   arith(r: string, op: number, y: string, z: string): L | null;
-  /** ZF/PF/CF of comparing a with b (both doubles). */
+  /** ZF/PF/CF of comparing a with b. */
   compare(a: string, b: string): L;
 }
 
