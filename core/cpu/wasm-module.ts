@@ -48,6 +48,7 @@ export const op = {
   i64Eqz: 0x50,
   i64Eq: 0x51,
   i64Ne: 0x52,
+  i64LtS: 0x53,
   i64LtU: 0x54,
   i64GtU: 0x56,
   f64Eq: 0x61,

@@ -26,18 +26,11 @@ export function extendedControl(control: number): boolean {
   return (control & 0xf00) === 0x300;
 }
 
-/** Integer bit set (hi, as int32 or uint32, negative as int32) and an exponent the path takes. */
-const normal = (se: number, hi: number): boolean => {
-  const e = se & 0x7fff;
-  return (hi | 0) < 0 && e >= LOW && e <= HIGH;
-};
-const zero = (se: number, hi: number, lo: number): boolean => ((se & 0x7fff) | hi | lo) === 0;
-
 /**
  * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr) on two values' words (the
  * significand halves as int32 or uint32), into extendedResult with PE and C1 in flags; false,
- * with nothing raised, when the fast path does not apply (an operand neither a zero nor normal
- * within its exponents). The caller has checked extendedControl.
+ * with nothing raised, when the fast path does not apply (another op, an operand neither a zero
+ * nor normal within its exponents, or no WebAssembly). The caller has checked extendedControl.
  */
 export function extendedArith(
   op: number,
@@ -48,42 +41,26 @@ export function extendedArith(
   yhi: number,
   ylo: number,
 ): boolean {
-  const xz = zero(xse, xhi, xlo),
-    yz = zero(yse, yhi, ylo);
-  if (core === null || (!xz && !normal(xse, xhi)) || (!yz && !normal(yse, yhi))) return false;
-  if (op === 1) {
-    if (xz || yz) given((xse ^ yse) & 0x8000, 0, 0);
-    else exact(1, xse, xhi, xlo, yse, yhi, ylo);
-    return true;
-  }
-  if (op !== 0 && op !== 4 && op !== 5) return false;
-  // x - y is x + (-y); y - x is y + (-x).
-  if (op === 4) yse ^= 0x8000;
-  else if (op === 5) xse ^= 0x8000;
-  if (!xz && !yz) exact(0, xse, xhi, xlo, yse, yhi, ylo);
-  // A zero operand: the other value exactly; two zeros keep a common sign, else +0.
-  else if (!yz) given(yse, yhi, ylo);
-  else if (!xz) given(xse, xhi, xlo);
-  else given(xse & yse & 0x8000, 0, 0);
+  if (core === null) return false;
+  const r = core.run(op, xse, xhi, xlo, yse, yhi, ylo);
+  if (r === 0) return false;
+  if (r & 2) flags.exc |= PE;
+  flags.up = (r >>> 2) & 1;
+  const w = core.words;
+  extendedResult.se = w[0]!;
+  extendedResult.hi = w[1]!;
+  extendedResult.lo = w[2]!;
   return true;
 }
 
-/** An exact result (no rounding). */
-function given(se: number, hi: number, lo: number): void {
-  flags.up = 0;
-  extendedResult.se = se;
-  extendedResult.hi = hi | 0;
-  extendedResult.lo = lo | 0;
-}
-
-// The exact sum or product, rounded once, in WebAssembly: its 64-bit integers hold a whole
-// significand and its 64 guard bits (the lowest of them sticky), where JavaScript needs three
-// 32-bit limbs in doubles. One function, `run(mul, xse, xhi, xlo, yse, yhi, ylo)`: x * y when
-// `mul`, else x + y, for two normal operands (the halves as int32); the result's words go to
-// bytes 0, 4 and 8 of its memory, and it returns 1 | 2 (inexact) | 4 (rounded up).
+// The arithmetic in WebAssembly: its 64-bit integers hold a whole significand and the 64 guard
+// bits of an exact sum or product (the lowest of them sticky), where JavaScript would need three
+// 32-bit limbs in doubles. One function, `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
+// extendedArith: it returns 0 when the fast path does not apply, else 1 | 2 (inexact) | 4
+// (rounded up), with the result's words (the halves as int32) at bytes 0, 4 and 8 of its memory.
 
 // Locals: the parameters, then the 64-bit and 32-bit working values.
-const MUL = 0,
+const OP = 0,
   XSE = 1,
   XHI = 2,
   XLO = 3,
@@ -241,12 +218,52 @@ function coreBody(): W {
       ],
     ),
   ];
+  // Whether an operand is a zero, or normal with an exponent the path takes.
+  const isZero = (x: number, e: number): W => and32([...get(e), op.i32Eqz], [...get(x), op.i64Eqz]);
+  const isNormal = (x: number, e: number): W =>
+    and32([...get(x), ...i64(0), op.i64LtS], [...sub32(get(e), i32(LOW)), ...i32(HIGH - LOW + 1), op.i32LtU]);
+  const taken = (x: number, e: number): W => or32(isZero(x, e), isNormal(x, e));
+  const zeroX = isZero(X, EX),
+    zeroY = isZero(Y, EY);
+  /** An exact result: sign/exponent and the significand in S. */
+  const exactly = (se: W, sig: W): W => [
+    ...set(S, sig),
+    ...store(0, se),
+    ...store(4, wrap(high(get(S)))),
+    ...store(8, wrap(get(S))),
+    ...i32(1),
+    op.return,
+  ];
   return [
     ...set(X, or64(shl64(u64(get(XHI)), i64(32)), u64(get(XLO)))),
     ...set(Y, or64(shl64(u64(get(YHI)), i64(32)), u64(get(YLO)))),
     ...set(EX, and32(get(XSE), i32(0x7fff))),
     ...set(EY, and32(get(YSE), i32(0x7fff))),
-    ...when(get(MUL), product, sum),
+    ...when([...and32(taken(X, EX), taken(Y, EY)), op.i32Eqz], [...i32(0), op.return]),
+    ...when(
+      [...get(OP), ...i32(1), op.i32Eq],
+      // A zero factor: a zero with the product's sign.
+      when(or32(zeroX, zeroY), exactly(and32(xor32(get(XSE), get(YSE)), i32(0x8000)), i64(0))),
+      [
+        // x - y is x + (-y); y - x is y + (-x); no other operation is taken.
+        ...when(
+          [...get(OP), ...i32(4), op.i32Eq],
+          set(YSE, xor32(get(YSE), i32(0x8000))),
+          when(
+            [...get(OP), ...i32(5), op.i32Eq],
+            set(XSE, xor32(get(XSE), i32(0x8000))),
+            when([...get(OP), op.i32Eqz], [], [...i32(0), op.return]),
+          ),
+        ),
+        // A zero term: the other value exactly; two zeros keep a common sign, else +0.
+        ...when(
+          zeroX,
+          exactly([...and32(and32(get(XSE), get(YSE)), i32(0x8000)), ...get(YSE), ...zeroY, op.select], get(Y)),
+        ),
+        ...when(zeroY, exactly(get(XSE), get(X))),
+      ],
+    ),
+    ...when([...get(OP), ...i32(1), op.i32Eq], product, sum),
     // Round to nearest, ties to even, at 64 bits.
     ...set(OUT, i32(1)),
     ...when(
@@ -271,7 +288,7 @@ function coreBody(): W {
 }
 
 /** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
-const core = ((): { run: (mul: number, ...words: number[]) => number; words: Int32Array } | null => {
+const core = ((): { run: (op: number, ...words: number[]) => number; words: Int32Array } | null => {
   if (wasmApi === null) return null;
   const memory = new wasmApi.Memory({ initial: 1, maximum: 1, shared: false });
   const bytes = encodeModule({
@@ -284,21 +301,10 @@ const core = ((): { run: (mul: number, ...words: number[]) => number; words: Int
   });
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   return {
-    run: instance.exports['run'] as (mul: number, ...words: number[]) => number,
+    run: instance.exports['run'] as (op: number, ...words: number[]) => number,
     words: new Int32Array(memory.buffer, 0, 3),
   };
 })();
-
-/** x * y (mul 1) or x + y (mul 0) of two normal operands into extendedResult, with PE and C1 in flags. */
-function exact(mul: number, xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): void {
-  const r = core!.run(mul, xse, xhi, xlo, yse, yhi, ylo);
-  if (r & 2) flags.exc |= PE;
-  flags.up = (r >>> 2) & 1;
-  const w = core!.words;
-  extendedResult.se = w[0]!;
-  extendedResult.hi = w[1]!;
-  extendedResult.lo = w[2]!;
-}
 
 const f64 = new Float64Array(1);
 const f64Words = new Uint32Array(f64.buffer);
