@@ -1,19 +1,22 @@
 // x87 runs in WebAssembly regions: the runs of jit-x87.ts (consecutive escapes that only move
-// and compute doubles, maybe with integer instructions between them) as WebAssembly, on f64
-// locals. A run's fast piece applies under the same conditions as in JavaScript (no pending
-// exception, CR0.EM/TS clear, precision "double", round to nearest, all exceptions masked, every
-// operand a known double or a zero, every load a TLB hit, every result normal or zero) and
-// leaves the same state; when any of them fails, nothing has been written and the run's
-// instructions run one by one through their handlers (jit-wasm.ts emits that part).
+// and compute values, maybe with integer instructions between them) as WebAssembly, each with two
+// fast pieces: on f64 locals under precision "double", and on 80-bit values (an i32 sign/exponent
+// and an i64 significand, with x87-extended.ts's arithmetic) under precision extended, the
+// control word a Linux process starts with. A fast piece applies under the same conditions as in
+// JavaScript (no pending exception, CR0.EM/TS clear, its precision, round to nearest, all
+// exceptions masked, every operand known and normal or zero, every load a TLB hit, every result
+// normal or zero) and leaves the same state; when neither applies, nothing has been written and
+// the run's instructions run one by one through their handlers (jit-wasm.ts emits that part).
 //
-// The x87 state a run needs is in the mirror (wasm-code.ts): status, tags, FIP/FOP/FDP, and each
-// register as a double (the float64 cache of x87-stack.ts, with zeros filled in from the words;
-// NaN where the value is not known as a double). The region's wrapper copies it in and out with
-// x87ToMirror and x87ToC, as it does the general registers.
+// The x87 state a run needs is in the mirror (wasm-code.ts): status, tags, FIP/FOP/FDP, and the
+// registers as doubles (the float64 cache of x87-stack.ts, with zeros filled in from the words;
+// NaN where the value is not known as a double) or as words, whichever the control word lets
+// runs use. The region's wrapper copies it in and out with x87ToMirror and x87ToC, as it does the
+// general registers.
 
 import type { I386 } from './cpu';
 import type { Instr } from './instr';
-import { planRun, runsFast, type RunWriter } from './jit-x87';
+import { planRun, runsExtended, runsFast, type RunPlan, type RunWriter } from './jit-x87';
 import { RAM_BASE } from './memory';
 import {
   ARITH,
@@ -46,9 +49,16 @@ import {
   XT,
   XTG,
   XZT,
+  XR,
+  F_EXTENDED,
+  XSE_SLOT,
+  XSE_VAL,
+  XSIG_SLOT,
+  XSIG_VAL,
   add,
   and,
   bin,
+  call,
   eaOf,
   eq,
   eqz,
@@ -65,8 +75,8 @@ import {
   tlbHit,
   type Ex,
 } from './wasm-code';
-import { f64Bytes, op, uleb } from './wasm-module';
-import { bindShadow, shadowCache } from './x87-stack';
+import { f64Bytes, op, sleb, uleb } from './wasm-module';
+import { bindShadow, shadowCache, syncRegisters } from './x87-stack';
 
 /** Status word: ES|BUSY, C1, TOP. */
 const SUMMARY = 0x8080,
@@ -135,8 +145,8 @@ function split(c: Code, x: Ex, hi: number, lo: number): void {
  */
 type Line = (c: Code, last: boolean) => void;
 
-/** The WebAssembly writer of a run's computing steps (an arithmetic one leaves its error in FERR). */
-const writer: RunWriter<Line> = {
+/** The WebAssembly writer of a float64 run's computing steps (an arithmetic one leaves its error in FERR). */
+const doubleWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
     c.set(L, eaOf(i));
     c.set(E, tlb(RB));
@@ -219,19 +229,221 @@ const writer: RunWriter<Line> = {
   },
 };
 
+/**
+ * How a run holds its values (as RunValues in jit-x87.ts): the mirror's x87Fast it needs, the
+ * writer of its computing steps, how slot j's value comes from its register at the start and
+ * goes back at the end (a zero's tag into XZT), and the last instruction's C1.
+ */
+interface WasmRunValues {
+  mode: number;
+  writer: RunWriter<Line>;
+  load(c: Code, j: number): void;
+  store(c: Code, j: number, w: string): void;
+  c1(last: string | null): Ex;
+}
+
+const DOUBLE_VALUES: WasmRunValues = {
+  mode: 1,
+  writer: doubleWriter,
+  load: (c, j) => {
+    c.set(FSLOT + j, double(physOf(j)));
+    leave(c, fne(get(FSLOT + j), get(FSLOT + j)));
+  },
+  store: (c, j, w) => {
+    c.emit(shl(physOf(j), k(3)), get(local(w)), [op.f64Store, 3, ...uleb(DOUBLES)]);
+    c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * j))));
+  },
+  // "Rounded up": the error of a result is zero or has its sign.
+  c1: (last) =>
+    last === null
+      ? k(0)
+      : select(and(fne(get(FERR), f(0)), eq(fgt(get(local(last)), f(0)), flt(get(FERR), f(0)))), k(C1), k(0)),
+};
+
+// ---- 80-bit values: an i32 sign/exponent and an i64 significand per value ----
+
+/** Byte address of the mirror's register words, and of the 80-bit arithmetic's result. */
+const WORDS = M.x87Words * 4,
+  RESULT = M.x87Result * 4;
+const seOf = (name: string): number => (name[0] === 'e' ? XSE_SLOT : XSE_VAL) + Number(name.slice(1));
+const sigOf = (name: string): number => (name[0] === 'e' ? XSIG_SLOT : XSIG_VAL) + Number(name.slice(1));
+const i64k = (n: number): Ex => [op.i64Const, ...sleb(n)];
+const i64bin =
+  (code: number) =>
+  (a: Ex, b: Ex): Ex => [...a, ...b, code];
+const or64 = i64bin(op.i64Or),
+  shl64 = i64bin(op.i64Shl),
+  shr64 = i64bin(op.i64ShrU);
+const wrap = (x: Ex): Ex => [...x, op.i32WrapI64];
+/** 2^63: the integer bit of a normal value's significand. */
+const INTEGER_BIT = shl64(i64k(1), i64k(63));
+/** A value's words as x87-extended.ts's function takes them (sign/exponent, high, low). */
+const words = (name: string): Ex[] => [
+  get(seOf(name)),
+  wrap(shr64(get(sigOf(name)), i64k(32))),
+  wrap(get(sigOf(name))),
+];
+/** The double in FC (normal or zero) as the 80-bit value `v` (exact: the double format is narrower). */
+function fromDouble(c: Code, v: string): void {
+  c.set(sigOf(v), [...get(FC), op.i64ReinterpretF64]);
+  const sign = and(wrap(shr64(get(sigOf(v)), i64k(48))), k(0x8000));
+  c.if(feq(get(FC), f(0)));
+  c.set(seOf(v), sign);
+  c.set(sigOf(v), i64k(0));
+  c.else();
+  c.set(seOf(v), or(sign, add(and(wrap(shr64(get(sigOf(v)), i64k(52))), k(0x7ff)), k(16383 - 1023))));
+  c.set(sigOf(v), or64(INTEGER_BIT, shl64(get(sigOf(v)), i64k(11))));
+  c.close();
+}
+/** The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b into XR; leaves when it declines. */
+function extended(c: Code, opd: number, a: string, b: string): void {
+  c.set(XR, call(F_EXTENDED, k(opd), ...words(a), ...words(b)));
+  leave(c, eqz(get(XR)));
+}
+
+/** The WebAssembly writer of an 80-bit run's computing steps. */
+const extendedWriter: RunWriter<Line> = {
+  load: (v, i, single) => (c) => {
+    c.set(L, eaOf(i));
+    c.set(E, tlb(RB));
+    leave(c, eqz(tlbHit(single ? 4 : 8)));
+    const at = IN_RAM();
+    c.set(
+      FC,
+      single
+        ? [...at, op.f32Load, 2, ...uleb(RAM_BASE - 1), op.f64PromoteF32]
+        : [...at, op.f64Load, 3, ...uleb(RAM_BASE - 1)],
+    );
+    leave(c, eqz(normalOrZero(get(FC), single ? MIN_SINGLE : MIN_NORMAL)));
+    fromDouble(c, v);
+    c.set(XFDP, get(L));
+  },
+  loadInt: (v, i) => (c) => {
+    c.set(L, eaOf(i));
+    c.set(E, tlb(RB));
+    leave(c, eqz(tlbHit(4)));
+    c.set(FC, [...IN_RAM(), op.i32Load, 2, ...uleb(RAM_BASE - 1), op.f64ConvertI32s]);
+    fromDouble(c, v);
+    c.set(XFDP, get(L));
+  },
+  constant: (v, value) => (c) => {
+    c.set(seOf(v), k(value === 0 ? 0 : 16383));
+    c.set(sigOf(v), value === 0 ? i64k(0) : INTEGER_BIT);
+  },
+  compare: (a, b) => (c) => {
+    extended(c, 2, a, b);
+    c.set(XFL, shrU(get(XR), k(8)));
+  },
+  arith: (r, opd, y, z) =>
+    opd >= 6
+      ? null
+      : (c) => {
+          extended(c, opd, y, z);
+          c.set(XPE, or(get(XPE), shl(and(get(XR), k(2)), k(4))));
+          c.set(seOf(r), [...k(0), op.i32Load, 2, ...uleb(RESULT + 8)]);
+          c.set(sigOf(r), [...k(0), op.i64Load, 3, ...uleb(RESULT)]);
+        },
+};
+
+const EXTENDED_VALUES: WasmRunValues = {
+  mode: 2,
+  writer: extendedWriter,
+  load: (c, j) => {
+    const at = shl(physOf(j), k(4));
+    c.set(XSE_SLOT + j, [...at, op.i32Load, 2, ...uleb(WORDS + 8)]);
+    c.set(XSIG_SLOT + j, [...at, op.i64Load, 3, ...uleb(WORDS)]);
+    // Normal (exponent neither 0 nor all ones, integer bit set) or a zero.
+    const e = and(get(XSE_SLOT + j), k(0x7fff));
+    const sig = get(XSIG_SLOT + j);
+    leave(c, select(eqz(e), [...sig, ...i64k(0), op.i64Ne], or(eq(e, k(0x7fff)), [...sig, ...i64k(0), op.i64GeS])));
+  },
+  store: (c, j, w) => {
+    const at = shl(physOf(j), k(4));
+    c.emit(at, get(sigOf(w)), [op.i64Store, 3, ...uleb(WORDS)]);
+    c.emit(at, get(seOf(w)), [op.i32Store, 2, ...uleb(WORDS + 8)]);
+    c.set(XZT, or(get(XZT), shl([...get(sigOf(w)), op.i64Eqz], k(2 * j))));
+  },
+  // The arithmetic's flags of the last instruction: bit 2, "rounded up".
+  c1: (last) => (last === null ? k(0) : select(and(get(XR), k(4)), k(C1), k(0))),
+};
+
 /** A run as WebAssembly: how many instructions it covers, its integer ones, and its fast piece. */
 export interface WasmX87Run<F> {
   n: number;
   integer: Map<number, F>;
   /** Whether it ends with ZF/PF/CF of an FCOMI: the fast piece leaves them in local r too. */
   eflags: boolean;
-  /** Writes the fast piece: local x is 1 when it ran the whole run, 0 when nothing was done. */
+  /** Writes the fast pieces: local x is 1 when one ran the whole run, 0 when nothing was done. */
   fast: (c: Code) => void;
+  /** Whether it has a piece on 80-bit values (then the module needs x87-extended.ts's function). */
+  extended: boolean;
+}
+
+/**
+ * A run's fast piece holding values as `values` says (see wasmX87Runs): it sets local x to 1 when
+ * it ran the whole run; otherwise nothing has been written.
+ */
+function fastPiece<F>(c: Code, plan: RunPlan<Line, F>, values: WasmRunValues, fip: number, fop: number): void {
+  const { st, eflags, mem } = plan;
+  c.open('block', 'stretch');
+  c.set(XS, mget(M.x87Status));
+  leave(c, or(ne(and(get(XS), k(128)), k(0)), ne(mget(M.x87Fast), k(values.mode))));
+  c.set(XT, and(shrU(get(XS), k(11)), k(7)));
+  c.set(XTG, mget(M.x87Tag));
+  c.set(XPE, and(get(XS), k(32)));
+  c.set(XZT, k(0));
+  // The tags by slot (two bits each, relative to TOP): the slots read must not be empty
+  // (tag 3), the slots pushed into must be.
+  let full = 0,
+    empty = 0;
+  for (const j of st.full) full |= 3 << (2 * j);
+  for (const j of st.emptyAtStart) empty |= 3 << (2 * j);
+  const by = shl(get(XT), k(1));
+  // XP: the tags by slot (rotated by TOP).
+  c.set(XP, and(or(shrU(get(XTG), by), shl(get(XTG), sub(k(16), by))), k(0xffff)));
+  const read = (): Ex => and(get(XP), k(full));
+  leave(c, or(ne(and(get(XP), k(empty)), k(empty)), ne(and(and(read(), shrU(read(), k(1))), k(0x5555 & full)), k(0))));
+  for (const j of st.full) values.load(c, j);
+  // The last line is the last instruction's when that computes a result (st.error).
+  st.lines.forEach((line, n) => line(c, st.error !== null && n === st.lines.length - 1));
+  // Nothing can fail from here on. Each written slot gets its last value (a zero: tag "zero",
+  // collected by slot in XZT); the tags are set by slot in XP, then rotated back by TOP.
+  let slots = 0;
+  for (const [j, w] of st.written) {
+    slots |= 1 << j;
+    values.store(c, j, w);
+  }
+  c.mset(M.x87Written, or(mget(M.x87Written), rotate(slots)));
+  const { valid, emptied } = st.tagMasks();
+  c.set(XP, or(or(and(get(XP), k(~(valid | emptied))), k(emptied)), get(XZT)));
+  c.mset(M.x87Tag, and(or(shl(get(XP), by), shrU(get(XP), sub(k(16), by))), k(0xffff)));
+  c.set(
+    XS,
+    or(or(and(get(XS), k(~(TOP | C1))), shl(and(add(get(XT), k(st.depth)), k(7)), k(11))), values.c1(st.error)),
+  );
+  c.if(ne(get(XPE), and(mget(M.x87Status), k(32))));
+  c.set(XS, and(or(get(XS), k(32)), k(~SUMMARY)));
+  c.close();
+  c.mset(M.x87Status, get(XS));
+  c.mset(M.fip, k(fip | 0));
+  c.mset(M.fop, k(fop));
+  if (mem) c.mset(M.fdp, get(XFDP));
+  if (eflags) {
+    c.mset(M.flags, or(and(mget(M.flags), k(~ARITH)), get(XFL)));
+    c.mset(M.lazy, k(0));
+    c.mset(M.recordDirty, k(1));
+    c.set(FK, k(-1));
+    c.set(R, get(XFL));
+  }
+  c.set(X, k(1));
+  c.close();
 }
 
 /**
  * The runs of a basic block (instructions `block` at `eips`), by the position they start at. A
  * single escape of the kinds a run holds is a run too (WebAssembly has no other inline x87 code).
+ * Each has a fast piece on doubles, and one on 80-bit values when that covers the same
+ * instructions (it has no division): the mirror's x87Fast picks the one that applies.
  */
 export function wasmX87Runs<F>(
   block: Instr[],
@@ -240,90 +452,40 @@ export function wasmX87Runs<F>(
 ): Map<number, WasmX87Run<F>> {
   const runs = new Map<number, WasmX87Run<F>>();
   for (let p = 0; p < block.length; p++) {
-    const plan = planRun(block, p, writer, integerStep, 1);
+    const plan = planRun(block, p, DOUBLE_VALUES.writer, integerStep, 1);
     if (plan === null) continue;
-    const { st, n, integer, eflags, mem } = plan;
-    if (st.values > RUN_VALUES) throw new Error('x87 run with more values than locals');
+    const { n, integer, eflags } = plan;
+    const alt = planRun(block, p, EXTENDED_VALUES.writer, integerStep, 1);
+    const extended = alt !== null && alt.n === n ? alt : null;
+    for (const { st } of extended === null ? [plan] : [plan, extended])
+      if (st.values > RUN_VALUES) throw new Error('x87 run with more values than locals');
     const last = block[p + n - 1]!;
     const fip = eips[p + n - 1]!,
       fop = ((last.op & 7) << 8) | last.modrm;
     const fast = (c: Code): void => {
       c.set(X, k(0));
-      c.open('block', 'stretch');
-      c.set(XS, mget(M.x87Status));
-      leave(c, or(ne(and(get(XS), k(128)), k(0)), eqz(mget(M.x87Fast))));
-      c.set(XT, and(shrU(get(XS), k(11)), k(7)));
-      c.set(XTG, mget(M.x87Tag));
-      c.set(XPE, and(get(XS), k(32)));
-      c.set(XZT, k(0));
-      // The tags by slot (two bits each, relative to TOP): the slots read must not be empty
-      // (tag 3), the slots pushed into must be.
-      let full = 0,
-        empty = 0;
-      for (const j of st.full) full |= 3 << (2 * j);
-      for (const j of st.emptyAtStart) empty |= 3 << (2 * j);
-      const by = shl(get(XT), k(1));
-      // XP: the tags by slot (rotated by TOP).
-      c.set(XP, and(or(shrU(get(XTG), by), shl(get(XTG), sub(k(16), by))), k(0xffff)));
-      const read = (): Ex => and(get(XP), k(full));
-      leave(
-        c,
-        or(ne(and(get(XP), k(empty)), k(empty)), ne(and(and(read(), shrU(read(), k(1))), k(0x5555 & full)), k(0))),
-      );
-      for (const j of st.full) {
-        c.set(FSLOT + j, double(physOf(j)));
-        leave(c, fne(get(FSLOT + j), get(FSLOT + j)));
-      }
-      // The last line is the last instruction's when that computes a result (st.error).
-      st.lines.forEach((line, n) => line(c, st.error !== null && n === st.lines.length - 1));
-      // Nothing can fail from here on. Each written slot gets its last value (a zero: tag "zero",
-      // collected by slot in XZT); the tags are set by slot in XP, then rotated back by TOP.
-      let slots = 0;
-      for (const [j, w] of st.written) {
-        slots |= 1 << j;
-        c.emit(shl(physOf(j), k(3)), get(local(w)), [op.f64Store, 3, ...uleb(DOUBLES)]);
-        c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * j))));
-      }
-      c.mset(M.x87Written, or(mget(M.x87Written), rotate(slots)));
-      const { valid, emptied } = st.tagMasks();
-      c.set(XP, or(or(and(get(XP), k(~(valid | emptied))), k(emptied)), get(XZT)));
-      c.mset(M.x87Tag, and(or(shl(get(XP), by), shrU(get(XP), sub(k(16), by))), k(0xffff)));
-      // C1 of the last instruction: "rounded up" (the error of a result is zero or has its sign).
-      const c1 =
-        st.error === null
-          ? k(0)
-          : select(and(fne(get(FERR), f(0)), eq(fgt(get(local(st.error)), f(0)), flt(get(FERR), f(0)))), k(C1), k(0));
-      c.set(XS, or(or(and(get(XS), k(~(TOP | C1))), shl(and(add(get(XT), k(st.depth)), k(7)), k(11))), c1));
-      c.if(ne(get(XPE), and(mget(M.x87Status), k(32))));
-      c.set(XS, and(or(get(XS), k(32)), k(~SUMMARY)));
-      c.close();
-      c.mset(M.x87Status, get(XS));
-      c.mset(M.fip, k(fip | 0));
-      c.mset(M.fop, k(fop));
-      if (mem) c.mset(M.fdp, get(XFDP));
-      if (eflags) {
-        c.mset(M.flags, or(and(mget(M.flags), k(~ARITH)), get(XFL)));
-        c.mset(M.lazy, k(0));
-        c.mset(M.recordDirty, k(1));
-        c.set(FK, k(-1));
-        c.set(R, get(XFL));
-      }
-      c.set(X, k(1));
+      fastPiece(c, plan, DOUBLE_VALUES, fip, fop);
+      if (extended === null) return;
+      c.if(eqz(get(X)));
+      fastPiece(c, extended, EXTENDED_VALUES, fip, fop);
       c.close();
     };
-    runs.set(p, { n, integer, eflags, fast });
+    runs.set(p, { n, integer, eflags, fast, extended: extended !== null });
     p += n - 1;
   }
   return runs;
 }
 
-/** Copies the x87 state a run reads into the mirror (`doubles`: its registers as doubles), when runs can take their fast pieces. */
+/**
+ * Copies the x87 state a run reads into the mirror when runs can take their fast pieces: its
+ * registers as doubles (`doubles`) for float64 runs, as words for 80-bit ones.
+ */
 export function x87ToMirror(c: I386, m: Int32Array, doubles: Float64Array): void {
   const x = c.x87;
-  const fast = (c.cr0 & 12) === 0 && runsFast(x.control);
-  m[M.x87Fast] = fast ? 1 : 0;
+  const mode = (c.cr0 & 12) !== 0 ? 0 : runsFast(x.control) ? 1 : runsExtended(x.control) ? 2 : 0;
+  m[M.x87Fast] = mode;
   // Otherwise every fast piece leaves at once, and nothing else reads the x87 state here.
-  if (!fast) return;
+  if (mode === 0) return;
   bindShadow(x);
   m[M.x87Status] = x.status;
   m[M.x87Tag] = x.tag;
@@ -331,6 +493,15 @@ export function x87ToMirror(c: I386, m: Int32Array, doubles: Float64Array): void
   m[M.fop] = x.fop;
   m[M.fdp] = x.fdp;
   m[M.x87Written] = 0;
+  if (mode === 2) {
+    syncRegisters(x);
+    for (let p = 0; p < 8; p++) {
+      m[M.x87Words + 4 * p] = x.regs[p * 3]!;
+      m[M.x87Words + 4 * p + 1] = x.regs[p * 3 + 1]!;
+      m[M.x87Words + 4 * p + 2] = x.regs[p * 3 + 2]!;
+    }
+    return;
+  }
   const cached = shadowCache.values;
   for (let p = 0; p < 8; p++) {
     let v = cached[p]!;
@@ -340,9 +511,13 @@ export function x87ToMirror(c: I386, m: Int32Array, doubles: Float64Array): void
   }
 }
 
-/** Copies what runs changed back: registers into the cache (zeros into their words), status, tags, FIP/FOP/FDP. */
+/**
+ * Copies what runs changed back: status, tags, FIP/FOP/FDP, and the registers written (doubles
+ * into the cache, zeros into their words; words into the words, dropping their doubles).
+ */
 export function x87ToC(c: I386, m: Int32Array, doubles: Float64Array): void {
-  if (m[M.x87Fast] === 0) return;
+  const mode = m[M.x87Fast]!;
+  if (mode === 0) return;
   const x = c.x87;
   x.status = m[M.x87Status]! & 0xffff;
   x.tag = m[M.x87Tag]! & 0xffff;
@@ -355,6 +530,14 @@ export function x87ToC(c: I386, m: Int32Array, doubles: Float64Array): void {
   const cached = shadowCache.values;
   for (let p = 0; p < 8; p++) {
     if (((written >>> p) & 1) === 0) continue;
+    if (mode === 2) {
+      x.regs[p * 3] = m[M.x87Words + 4 * p]!;
+      x.regs[p * 3 + 1] = m[M.x87Words + 4 * p + 1]!;
+      x.regs[p * 3 + 2] = m[M.x87Words + 4 * p + 2]! & 0xffff;
+      cached[p] = NaN;
+      shadowCache.stale &= ~(1 << p);
+      continue;
+    }
     const v = doubles[p]!;
     if (v !== 0) {
       cached[p] = v;

@@ -24,6 +24,7 @@ import { shiftOp } from './alu';
 import type { Instr } from './instr';
 import { aluShape, isJcc, recordDead, selfLoop } from './jit-forms';
 import { wasmX87Runs, x87ToC, x87ToMirror } from './jit-wasm-x87';
+import { extendedFunction } from './x87-extended';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
 import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
@@ -105,6 +106,7 @@ const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
   F_RCF = F_RUN + 2,
   F_FIND = F_RUN + 3;
+// ... and then x87-extended.ts's arithmetic, at F_EXTENDED (wasm-code.ts) = F_RUN + 4.
 
 /** Writes the locals' flag record to the mirror, if they hold one (the RECORD_OUT of jit-forms.ts). */
 function recordOut(c: Code): void {
@@ -907,7 +909,8 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
   let first = 0; // index of the block's first instruction in block order
   const c = new Code();
   const n = blocks.length;
-  let x87 = false;
+  let x87 = false,
+    extended = false;
 
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
@@ -968,6 +971,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
     const eips = blockEips[bn]!;
     const runs = wasmX87Runs(block, eips, runInteger);
     if (runs.size > 0) x87 = true;
+    for (const run of runs.values()) if (run.extended) extended = true;
     let flags: Source | null = null;
     const forms: (WForm | null)[] = [];
     for (let p = 0; p < len; p++) {
@@ -1161,6 +1165,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       { type: { params: [I32, I32, I32, I32], results: [] }, locals: [], body: wrecBody() },
       { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: rcfBody() },
       { type: { params: [I32], results: [I32] }, locals: [], body: findBody(starts) },
+      ...(extended ? [extendedFunction(M.x87Result * 4)] : []),
     ],
     exportRun: F_RUN,
   });

@@ -21,7 +21,7 @@ import type { Instr } from './instr';
 import { COMMIT, RECORD_OUT, SPILL, STORED, eaOf, inlineForm, type Form } from './jit-forms';
 import { ROLE_PLAIN } from './optable';
 import { productError } from './x87-fast';
-import { compareExtended, extendedArith, extendedOfDouble, extendedResult } from './x87-extended';
+import { extendedArith, extendedCompare, extendedOfDouble, extendedResult } from './x87-extended';
 import { flags } from './x87-format';
 import { copyST, exchange, pop, shadowCache, syncRegisters } from './x87-stack';
 
@@ -38,7 +38,7 @@ export const X87_RUNTIME = {
   flags,
   E: extendedResult,
   arith: extendedArith,
-  compare: compareExtended,
+  compare: extendedCompare,
   fromDouble: extendedOfDouble,
 };
 
@@ -58,7 +58,7 @@ const MIN_NORMAL = '2.2250738585072014e-308',
  * instruction, which the region compiler does itself. The first instruction of a run carries the
  * whole run's code and the others (integer instructions inside it too) an empty form.
  */
-export function planX87(block: Instr[], eips: number[], extended: boolean): (Form | null | undefined)[] {
+export function planX87(block: Instr[], eips: number[]): (Form | null | undefined)[] {
   const plan: (Form | null | undefined)[] = [];
   while (plan.length < block.length) {
     const p = plan.length;
@@ -67,7 +67,7 @@ export function planX87(block: Instr[], eips: number[], extended: boolean): (For
       plan.push(undefined);
       continue;
     }
-    const run = runAt(block, p, eips, extended ? extendedValues() : doubleValues());
+    const run = runAt(block, p, eips);
     if (run === null) {
       plan.push(escapeForm(i, eips[p]!));
       continue;
@@ -95,7 +95,7 @@ const FAST_CONTROL_BITS = 0xf3f,
 export const runsFast = (control: number): boolean => (control & FAST_CONTROL_BITS) === FAST_CONTROL;
 /** Precision extended, round to nearest, every exception masked: what a Linux process starts with. */
 const EXTENDED_CONTROL = 0x33f;
-/** Whether runs compiled now should hold 80-bit values (see extendedValues) rather than doubles. */
+/** Whether runs take their fast pieces on 80-bit values (see extendedValues) under this control word. */
 export const runsExtended = (control: number): boolean => (control & FAST_CONTROL_BITS) === EXTENDED_CONTROL;
 
 /** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
@@ -669,7 +669,7 @@ function extendedValues(): RunValues {
       `${flatLoad(v, i, 4)}x87.fromDouble(dv.getInt32(e${v} - 1 + (l${v} & 4095), true)); ${result(v)} fdp = l${v} >>> 0;`,
     constant: (v, value) =>
       `const ${v}s = ${value === 0 ? 0 : 16383}, ${v}h = ${value === 0 ? 0 : 0x80000000}, ${v}l = 0;`,
-    compare: (a, b) => `fl = x87.compare(${words(a)}, ${words(b)});`,
+    compare: (a, b) => `fl = x87.compare(${words(a)}, ${words(b)}); if (fl < 0) break stretch;`,
     arith: (r, op, y, z) =>
       op >= 6 ? null : `if (!x87.arith(${op}, ${words(y)}, ${words(z)})) break stretch; ${result(r)}`,
   };
@@ -690,22 +690,11 @@ function extendedValues(): RunValues {
 }
 
 /**
- * The run of escapes starting at block[p] (at least two, maybe with integer instructions between
- * them when none is an FCOMI: see integerStep), as code: the fast piece, holding values as
- * `values` says, and the run's instructions one by one (the escapes through the FPU) for when it
- * does not apply. Returns the code, how many instructions it covers and whether integer ones are
- * among them, or null when no run starts here.
+ * A run's fast piece holding values as `values` says, for the run planned from block[p] (see
+ * runAt): code that sets `done` when it ran the whole run, and otherwise has written nothing.
  */
-function runAt(
-  block: Instr[],
-  p: number,
-  eips: number[],
-  values: RunValues,
-): { code: string; n: number; eflags: boolean; integer: boolean } | null {
-  const writer = values.writer;
-  const plan = planRun(block, p, writer, integerStep, 2);
-  if (plan === null) return null;
-  const { st, n, integer, eflags, mem } = plan;
+function fastPiece(block: Instr[], p: number, eips: number[], plan: RunPlan<string, Form>, values: RunValues): string {
+  const { st, n, eflags, mem } = plan;
   const lastI = block[p + n - 1]!;
   const fop = ((lastI.op & 7) << 8) | lastI.modrm;
   // Tags: slots holding a value at the end become "valid" (or "zero", zt), popped ones "empty";
@@ -717,14 +706,41 @@ function runAt(
     ...[...st.emptyAtStart].map((j) => `((tg >>> (((t + ${j}) & 7) << 1)) & 3) === 3`),
   ];
   const loads = [...st.full].map((j) => `p = (t + ${j}) & 7; ${values.load(j)}`);
-  const c1 = values.c1(st.error);
   const commit =
     `${values.finish} let sb = x87.cache.stale, zt = 0; ${stores.join(' ')} x87.cache.stale = sb; ` +
     `X.tag = (tg & ~(${rotate(valid | emptied, 2)})) | (${rotate(emptied, 2)}) | zt; ` +
-    `let s2 = (s & ${~(TOP | C1)}) | (((t + ${st.depth}) & 7) << 11) | ${c1}; ` +
+    `let s2 = (s & ${~(TOP | C1)}) | (((t + ${st.depth}) & 7) << 11) | ${values.c1(st.error)}; ` +
     `if (pe !== (s & 32)) s2 = (s2 | 32) & ${~SUMMARY}; X.status = s2; ` +
     `X.fip = ${eips[p + n - 1]!}; X.fop = ${fop};${mem ? ' X.fdp = fdp;' : ''}` +
     `${eflags ? ` c.flags = (c.flags & ${~ARITH_FLAGS}) | fl; c.lazy = 0; fk = -1;` : ''} done = true;`;
+  return (
+    `stretch: if (!done && (s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & ${FAST_CONTROL_BITS}) === ${values.control}) { ` +
+    `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; let pe = s & 32, fl = 0, fdp = 0; ` +
+    `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${values.start} ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n`
+  );
+}
+
+/**
+ * The run of escapes starting at block[p] (at least two, maybe with integer instructions between
+ * them when none is an FCOMI: see integerStep), as code: a fast piece on doubles, one on 80-bit
+ * values when that covers the same instructions (it has no division; the control word picks the
+ * piece that applies), and the run's instructions one by one (the escapes through the FPU) for
+ * when neither does. Returns the code, how many instructions it covers and whether integer ones
+ * are among them, or null when no run starts here.
+ */
+function runAt(
+  block: Instr[],
+  p: number,
+  eips: number[],
+): { code: string; n: number; eflags: boolean; integer: boolean } | null {
+  const double = doubleValues();
+  const plan = planRun(block, p, double.writer, integerStep, 2);
+  if (plan === null) return null;
+  const { n, integer, eflags } = plan;
+  const extended = extendedValues();
+  const alt = planRun(block, p, extended.writer, integerStep, 2);
+  const pieces = [fastPiece(block, p, eips, plan, double)];
+  if (alt !== null && alt.n === n) pieces.push(fastPiece(block, p, eips, alt, extended));
   // One by one: an escape after an integer instruction writes the registers and the record
   // (changed since the first COMMIT) before the FPU runs it.
   const slow = block
@@ -739,10 +755,7 @@ function runAt(
   const fast = [...integer.values()].map((f) => `${f.code} ${f.record ?? ''}`);
   // x (a region scratch local) carries `done` out of the block, whose `s` hides the region's.
   const code =
-    `{ const X = c.x87, s = X.status; let done = false; ` +
-    `stretch: if ((s & 128) === 0 && (c.cr0 & 12) === 0 && x87.cache.of === X.regs && (X.control & ${FAST_CONTROL_BITS}) === ${values.control}) { ` +
-    `const t = (s >>> 11) & 7, tg = X.tag, F = x87.F; let pe = s & 32, fl = 0, fdp = 0; ` +
-    `if (!(${checks.length > 0 ? checks.join(' && ') : 'true'})) break stretch; ${values.start} ${loads.join(' ')}\n${st.lines.join('\n')}\n${commit} }\n` +
+    `{ const X = c.x87, s = X.status; let done = false; ${pieces.join('')}` +
     `x = done ? 1 : 0; }\nif (x === 0) {\n${slow}\n}${fast.length > 0 ? ` else { ${fast.join(' ')} }` : ''}`;
   return { code, n, eflags, integer: integer.size > 0 };
 }

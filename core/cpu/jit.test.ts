@@ -542,8 +542,9 @@ for (const backend of ['wasm', 'js'] as const)
       expect(b.state).toEqual(a.state);
       expect(Buffer.from(b.out).equals(Buffer.from(a.out))).toBe(true);
       expect(b.wasm > 0).toBe(backend === 'wasm');
-      // Runs took their fast pieces where they apply.
-      expect(b.handled).toBeLessThan(a.handled * 0.75);
+      // Runs took their fast pieces where they apply: at least the runs (FLDZ, FLD, FLD, FMUL,
+      // FADD) of the four pairs whose products a double holds, in both variants of each.
+      expect(a.handled - b.handled).toBeGreaterThanOrEqual(4 * 2 * 5);
     });
 
     test('double arithmetic runs inline, exactly as the interpreter runs it', () => {

@@ -108,9 +108,9 @@ function fallsThrough(i: Instr): boolean {
  * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
  * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
  * cached there). With `wasm` (the memory that holds the CPU's RAM and TLB tables: see memory.ts)
- * the region becomes WebAssembly, unless it has x87 escapes and the control word `x87Control` does
- * not let WebAssembly runs take their fast pieces (see runsFast); its JavaScript runs hold values
- * as the control word calls for (runsExtended). Returns null when no entry starts a compilable block.
+ * the region becomes WebAssembly, unless it has x87 escapes and the control word `x87Control` lets
+ * no runs take their fast pieces (see runsFast and runsExtended): JavaScript regions then call the
+ * FPU directly. Returns null when no entry starts a compilable block.
  */
 export function compileRegion(
   at: (off: number) => Instr | undefined,
@@ -200,10 +200,10 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
-  if (wasm !== null && (runsFast(x87Control) || !blocks.some((b) => b.instrs.some(isEscape))))
+  const runsTakeFastPieces = runsFast(x87Control) || runsExtended(x87Control);
+  if (wasm !== null && (runsTakeFastPieces || !blocks.some((b) => b.instrs.some(isEscape))))
     return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
   const loops = chainLoops(blocks, blockAt, base);
-  const extended = runsExtended(x87Control);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
     `x = ${expr} >>> 0; blk = x - ${base} >>> 0 < 4096 ? find(x - ${base}) : -1; if (blk >= 0) continue run; c.ip = x; c.icount = ic; break run;`;
@@ -237,7 +237,7 @@ export function compileRegion(
     if (looping) lines.push('for (;;) {');
     // The inline code of each instruction, and which flag records are dead (see Form.record).
     let flags: FlagSource | null = null;
-    const x87 = planX87(block, blockEips[n]!, extended);
+    const x87 = planX87(block, blockEips[n]!);
     const forms = block.map((i, p) => {
       const planned = x87[p];
       const f =

@@ -23,7 +23,10 @@ export const M = {
   // The x87 state, for regions with x87 escapes (see jit-wasm-x87.ts).
   x87Status: 20,
   x87Tag: 21,
-  /** 1 when CR0 and the control word allow the float64 runs (CR0.EM/TS clear, double, nearest, masked). */
+  /**
+   * Which runs may take their fast pieces (CR0.EM/TS clear, nearest, all exceptions masked): 1
+   * the float64 ones (precision "double"), 2 the 80-bit ones (precision extended), 0 none.
+   */
   x87Fast: 22,
   fip: 23,
   fop: 24,
@@ -32,6 +35,13 @@ export const M = {
   x87Written: 26,
   /** The registers as doubles, by physical number (8 bytes each from this slot on; NaN: unknown). */
   x87Doubles: 32,
+  /**
+   * The registers' words for the 80-bit runs, by physical number, 16 bytes each from this slot
+   * on: the significand (low word first: an i64) and the sign/exponent.
+   */
+  x87Words: 48,
+  /** Where the 80-bit arithmetic (x87-extended.ts) leaves its result, in the same layout. */
+  x87Result: 80,
 } as const;
 
 export const ARITH = 0x8d5;
@@ -87,12 +97,31 @@ export const XT = 29,
   FBH = FU + 6,
   FBL = FU + 7,
   FC = FU + 8;
+/**
+ * The 80-bit runs' values (see FSLOT): i32 sign/exponents of the slots read at the start and of
+ * the run's values, the flags the arithmetic returned, then the i64 significands of the same.
+ */
+export const XSE_SLOT = FC + 1,
+  XSE_VAL = XSE_SLOT + 8,
+  XR = XSE_VAL + RUN_VALUES,
+  XSIG_SLOT = XR + 1,
+  XSIG_VAL = XSIG_SLOT + 8,
+  X87_LAST = XSIG_VAL + RUN_VALUES - 1;
+/** The index of x87-extended.ts's function in a region module (jit-wasm.ts puts it there). */
+export const F_EXTENDED = 9;
 const RUN_PARAMS = 5;
 /** The region function's locals after its parameters; the x87 runs' only when it has runs. */
 export const runLocals = (x87: boolean): number[] => [
   ...Array<number>(W64 - RUN_PARAMS).fill(I32),
   I64,
-  ...(x87 ? [...Array<number>(FSLOT - XT).fill(I32), ...Array<number>(FC + 1 - FSLOT).fill(F64)] : []),
+  ...(x87
+    ? [
+        ...Array<number>(FSLOT - XT).fill(I32),
+        ...Array<number>(XSE_SLOT - FSLOT).fill(F64),
+        ...Array<number>(XSIG_SLOT - XSE_SLOT).fill(I32),
+        ...Array<number>(X87_LAST + 1 - XSIG_SLOT).fill(I64),
+      ]
+    : []),
 ];
 
 // ---- expressions (byte arrays that leave one i32 on the stack) ----

@@ -30,6 +30,8 @@ export const op = {
   f64Load: 0x2b,
   f64Store: 0x39,
   i32Store: 0x36,
+  i64Store: 0x37,
+  i64Load: 0x29,
   i32Store8: 0x3a,
   i32Const: 0x41,
   i64Const: 0x42,
@@ -50,6 +52,7 @@ export const op = {
   i64Ne: 0x52,
   i64LtS: 0x53,
   i64LtU: 0x54,
+  i64GeS: 0x59,
   i64GtU: 0x56,
   f64Eq: 0x61,
   f64Ne: 0x62,
@@ -85,6 +88,7 @@ export const op = {
   i64ExtendI32u: 0xad,
   f64ConvertI32s: 0xb7,
   f64PromoteF32: 0xbb,
+  i64ReinterpretF64: 0xbd,
 } as const;
 
 /** Block type of a block, loop or if without a result. */

@@ -7,7 +7,7 @@
 // (without WebAssembly there is no fast path). PE and C1 ("rounded up") land in flags as the
 // general code raises them. x87.test.ts compares it with x87-arith.ts.
 
-import { I32, I64, VOID, encodeModule, op, sleb, wasmApi } from './wasm-module';
+import { I32, I64, VOID, encodeModule, op, sleb, uleb, wasmApi, type FuncType } from './wasm-module';
 import { PE, flags } from './x87-format';
 
 /** Exponents (biased) the fast path takes: a product or sum of two stays normal. */
@@ -47,9 +47,9 @@ export function extendedArith(
   if (r & 2) flags.exc |= PE;
   flags.up = (r >>> 2) & 1;
   const w = core.words;
-  extendedResult.se = w[0]!;
+  extendedResult.se = w[2]!;
   extendedResult.hi = w[1]!;
-  extendedResult.lo = w[2]!;
+  extendedResult.lo = w[0]!;
   return true;
 }
 
@@ -57,7 +57,8 @@ export function extendedArith(
 // bits of an exact sum or product (the lowest of them sticky), where JavaScript would need three
 // 32-bit limbs in doubles. One function, `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
 // extendedArith: it returns 0 when the fast path does not apply, else 1 | 2 (inexact) | 4
-// (rounded up), with the result's words (the halves as int32) at bytes 0, 4 and 8 of its memory.
+// (rounded up), with the result's significand (low half first: an i64) at bytes 0-7 of its memory
+// and its sign/exponent at bytes 8-11.
 
 // Locals: the parameters, then the 64-bit and 32-bit working values.
 const OP = 0,
@@ -120,9 +121,10 @@ const when = (cond: W, then: W, otherwise: W = []): W => [
   ...(otherwise.length > 0 ? [op.else, ...otherwise] : []),
   op.end,
 ];
-const store = (at: number, v: W): W => [...i32(0), ...v, op.i32Store, 2, at];
 
-function coreBody(): W {
+function coreBody(resultAt: number): W {
+  const store = (at: number, v: W): W => [...i32(0), ...v, op.i32Store, 2, ...uleb(resultAt + at)];
+  const store64 = (v: W): W => [...i32(0), ...v, op.i64Store, 3, ...uleb(resultAt)];
   const product = [
     ...set(SIGN, and32(shr32(xor32(get(XSE), get(YSE)), i32(15)), i32(1))),
     ...set(EX, sub32(add32(get(EX), get(EY)), i32(16382))),
@@ -201,10 +203,7 @@ function coreBody(): W {
         ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...i64(0), op.i64Ne]))),
         ...set(G, sub64(i64(0), get(G))),
         // Exact cancellation: +0 under round to nearest.
-        ...when(
-          [...or64(get(S), get(G)), op.i64Eqz],
-          [...store(0, i32(0)), ...store(4, i32(0)), ...store(8, i32(0)), ...i32(1), op.return],
-        ),
+        ...when([...or64(get(S), get(G)), op.i64Eqz], [...store(8, i32(0)), ...store64(i64(0)), ...i32(1), op.return]),
         ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, i64(0)), ...set(EX, sub32(get(EX), i32(64)))]),
         ...set(LL, [...get(S), op.i64Clz]),
         ...when(
@@ -226,12 +225,40 @@ function coreBody(): W {
   const zeroX = isZero(X, EX),
     zeroY = isZero(Y, EY);
   /** An exact result: sign/exponent and the significand in S. */
-  const exactly = (se: W, sig: W): W => [
-    ...set(S, sig),
-    ...store(0, se),
-    ...store(4, wrap(high(get(S)))),
-    ...store(8, wrap(get(S))),
+  const exactly = (se: W, sig: W): W => [...set(S, sig), ...store(8, se), ...store64(get(S)), ...i32(1), op.return];
+  // Compare (op 2): zeros count as +0, so that (exponent, significand) orders equal signs by
+  // magnitude. EFLAGS as FCOMI sets them (1 below, 0 above, 64 equal) in bits 8 and up.
+  const sign = (x: number, se: number): W => [
+    ...i32(0),
+    ...shr32(get(se), i32(15)),
+    ...isZero(x, se === XSE ? EX : EY),
+    op.select,
+  ];
+  const magnitudeBelow = or32(
+    [...get(EX), ...get(EY), op.i32LtU],
+    and32([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64LtU]),
+  );
+  const magnitudeEqual = and32([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64Eq]);
+  const compare: W = [
+    ...set(D, sign(X, XSE)),
+    ...set(SIGN, sign(Y, YSE)),
+    ...when(
+      [...get(D), ...get(SIGN), op.i32Eq],
+      [
+        ...when(magnitudeEqual, [...i32(1 | (64 << 8)), op.return]),
+        // Same sign: below when the magnitude is below (positive) or above (negative).
+        ...i32(1 | (1 << 8)),
+        ...i32(1),
+        ...(() => [...get(D), ...magnitudeBelow, op.i32Xor])(),
+        op.select,
+        op.return,
+      ],
+    ),
+    // Signs differ: x is below when it is the negative one.
+    ...i32(1 | (1 << 8)),
     ...i32(1),
+    ...get(D),
+    op.select,
     op.return,
   ];
   return [
@@ -240,6 +267,7 @@ function coreBody(): W {
     ...set(EX, and32(get(XSE), i32(0x7fff))),
     ...set(EY, and32(get(YSE), i32(0x7fff))),
     ...when([...and32(taken(X, EX), taken(Y, EY)), op.i32Eqz], [...i32(0), op.return]),
+    ...when([...get(OP), ...i32(2), op.i32Eq], compare),
     ...when(
       [...get(OP), ...i32(1), op.i32Eq],
       // A zero factor: a zero with the product's sign.
@@ -280,23 +308,28 @@ function coreBody(): W {
         ),
       ],
     ),
-    ...store(0, or32([...get(SIGN), ...i32(15), op.i32Shl], get(EX))),
-    ...store(4, wrap(high(get(S)))),
-    ...store(8, wrap(get(S))),
+    ...store(8, or32([...get(SIGN), ...i32(15), op.i32Shl], get(EX))),
+    ...store64(get(S)),
     ...get(OUT),
   ];
 }
 
 /** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
+/** The type of the function `run` (see above). */
+const RUN_TYPE: FuncType = { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] };
+
+/** `run` as a function of a module whose memory takes its result at byte `resultAt`. */
+export function extendedFunction(resultAt: number): { type: FuncType; locals: number[]; body: number[] } {
+  return { type: RUN_TYPE, locals: LOCALS, body: coreBody(resultAt) };
+}
+
 const core = ((): { run: (op: number, ...words: number[]) => number; words: Int32Array } | null => {
   if (wasmApi === null) return null;
   const memory = new wasmApi.Memory({ initial: 1, maximum: 1, shared: false });
   const bytes = encodeModule({
     imports: [],
     memory: { pages: 1, shared: false },
-    funcs: [
-      { type: { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] }, locals: LOCALS, body: coreBody() },
-    ],
+    funcs: [extendedFunction(0)],
     exportRun: 0,
   });
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
@@ -325,18 +358,13 @@ export function extendedOfDouble(v: number): void {
   extendedResult.lo = lo << 11;
 }
 
-/** EFLAGS ZF/PF/CF as FCOMI leaves them for two normal-or-zero values: 1 below, 0 above, 64 equal. */
-export function compareExtended(xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): number {
-  // Zeros of either sign are equal; otherwise the sign, then the magnitude's words, decide.
-  const xz = xhi === 0,
-    yz = yhi === 0;
-  if (xz && yz) return 64;
-  const xs = xz ? 0 : xse & 0x8000 ? -1 : 1,
-    ys = yz ? 0 : yse & 0x8000 ? -1 : 1;
-  if (xs !== ys) return xs < ys ? 1 : 0;
-  const xe = xse & 0x7fff,
-    ye = yse & 0x7fff;
-  const m = xe !== ye ? xe - ye : xhi !== yhi ? (xhi >>> 0) - (yhi >>> 0) : (xlo >>> 0) - (ylo >>> 0);
-  if (m === 0) return 64;
-  return m < 0 === xs > 0 ? 1 : 0;
+/**
+ * EFLAGS ZF/PF/CF as FCOMI leaves them for two values (words as extendedArith takes them): 1
+ * below, 0 above, 64 equal; -1 when the fast path does not apply (not both zero or normal within
+ * its exponents, or no WebAssembly).
+ */
+export function extendedCompare(xse: number, xhi: number, xlo: number, yse: number, yhi: number, ylo: number): number {
+  if (core === null) return -1;
+  const r = core.run(2, xse, xhi, xlo, yse, yhi, ylo);
+  return r === 0 ? -1 : r >>> 8;
 }

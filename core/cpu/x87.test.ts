@@ -13,7 +13,7 @@ import {
 } from './x87';
 import type { X87State } from './types';
 import { add, compare, mul } from './x87-arith';
-import { compareExtended, extendedArith, extendedOfDouble, extendedResult } from './x87-extended';
+import { extendedArith, extendedCompare, extendedOfDouble, extendedResult } from './x87-extended';
 import { F80, flags } from './x87-format';
 
 class Fault {
@@ -648,6 +648,7 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
     ])
       expect(extendedArith(1, one[0]!, one[1]!, one[2]!, other[0]!, other[1]!, other[2]!)).toBe(false);
     expect(extendedArith(6, one[0]!, one[1]!, one[2]!, one[0]!, one[1]!, one[2]!)).toBe(false);
+    expect(extendedCompare(one[0]!, one[1]!, one[2]!, 0x7fff, 0xc0000000, 0)).toBe(-1);
   });
 
   it('orders normal values and zeros as FCOMI does', () => {
@@ -655,8 +656,14 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
     for (let n = 0; n < 20000; n++) {
       const a = rand() % 16 === 0 ? new F80().set(rand() & 0x8000, 0, 0) : operand();
       const b =
-        rand() % 16 === 0 ? new F80().set(rand() & 0x8000, 0, 0) : rand() % 4 === 0 ? new F80().copy(a) : operand(a);
-      expect(compareExtended(a.se, a.hi, a.lo, b.se, b.hi, b.lo)).toBe(eflags[compare(a, b, true)]);
+        rand() % 16 === 0
+          ? new F80().set(rand() & 0x8000, 0, 0)
+          : rand() % 4 === 0
+            ? new F80().copy(a)
+            : operand(a.hi !== 0 ? a : undefined);
+      // Both as registers hold them (uint32 halves) and as runs pass them (int32).
+      expect(extendedCompare(a.se, a.hi, a.lo, b.se, b.hi, b.lo)).toBe(eflags[compare(a, b, true)]);
+      expect(extendedCompare(a.se, a.hi | 0, a.lo | 0, b.se, b.hi | 0, b.lo | 0)).toBe(eflags[compare(a, b, true)]);
     }
   });
 
