@@ -8,8 +8,8 @@
 // and the FPU runs the instruction, so results, status word (C1, PE, ES), tags, TOP and
 // FIP/FOP/FDP always come out as the interpreter's. Consecutive escapes of a basic block that
 // all have such code (with maybe simple integer instructions between them) compile to one piece
-// ("runs", below); a region compiled under the control word a Linux process starts with (precision
-// extended) holds its runs' values as 80-bit words instead (x87-extended.ts).
+// ("runs", below), which also have a piece on 80-bit words for the control word a Linux process
+// starts with (precision extended: x87-extended.ts).
 //
 // Generated code runs in a region (jit.ts) and sees its locals: c, g, q0..q7, ic, the flag
 // record's fk (jit-forms.ts), R/W/dv (TLB tables, RAM) and `x87`, the X87_RUNTIME
@@ -270,10 +270,10 @@ function memoryForm(i: Instr): Fast | null {
 // are resolved while compiling, the conditions are checked once, and the state is written once
 // at the end, as the last instruction of the run leaves it (the integer instructions run after
 // that: they cannot fault). Nothing is written before every value has proved to be normal or a
-// zero (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one. The
-// values are doubles under precision "double" (both backends write such runs: this file's
-// JavaScript, jit-wasm-x87.ts's WebAssembly) and 80-bit words under precision extended
-// (JavaScript only): see RunValues.
+// zero (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one. A
+// run has a fast piece on doubles (precision "double") and one on 80-bit words (precision
+// extended) when that covers the same instructions: see RunValues. Both backends write runs:
+// this file's JavaScript, jit-wasm-x87.ts's WebAssembly.
 
 /** One instruction of a run, as the run code sees it. */
 interface Step {
