@@ -334,15 +334,12 @@ const extendedWriter: RunWriter<Line> = {
     extended(c, 2, a, b);
     c.set(XFL, shrU(get(XR), k(8)));
   },
-  arith: (r, opd, y, z) =>
-    opd >= 6
-      ? null
-      : (c) => {
-          extended(c, opd, y, z);
-          c.set(XPE, or(get(XPE), shl(and(get(XR), k(2)), k(4))));
-          c.set(seOf(r), [...k(0), op.i32Load, 2, ...uleb(RESULT + 8)]);
-          c.set(sigOf(r), [...k(0), op.i64Load, 3, ...uleb(RESULT)]);
-        },
+  arith: (r, opd, y, z) => (c) => {
+    extended(c, opd, y, z);
+    c.set(XPE, or(get(XPE), shl(and(get(XR), k(2)), k(4))));
+    c.set(seOf(r), [...k(0), op.i32Load, 2, ...uleb(RESULT + 8)]);
+    c.set(sigOf(r), [...k(0), op.i64Load, 3, ...uleb(RESULT)]);
+  },
 };
 
 const EXTENDED_VALUES: WasmRunValues = {
@@ -375,8 +372,6 @@ export interface WasmX87Run<F> {
   eflags: boolean;
   /** Writes the fast pieces: local x is 1 when one ran the whole run, 0 when nothing was done. */
   fast: (c: Code) => void;
-  /** Whether it has a piece on 80-bit values (then the module needs x87-extended.ts's function). */
-  extended: boolean;
 }
 
 /**
@@ -442,8 +437,8 @@ function fastPiece<F>(c: Code, plan: RunPlan<Line, F>, values: WasmRunValues, fi
 /**
  * The runs of a basic block (instructions `block` at `eips`), by the position they start at. A
  * single escape of the kinds a run holds is a run too (WebAssembly has no other inline x87 code).
- * Each has a fast piece on doubles, and one on 80-bit values when that covers the same
- * instructions (it has no division): the mirror's x87Fast picks the one that applies.
+ * Each has a fast piece on doubles and one on 80-bit values: the mirror's x87Fast picks the one
+ * that applies.
  */
 export function wasmX87Runs<F>(
   block: Instr[],
@@ -455,22 +450,20 @@ export function wasmX87Runs<F>(
     const plan = planRun(block, p, DOUBLE_VALUES.writer, integerStep, 1);
     if (plan === null) continue;
     const { n, integer, eflags } = plan;
-    const alt = planRun(block, p, EXTENDED_VALUES.writer, integerStep, 1);
-    const extended = alt !== null && alt.n === n ? alt : null;
-    for (const { st } of extended === null ? [plan] : [plan, extended])
-      if (st.values > RUN_VALUES) throw new Error('x87 run with more values than locals');
+    // The same instructions planned again with the other writer (planning does not depend on it).
+    const extended = planRun(block, p, EXTENDED_VALUES.writer, integerStep, 1)!;
+    if (plan.st.values > RUN_VALUES) throw new Error('x87 run with more values than locals');
     const last = block[p + n - 1]!;
     const fip = eips[p + n - 1]!,
       fop = ((last.op & 7) << 8) | last.modrm;
     const fast = (c: Code): void => {
       c.set(X, k(0));
       fastPiece(c, plan, DOUBLE_VALUES, fip, fop);
-      if (extended === null) return;
       c.if(eqz(get(X)));
       fastPiece(c, extended, EXTENDED_VALUES, fip, fop);
       c.close();
     };
-    runs.set(p, { n, integer, eflags, fast, extended: extended !== null });
+    runs.set(p, { n, integer, eflags, fast });
     p += n - 1;
   }
   return runs;

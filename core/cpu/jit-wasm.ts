@@ -909,8 +909,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
   let first = 0; // index of the block's first instruction in block order
   const c = new Code();
   const n = blocks.length;
-  let x87 = false,
-    extended = false;
+  let x87 = false;
 
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
@@ -971,7 +970,6 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
     const eips = blockEips[bn]!;
     const runs = wasmX87Runs(block, eips, runInteger);
     if (runs.size > 0) x87 = true;
-    for (const run of runs.values()) if (run.extended) extended = true;
     let flags: Source | null = null;
     const forms: (WForm | null)[] = [];
     for (let p = 0; p < len; p++) {
@@ -1165,7 +1163,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       { type: { params: [I32, I32, I32, I32], results: [] }, locals: [], body: wrecBody() },
       { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: rcfBody() },
       { type: { params: [I32], results: [I32] }, locals: [], body: findBody(starts) },
-      ...(extended ? [extendedFunction(M.x87Result * 4)] : []),
+      ...(x87 ? [extendedFunction(M.x87Result * 4)] : []),
     ],
     exportRun: F_RUN,
   });

@@ -272,8 +272,8 @@ function memoryForm(i: Instr): Fast | null {
 // that: they cannot fault). Nothing is written before every value has proved to be normal or a
 // zero (and every load a TLB hit); otherwise the FPU runs the run's instructions one by one. A
 // run has a fast piece on doubles (precision "double") and one on 80-bit words (precision
-// extended) when that covers the same instructions: see RunValues. Both backends write runs:
-// this file's JavaScript, jit-wasm-x87.ts's WebAssembly.
+// extended): see RunValues. Both backends write runs: this file's JavaScript, jit-wasm-x87.ts's
+// WebAssembly.
 
 /** One instruction of a run, as the run code sees it. */
 interface Step {
@@ -336,9 +336,9 @@ export interface RunWriter<L> {
   constant(v: string, value: number): L;
   /**
    * r = y op z for the /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr), normal or zero,
-   * exactly as the FPU computes it; sets PE on an error. Null when the writer has no code for op.
+   * exactly as the FPU computes it; sets PE on an error.
    */
-  arith(r: string, op: number, y: string, z: string): L | null;
+  arith(r: string, op: number, y: string, z: string): L;
   /** ZF/PF/CF of comparing a with b. */
   compare(a: string, b: string): L;
 }
@@ -449,9 +449,7 @@ function runStep<L>(st: RunStack<L>, s: Step, i: Instr, w: RunWriter<L>): boolea
       const z = st.fresh();
       st.lines.push(w.load(z, i, s.i === 4));
       const r = st.fresh();
-      const code = w.arith(r, s.op, y, z);
-      if (code === null) return false;
-      st.lines.push(code);
+      st.lines.push(w.arith(r, s.op, y, z));
       st.error = r;
       st.write(0, r);
       return true;
@@ -486,9 +484,7 @@ function runStep<L>(st: RunStack<L>, s: Step, i: Instr, w: RunWriter<L>): boolea
         z = st.read(src);
       if (y === null || z === null) return false;
       const r = st.fresh();
-      const code = w.arith(r, s.op, y, z);
-      if (code === null) return false;
-      st.lines.push(code);
+      st.lines.push(w.arith(r, s.op, y, z));
       st.error = r;
       st.write(dest, r);
       if (s.pop) st.pop();
@@ -670,8 +666,7 @@ function extendedValues(): RunValues {
     constant: (v, value) =>
       `const ${v}s = ${value === 0 ? 0 : 16383}, ${v}h = ${value === 0 ? 0 : 0x80000000}, ${v}l = 0;`,
     compare: (a, b) => `fl = x87.compare(${words(a)}, ${words(b)}); if (fl < 0) break stretch;`,
-    arith: (r, op, y, z) =>
-      op >= 6 ? null : `if (!x87.arith(${op}, ${words(y)}, ${words(z)})) break stretch; ${result(r)}`,
+    arith: (r, op, y, z) => `if (!x87.arith(${op}, ${words(y)}, ${words(z)})) break stretch; ${result(r)}`,
   };
   return {
     control: EXTENDED_CONTROL,
@@ -723,10 +718,9 @@ function fastPiece(block: Instr[], p: number, eips: number[], plan: RunPlan<stri
 /**
  * The run of escapes starting at block[p] (at least two, maybe with integer instructions between
  * them when none is an FCOMI: see integerStep), as code: a fast piece on doubles, one on 80-bit
- * values when that covers the same instructions (it has no division; the control word picks the
- * piece that applies), and the run's instructions one by one (the escapes through the FPU) for
- * when neither does. Returns the code, how many instructions it covers and whether integer ones
- * are among them, or null when no run starts here.
+ * values (the control word picks the piece that applies), and the run's instructions one by one
+ * (the escapes through the FPU) for when neither does. Returns the code, how many instructions it
+ * covers and whether integer ones are among them, or null when no run starts here.
  */
 function runAt(
   block: Instr[],
@@ -737,10 +731,12 @@ function runAt(
   const plan = planRun(block, p, double.writer, integerStep, 2);
   if (plan === null) return null;
   const { n, integer, eflags } = plan;
+  // The same instructions planned again with the other writer (planning does not depend on it).
   const extended = extendedValues();
-  const alt = planRun(block, p, extended.writer, integerStep, 2);
-  const pieces = [fastPiece(block, p, eips, plan, double)];
-  if (alt !== null && alt.n === n) pieces.push(fastPiece(block, p, eips, alt, extended));
+  const pieces = [
+    fastPiece(block, p, eips, plan, double),
+    fastPiece(block, p, eips, planRun(block, p, extended.writer, integerStep, 2)!, extended),
+  ];
   // One by one: an escape after an integer instruction writes the registers and the record
   // (changed since the first COMMIT) before the FPU runs it.
   const slow = block

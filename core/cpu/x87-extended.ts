@@ -1,16 +1,17 @@
-// A fast path for FADD/FSUB/FMUL at the precision every Linux process starts with (control word
-// 0x037f: 64-bit significands, round to nearest), taken where it is provably the same as the
-// general 80-bit code of x87-arith.ts: operands zero or normal with exponents far enough inside
-// the range that the result can neither overflow nor underflow. It works on the register words
-// themselves (sign/exponent, significand high and low): zeros give their exact results here, and
-// the exact sum or product of two normal values is rounded once by a small WebAssembly function
-// (without WebAssembly there is no fast path). PE and C1 ("rounded up") land in flags as the
-// general code raises them. x87.test.ts compares it with x87-arith.ts.
+// A fast path for FADD/FSUB/FMUL/FDIV and FCOMI at the precision every Linux process starts with
+// (control word 0x037f: 64-bit significands, round to nearest), taken where it is provably the
+// same as the general 80-bit code of x87-arith.ts: operands zero or normal with exponents far
+// enough inside the range that the result can neither overflow nor underflow (and no zero
+// divisor). A small WebAssembly function does it all on the register words (sign/exponent,
+// significand high and low): the exact sum, product or quotient of two normal values rounded once,
+// a zero operand's exact result, the comparison; without WebAssembly there is no fast path. PE
+// and C1 ("rounded up") land in flags as the general code raises them. x87.test.ts compares it
+// with x87-arith.ts.
 
 import { I32, I64, VOID, encodeModule, op, sleb, uleb, wasmApi, type FuncType } from './wasm-module';
 import { PE, flags } from './x87-format';
 
-/** Exponents (biased) the fast path takes: a product or sum of two stays normal. */
+/** Exponents (biased) the fast path takes: a product, quotient or sum of two stays normal. */
 const LOW = 16383 - 8000,
   HIGH = 16383 + 8000;
 
@@ -27,7 +28,7 @@ export function extendedControl(control: number): boolean {
 }
 
 /**
- * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr) on two values' words (the
+ * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr) on two values' words (the
  * significand halves as int32 or uint32), into extendedResult with PE and C1 in flags; false,
  * with nothing raised, when the fast path does not apply (another op, an operand neither a zero
  * nor normal within its exponents, or no WebAssembly). The caller has checked extendedControl.
@@ -123,6 +124,7 @@ const when = (cond: W, then: W, otherwise: W = []): W => [
 ];
 
 function coreBody(resultAt: number): W {
+  const swap = (a: number, b: number, t: number): W => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
   const store = (at: number, v: W): W => [...i32(0), ...v, op.i32Store, 2, ...uleb(resultAt + at)];
   const store64 = (v: W): W => [...i32(0), ...v, op.i64Store, 3, ...uleb(resultAt)];
   const product = [
@@ -145,7 +147,6 @@ function coreBody(resultAt: number): W {
       ],
     ),
   ];
-  const swap = (a: number, b: number, t: number): W => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
   const sum = [
     // x the larger magnitude.
     ...when(
@@ -226,6 +227,48 @@ function coreBody(resultAt: number): W {
     zeroY = isZero(Y, EY);
   /** An exact result: sign/exponent and the significand in S. */
   const exactly = (se: W, sig: W): W => [...set(S, sig), ...store(8, se), ...store64(get(S)), ...i32(1), op.return];
+  const isDivision = [...get(OP), ...i32(6), op.i32Sub, ...i32(2), op.i32LtU];
+  // The quotient x / y: the first bit is 1 once x is scaled to [y, 2y) (x < y: x * 2, one less
+  // in the exponent), then two 32-bit digits of the partial remainder times 2^64 over y, each
+  // estimated from y's high half and corrected at most twice (schoolbook division on 64-bit
+  // words, y having its top bit set); the last quotient bit and the remainder make G.
+  const TWO32 = shl64(i64(1), i64(32));
+  const digit: W = [
+    ...set(HL, [...get(X), ...get(LL), op.i64DivU]),
+    ...set(HH, sub64(get(X), mul64(get(HL), get(LL)))),
+    op.loop,
+    VOID,
+    ...or32([...get(HL), ...TWO32, op.i64GeU], [...mul64(get(HL), get(LH)), ...shl64(get(HH), i64(32)), op.i64GtU]),
+    op.if,
+    VOID,
+    ...set(HL, sub64(get(HL), i64(1))),
+    ...set(HH, add64(get(HH), get(LL))),
+    ...get(HH),
+    ...TWO32,
+    op.i64LtU,
+    op.brIf,
+    1,
+    op.end,
+    op.end,
+    ...set(X, sub64(shl64(get(X), i64(32)), mul64(get(HL), get(Y)))),
+  ];
+  const divide = [
+    ...set(SIGN, and32(shr32(xor32(get(XSE), get(YSE)), i32(15)), i32(1))),
+    ...set(EX, sub32(add32(get(EX), i32(16383)), get(EY))),
+    ...when(
+      [...get(X), ...get(Y), op.i64LtU],
+      [...set(EX, sub32(get(EX), i32(1))), ...set(X, sub64(shl64(get(X), i64(1)), get(Y)))],
+      set(X, sub64(get(X), get(Y))),
+    ),
+    ...set(LL, shr64(get(Y), i64(32))),
+    ...set(LH, and64(get(Y), u64(i32(-1)))),
+    ...digit,
+    ...set(S, shl64(get(HL), i64(32))),
+    ...digit,
+    ...set(S, or64(get(S), get(HL))),
+    ...set(G, or64(shl64(get(S), i64(63)), u64([...get(X), ...i64(0), op.i64Ne]))),
+    ...set(S, or64(shr64(get(S), i64(1)), TOP)),
+  ];
   // Compare (op 2): zeros count as +0, so that (exponent, significand) orders equal signs by
   // magnitude. EFLAGS as FCOMI sets them (1 below, 0 above, 64 equal) in bits 8 and up.
   const sign = (x: number, se: number): W => [
@@ -272,26 +315,36 @@ function coreBody(resultAt: number): W {
       [...get(OP), ...i32(1), op.i32Eq],
       // A zero factor: a zero with the product's sign.
       when(or32(zeroX, zeroY), exactly(and32(xor32(get(XSE), get(YSE)), i32(0x8000)), i64(0))),
-      [
-        // x - y is x + (-y); y - x is y + (-x); no other operation is taken.
-        ...when(
-          [...get(OP), ...i32(4), op.i32Eq],
-          set(YSE, xor32(get(YSE), i32(0x8000))),
-          when(
-            [...get(OP), ...i32(5), op.i32Eq],
-            set(XSE, xor32(get(XSE), i32(0x8000))),
-            when([...get(OP), op.i32Eqz], [], [...i32(0), op.return]),
+      when(
+        isDivision,
+        [
+          // y / x is a division with the operands swapped; a zero divisor is left to the FPU
+          // (it raises ZE or IE); a zero dividend gives a zero with the quotient's sign.
+          ...when([...get(OP), ...i32(7), op.i32Eq], [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)]),
+          ...when(zeroY, [...i32(0), op.return]),
+          ...when(zeroX, exactly(and32(xor32(get(XSE), get(YSE)), i32(0x8000)), i64(0))),
+        ],
+        [
+          // x - y is x + (-y); y - x is y + (-x); no other operation is taken.
+          ...when(
+            [...get(OP), ...i32(4), op.i32Eq],
+            set(YSE, xor32(get(YSE), i32(0x8000))),
+            when(
+              [...get(OP), ...i32(5), op.i32Eq],
+              set(XSE, xor32(get(XSE), i32(0x8000))),
+              when([...get(OP), op.i32Eqz], [], [...i32(0), op.return]),
+            ),
           ),
-        ),
-        // A zero term: the other value exactly; two zeros keep a common sign, else +0.
-        ...when(
-          zeroX,
-          exactly([...and32(and32(get(XSE), get(YSE)), i32(0x8000)), ...get(YSE), ...zeroY, op.select], get(Y)),
-        ),
-        ...when(zeroY, exactly(get(XSE), get(X))),
-      ],
+          // A zero term: the other value exactly; two zeros keep a common sign, else +0.
+          ...when(
+            zeroX,
+            exactly([...and32(and32(get(XSE), get(YSE)), i32(0x8000)), ...get(YSE), ...zeroY, op.select], get(Y)),
+          ),
+          ...when(zeroY, exactly(get(XSE), get(X))),
+        ],
+      ),
     ),
-    ...when([...get(OP), ...i32(1), op.i32Eq], product, sum),
+    ...when([...get(OP), ...i32(1), op.i32Eq], product, when(isDivision, divide, sum)),
     // Round to nearest, ties to even, at 64 bits.
     ...set(OUT, i32(1)),
     ...when(
