@@ -486,7 +486,9 @@ export class I386 implements Cpu {
       return ins;
     };
     const reuse = old !== undefined && !old.region.dead && old.region.linPage === lin0 >>> 12;
-    const entries = reuse ? [...old.region.entries, off0] : [off0];
+    // The new entry first: a region holds at most MAX_REGION instructions, and the ones reached
+    // from the entry that is hot now must be among them (the old entries get what room is left).
+    const entries = reuse ? [off0, ...old.region.entries.filter((e) => e !== off0)] : [off0];
     const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
     const wasm = this.regionBackend === 'wasm' ? this.mmu.wasm : null;
     const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm, this.x87.control);

@@ -4,6 +4,7 @@
 
 import { describe, expect, test, vi } from 'vitest';
 import { I386 } from './cpu';
+import { MAX_REGION } from './jit';
 import { X87_RUNTIME } from './jit-x87';
 import { OPS } from './optable';
 import { CODE, asm, makeMachine } from './test-machine';
@@ -245,6 +246,46 @@ describe('compiled regions', () => {
     m.cpu.blockThreshold = Infinity;
     expect(m.cpu.run(10_000_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
     expect(m.cpu.blockCount).toBe(1);
+  });
+  test('a loop entered in a page whose region is full still gets into it', () => {
+    // Loop a's body of short blocks makes a region of MAX_REGION instructions exactly; the blocks
+    // of a region are entries of the next one. Loop b then runs 100,000 times in the same page and
+    // must be compiled, a's code taking what room is left.
+    const reps = (MAX_REGION - 2) / 4;
+    const body = Array.from(
+      { length: reps },
+      (_, k) => `add eax, ecx\n    test eax, 1\n    jz s${k}\n    add edx, 1\n  s${k}:`,
+    ).join('\n    ');
+    const program = `
+    call a
+    call b
+    int 0x1f
+  a:
+    mov ecx, 2000
+  la:
+    ${body}
+    dec ecx
+    jnz la
+    ret
+  b:
+    mov ecx, 100000
+  lb:
+    add ebx, ecx
+    dec ecx
+    jnz lb
+    ret`;
+    const run = (threshold: number): { exit: unknown; state: unknown; compiled: number } => {
+      const m = makeMachine();
+      m.load(CODE, asm(program));
+      m.cpu.blockThreshold = threshold;
+      return { exit: m.cpu.run(10_000_000), state: m.cpu.exportState(), compiled: m.cpu.blockCount };
+    };
+    const a = run(Infinity),
+      b = run(1000);
+    expect(b.exit).toMatchObject({ kind: 'exit', vector: 0x1f });
+    expect(b.state).toEqual(a.state);
+    // a's region, then that region regrown from b's loop.
+    expect(b.compiled).toBe(2);
   });
 });
 
