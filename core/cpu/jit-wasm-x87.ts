@@ -139,6 +139,20 @@ function split(c: Code, x: Ex, hi: number, lo: number): void {
   c.set(lo, fsub(x, get(hi)));
 }
 
+/** The float at i's memory operand (4 bytes when `single`, else 8) into f64 local dst, its address in L; leaves on a TLB miss. */
+function loadFloat(c: Code, i: Instr, single: boolean, dst: number): void {
+  c.set(L, eaOf(i));
+  c.set(E, tlb(RB));
+  leave(c, eqz(tlbHit(single ? 4 : 8)));
+  const at = IN_RAM();
+  c.set(
+    dst,
+    single
+      ? [...at, op.f32Load, 2, ...uleb(RAM_BASE - 1), op.f64PromoteF32]
+      : [...at, op.f64Load, 3, ...uleb(RAM_BASE - 1)],
+  );
+}
+
 /**
  * A step's code: `last` when it is the run's last instruction, whose result's error gives C1
  * (other results' errors only matter while PE is clear).
@@ -148,16 +162,7 @@ type Line = (c: Code, last: boolean) => void;
 /** The WebAssembly writer of a float64 run's computing steps (an arithmetic one leaves its error in FERR). */
 const doubleWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
-    c.set(L, eaOf(i));
-    c.set(E, tlb(RB));
-    leave(c, eqz(tlbHit(single ? 4 : 8)));
-    const at = IN_RAM();
-    c.set(
-      local(v),
-      single
-        ? [...at, op.f32Load, 2, ...uleb(RAM_BASE - 1), op.f64PromoteF32]
-        : [...at, op.f64Load, 3, ...uleb(RAM_BASE - 1)],
-    );
+    loadFloat(c, i, single, local(v));
     leave(c, eqz(normalOrZero(get(local(v)), single ? MIN_SINGLE : MIN_NORMAL)));
     c.set(XFDP, get(L));
   },
@@ -304,16 +309,7 @@ function extended(c: Code, opd: number, a: string, b: string): void {
 /** The WebAssembly writer of an 80-bit run's computing steps. */
 const extendedWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
-    c.set(L, eaOf(i));
-    c.set(E, tlb(RB));
-    leave(c, eqz(tlbHit(single ? 4 : 8)));
-    const at = IN_RAM();
-    c.set(
-      FC,
-      single
-        ? [...at, op.f32Load, 2, ...uleb(RAM_BASE - 1), op.f64PromoteF32]
-        : [...at, op.f64Load, 3, ...uleb(RAM_BASE - 1)],
-    );
+    loadFloat(c, i, single, FC);
     leave(c, eqz(normalOrZero(get(FC), single ? MIN_SINGLE : MIN_NORMAL)));
     fromDouble(c, v);
     c.set(XFDP, get(L));
