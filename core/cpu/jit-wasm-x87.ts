@@ -64,18 +64,23 @@ import {
   eqz,
   get,
   k,
+  k64,
   mget,
   ne,
   or,
+  or64,
   select,
   shl,
+  shl64,
+  shr64,
   shrU,
   sub,
   tlb,
   tlbHit,
+  wrap,
   type Ex,
 } from './wasm-code';
-import { f64Bytes, op, sleb, uleb } from './wasm-module';
+import { f64Bytes, op, uleb } from './wasm-module';
 import { bindShadow, shadowCache, syncRegisters } from './x87-stack';
 
 /** Status word: ES|BUSY, C1, TOP. */
@@ -272,32 +277,20 @@ const WORDS = M.x87Words * 4,
   RESULT = M.x87Result * 4;
 const seOf = (name: string): number => (name[0] === 'e' ? XSE_SLOT : XSE_VAL) + Number(name.slice(1));
 const sigOf = (name: string): number => (name[0] === 'e' ? XSIG_SLOT : XSIG_VAL) + Number(name.slice(1));
-const i64k = (n: number): Ex => [op.i64Const, ...sleb(n)];
-const i64bin =
-  (code: number) =>
-  (a: Ex, b: Ex): Ex => [...a, ...b, code];
-const or64 = i64bin(op.i64Or),
-  shl64 = i64bin(op.i64Shl),
-  shr64 = i64bin(op.i64ShrU);
-const wrap = (x: Ex): Ex => [...x, op.i32WrapI64];
 /** 2^63: the integer bit of a normal value's significand. */
-const INTEGER_BIT = shl64(i64k(1), i64k(63));
+const INTEGER_BIT = shl64(k64(1), k64(63));
 /** A value's words as x87-extended.ts's function takes them (sign/exponent, high, low). */
-const words = (name: string): Ex[] => [
-  get(seOf(name)),
-  wrap(shr64(get(sigOf(name)), i64k(32))),
-  wrap(get(sigOf(name))),
-];
+const words = (name: string): Ex[] => [get(seOf(name)), wrap(shr64(get(sigOf(name)), k64(32))), wrap(get(sigOf(name)))];
 /** The double in FC (normal or zero) as the 80-bit value `v` (exact: the double format is narrower). */
 function fromDouble(c: Code, v: string): void {
   c.set(sigOf(v), [...get(FC), op.i64ReinterpretF64]);
-  const sign = and(wrap(shr64(get(sigOf(v)), i64k(48))), k(0x8000));
+  const sign = and(wrap(shr64(get(sigOf(v)), k64(48))), k(0x8000));
   c.if(feq(get(FC), f(0)));
   c.set(seOf(v), sign);
-  c.set(sigOf(v), i64k(0));
+  c.set(sigOf(v), k64(0));
   c.else();
-  c.set(seOf(v), or(sign, add(and(wrap(shr64(get(sigOf(v)), i64k(52))), k(0x7ff)), k(16383 - 1023))));
-  c.set(sigOf(v), or64(INTEGER_BIT, shl64(get(sigOf(v)), i64k(11))));
+  c.set(seOf(v), or(sign, add(and(wrap(shr64(get(sigOf(v)), k64(52))), k(0x7ff)), k(16383 - 1023))));
+  c.set(sigOf(v), or64(INTEGER_BIT, shl64(get(sigOf(v)), k64(11))));
   c.close();
 }
 /** The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b into XR; leaves when it declines. */
@@ -324,7 +317,7 @@ const extendedWriter: RunWriter<Line> = {
   },
   constant: (v, value) => (c) => {
     c.set(seOf(v), k(value === 0 ? 0 : 16383));
-    c.set(sigOf(v), value === 0 ? i64k(0) : INTEGER_BIT);
+    c.set(sigOf(v), value === 0 ? k64(0) : INTEGER_BIT);
   },
   compare: (a, b) => (c) => {
     extended(c, 2, a, b);
@@ -348,7 +341,7 @@ const EXTENDED_VALUES: WasmRunValues = {
     // Normal (exponent neither 0 nor all ones, integer bit set) or a zero.
     const e = and(get(XSE_SLOT + j), k(0x7fff));
     const sig = get(XSIG_SLOT + j);
-    leave(c, select(eqz(e), [...sig, ...i64k(0), op.i64Ne], or(eq(e, k(0x7fff)), [...sig, ...i64k(0), op.i64GeS])));
+    leave(c, select(eqz(e), [...sig, ...k64(0), op.i64Ne], or(eq(e, k(0x7fff)), [...sig, ...k64(0), op.i64GeS])));
   },
   store: (c, j, w) => {
     const at = shl(physOf(j), k(4));

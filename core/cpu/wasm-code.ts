@@ -151,6 +151,18 @@ export const add = bin(op.i32Add),
   geS = bin(op.i32GeS),
   geU = bin(op.i32GeU);
 export const eqz = (x: Ex): Ex => [...x, op.i32Eqz];
+// i64 expressions (x87-extended.ts and the 80-bit runs).
+export const k64 = (n: number): Ex => [op.i64Const, ...sleb(n)];
+export const add64 = bin(op.i64Add),
+  sub64 = bin(op.i64Sub),
+  mul64 = bin(op.i64Mul),
+  and64 = bin(op.i64And),
+  or64 = bin(op.i64Or),
+  shl64 = bin(op.i64Shl),
+  shr64 = bin(op.i64ShrU);
+/** The i32 x as an unsigned i64, and the low half of the i64 x as an i32. */
+export const u64 = (x: Ex): Ex => [...x, op.i64ExtendI32u];
+export const wrap = (x: Ex): Ex => [...x, op.i32WrapI64];
 export const call = (f: number, ...args: Ex[]): Ex => [...args.flat(), op.call, ...uleb(f)];
 const LOAD = [0, op.i32Load8u, op.i32Load16u, 0, op.i32Load];
 const ALIGN = [0, 0, 1, 0, 2];

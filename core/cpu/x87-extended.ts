@@ -8,7 +8,28 @@
 // and C1 ("rounded up") land in flags as the general code raises them. x87.test.ts compares it
 // with x87-arith.ts.
 
-import { I32, I64, VOID, encodeModule, op, sleb, uleb, wasmApi, type FuncType } from './wasm-module';
+import {
+  add,
+  add64,
+  and,
+  and64,
+  get,
+  k,
+  k64,
+  mul64,
+  or,
+  or64,
+  shl64,
+  shr64,
+  shrU,
+  sub,
+  sub64,
+  u64,
+  wrap,
+  xor,
+  type Ex,
+} from './wasm-code';
+import { I32, I64, VOID, encodeModule, op, uleb, wasmApi, type FuncType } from './wasm-module';
 import { PE, flags } from './x87-format';
 
 /** Exponents (biased) the fast path takes: a product, quotient or sum of two stays normal. */
@@ -28,10 +49,11 @@ export function extendedControl(control: number): boolean {
 }
 
 /**
- * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr) on two values' words (the
- * significand halves as int32 or uint32), into extendedResult with PE and C1 in flags; false,
- * with nothing raised, when the fast path does not apply (another op, an operand neither a zero
- * nor normal within its exponents, or no WebAssembly). The caller has checked extendedControl.
+ * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr) on two values'
+ * words (the significand halves as int32 or uint32), into extendedResult with PE and C1 in flags;
+ * false, with nothing raised, when the fast path does not apply (another op, an operand neither a
+ * zero nor normal within its exponents, a zero divisor, or no WebAssembly). The caller has
+ * checked extendedControl.
  */
 export function extendedArith(
   op: number,
@@ -55,11 +77,11 @@ export function extendedArith(
 }
 
 // The arithmetic in WebAssembly: its 64-bit integers hold a whole significand and the 64 guard
-// bits of an exact sum or product (the lowest of them sticky), where JavaScript would need three
-// 32-bit limbs in doubles. One function, `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
+// bits of an exact sum, product or quotient (the lowest of them sticky), where JavaScript would
+// need three 32-bit limbs in doubles. One function, `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
 // extendedArith: it returns 0 when the fast path does not apply, else 1 | 2 (inexact) | 4
 // (rounded up), with the result's significand (low half first: an i64) at bytes 0-7 of its memory
-// and its sign/exponent at bytes 8-11.
+// and its sign/exponent at bytes 8-11; op 2 compares instead (extendedCompare).
 
 // Locals: the parameters, then the 64-bit and 32-bit working values.
 const OP = 0,
@@ -84,37 +106,12 @@ const OP = 0,
   OUT = 19;
 const LOCALS = [I64, I64, I64, I64, I64, I64, I64, I64, I32, I32, I32, I32, I32];
 
-type W = number[];
-const get = (n: number): W => [op.localGet, n];
-const set = (n: number, ...v: W[]): W => [...v.flat(), op.localSet, n];
-const i32 = (n: number): W => [op.i32Const, ...sleb(n)];
-const i64 = (n: number): W => [op.i64Const, ...sleb(n)];
-const bin =
-  (code: number) =>
-  (a: W, b: W): W => [...a, ...b, code];
-const [add64, sub64, mul64, and64, or64, shl64, shr64] = [
-  op.i64Add,
-  op.i64Sub,
-  op.i64Mul,
-  op.i64And,
-  op.i64Or,
-  op.i64Shl,
-  op.i64ShrU,
-].map(bin);
-const [add32, sub32, and32, or32, xor32, shr32] = [
-  op.i32Add,
-  op.i32Sub,
-  op.i32And,
-  op.i32Or,
-  op.i32Xor,
-  op.i32ShrU,
-].map(bin);
-const u64 = (a: W): W => [...a, op.i64ExtendI32u];
-const wrap = (a: W): W => [...a, op.i32WrapI64];
-const low = (a: W): W => u64(wrap(a));
-const high = (a: W): W => shr64(a, i64(32));
-const TOP = shl64(i64(1), i64(63));
-const when = (cond: W, then: W, otherwise: W = []): W => [
+/** local.set n to the value v (this function's statements are plain byte arrays, not a Code). */
+const set = (n: number, ...v: Ex[]): Ex => [...v.flat(), op.localSet, n];
+const low = (a: Ex): Ex => u64(wrap(a));
+const high = (a: Ex): Ex => shr64(a, k64(32));
+const TOP = shl64(k64(1), k64(63));
+const when = (cond: Ex, then: Ex, otherwise: Ex = []): Ex => [
   ...cond,
   op.if,
   VOID,
@@ -123,70 +120,70 @@ const when = (cond: W, then: W, otherwise: W = []): W => [
   op.end,
 ];
 
-function coreBody(resultAt: number): W {
-  const swap = (a: number, b: number, t: number): W => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
-  const store = (at: number, v: W): W => [...i32(0), ...v, op.i32Store, 2, ...uleb(resultAt + at)];
-  const store64 = (v: W): W => [...i32(0), ...v, op.i64Store, 3, ...uleb(resultAt)];
+function coreBody(resultAt: number): Ex {
+  const swap = (a: number, b: number, t: number): Ex => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
+  const store = (at: number, v: Ex): Ex => [...k(0), ...v, op.i32Store, 2, ...uleb(resultAt + at)];
+  const store64 = (v: Ex): Ex => [...k(0), ...v, op.i64Store, 3, ...uleb(resultAt)];
   const product = [
-    ...set(SIGN, and32(shr32(xor32(get(XSE), get(YSE)), i32(15)), i32(1))),
-    ...set(EX, sub32(add32(get(EX), get(EY)), i32(16382))),
+    ...set(SIGN, and(shrU(xor(get(XSE), get(YSE)), k(15)), k(1))),
+    ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
     ...set(LL, mul64(u64(get(XLO)), u64(get(YLO)))),
     ...set(LH, mul64(u64(get(XLO)), u64(get(YHI)))),
     ...set(HL, mul64(u64(get(XHI)), u64(get(YLO)))),
     ...set(HH, mul64(u64(get(XHI)), u64(get(YHI)))),
     // X: the middle column with its carries; G the low 64 bits, S the high 64.
     ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
-    ...set(G, or64(shl64(get(X), i64(32)), low(get(LL)))),
+    ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
     ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
     ...when(
-      [...shr64(get(S), i64(63)), op.i64Eqz],
+      [...shr64(get(S), k64(63)), op.i64Eqz],
       [
-        ...set(S, or64(shl64(get(S), i64(1)), shr64(get(G), i64(63)))),
-        ...set(G, shl64(get(G), i64(1))),
-        ...set(EX, sub32(get(EX), i32(1))),
+        ...set(S, or64(shl64(get(S), k64(1)), shr64(get(G), k64(63)))),
+        ...set(G, shl64(get(G), k64(1))),
+        ...set(EX, sub(get(EX), k(1))),
       ],
     ),
   ];
   const sum = [
     // x the larger magnitude.
     ...when(
-      or32(
+      or(
         [...get(EY), ...get(EX), op.i32GtU],
-        and32([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
+        and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
       ),
       [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
     ),
-    ...set(SIGN, shr32(get(XSE), i32(15))),
-    ...set(D, sub32(get(EX), get(EY))),
+    ...set(SIGN, shrU(get(XSE), k(15))),
+    ...set(D, sub(get(EX), get(EY))),
     // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
     ...when(
       [...get(D), op.i32Eqz],
-      set(G, i64(0)),
+      set(G, k64(0)),
       when(
-        [...get(D), ...i32(64), op.i32LtU],
-        [...set(G, shl64(get(Y), u64(sub32(i32(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
+        [...get(D), ...k(64), op.i32LtU],
+        [...set(G, shl64(get(Y), u64(sub(k(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
         [
           ...when(
-            [...get(D), ...i32(64), op.i32Eq],
+            [...get(D), ...k(64), op.i32Eq],
             set(G, get(Y)),
             when(
-              [...get(D), ...i32(128), op.i32LtU],
+              [...get(D), ...k(128), op.i32LtU],
               set(
                 G,
                 or64(
-                  shr64(get(Y), u64(sub32(get(D), i32(64)))),
-                  u64([...shl64(get(Y), u64(sub32(i32(128), get(D)))), ...i64(0), op.i64Ne]),
+                  shr64(get(Y), u64(sub(get(D), k(64)))),
+                  u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
                 ),
               ),
-              set(G, i64(1)),
+              set(G, k64(1)),
             ),
           ),
-          ...set(Y, i64(0)),
+          ...set(Y, k64(0)),
         ],
       ),
     ),
     ...when(
-      [...and32(xor32(get(XSE), get(YSE)), i32(0x8000)), op.i32Eqz],
+      [...and(xor(get(XSE), get(YSE)), k(0x8000)), op.i32Eqz],
       [
         ...set(S, add64(get(X), get(Y))),
         // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
@@ -194,54 +191,54 @@ function coreBody(resultAt: number): W {
         ...when(
           [...get(S), ...get(X), op.i64LtU],
           [
-            ...set(G, or64(shr64(get(G), i64(1)), shl64(get(S), i64(63)))),
-            ...set(S, or64(shr64(get(S), i64(1)), TOP)),
-            ...set(EX, add32(get(EX), i32(1))),
+            ...set(G, or64(shr64(get(G), k64(1)), shl64(get(S), k64(63)))),
+            ...set(S, or64(shr64(get(S), k64(1)), TOP)),
+            ...set(EX, add(get(EX), k(1))),
           ],
         ),
       ],
       [
-        ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...i64(0), op.i64Ne]))),
-        ...set(G, sub64(i64(0), get(G))),
+        ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne]))),
+        ...set(G, sub64(k64(0), get(G))),
         // Exact cancellation: +0 under round to nearest.
-        ...when([...or64(get(S), get(G)), op.i64Eqz], [...store(8, i32(0)), ...store64(i64(0)), ...i32(1), op.return]),
-        ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, i64(0)), ...set(EX, sub32(get(EX), i32(64)))]),
+        ...when([...or64(get(S), get(G)), op.i64Eqz], [...store(8, k(0)), ...store64(k64(0)), ...k(1), op.return]),
+        ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
         ...set(LL, [...get(S), op.i64Clz]),
         ...when(
-          [...get(LL), ...i64(0), op.i64Ne],
+          [...get(LL), ...k64(0), op.i64Ne],
           [
-            ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(i64(64), get(LL))))),
+            ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(k64(64), get(LL))))),
             ...set(G, shl64(get(G), get(LL))),
-            ...set(EX, sub32(get(EX), wrap(get(LL)))),
+            ...set(EX, sub(get(EX), wrap(get(LL)))),
           ],
         ),
       ],
     ),
   ];
   // Whether an operand is a zero, or normal with an exponent the path takes.
-  const isZero = (x: number, e: number): W => and32([...get(e), op.i32Eqz], [...get(x), op.i64Eqz]);
-  const isNormal = (x: number, e: number): W =>
-    and32([...get(x), ...i64(0), op.i64LtS], [...sub32(get(e), i32(LOW)), ...i32(HIGH - LOW + 1), op.i32LtU]);
-  const taken = (x: number, e: number): W => or32(isZero(x, e), isNormal(x, e));
+  const isZero = (x: number, e: number): Ex => and([...get(e), op.i32Eqz], [...get(x), op.i64Eqz]);
+  const isNormal = (x: number, e: number): Ex =>
+    and([...get(x), ...k64(0), op.i64LtS], [...sub(get(e), k(LOW)), ...k(HIGH - LOW + 1), op.i32LtU]);
+  const taken = (x: number, e: number): Ex => or(isZero(x, e), isNormal(x, e));
   const zeroX = isZero(X, EX),
     zeroY = isZero(Y, EY);
   /** An exact result: sign/exponent and the significand in S. */
-  const exactly = (se: W, sig: W): W => [...set(S, sig), ...store(8, se), ...store64(get(S)), ...i32(1), op.return];
-  const isDivision = [...get(OP), ...i32(6), op.i32Sub, ...i32(2), op.i32LtU];
+  const exactly = (se: Ex, sig: Ex): Ex => [...set(S, sig), ...store(8, se), ...store64(get(S)), ...k(1), op.return];
+  const isDivision = [...get(OP), ...k(6), op.i32Sub, ...k(2), op.i32LtU];
   // The quotient x / y: the first bit is 1 once x is scaled to [y, 2y) (x < y: x * 2, one less
   // in the exponent), then two 32-bit digits of the partial remainder times 2^64 over y, each
   // estimated from y's high half and corrected at most twice (schoolbook division on 64-bit
   // words, y having its top bit set); the last quotient bit and the remainder make G.
-  const TWO32 = shl64(i64(1), i64(32));
-  const digit: W = [
+  const TWO32 = shl64(k64(1), k64(32));
+  const digit: Ex = [
     ...set(HL, [...get(X), ...get(LL), op.i64DivU]),
     ...set(HH, sub64(get(X), mul64(get(HL), get(LL)))),
     op.loop,
     VOID,
-    ...or32([...get(HL), ...TWO32, op.i64GeU], [...mul64(get(HL), get(LH)), ...shl64(get(HH), i64(32)), op.i64GtU]),
+    ...or([...get(HL), ...TWO32, op.i64GeU], [...mul64(get(HL), get(LH)), ...shl64(get(HH), k64(32)), op.i64GtU]),
     op.if,
     VOID,
-    ...set(HL, sub64(get(HL), i64(1))),
+    ...set(HL, sub64(get(HL), k64(1))),
     ...set(HH, add64(get(HH), get(LL))),
     ...get(HH),
     ...TWO32,
@@ -250,118 +247,115 @@ function coreBody(resultAt: number): W {
     1,
     op.end,
     op.end,
-    ...set(X, sub64(shl64(get(X), i64(32)), mul64(get(HL), get(Y)))),
+    ...set(X, sub64(shl64(get(X), k64(32)), mul64(get(HL), get(Y)))),
   ];
   const divide = [
-    ...set(SIGN, and32(shr32(xor32(get(XSE), get(YSE)), i32(15)), i32(1))),
-    ...set(EX, sub32(add32(get(EX), i32(16383)), get(EY))),
+    ...set(SIGN, and(shrU(xor(get(XSE), get(YSE)), k(15)), k(1))),
+    ...set(EX, sub(add(get(EX), k(16383)), get(EY))),
     ...when(
       [...get(X), ...get(Y), op.i64LtU],
-      [...set(EX, sub32(get(EX), i32(1))), ...set(X, sub64(shl64(get(X), i64(1)), get(Y)))],
+      [...set(EX, sub(get(EX), k(1))), ...set(X, sub64(shl64(get(X), k64(1)), get(Y)))],
       set(X, sub64(get(X), get(Y))),
     ),
-    ...set(LL, shr64(get(Y), i64(32))),
-    ...set(LH, and64(get(Y), u64(i32(-1)))),
+    ...set(LL, shr64(get(Y), k64(32))),
+    ...set(LH, and64(get(Y), u64(k(-1)))),
     ...digit,
-    ...set(S, shl64(get(HL), i64(32))),
+    ...set(S, shl64(get(HL), k64(32))),
     ...digit,
     ...set(S, or64(get(S), get(HL))),
-    ...set(G, or64(shl64(get(S), i64(63)), u64([...get(X), ...i64(0), op.i64Ne]))),
-    ...set(S, or64(shr64(get(S), i64(1)), TOP)),
+    ...set(G, or64(shl64(get(S), k64(63)), u64([...get(X), ...k64(0), op.i64Ne]))),
+    ...set(S, or64(shr64(get(S), k64(1)), TOP)),
   ];
   // Compare (op 2): zeros count as +0, so that (exponent, significand) orders equal signs by
   // magnitude. EFLAGS as FCOMI sets them (1 below, 0 above, 64 equal) in bits 8 and up.
-  const sign = (x: number, se: number): W => [
-    ...i32(0),
-    ...shr32(get(se), i32(15)),
+  const sign = (x: number, se: number): Ex => [
+    ...k(0),
+    ...shrU(get(se), k(15)),
     ...isZero(x, se === XSE ? EX : EY),
     op.select,
   ];
-  const magnitudeBelow = or32(
+  const magnitudeBelow = or(
     [...get(EX), ...get(EY), op.i32LtU],
-    and32([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64LtU]),
+    and([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64LtU]),
   );
-  const magnitudeEqual = and32([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64Eq]);
-  const compare: W = [
+  const magnitudeEqual = and([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64Eq]);
+  const compare: Ex = [
     ...set(D, sign(X, XSE)),
     ...set(SIGN, sign(Y, YSE)),
     ...when(
       [...get(D), ...get(SIGN), op.i32Eq],
       [
-        ...when(magnitudeEqual, [...i32(1 | (64 << 8)), op.return]),
+        ...when(magnitudeEqual, [...k(1 | (64 << 8)), op.return]),
         // Same sign: below when the magnitude is below (positive) or above (negative).
-        ...i32(1 | (1 << 8)),
-        ...i32(1),
+        ...k(1 | (1 << 8)),
+        ...k(1),
         ...(() => [...get(D), ...magnitudeBelow, op.i32Xor])(),
         op.select,
         op.return,
       ],
     ),
     // Signs differ: x is below when it is the negative one.
-    ...i32(1 | (1 << 8)),
-    ...i32(1),
+    ...k(1 | (1 << 8)),
+    ...k(1),
     ...get(D),
     op.select,
     op.return,
   ];
   return [
-    ...set(X, or64(shl64(u64(get(XHI)), i64(32)), u64(get(XLO)))),
-    ...set(Y, or64(shl64(u64(get(YHI)), i64(32)), u64(get(YLO)))),
-    ...set(EX, and32(get(XSE), i32(0x7fff))),
-    ...set(EY, and32(get(YSE), i32(0x7fff))),
-    ...when([...and32(taken(X, EX), taken(Y, EY)), op.i32Eqz], [...i32(0), op.return]),
-    ...when([...get(OP), ...i32(2), op.i32Eq], compare),
+    ...set(X, or64(shl64(u64(get(XHI)), k64(32)), u64(get(XLO)))),
+    ...set(Y, or64(shl64(u64(get(YHI)), k64(32)), u64(get(YLO)))),
+    ...set(EX, and(get(XSE), k(0x7fff))),
+    ...set(EY, and(get(YSE), k(0x7fff))),
+    ...when([...and(taken(X, EX), taken(Y, EY)), op.i32Eqz], [...k(0), op.return]),
+    ...when([...get(OP), ...k(2), op.i32Eq], compare),
     ...when(
-      [...get(OP), ...i32(1), op.i32Eq],
+      [...get(OP), ...k(1), op.i32Eq],
       // A zero factor: a zero with the product's sign.
-      when(or32(zeroX, zeroY), exactly(and32(xor32(get(XSE), get(YSE)), i32(0x8000)), i64(0))),
+      when(or(zeroX, zeroY), exactly(and(xor(get(XSE), get(YSE)), k(0x8000)), k64(0))),
       when(
         isDivision,
         [
           // y / x is a division with the operands swapped; a zero divisor is left to the FPU
           // (it raises ZE or IE); a zero dividend gives a zero with the quotient's sign.
-          ...when([...get(OP), ...i32(7), op.i32Eq], [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)]),
-          ...when(zeroY, [...i32(0), op.return]),
-          ...when(zeroX, exactly(and32(xor32(get(XSE), get(YSE)), i32(0x8000)), i64(0))),
+          ...when([...get(OP), ...k(7), op.i32Eq], [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)]),
+          ...when(zeroY, [...k(0), op.return]),
+          ...when(zeroX, exactly(and(xor(get(XSE), get(YSE)), k(0x8000)), k64(0))),
         ],
         [
           // x - y is x + (-y); y - x is y + (-x); no other operation is taken.
           ...when(
-            [...get(OP), ...i32(4), op.i32Eq],
-            set(YSE, xor32(get(YSE), i32(0x8000))),
+            [...get(OP), ...k(4), op.i32Eq],
+            set(YSE, xor(get(YSE), k(0x8000))),
             when(
-              [...get(OP), ...i32(5), op.i32Eq],
-              set(XSE, xor32(get(XSE), i32(0x8000))),
-              when([...get(OP), op.i32Eqz], [], [...i32(0), op.return]),
+              [...get(OP), ...k(5), op.i32Eq],
+              set(XSE, xor(get(XSE), k(0x8000))),
+              when([...get(OP), op.i32Eqz], [], [...k(0), op.return]),
             ),
           ),
           // A zero term: the other value exactly; two zeros keep a common sign, else +0.
           ...when(
             zeroX,
-            exactly([...and32(and32(get(XSE), get(YSE)), i32(0x8000)), ...get(YSE), ...zeroY, op.select], get(Y)),
+            exactly([...and(and(get(XSE), get(YSE)), k(0x8000)), ...get(YSE), ...zeroY, op.select], get(Y)),
           ),
           ...when(zeroY, exactly(get(XSE), get(X))),
         ],
       ),
     ),
-    ...when([...get(OP), ...i32(1), op.i32Eq], product, when(isDivision, divide, sum)),
+    ...when([...get(OP), ...k(1), op.i32Eq], product, when(isDivision, divide, sum)),
     // Round to nearest, ties to even, at 64 bits.
-    ...set(OUT, i32(1)),
+    ...set(OUT, k(1)),
     ...when(
-      [...get(G), ...i64(0), op.i64Ne],
+      [...get(G), ...k64(0), op.i64Ne],
       [
-        ...set(OUT, i32(3)),
-        ...when(
-          or32([...get(G), ...TOP, op.i64GtU], and32([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), i64(1))))),
-          [
-            ...set(OUT, i32(7)),
-            ...set(S, add64(get(S), i64(1))),
-            ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add32(get(EX), i32(1)))]),
-          ],
-        ),
+        ...set(OUT, k(3)),
+        ...when(or([...get(G), ...TOP, op.i64GtU], and([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), k64(1))))), [
+          ...set(OUT, k(7)),
+          ...set(S, add64(get(S), k64(1))),
+          ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
+        ]),
       ],
     ),
-    ...store(8, or32([...get(SIGN), ...i32(15), op.i32Shl], get(EX))),
+    ...store(8, or([...get(SIGN), ...k(15), op.i32Shl], get(EX))),
     ...store64(get(S)),
     ...get(OUT),
   ];
