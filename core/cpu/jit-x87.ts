@@ -20,7 +20,7 @@ import { x87Compiled } from './exec-system';
 import type { Instr } from './instr';
 import { COMMIT, RECORD_OUT, SPILL, STORED, eaOf, inlineForm, type Form } from './jit-forms';
 import { ROLE_PLAIN } from './optable';
-import { productError } from './x87-fast';
+import { DOUBLE_NEAREST, PRECISION_ROUNDING, productError } from './x87-fast';
 import { extendedArith, extendedCompare, extendedOfDouble, extendedResult } from './x87-extended';
 import { flags } from './x87-format';
 import { copyST, exchange, pop, shadowCache, syncRegisters } from './x87-stack';
@@ -216,7 +216,7 @@ function arith(dest: number, src: number, op: number, popAfter: boolean): Fast |
   const pd = phys(dest);
   return {
     body:
-      `if (${full(dest)} && ${full(src)} && (X.control & 3840) === 512) { ` +
+      `if (${full(dest)} && ${full(src)} && (X.control & ${PRECISION_ROUNDING}) === ${DOUBLE_NEAREST}) { ` +
       `const y = F[${pd}], z = F[${phys(src)}]; ${calc} const m = Math.abs(r); ` +
       `if (m >= ${MIN_NORMAL} && m <= 1.7976931348623157e308) { let s2 = s, tg2 = tg & ~(3 << (${pd} << 1)); ` +
       `if (er !== 0) { if ((s2 & 32) === 0) { s2 |= 32; s2 = ${summary('s2')}; } ` +

@@ -29,9 +29,13 @@ function safe(x: number): boolean {
   return m >= TINY && m <= SAFE;
 }
 
+/** The control word's precision and rounding bits, and their value under which the fast path applies. */
+export const PRECISION_ROUNDING = 0xf00,
+  DOUBLE_NEAREST = 0x200;
+
 /** Whether the control word allows the fast path: precision "double", round to nearest. */
 export function fastControl(control: number): boolean {
-  return (control & 0xf00) === 0x200;
+  return (control & PRECISION_ROUNDING) === DOUBLE_NEAREST;
 }
 
 /**
