@@ -279,8 +279,6 @@ const seOf = (name: string): number => (name[0] === 'e' ? XSE_SLOT : XSE_VAL) + 
 const sigOf = (name: string): number => (name[0] === 'e' ? XSIG_SLOT : XSIG_VAL) + Number(name.slice(1));
 /** 2^63: the integer bit of a normal value's significand. */
 const INTEGER_BIT = shl64(k64(1), k64(63));
-/** A value's words as x87-extended.ts's function takes them (sign/exponent, high, low). */
-const words = (name: string): Ex[] => [get(seOf(name)), wrap(shr64(get(sigOf(name)), k64(32))), wrap(get(sigOf(name)))];
 /** The double in FC (normal or zero) as the 80-bit value `v` (exact: the double format is narrower). */
 function fromDouble(c: Code, v: string): void {
   c.set(sigOf(v), [...get(FC), op.i64ReinterpretF64]);
@@ -295,7 +293,7 @@ function fromDouble(c: Code, v: string): void {
 }
 /** The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b into XR; leaves when it declines. */
 function extended(c: Code, opd: number, a: string, b: string): void {
-  c.set(XR, call(F_EXTENDED, k(opd), ...words(a), ...words(b)));
+  c.set(XR, call(F_EXTENDED, k(opd), get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b))));
   leave(c, eqz(get(XR)));
 }
 

@@ -13,6 +13,7 @@ import {
   add64,
   and,
   and64,
+  call,
   get,
   k,
   k64,
@@ -78,33 +79,30 @@ export function extendedArith(
 
 // The arithmetic in WebAssembly: its 64-bit integers hold a whole significand and the 64 guard
 // bits of an exact sum, product or quotient (the lowest of them sticky), where JavaScript would
-// need three 32-bit limbs in doubles. One function, `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
+// need three 32-bit limbs in doubles. Its module exports `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
 // extendedArith: it returns 0 when the fast path does not apply, else 1 | 2 (inexact) | 4
 // (rounded up), with the result's significand (low half first: an i64) at bytes 0-7 of its memory
 // and its sign/exponent at bytes 8-11; op 2 compares instead (extendedCompare).
 
-// Locals: the parameters, then the 64-bit and 32-bit working values.
+// The function's parameters (op, x's sign/exponent and significand, y's), then its 64-bit and
+// 32-bit working values.
 const OP = 0,
   XSE = 1,
-  XHI = 2,
-  XLO = 3,
-  YSE = 4,
-  YHI = 5,
-  YLO = 6,
-  X = 7,
-  Y = 8,
-  S = 9,
-  G = 10,
-  LL = 11,
-  LH = 12,
-  HL = 13,
-  HH = 14,
-  EX = 15,
-  EY = 16,
-  D = 17,
-  SIGN = 18,
-  OUT = 19;
-const LOCALS = [I64, I64, I64, I64, I64, I64, I64, I64, I32, I32, I32, I32, I32];
+  X = 2,
+  YSE = 3,
+  Y = 4,
+  S = 5,
+  G = 6,
+  LL = 7,
+  LH = 8,
+  HL = 9,
+  HH = 10,
+  EX = 11,
+  EY = 12,
+  D = 13,
+  SIGN = 14,
+  OUT = 15;
+const LOCALS = [I64, I64, I64, I64, I64, I64, I32, I32, I32, I32, I32];
 
 /** local.set n to the value v (this function's statements are plain byte arrays, not a Code). */
 const set = (n: number, ...v: Ex[]): Ex => [...v.flat(), op.localSet, n];
@@ -127,10 +125,10 @@ function coreBody(resultAt: number): Ex {
   const product = [
     ...set(SIGN, and(shrU(xor(get(XSE), get(YSE)), k(15)), k(1))),
     ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
-    ...set(LL, mul64(u64(get(XLO)), u64(get(YLO)))),
-    ...set(LH, mul64(u64(get(XLO)), u64(get(YHI)))),
-    ...set(HL, mul64(u64(get(XHI)), u64(get(YLO)))),
-    ...set(HH, mul64(u64(get(XHI)), u64(get(YHI)))),
+    ...set(LL, mul64(low(get(X)), low(get(Y)))),
+    ...set(LH, mul64(low(get(X)), high(get(Y)))),
+    ...set(HL, mul64(high(get(X)), low(get(Y)))),
+    ...set(HH, mul64(high(get(X)), high(get(Y)))),
     // X: the middle column with its carries; G the low 64 bits, S the high 64.
     ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
     ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
@@ -302,8 +300,6 @@ function coreBody(resultAt: number): Ex {
     op.return,
   ];
   return [
-    ...set(X, or64(shl64(u64(get(XHI)), k64(32)), u64(get(XLO)))),
-    ...set(Y, or64(shl64(u64(get(YHI)), k64(32)), u64(get(YLO)))),
     ...set(EX, and(get(XSE), k(0x7fff))),
     ...set(EY, and(get(YSE), k(0x7fff))),
     ...when([...and(taken(X, EX), taken(Y, EY)), op.i32Eqz], [...k(0), op.return]),
@@ -362,12 +358,18 @@ function coreBody(resultAt: number): Ex {
 }
 
 /** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
-/** The type of the function `run` (see above). */
-const RUN_TYPE: FuncType = { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] };
-
-/** `run` as a function of a module whose memory takes its result at byte `resultAt`. */
+/**
+ * The function itself, for a module whose memory takes its result at byte `resultAt`: as `run`,
+ * but with each significand as one i64 (op, xse, x, yse, y), as region code holds them.
+ */
 export function extendedFunction(resultAt: number): { type: FuncType; locals: number[]; body: number[] } {
-  return { type: RUN_TYPE, locals: LOCALS, body: coreBody(resultAt) };
+  return { type: { params: [I32, I32, I64, I32, I64], results: [I32] }, locals: LOCALS, body: coreBody(resultAt) };
+}
+
+/** `run`, calling the function (at index 1) with the significands put together from their halves. */
+function runBody(): Ex {
+  const significand = (hi: number, lo: number): Ex => or64(shl64(u64(get(hi)), k64(32)), u64(get(lo)));
+  return call(1, get(0), get(1), significand(2, 3), get(4), significand(5, 6));
 }
 
 const core = ((): { run: (op: number, ...words: number[]) => number; words: Int32Array } | null => {
@@ -376,7 +378,10 @@ const core = ((): { run: (op: number, ...words: number[]) => number; words: Int3
   const bytes = encodeModule({
     imports: [],
     memory: { pages: 1, shared: false },
-    funcs: [extendedFunction(0)],
+    funcs: [
+      { type: { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: runBody() },
+      extendedFunction(0),
+    ],
     exportRun: 0,
   });
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
