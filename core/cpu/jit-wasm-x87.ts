@@ -144,17 +144,22 @@ function split(c: Code, x: Ex, hi: number, lo: number): void {
   c.set(lo, fsub(x, get(hi)));
 }
 
-/** The float at i's memory operand (4 bytes when `single`, else 8) into f64 local dst, its address in L; leaves on a TLB miss. */
-function loadFloat(c: Code, i: Instr, single: boolean, dst: number): void {
+/**
+ * The number at i's memory operand (a float of 4 bytes or 8, or an int32 as FILD converts it) as
+ * a double into f64 local dst, its address in L; leaves on a TLB miss.
+ */
+function loadNumber(c: Code, i: Instr, kind: 'single' | 'double' | 'int', dst: number): void {
   c.set(L, eaOf(i));
   c.set(E, tlb(RB));
-  leave(c, eqz(tlbHit(single ? 4 : 8)));
+  leave(c, eqz(tlbHit(kind === 'double' ? 8 : 4)));
   const at = IN_RAM();
   c.set(
     dst,
-    single
+    kind === 'single'
       ? [...at, op.f32Load, 2, ...uleb(RAM_BASE - 1), op.f64PromoteF32]
-      : [...at, op.f64Load, 3, ...uleb(RAM_BASE - 1)],
+      : kind === 'double'
+        ? [...at, op.f64Load, 3, ...uleb(RAM_BASE - 1)]
+        : [...at, op.i32Load, 2, ...uleb(RAM_BASE - 1), op.f64ConvertI32s],
   );
 }
 
@@ -167,15 +172,12 @@ type Line = (c: Code, last: boolean) => void;
 /** The WebAssembly writer of a float64 run's computing steps (an arithmetic one leaves its error in FERR). */
 const doubleWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
-    loadFloat(c, i, single, local(v));
+    loadNumber(c, i, single ? 'single' : 'double', local(v));
     leave(c, eqz(normalOrZero(get(local(v)), single ? MIN_SINGLE : MIN_NORMAL)));
     c.set(XFDP, get(L));
   },
   loadInt: (v, i) => (c) => {
-    c.set(L, eaOf(i));
-    c.set(E, tlb(RB));
-    leave(c, eqz(tlbHit(4)));
-    c.set(local(v), [...IN_RAM(), op.i32Load, 2, ...uleb(RAM_BASE - 1), op.f64ConvertI32s]);
+    loadNumber(c, i, 'int', local(v));
     c.set(XFDP, get(L));
   },
   constant: (v, value) => (c) => c.set(local(v), f(value)),
@@ -300,16 +302,13 @@ function extended(c: Code, opd: number, a: string, b: string): void {
 /** The WebAssembly writer of an 80-bit run's computing steps. */
 const extendedWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
-    loadFloat(c, i, single, FC);
+    loadNumber(c, i, single ? 'single' : 'double', FC);
     leave(c, eqz(normalOrZero(get(FC), single ? MIN_SINGLE : MIN_NORMAL)));
     fromDouble(c, v);
     c.set(XFDP, get(L));
   },
   loadInt: (v, i) => (c) => {
-    c.set(L, eaOf(i));
-    c.set(E, tlb(RB));
-    leave(c, eqz(tlbHit(4)));
-    c.set(FC, [...IN_RAM(), op.i32Load, 2, ...uleb(RAM_BASE - 1), op.f64ConvertI32s]);
+    loadNumber(c, i, 'int', FC);
     fromDouble(c, v);
     c.set(XFDP, get(L));
   },
