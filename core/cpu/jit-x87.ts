@@ -20,7 +20,7 @@ import { x87Compiled } from './exec-system';
 import type { Instr } from './instr';
 import { COMMIT, RECORD_OUT, SPILL, STORED, eaOf, inlineForm, type Form } from './jit-forms';
 import { ROLE_PLAIN } from './optable';
-import { DOUBLE_NEAREST, PRECISION_ROUNDING, productError } from './x87-fast';
+import { DOUBLE_NEAREST, EXTENDED_NEAREST, PRECISION_ROUNDING, productError } from './x87-fast';
 import { extendedArith, extendedCompare, extendedOfDouble, extendedResult } from './x87-extended';
 import { flags } from './x87-format';
 import { copyST, exchange, pop, shadowCache, syncRegisters } from './x87-stack';
@@ -85,16 +85,18 @@ export function planX87(block: Instr[], eips: number[]): (Form | null | undefine
 export const isEscape = (i: Instr): boolean => i.op >= 0xd8 && i.op <= 0xdf;
 
 /** The control word's precision, rounding and exception mask bits, as runs' fast pieces need them. */
-const FAST_CONTROL_BITS = 0xf3f,
-  FAST_CONTROL = 0x23f;
+const ALL_MASKED = 0x3f,
+  FAST_CONTROL_BITS = PRECISION_ROUNDING | ALL_MASKED,
+  FAST_CONTROL = DOUBLE_NEAREST | ALL_MASKED;
 /**
- * Whether runs take their fast pieces under this control word (precision "double", round to
- * nearest, every exception masked). Under any other, WebAssembly regions run escapes through
- * their handlers only, where JavaScript regions call the FPU directly: jit.ts then prefers those.
+ * Whether runs take their fast pieces on doubles under this control word (precision "double",
+ * round to nearest, every exception masked). WebAssembly regions run escapes through their
+ * handlers only under a control word that neither this nor runsExtended takes, where JavaScript
+ * regions call the FPU directly: jit.ts then prefers those.
  */
 export const runsFast = (control: number): boolean => (control & FAST_CONTROL_BITS) === FAST_CONTROL;
 /** Precision extended, round to nearest, every exception masked: what a Linux process starts with. */
-const EXTENDED_CONTROL = 0x33f;
+const EXTENDED_CONTROL = EXTENDED_NEAREST | ALL_MASKED;
 /** Whether runs take their fast pieces on 80-bit values (see extendedValues) under this control word. */
 export const runsExtended = (control: number): boolean => (control & FAST_CONTROL_BITS) === EXTENDED_CONTROL;
 

@@ -31,6 +31,7 @@ import {
   type Ex,
 } from './wasm-code';
 import { I32, I64, VOID, encodeModule, op, uleb, wasmApi, type FuncType } from './wasm-module';
+import { EXTENDED_NEAREST, PRECISION_ROUNDING } from './x87-fast';
 import { PE, flags } from './x87-format';
 
 /** Exponents (biased) the fast path takes: a product, quotient or sum of two stays normal. */
@@ -46,7 +47,7 @@ export const extendedResult = { se: 0, hi: 0, lo: 0 };
 
 /** Whether the control word is the one the fast path serves: precision extended, round to nearest. */
 export function extendedControl(control: number): boolean {
-  return (control & 0xf00) === 0x300;
+  return (control & PRECISION_ROUNDING) === EXTENDED_NEAREST;
 }
 
 /**
@@ -122,8 +123,10 @@ function coreBody(resultAt: number): Ex {
   const swap = (a: number, b: number, t: number): Ex => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
   const store = (at: number, v: Ex): Ex => [...k(0), ...v, op.i32Store, 2, ...uleb(resultAt + at)];
   const store64 = (v: Ex): Ex => [...k(0), ...v, op.i64Store, 3, ...uleb(resultAt)];
+  // The sign bit of a product or quotient.
+  const productSign = and(xor(get(XSE), get(YSE)), k(0x8000));
   const product = [
-    ...set(SIGN, and(shrU(xor(get(XSE), get(YSE)), k(15)), k(1))),
+    ...set(SIGN, shrU(productSign, k(15))),
     ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
     ...set(LL, mul64(low(get(X)), low(get(Y)))),
     ...set(LH, mul64(low(get(X)), high(get(Y)))),
@@ -248,7 +251,7 @@ function coreBody(resultAt: number): Ex {
     ...set(X, sub64(shl64(get(X), k64(32)), mul64(get(HL), get(Y)))),
   ];
   const divide = [
-    ...set(SIGN, and(shrU(xor(get(XSE), get(YSE)), k(15)), k(1))),
+    ...set(SIGN, shrU(productSign, k(15))),
     ...set(EX, sub(add(get(EX), k(16383)), get(EY))),
     ...when(
       [...get(X), ...get(Y), op.i64LtU],
@@ -287,7 +290,7 @@ function coreBody(resultAt: number): Ex {
         // Same sign: below when the magnitude is below (positive) or above (negative).
         ...k(1 | (1 << 8)),
         ...k(1),
-        ...(() => [...get(D), ...magnitudeBelow, op.i32Xor])(),
+        ...xor(get(D), magnitudeBelow),
         op.select,
         op.return,
       ],
@@ -307,7 +310,7 @@ function coreBody(resultAt: number): Ex {
     ...when(
       [...get(OP), ...k(1), op.i32Eq],
       // A zero factor: a zero with the product's sign.
-      when(or(zeroX, zeroY), exactly(and(xor(get(XSE), get(YSE)), k(0x8000)), k64(0))),
+      when(or(zeroX, zeroY), exactly(productSign, k64(0))),
       when(
         isDivision,
         [
@@ -315,7 +318,7 @@ function coreBody(resultAt: number): Ex {
           // (it raises ZE or IE); a zero dividend gives a zero with the quotient's sign.
           ...when([...get(OP), ...k(7), op.i32Eq], [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)]),
           ...when(zeroY, [...k(0), op.return]),
-          ...when(zeroX, exactly(and(xor(get(XSE), get(YSE)), k(0x8000)), k64(0))),
+          ...when(zeroX, exactly(productSign, k64(0))),
         ],
         [
           // x - y is x + (-y); y - x is y + (-x); no other operation is taken.
@@ -357,7 +360,6 @@ function coreBody(resultAt: number): Ex {
   ];
 }
 
-/** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
 /**
  * The function itself, for a module whose memory takes its result at byte `resultAt`: as `run`,
  * but with each significand as one i64 (op, xse, x, yse, y), as region code holds them.
@@ -372,6 +374,7 @@ function runBody(): Ex {
   return call(1, get(0), get(1), significand(2, 3), get(4), significand(5, 6));
 }
 
+/** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
 const core = ((): { run: (op: number, ...words: number[]) => number; words: Int32Array } | null => {
   if (wasmApi === null) return null;
   const memory = new wasmApi.Memory({ initial: 1, maximum: 1, shared: false });

@@ -29,9 +29,13 @@ function safe(x: number): boolean {
   return m >= TINY && m <= SAFE;
 }
 
-/** The control word's precision and rounding bits, and their value under which the fast path applies. */
+/**
+ * The control word's precision and rounding bits, and their values for precision "double" (this
+ * file's fast path) and extended (x87-extended.ts's), both rounding to nearest.
+ */
 export const PRECISION_ROUNDING = 0xf00,
-  DOUBLE_NEAREST = 0x200;
+  DOUBLE_NEAREST = 0x200,
+  EXTENDED_NEAREST = 0x300;
 
 /** Whether the control word allows the fast path: precision "double", round to nearest. */
 export function fastControl(control: number): boolean {

@@ -295,9 +295,15 @@ function commitDouble(st: X87State, dest: number, r: number, popAfter: boolean):
   if (popAfter) pop(st);
 }
 
-/** The result of the extended fast path (x87-extended.ts), in R. */
-function extendedValue(): F80 {
-  return R.set(extendedResult.se, extendedResult.hi, extendedResult.lo);
+/**
+ * ST(dest) op y by the extended fast path (x87-extended.ts), committed as the 80-bit code would
+ * (then pop); false, with nothing done, when it does not apply.
+ */
+function arithExtended(st: X87State, op: number, dest: number, y: F80, popAfter: boolean): boolean {
+  const x = readST(st, dest, A);
+  if (!extendedArith(op, x.se, x.hi, x.lo, y.se, y.hi, y.lo)) return false;
+  commitST(st, dest, R.set(extendedResult.se, extendedResult.hi, extendedResult.lo), popAfter);
+  return true;
 }
 
 /** A memory operand as a double when it is a nonzero normal value (else NaN); no exceptions. */
@@ -362,13 +368,8 @@ function executeMemory(st: X87State, host: X87Host, opcode: number, modrm: numbe
         }
       }
       const src = readMemoryOperand(host, opcode, l, B);
-      if (reg !== 2 && reg !== 3 && !flags.denormal && extendedControl(st.control) && !isEmpty(st, 0)) {
-        const x = readST(st, 0, A);
-        if (extendedArith(reg, x.se, x.hi, x.lo, src.se, src.hi, src.lo)) {
-          commitST(st, 0, extendedValue(), false);
-          return true;
-        }
-      }
+      const fast = reg !== 2 && reg !== 3 && !flags.denormal && extendedControl(st.control) && !isEmpty(st, 0);
+      if (fast && arithExtended(st, reg, 0, src, false)) return true;
       // A denormal memory operand counts (DE) only when the register operand is not a NaN.
       if (flags.denormal && !isEmpty(st, 0) && classify(readST(st, 0, A)) >= K_QNAN) flags.denormal = false;
       if (reg === 2 || reg === 3) {
@@ -762,14 +763,7 @@ function arithRegs(st: X87State, dest: number, src: number, op: number, popAfter
       commitDouble(st, dest, r, popAfter);
       return true;
     }
-  } else if (extendedControl(st.control)) {
-    const x = readST(st, dest, A),
-      y = readST(st, src, B);
-    if (extendedArith(op, x.se, x.hi, x.lo, y.se, y.hi, y.lo)) {
-      commitST(st, dest, extendedValue(), popAfter);
-      return true;
-    }
-  }
+  } else if (extendedControl(st.control) && arithExtended(st, op, dest, readST(st, src, B), popAfter)) return true;
   return arithRegsExact(st, dest, src, op, popAfter);
 }
 
