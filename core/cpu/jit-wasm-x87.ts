@@ -50,7 +50,7 @@ import {
   XTG,
   XZT,
   XR,
-  F_EXTENDED,
+  XFRAME,
   XSE_SLOT,
   XSE_VAL,
   XSIG_SLOT,
@@ -58,7 +58,6 @@ import {
   add,
   and,
   bin,
-  call,
   eaOf,
   eq,
   eqz,
@@ -81,6 +80,7 @@ import {
   type Ex,
 } from './wasm-code';
 import { f64Bytes, op, uleb } from './wasm-module';
+import { extendedFrame, extendedInline, extendedOut } from './x87-extended';
 import { bindShadow, shadowCache, syncRegisters } from './x87-stack';
 
 /** Status word: ES|BUSY, C1, TOP. */
@@ -274,9 +274,8 @@ const DOUBLE_VALUES: WasmRunValues = {
 
 // ---- 80-bit values: an i32 sign/exponent and an i64 significand per value ----
 
-/** Byte address of the mirror's register words, and of the 80-bit arithmetic's result. */
-const WORDS = M.x87Words * 4,
-  RESULT = M.x87Result * 4;
+/** Byte address of the mirror's register words. */
+const WORDS = M.x87Words * 4;
 const seOf = (name: string): number => (name[0] === 'e' ? XSE_SLOT : XSE_VAL) + Number(name.slice(1));
 const sigOf = (name: string): number => (name[0] === 'e' ? XSIG_SLOT : XSIG_VAL) + Number(name.slice(1));
 /** 2^63: the integer bit of a normal value's significand. */
@@ -293,10 +292,19 @@ function fromDouble(c: Code, v: string): void {
   c.set(sigOf(v), or64(INTEGER_BIT, shl64(get(sigOf(v)), k64(11))));
   c.close();
 }
-/** The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b into XR; leaves when it declines. */
-function extended(c: Code, opd: number, a: string, b: string): void {
-  c.set(XR, call(F_EXTENDED, k(opd), get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b))));
+const FRAME = extendedFrame(XFRAME);
+const RESULT = extendedOut(FRAME);
+/**
+ * The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b, inline:
+ * flags into XR, a result into r's locals; leaves when it declines.
+ */
+function extended(c: Code, opd: number, a: string, b: string, r: string | null): void {
+  c.emit(extendedInline(FRAME, opd, get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b)))!);
+  c.set(XR, RESULT.flags);
   leave(c, eqz(get(XR)));
+  if (r === null) return;
+  c.set(seOf(r), RESULT.se);
+  c.set(sigOf(r), RESULT.sig);
 }
 
 /** The WebAssembly writer of an 80-bit run's computing steps. */
@@ -317,14 +325,12 @@ const extendedWriter: RunWriter<Line> = {
     c.set(sigOf(v), value === 0 ? k64(0) : INTEGER_BIT);
   },
   compare: (a, b) => (c) => {
-    extended(c, 2, a, b);
+    extended(c, 2, a, b, null);
     c.set(XFL, shrU(get(XR), k(8)));
   },
   arith: (r, opd, y, z) => (c) => {
-    extended(c, opd, y, z);
+    extended(c, opd, y, z, r);
     c.set(XPE, or(get(XPE), shl(and(get(XR), k(2)), k(4))));
-    c.set(seOf(r), [...k(0), op.i32Load, 2, ...uleb(RESULT + 8)]);
-    c.set(sigOf(r), [...k(0), op.i64Load, 3, ...uleb(RESULT)]);
   },
 };
 

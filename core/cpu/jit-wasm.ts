@@ -24,7 +24,7 @@ import { shiftOp } from './alu';
 import type { Instr } from './instr';
 import { aluShape, isJcc, recordDead, selfLoop } from './jit-forms';
 import { wasmX87Runs, x87ToC, x87ToMirror } from './jit-wasm-x87';
-import { extendedFunction } from './x87-extended';
+import { EXTENDED_FRAME_LOCALS } from './x87-extended';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
 import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
 import {
@@ -106,7 +106,6 @@ const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
   F_RCF = F_RUN + 2,
   F_FIND = F_RUN + 3;
-// ... and then x87-extended.ts's arithmetic, at F_EXTENDED (wasm-code.ts) = F_RUN + 4.
 
 /** Writes the locals' flag record to the mirror, if they hold one (the RECORD_OUT of jit-forms.ts). */
 function recordOut(c: Code): void {
@@ -1159,11 +1158,14 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
     imports: IMPORTS,
     memory: { pages: 1, shared },
     funcs: [
-      { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: runLocals(x87), body: c.b },
+      {
+        type: { params: [I32, I32, I32, I32, I32], results: [I32] },
+        locals: [...runLocals(x87), ...(x87 ? EXTENDED_FRAME_LOCALS : [])],
+        body: c.b,
+      },
       { type: { params: [I32, I32, I32, I32], results: [] }, locals: [], body: wrecBody() },
       { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: rcfBody() },
       { type: { params: [I32], results: [I32] }, locals: [], body: findBody(starts) },
-      ...(x87 ? [extendedFunction(M.x87Result * 4)] : []),
     ],
     exportRun: F_RUN,
   });

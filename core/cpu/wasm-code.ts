@@ -40,8 +40,6 @@ export const M = {
    * on: the significand (low word first: an i64) and the sign/exponent.
    */
   x87Words: 48,
-  /** Where the 80-bit arithmetic (x87-extended.ts) leaves its result, in the same layout. */
-  x87Result: 80,
 } as const;
 
 export const ARITH = 0x8d5;
@@ -107,8 +105,8 @@ export const XSE_SLOT = FC + 1,
   XSIG_SLOT = XR + 1,
   XSIG_VAL = XSIG_SLOT + 8,
   X87_LAST = XSIG_VAL + RUN_VALUES - 1;
-/** The index of x87-extended.ts's function in a region module (jit-wasm.ts puts it there). */
-export const F_EXTENDED = 9;
+/** Where runs inline the 80-bit arithmetic: x87-extended.ts's frame, after the locals above. */
+export const XFRAME = X87_LAST + 1;
 const RUN_PARAMS = 5;
 /** The region function's locals after its parameters; the x87 runs' only when it has runs. */
 export const runLocals = (x87: boolean): number[] => [

@@ -13,13 +13,15 @@ import {
   add64,
   and,
   and64,
-  call,
+  eq,
   get,
   k,
   k64,
   mul64,
   or,
   or64,
+  select,
+  shl,
   shl64,
   shr64,
   shrU,
@@ -30,7 +32,7 @@ import {
   xor,
   type Ex,
 } from './wasm-code';
-import { I32, I64, VOID, encodeModule, op, uleb, wasmApi, type FuncType } from './wasm-module';
+import { I32, I64, VOID, encodeModule, op, uleb, wasmApi } from './wasm-module';
 import { EXTENDED_NEAREST, PRECISION_ROUNDING } from './x87-fast';
 import { PE, flags } from './x87-format';
 
@@ -80,36 +82,64 @@ export function extendedArith(
 
 // The arithmetic in WebAssembly: its 64-bit integers hold a whole significand and the 64 guard
 // bits of an exact sum, product or quotient (the lowest of them sticky), where JavaScript would
-// need three 32-bit limbs in doubles. Its module exports `run(op, xse, xhi, xlo, yse, yhi, ylo)`, as
-// extendedArith: it returns 0 when the fast path does not apply, else 1 | 2 (inexact) | 4
-// (rounded up), with the result's significand (low half first: an i64) at bytes 0-7 of its memory
-// and its sign/exponent at bytes 8-11; op 2 compares instead (extendedCompare).
+// need three 32-bit limbs in doubles. It is written once over a set of locals (an ExtendedFrame):
+// region code inlines it on its own locals (extendedInline), and the standalone module below
+// wraps it in a function `run(op, xse, xhi, xlo, yse, yhi, ylo)` for extendedArith, which leaves
+// the result's significand at bytes 0-7 of its memory and its sign/exponent at bytes 8-11.
 
-// The function's parameters (op, x's sign/exponent and significand, y's), then its 64-bit and
-// 32-bit working values.
-const OP = 0,
-  XSE = 1,
-  X = 2,
-  YSE = 3,
-  Y = 4,
-  S = 5,
-  G = 6,
-  LL = 7,
-  LH = 8,
-  HL = 9,
-  HH = 10,
-  EX = 11,
-  EY = 12,
-  D = 13,
-  SIGN = 14,
-  OUT = 15;
-const LOCALS = [I64, I64, I64, I64, I64, I64, I32, I32, I32, I32, I32];
+/**
+ * The locals the arithmetic works in: the operands (sign/exponent i32, significand i64), the
+ * result's flags (OUT: 0 when the fast path does not apply, else 1 | 2 inexact | 4 rounded up;
+ * for a comparison FCOMI's EFLAGS in bits 8 and up), sign (SIGN, 0 or 1), biased exponent (EX)
+ * and significand (S), and working values. XSE, YSE, EX, EY, D, SIGN, OUT are i32, the rest i64.
+ */
+export interface ExtendedFrame {
+  XSE: number;
+  X: number;
+  YSE: number;
+  Y: number;
+  S: number;
+  G: number;
+  LL: number;
+  LH: number;
+  HL: number;
+  HH: number;
+  EX: number;
+  EY: number;
+  D: number;
+  SIGN: number;
+  OUT: number;
+}
 
-/** local.set n to the value v (this function's statements are plain byte arrays, not a Code). */
-const set = (n: number, ...v: Ex[]): Ex => [...v.flat(), op.localSet, n];
+/** A frame on locals from `first` on: the seven i32 locals, then the eight i64 ones. */
+export function extendedFrame(first: number): ExtendedFrame {
+  const at = (n: number): number => first + n;
+  return {
+    XSE: at(0),
+    YSE: at(1),
+    EX: at(2),
+    EY: at(3),
+    D: at(4),
+    SIGN: at(5),
+    OUT: at(6),
+    X: at(7),
+    Y: at(8),
+    S: at(9),
+    G: at(10),
+    LL: at(11),
+    LH: at(12),
+    HL: at(13),
+    HH: at(14),
+  };
+}
+/** The types of extendedFrame's locals, in order. */
+export const EXTENDED_FRAME_LOCALS = [...Array<number>(7).fill(I32), ...Array<number>(8).fill(I64)];
+
+const set = (n: number, v: Ex): Ex => [...v, op.localSet, ...uleb(n)];
 const low = (a: Ex): Ex => u64(wrap(a));
 const high = (a: Ex): Ex => shr64(a, k64(32));
 const TOP = shl64(k64(1), k64(63));
+const TWO32 = shl64(k64(1), k64(32));
 const when = (cond: Ex, then: Ex, otherwise: Ex = []): Ex => [
   ...cond,
   op.if,
@@ -119,103 +149,23 @@ const when = (cond: Ex, then: Ex, otherwise: Ex = []): Ex => [
   op.end,
 ];
 
-function coreBody(resultAt: number): Ex {
+/**
+ * The arithmetic's code on frame f, one piece per kind of operation: each reads the operands
+ * from XSE/X and YSE/Y and leaves its result in OUT (and SIGN, EX, S), without returning or
+ * branching out (so that it can be inlined anywhere).
+ */
+function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; compare: Ex } {
+  const { XSE, X, YSE, Y, S, G, LL, LH, HL, HH, EX, EY, D, SIGN, OUT } = f;
   const swap = (a: number, b: number, t: number): Ex => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
-  const store = (at: number, v: Ex): Ex => [...k(0), ...v, op.i32Store, 2, ...uleb(resultAt + at)];
-  const store64 = (v: Ex): Ex => [...k(0), ...v, op.i64Store, 3, ...uleb(resultAt)];
-  // The sign bit of a product or quotient.
+  /** An exact result: flags 1, sign bit `sign` (0x8000 or 0), exponent and significand. */
+  const exactly = (sign: Ex, ex: Ex, sig: Ex): Ex => [
+    ...set(OUT, k(1)),
+    ...set(SIGN, shrU(sign, k(15))),
+    ...set(EX, ex),
+    ...set(S, sig),
+  ];
+  /** The sign bit of a product or quotient. */
   const productSign = and(xor(get(XSE), get(YSE)), k(0x8000));
-  const product = [
-    ...set(SIGN, shrU(productSign, k(15))),
-    ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
-    ...set(LL, mul64(low(get(X)), low(get(Y)))),
-    ...set(LH, mul64(low(get(X)), high(get(Y)))),
-    ...set(HL, mul64(high(get(X)), low(get(Y)))),
-    ...set(HH, mul64(high(get(X)), high(get(Y)))),
-    // X: the middle column with its carries; G the low 64 bits, S the high 64.
-    ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
-    ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
-    ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
-    ...when(
-      [...shr64(get(S), k64(63)), op.i64Eqz],
-      [
-        ...set(S, or64(shl64(get(S), k64(1)), shr64(get(G), k64(63)))),
-        ...set(G, shl64(get(G), k64(1))),
-        ...set(EX, sub(get(EX), k(1))),
-      ],
-    ),
-  ];
-  const sum = [
-    // x the larger magnitude.
-    ...when(
-      or(
-        [...get(EY), ...get(EX), op.i32GtU],
-        and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
-      ),
-      [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
-    ),
-    ...set(SIGN, shrU(get(XSE), k(15))),
-    ...set(D, sub(get(EX), get(EY))),
-    // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
-    ...when(
-      [...get(D), op.i32Eqz],
-      set(G, k64(0)),
-      when(
-        [...get(D), ...k(64), op.i32LtU],
-        [...set(G, shl64(get(Y), u64(sub(k(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
-        [
-          ...when(
-            [...get(D), ...k(64), op.i32Eq],
-            set(G, get(Y)),
-            when(
-              [...get(D), ...k(128), op.i32LtU],
-              set(
-                G,
-                or64(
-                  shr64(get(Y), u64(sub(get(D), k(64)))),
-                  u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
-                ),
-              ),
-              set(G, k64(1)),
-            ),
-          ),
-          ...set(Y, k64(0)),
-        ],
-      ),
-    ),
-    ...when(
-      [...and(xor(get(XSE), get(YSE)), k(0x8000)), op.i32Eqz],
-      [
-        ...set(S, add64(get(X), get(Y))),
-        // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
-        // bit is clear: nothing is lost).
-        ...when(
-          [...get(S), ...get(X), op.i64LtU],
-          [
-            ...set(G, or64(shr64(get(G), k64(1)), shl64(get(S), k64(63)))),
-            ...set(S, or64(shr64(get(S), k64(1)), TOP)),
-            ...set(EX, add(get(EX), k(1))),
-          ],
-        ),
-      ],
-      [
-        ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne]))),
-        ...set(G, sub64(k64(0), get(G))),
-        // Exact cancellation: +0 under round to nearest.
-        ...when([...or64(get(S), get(G)), op.i64Eqz], [...store(8, k(0)), ...store64(k64(0)), ...k(1), op.return]),
-        ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
-        ...set(LL, [...get(S), op.i64Clz]),
-        ...when(
-          [...get(LL), ...k64(0), op.i64Ne],
-          [
-            ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(k64(64), get(LL))))),
-            ...set(G, shl64(get(G), get(LL))),
-            ...set(EX, sub(get(EX), wrap(get(LL)))),
-          ],
-        ),
-      ],
-    ),
-  ];
   // Whether an operand is a zero, or normal with an exponent the path takes.
   const isZero = (x: number, e: number): Ex => and([...get(e), op.i32Eqz], [...get(x), op.i64Eqz]);
   const isNormal = (x: number, e: number): Ex =>
@@ -223,14 +173,143 @@ function coreBody(resultAt: number): Ex {
   const taken = (x: number, e: number): Ex => or(isZero(x, e), isNormal(x, e));
   const zeroX = isZero(X, EX),
     zeroY = isZero(Y, EY);
-  /** An exact result: sign/exponent and the significand in S. */
-  const exactly = (se: Ex, sig: Ex): Ex => [...set(S, sig), ...store(8, se), ...store64(get(S)), ...k(1), op.return];
-  const isDivision = [...get(OP), ...k(6), op.i32Sub, ...k(2), op.i32LtU];
+  /** The exponents into EX and EY, then `declined` (OUT 0) unless both operands are taken, else `rest`. */
+  const screen = (rest: Ex): Ex => [
+    ...set(EX, and(get(XSE), k(0x7fff))),
+    ...set(EY, and(get(YSE), k(0x7fff))),
+    ...when([...and(taken(X, EX), taken(Y, EY)), op.i32Eqz], set(OUT, k(0)), rest),
+  ];
+  /** Rounds S (with guard bits G) to nearest, ties to even, at 64 bits; sets OUT. */
+  const rounded: Ex = [
+    ...set(OUT, k(1)),
+    ...when(
+      [...get(G), ...k64(0), op.i64Ne],
+      [
+        ...set(OUT, k(3)),
+        ...when(or([...get(G), ...TOP, op.i64GtU], and([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), k64(1))))), [
+          ...set(OUT, k(7)),
+          ...set(S, add64(get(S), k64(1))),
+          ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
+        ]),
+      ],
+    ),
+  ];
+
+  const sum = screen(
+    // A zero term: the other value exactly; two zeros keep a common sign, else +0.
+    when(
+      zeroX,
+      exactly(
+        [...and(and(get(XSE), get(YSE)), k(0x8000)), ...and(get(YSE), k(0x8000)), ...zeroY, op.select],
+        get(EY),
+        get(Y),
+      ),
+      when(zeroY, exactly(and(get(XSE), k(0x8000)), get(EX), get(X)), [
+        // x the larger magnitude.
+        ...when(
+          or(
+            [...get(EY), ...get(EX), op.i32GtU],
+            and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
+          ),
+          [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
+        ),
+        ...set(SIGN, shrU(get(XSE), k(15))),
+        ...set(D, sub(get(EX), get(EY))),
+        // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
+        ...when(
+          [...get(D), op.i32Eqz],
+          set(G, k64(0)),
+          when(
+            [...get(D), ...k(64), op.i32LtU],
+            [...set(G, shl64(get(Y), u64(sub(k(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
+            [
+              ...when(
+                [...get(D), ...k(64), op.i32Eq],
+                set(G, get(Y)),
+                when(
+                  [...get(D), ...k(128), op.i32LtU],
+                  set(
+                    G,
+                    or64(
+                      shr64(get(Y), u64(sub(get(D), k(64)))),
+                      u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
+                    ),
+                  ),
+                  set(G, k64(1)),
+                ),
+              ),
+              ...set(Y, k64(0)),
+            ],
+          ),
+        ),
+        ...when(
+          [...and(xor(get(XSE), get(YSE)), k(0x8000)), op.i32Eqz],
+          [
+            ...set(S, add64(get(X), get(Y))),
+            // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
+            // bit is clear: nothing is lost).
+            ...when(
+              [...get(S), ...get(X), op.i64LtU],
+              [
+                ...set(G, or64(shr64(get(G), k64(1)), shl64(get(S), k64(63)))),
+                ...set(S, or64(shr64(get(S), k64(1)), TOP)),
+                ...set(EX, add(get(EX), k(1))),
+              ],
+            ),
+            ...rounded,
+          ],
+          [
+            ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne]))),
+            ...set(G, sub64(k64(0), get(G))),
+            // Exact cancellation: +0 under round to nearest.
+            ...when([...or64(get(S), get(G)), op.i64Eqz], exactly(k(0), k(0), k64(0)), [
+              ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
+              ...set(LL, [...get(S), op.i64Clz]),
+              ...when(
+                [...get(LL), ...k64(0), op.i64Ne],
+                [
+                  ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(k64(64), get(LL))))),
+                  ...set(G, shl64(get(G), get(LL))),
+                  ...set(EX, sub(get(EX), wrap(get(LL)))),
+                ],
+              ),
+              ...rounded,
+            ]),
+          ],
+        ),
+      ]),
+    ),
+  );
+
+  const product = screen(
+    // A zero factor: a zero with the product's sign.
+    when(or(zeroX, zeroY), exactly(productSign, k(0), k64(0)), [
+      ...set(SIGN, shrU(productSign, k(15))),
+      ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
+      ...set(LL, mul64(low(get(X)), low(get(Y)))),
+      ...set(LH, mul64(low(get(X)), high(get(Y)))),
+      ...set(HL, mul64(high(get(X)), low(get(Y)))),
+      ...set(HH, mul64(high(get(X)), high(get(Y)))),
+      // X: the middle column with its carries; G the low 64 bits, S the high 64.
+      ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
+      ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
+      ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
+      ...when(
+        [...shr64(get(S), k64(63)), op.i64Eqz],
+        [
+          ...set(S, or64(shl64(get(S), k64(1)), shr64(get(G), k64(63)))),
+          ...set(G, shl64(get(G), k64(1))),
+          ...set(EX, sub(get(EX), k(1))),
+        ],
+      ),
+      ...rounded,
+    ]),
+  );
+
   // The quotient x / y: the first bit is 1 once x is scaled to [y, 2y) (x < y: x * 2, one less
   // in the exponent), then two 32-bit digits of the partial remainder times 2^64 over y, each
   // estimated from y's high half and corrected at most twice (schoolbook division on 64-bit
   // words, y having its top bit set); the last quotient bit and the remainder make G.
-  const TWO32 = shl64(k64(1), k64(32));
   const digit: Ex = [
     ...set(HL, [...get(X), ...get(LL), op.i64DivU]),
     ...set(HH, sub64(get(X), mul64(get(HL), get(LL)))),
@@ -250,29 +329,39 @@ function coreBody(resultAt: number): Ex {
     op.end,
     ...set(X, sub64(shl64(get(X), k64(32)), mul64(get(HL), get(Y)))),
   ];
-  const divide = [
-    ...set(SIGN, shrU(productSign, k(15))),
-    ...set(EX, sub(add(get(EX), k(16383)), get(EY))),
-    ...when(
-      [...get(X), ...get(Y), op.i64LtU],
-      [...set(EX, sub(get(EX), k(1))), ...set(X, sub64(shl64(get(X), k64(1)), get(Y)))],
-      set(X, sub64(get(X), get(Y))),
+  const quotient = screen(
+    // A zero divisor is left to the FPU (it raises ZE or IE); a zero dividend gives a zero with
+    // the quotient's sign.
+    when(
+      zeroY,
+      set(OUT, k(0)),
+      when(zeroX, exactly(productSign, k(0), k64(0)), [
+        ...set(SIGN, shrU(productSign, k(15))),
+        ...set(EX, sub(add(get(EX), k(16383)), get(EY))),
+        ...when(
+          [...get(X), ...get(Y), op.i64LtU],
+          [...set(EX, sub(get(EX), k(1))), ...set(X, sub64(shl64(get(X), k64(1)), get(Y)))],
+          set(X, sub64(get(X), get(Y))),
+        ),
+        ...set(LL, shr64(get(Y), k64(32))),
+        ...set(LH, and64(get(Y), u64(k(-1)))),
+        ...digit,
+        ...set(S, shl64(get(HL), k64(32))),
+        ...digit,
+        ...set(S, or64(get(S), get(HL))),
+        ...set(G, or64(shl64(get(S), k64(63)), u64([...get(X), ...k64(0), op.i64Ne]))),
+        ...set(S, or64(shr64(get(S), k64(1)), TOP)),
+        ...rounded,
+      ]),
     ),
-    ...set(LL, shr64(get(Y), k64(32))),
-    ...set(LH, and64(get(Y), u64(k(-1)))),
-    ...digit,
-    ...set(S, shl64(get(HL), k64(32))),
-    ...digit,
-    ...set(S, or64(get(S), get(HL))),
-    ...set(G, or64(shl64(get(S), k64(63)), u64([...get(X), ...k64(0), op.i64Ne]))),
-    ...set(S, or64(shr64(get(S), k64(1)), TOP)),
-  ];
-  // Compare (op 2): zeros count as +0, so that (exponent, significand) orders equal signs by
+  );
+
+  // The comparison: zeros count as +0, so that (exponent, significand) orders equal signs by
   // magnitude. EFLAGS as FCOMI sets them (1 below, 0 above, 64 equal) in bits 8 and up.
-  const sign = (x: number, se: number): Ex => [
+  const signOf = (x: number, se: number, e: number): Ex => [
     ...k(0),
     ...shrU(get(se), k(15)),
-    ...isZero(x, se === XSE ? EX : EY),
+    ...isZero(x, e),
     op.select,
   ];
   const magnitudeBelow = or(
@@ -280,98 +369,78 @@ function coreBody(resultAt: number): Ex {
     and([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64LtU]),
   );
   const magnitudeEqual = and([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64Eq]);
-  const compare: Ex = [
-    ...set(D, sign(X, XSE)),
-    ...set(SIGN, sign(Y, YSE)),
-    ...when(
-      [...get(D), ...get(SIGN), op.i32Eq],
-      [
-        ...when(magnitudeEqual, [...k(1 | (64 << 8)), op.return]),
+  const BELOW = 1 | (1 << 8),
+    ABOVE = 1,
+    EQUAL = 1 | (64 << 8);
+  const compare = screen([
+    ...set(D, signOf(X, XSE, EX)),
+    ...set(SIGN, signOf(Y, YSE, EY)),
+    ...set(
+      OUT,
+      select(
+        eq(get(D), get(SIGN)),
         // Same sign: below when the magnitude is below (positive) or above (negative).
-        ...k(1 | (1 << 8)),
-        ...k(1),
-        ...xor(get(D), magnitudeBelow),
-        op.select,
-        op.return,
-      ],
-    ),
-    // Signs differ: x is below when it is the negative one.
-    ...k(1 | (1 << 8)),
-    ...k(1),
-    ...get(D),
-    op.select,
-    op.return,
-  ];
-  return [
-    ...set(EX, and(get(XSE), k(0x7fff))),
-    ...set(EY, and(get(YSE), k(0x7fff))),
-    ...when([...and(taken(X, EX), taken(Y, EY)), op.i32Eqz], [...k(0), op.return]),
-    ...when([...get(OP), ...k(2), op.i32Eq], compare),
-    ...when(
-      [...get(OP), ...k(1), op.i32Eq],
-      // A zero factor: a zero with the product's sign.
-      when(or(zeroX, zeroY), exactly(productSign, k64(0))),
-      when(
-        isDivision,
-        [
-          // y / x is a division with the operands swapped; a zero divisor is left to the FPU
-          // (it raises ZE or IE); a zero dividend gives a zero with the quotient's sign.
-          ...when([...get(OP), ...k(7), op.i32Eq], [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)]),
-          ...when(zeroY, [...k(0), op.return]),
-          ...when(zeroX, exactly(productSign, k64(0))),
-        ],
-        [
-          // x - y is x + (-y); y - x is y + (-x); no other operation is taken.
-          ...when(
-            [...get(OP), ...k(4), op.i32Eq],
-            set(YSE, xor(get(YSE), k(0x8000))),
-            when(
-              [...get(OP), ...k(5), op.i32Eq],
-              set(XSE, xor(get(XSE), k(0x8000))),
-              when([...get(OP), op.i32Eqz], [], [...k(0), op.return]),
-            ),
-          ),
-          // A zero term: the other value exactly; two zeros keep a common sign, else +0.
-          ...when(
-            zeroX,
-            exactly([...and(and(get(XSE), get(YSE)), k(0x8000)), ...get(YSE), ...zeroY, op.select], get(Y)),
-          ),
-          ...when(zeroY, exactly(get(XSE), get(X))),
-        ],
+        select(magnitudeEqual, k(EQUAL), select(xor(get(D), magnitudeBelow), k(BELOW), k(ABOVE))),
+        // Signs differ: x is below when it is the negative one.
+        select(get(D), k(BELOW), k(ABOVE)),
       ),
     ),
-    ...when([...get(OP), ...k(1), op.i32Eq], product, when(isDivision, divide, sum)),
-    // Round to nearest, ties to even, at 64 bits.
-    ...set(OUT, k(1)),
-    ...when(
-      [...get(G), ...k64(0), op.i64Ne],
-      [
-        ...set(OUT, k(3)),
-        ...when(or([...get(G), ...TOP, op.i64GtU], and([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), k64(1))))), [
-          ...set(OUT, k(7)),
-          ...set(S, add64(get(S), k64(1))),
-          ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
-        ]),
-      ],
-    ),
-    ...store(8, or([...get(SIGN), ...k(15), op.i32Shl], get(EX))),
-    ...store64(get(S)),
-    ...get(OUT),
-  ];
+  ]);
+  return { sum, product, quotient, compare };
 }
 
 /**
- * The function itself, for a module whose memory takes its result at byte `resultAt`: as `run`,
- * but with each significand as one i64 (op, xse, x, yse, y), as region code holds them.
+ * The code of op (an arithmetic /digit, or 2: compare) on x and y (sign/exponent i32 and
+ * significand i64 each) on frame f; its result is then in extendedOut(f); null for another op. A
+ * difference adds the negated operand, a reversed division swaps them.
  */
-export function extendedFunction(resultAt: number): { type: FuncType; locals: number[]; body: number[] } {
-  return { type: { params: [I32, I32, I64, I32, I64], results: [I32] }, locals: LOCALS, body: coreBody(resultAt) };
+export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, yse: Ex, y: Ex): Ex | null {
+  const negated = (se: Ex): Ex => xor(se, k(0x8000));
+  const operands = (a: Ex, b: Ex, c: Ex, d: Ex): Ex => [
+    ...set(f.XSE, a),
+    ...set(f.X, b),
+    ...set(f.YSE, c),
+    ...set(f.Y, d),
+  ];
+  const code = arithmetic(f);
+  switch (opd) {
+    case 0:
+      return [...operands(xse, x, yse, y), ...code.sum];
+    case 4:
+      return [...operands(xse, x, negated(yse), y), ...code.sum];
+    case 5:
+      return [...operands(negated(xse), x, yse, y), ...code.sum];
+    case 1:
+      return [...operands(xse, x, yse, y), ...code.product];
+    case 6:
+      return [...operands(xse, x, yse, y), ...code.quotient];
+    case 7:
+      return [...operands(yse, y, xse, x), ...code.quotient];
+    case 2:
+      return [...operands(xse, x, yse, y), ...code.compare];
+    default:
+      return null;
+  }
 }
 
-/** `run`, calling the function (at index 1) with the significands put together from their halves. */
+/** The result of extendedInline on frame f: flags (0: declined), sign/exponent, significand. */
+export function extendedOut(f: ExtendedFrame): { flags: Ex; se: Ex; sig: Ex } {
+  return { flags: get(f.OUT), se: or(shl(get(f.SIGN), k(15)), get(f.EX)), sig: get(f.S) };
+}
+
+/** `run`: the code of its op on the significands put together from their halves, the result stored. */
 function runBody(): Ex {
+  // Parameters: op, xse, xhi, xlo, yse, yhi, ylo; then the frame.
+  const f = extendedFrame(7);
   const significand = (hi: number, lo: number): Ex => or64(shl64(u64(get(hi)), k64(32)), u64(get(lo)));
-  return call(1, get(0), get(1), significand(2, 3), get(4), significand(5, 6));
+  const out = extendedOut(f);
+  const cases = [0, 1, 2, 4, 5, 6, 7].map((opd) =>
+    when(
+      [...get(0), ...k(opd), op.i32Eq],
+      extendedInline(f, opd, get(1), significand(2, 3), get(4), significand(5, 6))!,
+    ),
+  );
+  return [...cases.flat(), ...k(0), ...out.se, op.i32Store, 2, 8, ...k(0), ...out.sig, op.i64Store, 3, 0, ...out.flags];
 }
 
 /** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
@@ -382,8 +451,11 @@ const core = ((): { run: (op: number, ...words: number[]) => number; words: Int3
     imports: [],
     memory: { pages: 1, shared: false },
     funcs: [
-      { type: { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: runBody() },
-      extendedFunction(0),
+      {
+        type: { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] },
+        locals: EXTENDED_FRAME_LOCALS,
+        body: runBody(),
+      },
     ],
     exportRun: 0,
   });
