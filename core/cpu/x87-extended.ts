@@ -14,6 +14,7 @@ import {
   and,
   and64,
   eq,
+  eqz,
   get,
   k,
   k64,
@@ -173,11 +174,16 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
   const taken = (x: number, e: number): Ex => or(isZero(x, e), isNormal(x, e));
   const zeroX = isZero(X, EX),
     zeroY = isZero(Y, EY);
-  /** The exponents into EX and EY, then `declined` (OUT 0) unless both operands are taken, else `rest`. */
-  const screen = (rest: Ex): Ex => [
-    ...set(EX, and(get(XSE), k(0x7fff))),
-    ...set(EY, and(get(YSE), k(0x7fff))),
-    ...when([...and(taken(X, EX), taken(Y, EY)), op.i32Eqz], set(OUT, k(0)), rest),
+  const exponents = [...set(EX, and(get(XSE), k(0x7fff))), ...set(EY, and(get(YSE), k(0x7fff)))];
+  const declined = set(OUT, k(0));
+  const bothTaken = and(taken(X, EX), taken(Y, EY));
+  /**
+   * The exponents into EX and EY, then `main` when both operands are normal within the exponents
+   * taken, `zeros` when they are taken and one is a zero, else OUT 0.
+   */
+  const screen = (main: Ex, zeros: Ex): Ex => [
+    ...exponents,
+    ...when(and(isNormal(X, EX), isNormal(Y, EY)), main, when(eqz(bothTaken), declined, zeros)),
   ];
   /** Rounds S (with guard bits G) to nearest, ties to even, at 64 bits; sets OUT. */
   const rounded: Ex = [
@@ -196,6 +202,80 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
   ];
 
   const sum = screen(
+    [
+      // x the larger magnitude.
+      ...when(
+        or(
+          [...get(EY), ...get(EX), op.i32GtU],
+          and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
+        ),
+        [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
+      ),
+      ...set(SIGN, shrU(get(XSE), k(15))),
+      ...set(D, sub(get(EX), get(EY))),
+      // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
+      ...when(
+        [...get(D), op.i32Eqz],
+        set(G, k64(0)),
+        when(
+          [...get(D), ...k(64), op.i32LtU],
+          [...set(G, shl64(get(Y), u64(sub(k(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
+          [
+            ...when(
+              [...get(D), ...k(64), op.i32Eq],
+              set(G, get(Y)),
+              when(
+                [...get(D), ...k(128), op.i32LtU],
+                set(
+                  G,
+                  or64(
+                    shr64(get(Y), u64(sub(get(D), k(64)))),
+                    u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
+                  ),
+                ),
+                set(G, k64(1)),
+              ),
+            ),
+            ...set(Y, k64(0)),
+          ],
+        ),
+      ),
+      ...when(
+        [...and(xor(get(XSE), get(YSE)), k(0x8000)), op.i32Eqz],
+        [
+          ...set(S, add64(get(X), get(Y))),
+          // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
+          // bit is clear: nothing is lost).
+          ...when(
+            [...get(S), ...get(X), op.i64LtU],
+            [
+              ...set(G, or64(shr64(get(G), k64(1)), shl64(get(S), k64(63)))),
+              ...set(S, or64(shr64(get(S), k64(1)), TOP)),
+              ...set(EX, add(get(EX), k(1))),
+            ],
+          ),
+          ...rounded,
+        ],
+        [
+          ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne]))),
+          ...set(G, sub64(k64(0), get(G))),
+          // Exact cancellation: +0 under round to nearest.
+          ...when([...or64(get(S), get(G)), op.i64Eqz], exactly(k(0), k(0), k64(0)), [
+            ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
+            ...set(LL, [...get(S), op.i64Clz]),
+            ...when(
+              [...get(LL), ...k64(0), op.i64Ne],
+              [
+                ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(k64(64), get(LL))))),
+                ...set(G, shl64(get(G), get(LL))),
+                ...set(EX, sub(get(EX), wrap(get(LL)))),
+              ],
+            ),
+            ...rounded,
+          ]),
+        ],
+      ),
+    ],
     // A zero term: the other value exactly; two zeros keep a common sign, else +0.
     when(
       zeroX,
@@ -204,86 +284,12 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
         get(EY),
         get(Y),
       ),
-      when(zeroY, exactly(and(get(XSE), k(0x8000)), get(EX), get(X)), [
-        // x the larger magnitude.
-        ...when(
-          or(
-            [...get(EY), ...get(EX), op.i32GtU],
-            and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
-          ),
-          [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
-        ),
-        ...set(SIGN, shrU(get(XSE), k(15))),
-        ...set(D, sub(get(EX), get(EY))),
-        // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
-        ...when(
-          [...get(D), op.i32Eqz],
-          set(G, k64(0)),
-          when(
-            [...get(D), ...k(64), op.i32LtU],
-            [...set(G, shl64(get(Y), u64(sub(k(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
-            [
-              ...when(
-                [...get(D), ...k(64), op.i32Eq],
-                set(G, get(Y)),
-                when(
-                  [...get(D), ...k(128), op.i32LtU],
-                  set(
-                    G,
-                    or64(
-                      shr64(get(Y), u64(sub(get(D), k(64)))),
-                      u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
-                    ),
-                  ),
-                  set(G, k64(1)),
-                ),
-              ),
-              ...set(Y, k64(0)),
-            ],
-          ),
-        ),
-        ...when(
-          [...and(xor(get(XSE), get(YSE)), k(0x8000)), op.i32Eqz],
-          [
-            ...set(S, add64(get(X), get(Y))),
-            // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
-            // bit is clear: nothing is lost).
-            ...when(
-              [...get(S), ...get(X), op.i64LtU],
-              [
-                ...set(G, or64(shr64(get(G), k64(1)), shl64(get(S), k64(63)))),
-                ...set(S, or64(shr64(get(S), k64(1)), TOP)),
-                ...set(EX, add(get(EX), k(1))),
-              ],
-            ),
-            ...rounded,
-          ],
-          [
-            ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne]))),
-            ...set(G, sub64(k64(0), get(G))),
-            // Exact cancellation: +0 under round to nearest.
-            ...when([...or64(get(S), get(G)), op.i64Eqz], exactly(k(0), k(0), k64(0)), [
-              ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
-              ...set(LL, [...get(S), op.i64Clz]),
-              ...when(
-                [...get(LL), ...k64(0), op.i64Ne],
-                [
-                  ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(k64(64), get(LL))))),
-                  ...set(G, shl64(get(G), get(LL))),
-                  ...set(EX, sub(get(EX), wrap(get(LL)))),
-                ],
-              ),
-              ...rounded,
-            ]),
-          ],
-        ),
-      ]),
+      exactly(and(get(XSE), k(0x8000)), get(EX), get(X)),
     ),
   );
 
   const product = screen(
-    // A zero factor: a zero with the product's sign.
-    when(or(zeroX, zeroY), exactly(productSign, k(0), k64(0)), [
+    [
       ...set(SIGN, shrU(productSign, k(15))),
       ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
       ...set(LL, mul64(low(get(X)), low(get(Y)))),
@@ -303,7 +309,9 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
         ],
       ),
       ...rounded,
-    ]),
+    ],
+    // A zero factor: a zero with the product's sign.
+    exactly(productSign, k(0), k64(0)),
   );
 
   // The quotient x / y: the first bit is 1 once x is scaled to [y, 2y) (x < y: x * 2, one less
@@ -330,30 +338,27 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
     ...set(X, sub64(shl64(get(X), k64(32)), mul64(get(HL), get(Y)))),
   ];
   const quotient = screen(
+    [
+      ...set(SIGN, shrU(productSign, k(15))),
+      ...set(EX, sub(add(get(EX), k(16383)), get(EY))),
+      ...when(
+        [...get(X), ...get(Y), op.i64LtU],
+        [...set(EX, sub(get(EX), k(1))), ...set(X, sub64(shl64(get(X), k64(1)), get(Y)))],
+        set(X, sub64(get(X), get(Y))),
+      ),
+      ...set(LL, shr64(get(Y), k64(32))),
+      ...set(LH, and64(get(Y), u64(k(-1)))),
+      ...digit,
+      ...set(S, shl64(get(HL), k64(32))),
+      ...digit,
+      ...set(S, or64(get(S), get(HL))),
+      ...set(G, or64(shl64(get(S), k64(63)), u64([...get(X), ...k64(0), op.i64Ne]))),
+      ...set(S, or64(shr64(get(S), k64(1)), TOP)),
+      ...rounded,
+    ],
     // A zero divisor is left to the FPU (it raises ZE or IE); a zero dividend gives a zero with
     // the quotient's sign.
-    when(
-      zeroY,
-      set(OUT, k(0)),
-      when(zeroX, exactly(productSign, k(0), k64(0)), [
-        ...set(SIGN, shrU(productSign, k(15))),
-        ...set(EX, sub(add(get(EX), k(16383)), get(EY))),
-        ...when(
-          [...get(X), ...get(Y), op.i64LtU],
-          [...set(EX, sub(get(EX), k(1))), ...set(X, sub64(shl64(get(X), k64(1)), get(Y)))],
-          set(X, sub64(get(X), get(Y))),
-        ),
-        ...set(LL, shr64(get(Y), k64(32))),
-        ...set(LH, and64(get(Y), u64(k(-1)))),
-        ...digit,
-        ...set(S, shl64(get(HL), k64(32))),
-        ...digit,
-        ...set(S, or64(get(S), get(HL))),
-        ...set(G, or64(shl64(get(S), k64(63)), u64([...get(X), ...k64(0), op.i64Ne]))),
-        ...set(S, or64(shr64(get(S), k64(1)), TOP)),
-        ...rounded,
-      ]),
-    ),
+    when(zeroY, declined, exactly(productSign, k(0), k64(0))),
   );
 
   // The comparison: zeros count as +0, so that (exponent, significand) orders equal signs by
@@ -372,20 +377,23 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
   const BELOW = 1 | (1 << 8),
     ABOVE = 1,
     EQUAL = 1 | (64 << 8);
-  const compare = screen([
-    ...set(D, signOf(X, XSE, EX)),
-    ...set(SIGN, signOf(Y, YSE, EY)),
-    ...set(
-      OUT,
-      select(
-        eq(get(D), get(SIGN)),
-        // Same sign: below when the magnitude is below (positive) or above (negative).
-        select(magnitudeEqual, k(EQUAL), select(xor(get(D), magnitudeBelow), k(BELOW), k(ABOVE))),
-        // Signs differ: x is below when it is the negative one.
-        select(get(D), k(BELOW), k(ABOVE)),
+  const compare = [
+    ...exponents,
+    ...when(eqz(bothTaken), declined, [
+      ...set(D, signOf(X, XSE, EX)),
+      ...set(SIGN, signOf(Y, YSE, EY)),
+      ...set(
+        OUT,
+        select(
+          eq(get(D), get(SIGN)),
+          // Same sign: below when the magnitude is below (positive) or above (negative).
+          select(magnitudeEqual, k(EQUAL), select(xor(get(D), magnitudeBelow), k(BELOW), k(ABOVE))),
+          // Signs differ: x is below when it is the negative one.
+          select(get(D), k(BELOW), k(ABOVE)),
+        ),
       ),
-    ),
-  ]);
+    ]),
+  ];
   return { sum, product, quotient, compare };
 }
 
