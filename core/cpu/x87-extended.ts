@@ -157,7 +157,12 @@ const when = (cond: Ex, then: Ex, otherwise: Ex = []): Ex => [
  */
 function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; compare: Ex } {
   const { XSE, X, YSE, Y, S, G, LL, LH, HL, HH, EX, EY, D, SIGN, OUT } = f;
-  const swap = (a: number, b: number, t: number): Ex => [...set(t, get(a)), ...set(a, get(b)), ...set(b, get(t))];
+  /** Swaps locals a and b (t a temporary of their type) when D is 1. */
+  const swapWhen = (a: number, b: number, t: number): Ex => [
+    ...set(t, get(a)),
+    ...set(a, select(get(D), get(b), get(a))),
+    ...set(b, select(get(D), get(t), get(b))),
+  ];
   /** An exact result: flags 1, sign bit `sign` (0x8000 or 0), exponent and significand. */
   const exactly = (sign: Ex, ex: Ex, sig: Ex): Ex => [
     ...set(OUT, k(1)),
@@ -185,75 +190,73 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
     ...exponents,
     ...when(and(isNormal(X, EX), isNormal(Y, EY)), main, when(eqz(bothTaken), declined, zeros)),
   ];
-  /** Rounds S (with guard bits G) to nearest, ties to even, at 64 bits; sets OUT. */
+  // The data decide most of this arithmetic's choices (which operand is larger, whether a
+  // product needs a shift, which way a result rounds), about as often one way as the other: those
+  // are computed with selects and shifts by 0 or 1 rather than branches a processor would
+  // mispredict. Branches remain where one way is rare.
+  /**
+   * Rounds S (with guard bits G) to nearest, ties to even, at 64 bits; sets OUT. D: 1 when it
+   * rounds up (G above half, or exactly half and S odd).
+   */
   const rounded: Ex = [
-    ...set(OUT, k(1)),
-    ...when(
-      [...get(G), ...k64(0), op.i64Ne],
-      [
-        ...set(OUT, k(3)),
-        ...when(or([...get(G), ...TOP, op.i64GtU], and([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), k64(1))))), [
-          ...set(OUT, k(7)),
-          ...set(S, add64(get(S), k64(1))),
-          ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
-        ]),
-      ],
-    ),
+    ...set(D, or([...get(G), ...TOP, op.i64GtU], and([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), k64(1)))))),
+    ...set(S, add64(get(S), u64(get(D)))),
+    // All ones rounded up: the next power of two.
+    ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
+    ...set(OUT, or(or(k(1), shl([...get(G), ...k64(0), op.i64Ne], k(1))), shl(get(D), k(2)))),
   ];
 
   const sum = screen(
     [
-      // x the larger magnitude.
-      ...when(
+      // x the larger magnitude (D: swap them; G and SIGN hold the values swapped).
+      ...set(
+        D,
         or(
           [...get(EY), ...get(EX), op.i32GtU],
           and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
         ),
-        [...swap(X, Y, G), ...swap(EX, EY, D), ...swap(XSE, YSE, D)],
       ),
+      ...swapWhen(X, Y, G),
+      ...swapWhen(EX, EY, SIGN),
+      ...swapWhen(XSE, YSE, SIGN),
       ...set(SIGN, shrU(get(XSE), k(15))),
       ...set(D, sub(get(EX), get(EY))),
       // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
       ...when(
-        [...get(D), op.i32Eqz],
-        set(G, k64(0)),
-        when(
-          [...get(D), ...k(64), op.i32LtU],
-          [...set(G, shl64(get(Y), u64(sub(k(64), get(D))))), ...set(Y, shr64(get(Y), u64(get(D))))],
-          [
-            ...when(
-              [...get(D), ...k(64), op.i32Eq],
-              set(G, get(Y)),
-              when(
-                [...get(D), ...k(128), op.i32LtU],
-                set(
-                  G,
-                  or64(
-                    shr64(get(Y), u64(sub(get(D), k(64)))),
-                    u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
-                  ),
+        [...get(D), ...k(64), op.i32LtU],
+        [
+          ...set(G, select(eqz(get(D)), k64(0), shl64(get(Y), u64(sub(k(64), get(D)))))),
+          ...set(Y, shr64(get(Y), u64(get(D)))),
+        ],
+        [
+          ...when(
+            [...get(D), ...k(64), op.i32Eq],
+            set(G, get(Y)),
+            when(
+              [...get(D), ...k(128), op.i32LtU],
+              set(
+                G,
+                or64(
+                  shr64(get(Y), u64(sub(get(D), k(64)))),
+                  u64([...shl64(get(Y), u64(sub(k(128), get(D)))), ...k64(0), op.i64Ne]),
                 ),
-                set(G, k64(1)),
               ),
+              set(G, k64(1)),
             ),
-            ...set(Y, k64(0)),
-          ],
-        ),
+          ),
+          ...set(Y, k64(0)),
+        ],
       ),
       ...when(
         [...and(xor(get(XSE), get(YSE)), k(0x8000)), op.i32Eqz],
         [
           ...set(S, add64(get(X), get(Y))),
-          // Carry out: one place right (only when y reaches into x's 64 bits, when G's lowest
-          // bit is clear: nothing is lost).
-          ...when(
-            [...get(S), ...get(X), op.i64LtU],
-            [
-              ...set(G, or64(shr64(get(G), k64(1)), shl64(get(S), k64(63)))),
-              ...set(S, or64(shr64(get(S), k64(1)), TOP)),
-              ...set(EX, add(get(EX), k(1))),
-            ],
-          ),
+          // A carry out (LL 1): one place right (only when y reaches into x's 64 bits, when G's
+          // lowest bit is clear: nothing is lost).
+          ...set(LL, u64([...get(S), ...get(X), op.i64LtU])),
+          ...set(G, or64(shr64(get(G), get(LL)), shl64(and64(get(S), get(LL)), k64(63)))),
+          ...set(S, or64(shr64(get(S), get(LL)), shl64(get(LL), k64(63)))),
+          ...set(EX, add(get(EX), wrap(get(LL)))),
           ...rounded,
         ],
         [
@@ -262,15 +265,17 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
           // Exact cancellation: +0 under round to nearest.
           ...when([...or64(get(S), get(G)), op.i64Eqz], exactly(k(0), k(0), k64(0)), [
             ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
+            // Normalised: LL places left.
             ...set(LL, [...get(S), op.i64Clz]),
-            ...when(
-              [...get(LL), ...k64(0), op.i64Ne],
-              [
-                ...set(S, or64(shl64(get(S), get(LL)), shr64(get(G), sub64(k64(64), get(LL))))),
-                ...set(G, shl64(get(G), get(LL))),
-                ...set(EX, sub(get(EX), wrap(get(LL)))),
-              ],
+            ...set(
+              S,
+              or64(
+                shl64(get(S), get(LL)),
+                select([...get(LL), op.i64Eqz], k64(0), shr64(get(G), sub64(k64(64), get(LL)))),
+              ),
             ),
+            ...set(G, shl64(get(G), get(LL))),
+            ...set(EX, sub(get(EX), wrap(get(LL)))),
             ...rounded,
           ]),
         ],
@@ -300,14 +305,11 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
       ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
       ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
       ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
-      ...when(
-        [...shr64(get(S), k64(63)), op.i64Eqz],
-        [
-          ...set(S, or64(shl64(get(S), k64(1)), shr64(get(G), k64(63)))),
-          ...set(G, shl64(get(G), k64(1))),
-          ...set(EX, sub(get(EX), k(1))),
-        ],
-      ),
+      // A product below 2: LL (1) place left.
+      ...set(LL, sub64(k64(1), shr64(get(S), k64(63)))),
+      ...set(S, or64(shl64(get(S), get(LL)), and64(shr64(get(G), k64(63)), get(LL)))),
+      ...set(G, shl64(get(G), get(LL))),
+      ...set(EX, sub(get(EX), wrap(get(LL)))),
       ...rounded,
     ],
     // A zero factor: a zero with the product's sign.
