@@ -2,11 +2,11 @@
 // (control word 0x037f: 64-bit significands, round to nearest), taken where it is provably the
 // same as the general 80-bit code of x87-arith.ts: operands zero or normal with exponents far
 // enough inside the range that the result can neither overflow nor underflow (and no zero
-// divisor). A small WebAssembly function does it all on the register words (sign/exponent,
-// significand high and low): the exact sum, product or quotient of two normal values rounded once,
-// a zero operand's exact result, the comparison; without WebAssembly there is no fast path. PE
-// and C1 ("rounded up") land in flags as the general code raises them. x87.test.ts compares it
-// with x87-arith.ts.
+// divisor). WebAssembly code does it all on the register words (sign/exponent, significand):
+// the exact sum, product or quotient of two normal values rounded once, a zero operand's exact
+// result, the comparison; region code inlines it, the interpreter calls it in a small module of
+// its own; without WebAssembly there is no fast path. PE and C1 ("rounded up") land in flags as
+// the general code raises them. x87.test.ts compares it with x87-arith.ts.
 
 import {
   add,
