@@ -8,11 +8,13 @@
 // normal or zero) and leaves the same state; when neither applies, nothing has been written and
 // the run's instructions run one by one through their handlers (jit-wasm.ts emits that part).
 //
-// The x87 state a run needs is in the mirror (wasm-code.ts): status, tags, FIP/FOP/FDP, and the
-// registers as doubles (the float64 cache of x87-stack.ts, with zeros filled in from the words;
-// NaN where the value is not known as a double) or as words, whichever the control word lets
-// runs use. The region's wrapper copies it in and out with x87ToMirror and x87ToC, as it does the
-// general registers.
+// The x87 state is in the mirror (wasm-code.ts) when the region starts: status, tags,
+// FIP/FOP/FDP, and the registers as doubles (the float64 cache of x87-stack.ts, with zeros filled
+// in from the words; NaN where the value is not known as a double) or as words, whichever the
+// control word lets runs use; the region's wrapper copies it in and out with x87ToMirror and
+// x87ToC, as it does the general registers. Runs take it into locals and keep it there from one
+// run to the next ("live", see wasmX87Runs); x87Flush puts it back before anything outside the
+// region can see the mirror.
 
 import type { I386 } from './cpu';
 import type { Instr } from './instr';
@@ -43,14 +45,24 @@ import {
   X,
   XFDP,
   XFL,
-  XP,
   XPE,
   XS,
-  XT,
-  XTG,
   XZT,
   XR,
   XFRAME,
+  F_X87_FLUSH,
+  call,
+  LB,
+  LD,
+  LM,
+  LOK,
+  LS,
+  LSE,
+  LSIG,
+  LT,
+  LTAG,
+  LV,
+  LWR,
   XSE_SLOT,
   XSE_VAL,
   XSIG_SLOT,
@@ -79,7 +91,7 @@ import {
   wrap,
   type Ex,
 } from './wasm-code';
-import { f64Bytes, op, uleb } from './wasm-module';
+import { F64, I32, I64, f64Bytes, op, uleb, type FuncType } from './wasm-module';
 import { extendedFrame, extendedInline, extendedOut } from './x87-extended';
 import { bindShadow, shadowCache, syncRegisters } from './x87-stack';
 
@@ -109,15 +121,11 @@ const fabs = (x: Ex): Ex => [...x, op.f64Abs];
 const fneg = (x: Ex): Ex => [...x, op.f64Neg];
 /** Physical register p's double in the mirror. */
 const double = (p: Ex): Ex => [...shl(p, k(3)), op.f64Load, 3, ...uleb(DOUBLES)];
-/** The physical register of the slot j places above TOP at the start of the run. */
-const physOf = (j: number): Ex => and(add(get(XT), k(j)), k(7));
 /** Whether the double v is a normal value of at least `min` in magnitude (and a double's at most) or a zero. */
 const normalOrZero = (v: Ex, min: number): Ex =>
   or(and(fge(fabs(v), f(min)), fle(fabs(v), f(Number.MAX_VALUE))), feq(v, f(0)));
 /** A run value's local (see RunStack: `e<slot>` read at the start, `v<n>` computed). */
 const local = (name: string): number => (name[0] === 'e' ? FSLOT : FVAL) + Number(name.slice(1));
-/** An 8-bit mask by slot, rotated by TOP at run time (by physical register). */
-const rotate = (mask: number): Ex => and(or(shl(k(mask), get(XT)), shrU(k(mask), sub(k(8), get(XT)))), k(255));
 
 /** Leaves the fast piece (nothing written yet) when `cond` holds. */
 function leave(c: Code, cond: Ex): void {
@@ -243,27 +251,45 @@ const doubleWriter: RunWriter<Line> = {
 
 /**
  * How a run holds its values (as RunValues in jit-x87.ts): the mirror's x87Fast it needs, the
- * writer of its computing steps, how slot j's value comes from its register at the start and
- * goes back at the end (a zero's tag into XZT), and the last instruction's C1.
+ * writer of its computing steps, how the live locals take register s (by slot from LB) from the
+ * mirror (its LOK bit set when a run can take it) and put it back, how run slot j's start value
+ * comes from live slot s and a run value goes to live slot s (a zero's tag into XZT), and the
+ * last instruction's C1.
  */
 interface WasmRunValues {
   mode: number;
   writer: RunWriter<Line>;
-  load(c: Code, j: number): void;
-  store(c: Code, j: number, w: string): void;
+  fromMirror(c: Code, s: number): void;
+  toMirror(c: Code, s: number, at: LiveLocals): void;
+  take(c: Code, j: number, s: number): void;
+  keep(c: Code, s: number, w: string): void;
   c1(last: string | null): Ex;
 }
+
+/** Where the live base and registers are: the region's locals, or the flush function's parameters. */
+interface LiveLocals {
+  LB: number;
+  LD: number;
+  LSE: number;
+  LSIG: number;
+}
+const REGION_LOCALS: LiveLocals = { LB, LD, LSE, LSIG };
+/** The physical register of live slot s. */
+const physOfSlot = (s: number, at: LiveLocals = REGION_LOCALS): Ex => and(add(get(at.LB), k(s)), k(7));
 
 const DOUBLE_VALUES: WasmRunValues = {
   mode: 1,
   writer: doubleWriter,
-  load: (c, j) => {
-    c.set(FSLOT + j, double(physOf(j)));
-    leave(c, fne(get(FSLOT + j), get(FSLOT + j)));
+  // NaN: not known as a double.
+  fromMirror: (c, s) => {
+    c.set(LD + s, double(physOfSlot(s)));
+    c.set(LOK, or(get(LOK), shl(feq(get(LD + s), get(LD + s)), k(s))));
   },
-  store: (c, j, w) => {
-    c.emit(shl(physOf(j), k(3)), get(local(w)), [op.f64Store, 3, ...uleb(DOUBLES)]);
-    c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * j))));
+  toMirror: (c, s, at) => c.emit(shl(physOfSlot(s, at), k(3)), get(at.LD + s), [op.f64Store, 3, ...uleb(DOUBLES)]),
+  take: (c, j, s) => c.set(FSLOT + j, get(LD + s)),
+  keep: (c, s, w) => {
+    c.set(LD + s, get(local(w)));
+    c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * s))));
   },
   // "Rounded up": the error of a result is zero or has its sign.
   c1: (last) =>
@@ -337,24 +363,123 @@ const extendedWriter: RunWriter<Line> = {
 const EXTENDED_VALUES: WasmRunValues = {
   mode: 2,
   writer: extendedWriter,
-  load: (c, j) => {
-    const at = shl(physOf(j), k(4));
-    c.set(XSE_SLOT + j, [...at, op.i32Load, 2, ...uleb(WORDS + 8)]);
-    c.set(XSIG_SLOT + j, [...at, op.i64Load, 3, ...uleb(WORDS)]);
+  fromMirror: (c, s) => {
+    const at = shl(physOfSlot(s), k(4));
+    c.set(LSE + s, [...at, op.i32Load, 2, ...uleb(WORDS + 8)]);
+    c.set(LSIG + s, [...at, op.i64Load, 3, ...uleb(WORDS)]);
     // Normal (exponent neither 0 nor all ones, integer bit set) or a zero.
-    const e = and(get(XSE_SLOT + j), k(0x7fff));
-    const sig = get(XSIG_SLOT + j);
-    leave(c, select(eqz(e), [...sig, ...k64(0), op.i64Ne], or(eq(e, k(0x7fff)), [...sig, ...k64(0), op.i64GeS])));
+    const e = and(get(LSE + s), k(0x7fff));
+    const sig = get(LSIG + s);
+    const ok = select(eqz(e), [...sig, op.i64Eqz], and(ne(e, k(0x7fff)), [...sig, ...k64(0), op.i64LtS]));
+    c.set(LOK, or(get(LOK), shl(ok, k(s))));
   },
-  store: (c, j, w) => {
-    const at = shl(physOf(j), k(4));
-    c.emit(at, get(sigOf(w)), [op.i64Store, 3, ...uleb(WORDS)]);
-    c.emit(at, get(seOf(w)), [op.i32Store, 2, ...uleb(WORDS + 8)]);
-    c.set(XZT, or(get(XZT), shl([...get(sigOf(w)), op.i64Eqz], k(2 * j))));
+  toMirror: (c, s, at) => {
+    const addr = shl(physOfSlot(s, at), k(4));
+    c.emit(addr, get(at.LSIG + s), [op.i64Store, 3, ...uleb(WORDS)]);
+    c.emit(addr, get(at.LSE + s), [op.i32Store, 2, ...uleb(WORDS + 8)]);
+  },
+  take: (c, j, s) => {
+    c.set(XSE_SLOT + j, get(LSE + s));
+    c.set(XSIG_SLOT + j, get(LSIG + s));
+  },
+  keep: (c, s, w) => {
+    c.set(LSE + s, get(seOf(w)));
+    c.set(LSIG + s, get(sigOf(w)));
+    c.set(XZT, or(get(XZT), shl([...get(sigOf(w)), op.i64Eqz], k(2 * s))));
   },
   // The arithmetic's flags of the last instruction: bit 2, "rounded up".
   c1: (last) => (last === null ? k(0) : select(and(get(XR), k(4)), k(C1), k(0))),
 };
+
+/** A 16-bit mask (two bits per slot) rotated left by `by` bits (at run time). */
+const rotl16 = (mask: Ex, by: Ex): Ex => and(or(shl(mask, by), shrU(mask, sub(k(16), by))), k(0xffff));
+/** The same, rotated right. */
+const rotr16 = (mask: Ex, by: Ex): Ex => and(or(shrU(mask, by), shl(mask, sub(k(16), by))), k(0xffff));
+/** A tag mask by a run's slots (two bits each) as one by live slots, the run's slot 0 being live slot rel. */
+const bySlot = (mask: number, rel: number): number => ((mask << (2 * rel)) | (mask >>> (16 - 2 * rel))) & 0xffff;
+
+/**
+ * Takes the x87 state into the live locals when the mirror lets runs use it (no pending
+ * exception, a mode): LB such that the run about to start, whose slot 0 is live slot `rel`,
+ * finds TOP there.
+ */
+function goLive(c: Code, rel: number): void {
+  c.set(XS, mget(M.x87Status));
+  c.if(and(eqz(and(get(XS), k(128))), ne(mget(M.x87Fast), k(0))));
+  c.set(LV, k(1));
+  c.set(LM, mget(M.x87Fast));
+  c.set(LS, get(XS));
+  c.set(LT, and(shrU(get(XS), k(11)), k(7)));
+  c.set(LB, and(sub(get(LT), k(rel)), k(7)));
+  c.set(LTAG, rotr16(mget(M.x87Tag), shl(get(LB), k(1))));
+  c.set(LWR, k(0));
+  c.set(LOK, k(0));
+  c.close();
+}
+
+// The flush function's parameters: LM, LB, LT, LTAG, LWR, LS, then the registers by live slot
+// (as the region's locals).
+const FLUSH_PARAMS = [
+  I32,
+  I32,
+  I32,
+  I32,
+  I32,
+  I32,
+  ...Array<number>(8).fill(F64),
+  ...Array<number>(8).fill(I32),
+  ...Array<number>(8).fill(I64),
+];
+const FLUSH_LOCALS: LiveLocals = { LB: 1, LD: 6, LSE: 14, LSIG: 22 };
+
+/**
+ * The function (at F_X87_FLUSH in region modules with runs) that puts the live x87 state back
+ * into the mirror: the registers written, tags, status with TOP.
+ */
+export function x87FlushFunction(): { type: FuncType; locals: number[]; body: number[] } {
+  const c = new Code();
+  const [lm, lb, lt, ltag, lwr, ls] = [0, 1, 2, 3, 4, 5];
+  const back = (values: WasmRunValues): void => {
+    for (let s = 0; s < 8; s++) {
+      c.if(and(get(lwr), k(1 << s)));
+      values.toMirror(c, s, FLUSH_LOCALS);
+      c.close();
+    }
+  };
+  c.if(eq(get(lm), k(1)));
+  back(DOUBLE_VALUES);
+  c.else();
+  back(EXTENDED_VALUES);
+  c.close();
+  // x87Written is by physical register: live slot s is register LB + s.
+  c.mset(
+    M.x87Written,
+    or(mget(M.x87Written), and(or(shl(get(lwr), get(lb)), shrU(get(lwr), sub(k(8), get(lb)))), k(255))),
+  );
+  c.mset(M.x87Tag, rotl16(get(ltag), shl(get(lb), k(1))));
+  c.mset(M.x87Status, or(and(get(ls), k(~TOP)), shl(get(lt), k(11))));
+  return { type: { params: FLUSH_PARAMS, results: [] }, locals: [], body: c.b };
+}
+
+/**
+ * Leaves live, the state back in the mirror: wherever code outside the region may read the
+ * mirror (a call out) or the region returns.
+ */
+export function x87Flush(c: Code): void {
+  c.if(get(LV));
+  const values = Array.from({ length: 8 }, (_, s) => s);
+  c.emit(
+    call(
+      F_X87_FLUSH,
+      ...[LM, LB, LT, LTAG, LWR, LS].map(get),
+      ...values.map((s) => get(LD + s)),
+      ...values.map((s) => get(LSE + s)),
+      ...values.map((s) => get(LSIG + s)),
+    ),
+  );
+  c.set(LV, k(0));
+  c.close();
+}
 
 /** A run as WebAssembly: how many instructions it covers, its integer ones, and its fast piece. */
 export interface WasmX87Run<F> {
@@ -362,56 +487,79 @@ export interface WasmX87Run<F> {
   integer: Map<number, F>;
   /** Whether it ends with ZF/PF/CF of an FCOMI: the fast piece leaves them in local r too. */
   eflags: boolean;
-  /** Writes the fast pieces: local x is 1 when one ran the whole run, 0 when nothing was done. */
-  fast: (c: Code) => void;
+  /** How far it moves TOP (mod 8). */
+  depth: number;
+  /**
+   * Writes the fast pieces, for a run whose slot 0 is expected at live slot `rel`: local x is 1
+   * when one ran the whole run, 0 when nothing was done (the state may still be live: x87Flush
+   * before the handlers).
+   */
+  fast: (c: Code, rel: number) => void;
 }
 
 /**
- * A run's fast piece holding values as `values` says (see wasmX87Runs): it sets local x to 1 when
- * it ran the whole run; otherwise nothing has been written.
+ * A run's fast piece holding values as `values` says (see wasmX87Runs), on the live state: it
+ * sets local x to 1 when it ran the whole run; otherwise nothing has been written.
  */
-function fastPiece<F>(c: Code, plan: RunPlan<Line, F>, values: WasmRunValues, fip: number, fop: number): void {
+function livePiece<F>(
+  c: Code,
+  plan: RunPlan<Line, F>,
+  values: WasmRunValues,
+  fip: number,
+  fop: number,
+  rel: number,
+): void {
   const { st, eflags, mem } = plan;
+  const slot = (j: number): number => (rel + j) & 7;
   c.open('block', 'stretch');
-  c.set(XS, mget(M.x87Status));
-  leave(c, or(ne(and(get(XS), k(128)), k(0)), ne(mget(M.x87Fast), k(values.mode))));
-  c.set(XT, and(shrU(get(XS), k(11)), k(7)));
-  c.set(XTG, mget(M.x87Tag));
-  c.set(XPE, and(get(XS), k(32)));
-  c.set(XZT, k(0));
-  // The tags by slot (two bits each, relative to TOP): the slots read must not be empty
-  // (tag 3), the slots pushed into must be.
+  leave(c, ne(get(LM), k(values.mode)));
+  // The slots read must hold a value a run can take and not be empty (tag 3); the slots pushed
+  // into must be empty.
   let full = 0,
-    empty = 0;
-  for (const j of st.full) full |= 3 << (2 * j);
-  for (const j of st.emptyAtStart) empty |= 3 << (2 * j);
-  const by = shl(get(XT), k(1));
-  // XP: the tags by slot (rotated by TOP).
-  c.set(XP, and(or(shrU(get(XTG), by), shl(get(XTG), sub(k(16), by))), k(0xffff)));
-  const read = (): Ex => and(get(XP), k(full));
-  leave(c, or(ne(and(get(XP), k(empty)), k(empty)), ne(and(and(read(), shrU(read(), k(1))), k(0x5555 & full)), k(0))));
-  for (const j of st.full) values.load(c, j);
+    empty = 0,
+    ok = 0;
+  for (const j of st.full) {
+    full |= 3 << (2 * slot(j));
+    ok |= 1 << slot(j);
+  }
+  for (const j of st.emptyAtStart) empty |= 3 << (2 * slot(j));
+  // A slot read comes from the mirror the first time since going live.
+  for (const j of st.full) {
+    c.if(eqz(and(get(LOK), k(1 << slot(j)))));
+    values.fromMirror(c, slot(j));
+    c.close();
+  }
+  const read = (): Ex => and(get(LTAG), k(full));
+  leave(
+    c,
+    or(
+      or(ne(and(get(LTAG), k(empty)), k(empty)), ne(and(and(read(), shrU(read(), k(1))), k(0x5555 & full)), k(0))),
+      ne(and(get(LOK), k(ok)), k(ok)),
+    ),
+  );
+  c.set(XPE, and(get(LS), k(32)));
+  for (const j of st.full) values.take(c, j, slot(j));
   // The last line is the last instruction's when that computes a result (st.error).
   st.lines.forEach((line, n) => line(c, st.error !== null && n === st.lines.length - 1));
   // Nothing can fail from here on. Each written slot gets its last value (a zero: tag "zero",
-  // collected by slot in XZT); the tags are set by slot in XP, then rotated back by TOP.
+  // collected by live slot in XZT); the tags are set by live slot.
+  c.set(XZT, k(0));
   let slots = 0;
   for (const [j, w] of st.written) {
-    slots |= 1 << j;
-    values.store(c, j, w);
+    slots |= 1 << slot(j);
+    values.keep(c, slot(j), w);
   }
-  c.mset(M.x87Written, or(mget(M.x87Written), rotate(slots)));
+  c.set(LWR, or(get(LWR), k(slots)));
+  c.set(LOK, or(get(LOK), k(slots)));
   const { valid, emptied } = st.tagMasks();
-  c.set(XP, or(or(and(get(XP), k(~(valid | emptied))), k(emptied)), get(XZT)));
-  c.mset(M.x87Tag, and(or(shl(get(XP), by), shrU(get(XP), sub(k(16), by))), k(0xffff)));
-  c.set(
-    XS,
-    or(or(and(get(XS), k(~(TOP | C1))), shl(and(add(get(XT), k(st.depth)), k(7)), k(11))), values.c1(st.error)),
-  );
-  c.if(ne(get(XPE), and(mget(M.x87Status), k(32))));
-  c.set(XS, and(or(get(XS), k(32)), k(~SUMMARY)));
+  const set = bySlot(valid | emptied, rel),
+    popped = bySlot(emptied, rel);
+  c.set(LTAG, or(or(and(get(LTAG), k(~set)), k(popped)), get(XZT)));
+  c.set(LT, and(add(get(LT), k(st.depth)), k(7)));
+  c.if(ne(get(XPE), and(get(LS), k(32))));
+  c.set(LS, and(or(get(LS), k(32)), k(~SUMMARY)));
   c.close();
-  c.mset(M.x87Status, get(XS));
+  c.set(LS, or(and(get(LS), k(~C1)), values.c1(st.error)));
   c.mset(M.fip, k(fip | 0));
   c.mset(M.fop, k(fop));
   if (mem) c.mset(M.fdp, get(XFDP));
@@ -429,8 +577,12 @@ function fastPiece<F>(c: Code, plan: RunPlan<Line, F>, values: WasmRunValues, fi
 /**
  * The runs of a basic block (instructions `block` at `eips`), by the position they start at. A
  * single escape of the kinds a run holds is a run too (WebAssembly has no other inline x87 code).
- * Each has a fast piece on doubles and one on 80-bit values: the mirror's x87Fast picks the one
- * that applies.
+ * Runs keep the x87 state in the region's locals from one to the next ("live": registers by slot
+ * from a base LB, tags, status, TOP) and put it back with x87Flush. A run expects its slot 0 at
+ * a live slot known when compiling (jit-wasm.ts works it out along the region's control flow);
+ * where TOP is elsewhere at run time the state goes back to the mirror and comes live again
+ * around the run. Each run has a fast piece on doubles and one on 80-bit values: the mirror's
+ * x87Fast, taken when going live, picks the one that applies.
  */
 export function wasmX87Runs<F>(
   block: Instr[],
@@ -448,14 +600,22 @@ export function wasmX87Runs<F>(
     const last = block[p + n - 1]!;
     const fip = eips[p + n - 1]!,
       fop = ((last.op & 7) << 8) | last.modrm;
-    const fast = (c: Code): void => {
+    const fast = (c: Code, rel: number): void => {
       c.set(X, k(0));
-      fastPiece(c, plan, DOUBLE_VALUES, fip, fop);
+      c.if(and(get(LV), ne(get(LT), and(add(get(LB), k(rel)), k(7)))));
+      x87Flush(c);
+      c.close();
+      c.if(eqz(get(LV)));
+      goLive(c, rel);
+      c.close();
+      c.if(get(LV));
+      livePiece(c, plan, DOUBLE_VALUES, fip, fop, rel);
       c.if(eqz(get(X)));
-      fastPiece(c, extended, EXTENDED_VALUES, fip, fop);
+      livePiece(c, extended, EXTENDED_VALUES, fip, fop, rel);
+      c.close();
       c.close();
     };
-    runs.set(p, { n, integer, eflags, fast });
+    runs.set(p, { n, integer, eflags, depth: plan.st.depth, fast });
     p += n - 1;
   }
   return runs;

@@ -23,7 +23,7 @@ import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
 import { aluShape, isJcc, recordDead, selfLoop } from './jit-forms';
-import { wasmX87Runs, x87ToC, x87ToMirror } from './jit-wasm-x87';
+import { wasmX87Runs, x87Flush, x87FlushFunction, x87ToC, x87ToMirror, type WasmX87Run } from './jit-wasm-x87';
 import { EXTENDED_FRAME_LOCALS } from './x87-extended';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
 import { ROLE_BRANCH, ROLE_PLAIN, ROLE_USES_IP } from './optable';
@@ -106,6 +106,7 @@ const F_RUN = IMPORTS.length,
   F_WREC = F_RUN + 1,
   F_RCF = F_RUN + 2,
   F_FIND = F_RUN + 3;
+// ... and in regions with x87 runs the flush function, at F_X87_FLUSH (wasm-code.ts) = F_RUN + 4.
 
 /** Writes the locals' flag record to the mirror, if they hold one (the RECORD_OUT of jit-forms.ts). */
 function recordOut(c: Code): void {
@@ -194,6 +195,7 @@ interface WForm {
 function linear(c: Code, commit: () => void, i: Instr, write: boolean, n: number, ea: Ex = eaOf(i)): void {
   if (SEG_FLAT[i.seg]) return c.set(L, ea);
   commit();
+  c.beforeCallOut?.(c);
   c.set(L, call(write ? F_LINW : F_LINR, k(i.seg), ea, k(n)));
 }
 
@@ -898,6 +900,61 @@ export function compileWasmRegion(
   return bindRegion(compiled, memory, instrs, blockEips, base);
 }
 
+/**
+ * Where each x87 run of the region expects its slot 0 among the live slots (see wasmX87Runs), by
+ * block and run position: TOP relative to where the state went live, followed along the region's
+ * branches from block to block (a block's runs move it by their depths), the first path to reach
+ * a block deciding it. A run reached another way at run time still runs right, after going live
+ * again.
+ */
+function runSlots<F>(
+  blocks: WasmBlock[],
+  blockEips: number[][],
+  blockRuns: Map<number, WasmX87Run<F>>[],
+  blockAt: (t: number) => number | undefined,
+): Map<number, number>[] {
+  const entry: (number | undefined)[] = blocks.map(() => undefined);
+  const successors = (bn: number): number[] => {
+    const { instrs } = blocks[bn]!;
+    const last = instrs[instrs.length - 1]!;
+    const fall = (blockEips[bn]![instrs.length - 1]! + last.len) >>> 0;
+    const o = last.op;
+    const targets =
+      last.role !== ROLE_BRANCH
+        ? [fall]
+        : isJcc(o)
+          ? [(fall + last.imm) >>> 0, fall]
+          : o === 0xe9 || o === 0xeb || o === 0xe8
+            ? [(fall + last.imm) >>> 0]
+            : [];
+    return targets.map(blockAt).filter((t): t is number => t !== undefined);
+  };
+  const depth = (bn: number): number => [...blockRuns[bn]!.values()].reduce((d, r) => d + r.depth, 0);
+  for (let start = 0; start < blocks.length; start++) {
+    if (entry[start] !== undefined) continue;
+    entry[start] = 0;
+    const work = [start];
+    while (work.length > 0) {
+      const bn = work.pop()!;
+      const out = (entry[bn]! + depth(bn)) & 7;
+      for (const t of successors(bn)) {
+        if (entry[t] !== undefined) continue;
+        entry[t] = out;
+        work.push(t);
+      }
+    }
+  }
+  return blockRuns.map((runs, bn) => {
+    const at = new Map<number, number>();
+    let rel = entry[bn]!;
+    for (const [p, run] of [...runs].sort((a, b) => a[0] - b[0])) {
+      at.set(p, rel);
+      rel = (rel + run.depth) & 7;
+    }
+    return at;
+  });
+}
+
 /** Compiles the module of a region of `blocks` (see compileWasmRegion). */
 function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number, shared: boolean): RegionModule {
   const starts = blocks.map((b) => b.start);
@@ -908,7 +965,11 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
   let first = 0; // index of the block's first instruction in block order
   const c = new Code();
   const n = blocks.length;
-  let x87 = false;
+  const blockRuns = blocks.map(({ instrs }, bn) => wasmX87Runs(instrs, blockEips[bn]!, runInteger));
+  const x87 = blockRuns.some((runs) => runs.size > 0);
+  const runSlot = x87 ? runSlots(blocks, blockEips, blockRuns, blockAt) : [];
+  // Calls out of the region see the x87 state in the mirror.
+  if (x87) c.beforeCallOut = x87Flush;
 
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
@@ -967,8 +1028,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
     budget();
     if (looping) c.open('loop', 'self');
     const eips = blockEips[bn]!;
-    const runs = wasmX87Runs(block, eips, runInteger);
-    if (runs.size > 0) x87 = true;
+    const runs = blockRuns[bn]!;
     let flags: Source | null = null;
     const forms: (WForm | null)[] = [];
     for (let p = 0; p < len; p++) {
@@ -1005,6 +1065,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       const viaHandler = (): void => {
         const h = handlerAt.push(first + p) - 1;
         commit();
+        c.beforeCallOut?.(c);
         c.set(X, call(F_HANDLERS, k(h), k(1)));
         fill(c);
       };
@@ -1037,7 +1098,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       }
       // An x87 run: its fast piece, then its integer instructions; or all of it one by one.
       const before: Source | null = flags;
-      run.fast(c);
+      run.fast(c, runSlot[bn]!.get(p)!);
       c.if(get(X));
       for (const [j, f] of run.integer) one(p + j, f, true);
       c.else();
@@ -1053,6 +1114,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
         let n = 1;
         while (j + n < run.n && !run.integer.has(j + n)) n++;
         commitAt(p + j)();
+        c.beforeCallOut?.(c);
         const h = handlerAt.length;
         for (let e = 0; e < n; e++) handlerAt.push(first + p + j + e);
         c.emit(call(F_HANDLERS, k(h), k(n)), [op.drop]);
@@ -1150,6 +1212,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
   });
   c.close(); // run
   c.close(); // exit
+  c.beforeCallOut?.(c);
   spill(c);
   recordOut(c);
   c.emit(get(PAST));
@@ -1166,6 +1229,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       { type: { params: [I32, I32, I32, I32], results: [] }, locals: [], body: wrecBody() },
       { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: rcfBody() },
       { type: { params: [I32], results: [I32] }, locals: [], body: findBody(starts) },
+      ...(x87 ? [x87FlushFunction()] : []),
     ],
     exportRun: F_RUN,
   });

@@ -588,6 +588,86 @@ for (const backend of ['wasm', 'js'] as const)
       expect(a.handled - b.handled).toBeGreaterThanOrEqual(4 * 2 * 5);
     });
 
+    test('runs meeting TOP where they did not expect it, as the interpreter runs them', () => {
+      const OUT = DATA + 16;
+      const once = (program: string, threshold: number): { state: unknown; out: DataView; wasm: number } => {
+        const m = makeMachine();
+        m.load(CODE, asm(program));
+        m.mem.ramView.setUint16(DATA, 0x027f, true);
+        // The region is compiled before the first instruction: under a control word runs take.
+        m.cpu.x87.control = 0x027f;
+        m.cpu.blockThreshold = threshold;
+        m.cpu.regionBackend = backend;
+        expect(m.cpu.run(100_000)).toMatchObject({ kind: 'exit', vector: 0x1f });
+        const out = m.mem.ram.slice(OUT, OUT + 128);
+        return { state: m.cpu.exportState(), out: new DataView(out.buffer), wasm: m.cpu.wasmBlockCount };
+      };
+      const bothWays = (program: string): DataView => {
+        const a = once(program, Infinity),
+          b = once(program, 1);
+        expect(b.wasm > 0).toBe(backend === 'wasm');
+        expect(b.state).toEqual(a.state);
+        expect(Buffer.from(b.out.buffer).equals(Buffer.from(a.out.buffer))).toBe(true);
+        return a.out;
+      };
+      // Each iteration pushes one more value, so the loop's run meets TOP one place lower each
+      // time round; the first loop also stores the status word (TOP included) and the value
+      // through the FPU's own code in each iteration.
+      const pushing = (body: string): string => `
+    fninit
+    fldcw [${DATA}]
+    fld1
+    xor ebx, ebx
+  again:
+    fld1
+    fadd st0, st0
+    fmul st0, st1${body}
+    inc ebx
+    cmp ebx, 6
+    jne again
+    fnstsw ax
+    mov [${OUT + 24}], eax
+    fstp qword [${OUT + 112}]
+    int 0x1f`;
+      const stored = bothWays(
+        pushing(`
+    fnstsw ax
+    mov [ebx*4 + ${OUT}], eax
+    fst qword [ebx*8 + ${OUT + 32}]`),
+      );
+      expect([0, 1, 2, 3, 4, 5].map((n) => (stored.getUint16(4 * n, true) >> 11) & 7)).toEqual([6, 5, 4, 3, 2, 1]);
+      for (const out of [stored, bothWays(pushing(''))]) {
+        expect((out.getUint16(24, true) >> 11) & 7).toBe(1);
+        expect(out.getFloat64(112, true)).toBe(64);
+      }
+      // The run at "sum" is reached with one value more on the stack in odd iterations: every
+      // slot it reads is full either way, so only TOP tells where its operands are.
+      const joined = bothWays(`
+    fninit
+    fldcw [${DATA}]
+    fld1
+    fld1
+    fadd st0, st0
+    fld st0
+    fadd st0, st2
+    fld st0
+    fadd st0, st2
+    xor ebx, ebx
+  again:
+    test ebx, 1
+    jz sum
+    fld1
+  sum:
+    fadd st0, st1
+    inc ebx
+    cmp ebx, 3
+    jne again
+    fstp qword [${OUT}]
+    fstp qword [${OUT + 8}]
+    int 0x1f`);
+      expect([joined.getFloat64(0, true), joined.getFloat64(8, true)]).toEqual([17, 8]);
+    });
+
     test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
       const a = run(Infinity);
       const b = run(1);

@@ -69,21 +69,18 @@ export const IC = 13,
   BLK = 26,
   PAST = 27,
   W64 = 28;
-// The x87 runs' locals: i32 (TOP, tags, status, PE, EFLAGS bits, FDP, zero tags, the tags by
-// slot), then f64: the stack slots read at the start of a run, the run's values, and scratch.
-export const XT = 29,
-  XTG = 30,
-  XS = 31,
-  XPE = 32,
-  XFL = 33,
-  XFDP = 34,
-  XZT = 35,
-  XP = 36,
+// The x87 runs' locals: i32 (status, PE, EFLAGS bits, FDP, zero tags), then f64: the stack
+// slots read at the start of a run, the run's values, and scratch.
+export const XS = 29,
+  XPE = 30,
+  XFL = 31,
+  XFDP = 32,
+  XZT = 33,
   /**
    * f64: 8 slots read at the start, then RUN_VALUES values (a run of at most 16 instructions
    * computes two values each at most, and its planner may name one more it then drops).
    */
-  FSLOT = 37,
+  FSLOT = 34,
   RUN_VALUES = 34,
   FVAL = FSLOT + 8,
   FU = FVAL + RUN_VALUES,
@@ -105,8 +102,28 @@ export const XSE_SLOT = FC + 1,
   XSIG_SLOT = XR + 1,
   XSIG_VAL = XSIG_SLOT + 8,
   X87_LAST = XSIG_VAL + RUN_VALUES - 1;
+/**
+ * The x87 state runs keep in locals across one call of the region (jit-wasm-x87.ts, "live"): i32
+ * LV (1: live), LM (its x87Fast mode), LB (TOP when it went live: the base of the slots below),
+ * LT (TOP now), LTAG (the tag word by slot from LB), LOK (slots holding a value a run can take),
+ * LWR (slots written since), LS (the status word, its TOP field stale); then by slot from LB the
+ * registers as doubles (f64, mode 1), or sign/exponents (i32) and significands (i64, mode 2).
+ */
+export const LV = X87_LAST + 1,
+  LM = LV + 1,
+  LB = LV + 2,
+  LT = LV + 3,
+  LTAG = LV + 4,
+  LOK = LV + 5,
+  LWR = LV + 6,
+  LS = LV + 7,
+  LD = LV + 8,
+  LSE = LD + 8,
+  LSIG = LSE + 8;
+/** The index of jit-wasm-x87.ts's flush function in a region module with x87 runs (jit-wasm.ts puts it there). */
+export const F_X87_FLUSH = 9;
 /** Where runs inline the 80-bit arithmetic: x87-extended.ts's frame, after the locals above. */
-export const XFRAME = X87_LAST + 1;
+export const XFRAME = LSIG + 8;
 const RUN_PARAMS = 5;
 /** The region function's locals after its parameters; the x87 runs' only when it has runs. */
 export const runLocals = (x87: boolean): number[] => [
@@ -114,10 +131,14 @@ export const runLocals = (x87: boolean): number[] => [
   I64,
   ...(x87
     ? [
-        ...Array<number>(FSLOT - XT).fill(I32),
+        ...Array<number>(FSLOT - XS).fill(I32),
         ...Array<number>(XSE_SLOT - FSLOT).fill(F64),
         ...Array<number>(XSIG_SLOT - XSE_SLOT).fill(I32),
         ...Array<number>(X87_LAST + 1 - XSIG_SLOT).fill(I64),
+        ...Array<number>(LD - LV).fill(I32),
+        ...Array<number>(8).fill(F64),
+        ...Array<number>(8).fill(I32),
+        ...Array<number>(8).fill(I64),
       ]
     : []),
 ];
@@ -175,6 +196,8 @@ export const select = (cond: Ex, yes: Ex, no: Ex): Ex => [...yes, ...no, ...cond
 export class Code {
   readonly b: number[] = [];
   private readonly labels: (string | null)[] = [];
+  /** Code that puts state kept in locals back before a call out of the region (or its return). */
+  beforeCallOut: ((c: Code) => void) | null = null;
 
   emit(...parts: number[][]): void {
     for (const p of parts) for (let k = 0; k < p.length; k++) this.b.push(p[k]!);
