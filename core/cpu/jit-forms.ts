@@ -505,6 +505,22 @@ export function isJcc(op: number): boolean {
   return (op & 0x1f0) === 0x70 || (op & 0x1f0) === 0x180;
 }
 
+const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
+
+/** The in-page offset the branch i at `ip` goes to directly, or -1 (indirect, another page, 16-bit). */
+export function directTarget(i: Instr, ip: number, linPage: number): number {
+  if (i.o16 || !(isJcc(i.op) || RELATIVE.has(i.op) || (i.op >= 0xe0 && i.op <= 0xe3))) return -1;
+  const t = (ip + i.len + i.imm) >>> 0;
+  return t >>> 12 === linPage ? t & 0xfff : -1;
+}
+
+/** Whether execution may go on after the branch at its fall-through. */
+export function fallsThrough(i: Instr): boolean {
+  const op = i.op;
+  if (op === 0xe9 || op === 0xeb || op === 0xc2 || op === 0xc3) return false;
+  return !(op === 0xff && i.reg === 4);
+}
+
 /** Whether i is a JMP or Jcc to fall-through + imm (no operand- or address-size prefix). */
 export function directJump(i: Instr): boolean {
   return i.role === ROLE_BRANCH && !i.o16 && !i.a16 && (isJcc(i.op) || i.op === 0xe9 || i.op === 0xeb);

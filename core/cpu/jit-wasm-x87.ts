@@ -417,20 +417,18 @@ function goLive(c: Code, rel: number): void {
   c.close();
 }
 
-// The flush function's parameters: LM, LB, LT, LTAG, LWR, LS, then the registers by live slot
-// (as the region's locals).
+// The flush function's parameters: the region's locals LM, LB, LT, LTAG, LWR, LS, then the
+// registers by live slot (LD to LSIG), in this order; their types as the region declares them.
+const FLUSH_ARGS = [LM, LB, LT, LTAG, LWR, LS, ...Array.from({ length: LSIG + 8 - LD }, (_, n) => LD + n)];
 const FLUSH_PARAMS = [
-  I32,
-  I32,
-  I32,
-  I32,
-  I32,
-  I32,
+  ...Array<number>(6).fill(I32),
   ...Array<number>(8).fill(F64),
   ...Array<number>(8).fill(I32),
   ...Array<number>(8).fill(I64),
 ];
-const FLUSH_LOCALS: LiveLocals = { LB: 1, LD: 6, LSE: 14, LSIG: 22 };
+/** The flush function's parameter holding the region's local x. */
+const param = (x: number): number => FLUSH_ARGS.indexOf(x);
+const FLUSH_LOCALS: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
 
 /**
  * The function (at F_X87_FLUSH in region modules with runs) that puts the live x87 state back
@@ -438,7 +436,7 @@ const FLUSH_LOCALS: LiveLocals = { LB: 1, LD: 6, LSE: 14, LSIG: 22 };
  */
 export function x87FlushFunction(): { type: FuncType; locals: number[]; body: number[] } {
   const c = new Code();
-  const [lm, lb, lt, ltag, lwr, ls] = [0, 1, 2, 3, 4, 5];
+  const [lm, lb, lt, ltag, lwr, ls] = [LM, LB, LT, LTAG, LWR, LS].map(param);
   const back = (values: WasmRunValues): void => {
     for (let s = 0; s < 8; s++) {
       c.if(and(get(lwr), k(1 << s)));
@@ -467,16 +465,7 @@ export function x87FlushFunction(): { type: FuncType; locals: number[]; body: nu
  */
 export function x87Flush(c: Code): void {
   c.if(get(LV));
-  const values = Array.from({ length: 8 }, (_, s) => s);
-  c.emit(
-    call(
-      F_X87_FLUSH,
-      ...[LM, LB, LT, LTAG, LWR, LS].map(get),
-      ...values.map((s) => get(LD + s)),
-      ...values.map((s) => get(LSE + s)),
-      ...values.map((s) => get(LSIG + s)),
-    ),
-  );
+  c.emit(call(F_X87_FLUSH, ...FLUSH_ARGS.map(get)));
   c.set(LV, k(0));
   c.close();
 }

@@ -22,7 +22,7 @@ import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
-import { aluShape, isJcc, recordDead, selfLoop } from './jit-forms';
+import { aluShape, directTarget, fallsThrough, isJcc, recordDead, selfLoop } from './jit-forms';
 import { wasmX87Runs, x87Flush, x87FlushFunction, x87ToC, x87ToMirror, type WasmX87Run } from './jit-wasm-x87';
 import { EXTENDED_FRAME_LOCALS } from './x87-extended';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
@@ -909,25 +909,22 @@ export function compileWasmRegion(
  */
 function runSlots<F>(
   blocks: WasmBlock[],
-  blockEips: number[][],
   blockRuns: Map<number, WasmX87Run<F>>[],
+  base: number,
   blockAt: (t: number) => number | undefined,
 ): Map<number, number>[] {
   const entry: (number | undefined)[] = blocks.map(() => undefined);
+  // The block's branches as compileRegion follows them (page offsets).
   const successors = (bn: number): number[] => {
-    const { instrs } = blocks[bn]!;
+    const { instrs, end } = blocks[bn]!;
     const last = instrs[instrs.length - 1]!;
-    const fall = (blockEips[bn]![instrs.length - 1]! + last.len) >>> 0;
-    const o = last.op;
-    const targets =
-      last.role !== ROLE_BRANCH
-        ? [fall]
-        : isJcc(o)
-          ? [(fall + last.imm) >>> 0, fall]
-          : o === 0xe9 || o === 0xeb || o === 0xe8
-            ? [(fall + last.imm) >>> 0]
-            : [];
-    return targets.map(blockAt).filter((t): t is number => t !== undefined);
+    const targets: number[] = [];
+    if (last.role === ROLE_BRANCH) {
+      const t = directTarget(last, (base + end - last.len) >>> 0, base >>> 12);
+      if (t >= 0) targets.push(t);
+    }
+    if (last.role !== ROLE_BRANCH || fallsThrough(last)) targets.push(end);
+    return targets.map((t) => blockAt((base + t) >>> 0)).filter((t): t is number => t !== undefined);
   };
   const depth = (bn: number): number => [...blockRuns[bn]!.values()].reduce((d, r) => d + r.depth, 0);
   for (let start = 0; start < blocks.length; start++) {
@@ -967,7 +964,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
   const n = blocks.length;
   const blockRuns = blocks.map(({ instrs }, bn) => wasmX87Runs(instrs, blockEips[bn]!, runInteger));
   const x87 = blockRuns.some((runs) => runs.size > 0);
-  const runSlot = x87 ? runSlots(blocks, blockEips, blockRuns, blockAt) : [];
+  const runSlot = x87 ? runSlots(blocks, blockRuns, base, blockAt) : [];
   // Calls out of the region see the x87 state in the mirror.
   if (x87) c.beforeCallOut = x87Flush;
 

@@ -25,7 +25,9 @@ import {
   SPILL,
   condition,
   directJump,
+  directTarget,
   eaOf,
+  fallsThrough,
   fusedCondition,
   inlineForm,
   inlineString,
@@ -84,22 +86,6 @@ export const MAX_REGION = 150;
 type RegionFactory = (...args: unknown[]) => (c: I386, limit: number) => number;
 /** Region factories by source text (a derived cache shared by all CPUs, bounded in characters). */
 const FACTORIES = new BoundedCache<RegionFactory>(8 * 1024 * 1024);
-
-const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
-
-/** The in-page offset a direct branch goes to, or -1 (indirect, another page, 16-bit). */
-function directTarget(i: Instr, ip: number, linPage: number): number {
-  if (i.o16 || !(isJcc(i.op) || RELATIVE.has(i.op) || (i.op >= 0xe0 && i.op <= 0xe3))) return -1;
-  const t = (ip + i.len + i.imm) >>> 0;
-  return t >>> 12 === linPage ? t & 0xfff : -1;
-}
-
-/** Whether execution may go on after the branch at its fall-through. */
-function fallsThrough(i: Instr): boolean {
-  const op = i.op;
-  if (op === 0xe9 || op === 0xeb || op === 0xc2 || op === 0xc3) return false;
-  return !(op === 0xff && i.reg === 4);
-}
 
 /**
  * Compiles the region of the code page at linear `linBase` reachable from `entries` (page
