@@ -325,7 +325,7 @@ const RESULT = extendedOut(FRAME);
  * flags into XR, a result into r's locals; leaves when it declines.
  */
 function extended(c: Code, opd: number, a: string, b: string, r: string | null): void {
-  c.emit(extendedInline(FRAME, opd, get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b)))!);
+  c.emit(extendedInline(FRAME, opd, get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b)), a === b)!);
   c.set(XR, RESULT.flags);
   leave(c, eqz(get(XR)));
   if (r === null) return;

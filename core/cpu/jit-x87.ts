@@ -668,7 +668,7 @@ function extendedValues(): RunValues {
     constant: (v, value) =>
       `const ${v}s = ${value === 0 ? 0 : 16383}, ${v}h = ${value === 0 ? 0 : 0x80000000}, ${v}l = 0;`,
     compare: (a, b) => `fl = x87.compare(${words(a)}, ${words(b)}); if (fl < 0) break stretch;`,
-    arith: (r, op, y, z) => `if (!x87.arith(${op}, ${words(y)}, ${words(z)})) break stretch; ${result(r)}`,
+    arith: (r, op, y, z) => `if (!x87.arith(${op}, ${words(y)}, ${words(z)}, ${y === z})) break stretch; ${result(r)}`,
   };
   return {
     control: EXTENDED_CONTROL,

@@ -57,8 +57,8 @@ export function extendedControl(control: number): boolean {
  * x op y for the arithmetic /digit op (0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr) on two values'
  * words (the significand halves as int32 or uint32), into extendedResult with PE and C1 in flags;
  * false, with nothing raised, when the fast path does not apply (another op, an operand neither a
- * zero nor normal within its exponents, a zero divisor, or no WebAssembly). The caller has
- * checked extendedControl.
+ * zero nor normal within its exponents, a zero divisor, or no WebAssembly). `same`: y is x itself
+ * (one register), which makes a sum or product cheaper. The caller has checked extendedControl.
  */
 export function extendedArith(
   op: number,
@@ -68,9 +68,10 @@ export function extendedArith(
   yse: number,
   yhi: number,
   ylo: number,
+  same = false,
 ): boolean {
   if (core === null) return false;
-  const r = core.run(op, xse, xhi, xlo, yse, yhi, ylo);
+  const r = core.run(same && op <= 1 ? op | SAME : op, xse, xhi, xlo, yse, yhi, ylo);
   if (r === 0) return false;
   if (r & 2) flags.exc |= PE;
   flags.up = (r >>> 2) & 1;
@@ -155,7 +156,13 @@ const when = (cond: Ex, then: Ex, otherwise: Ex = []): Ex => [
  * from XSE/X and YSE/Y and leaves its result in OUT (and SIGN, EX, S), without returning or
  * branching out (so that it can be inlined anywhere).
  */
-function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; compare: Ex } {
+function arithmetic(f: ExtendedFrame): {
+  sum: Ex;
+  twice: Ex;
+  product: (square: boolean) => Ex;
+  quotient: Ex;
+  compare: Ex;
+} {
   const { XSE, X, YSE, Y, S, G, LL, LH, HL, HH, EX, EY, D, SIGN, OUT } = f;
   /** Swaps locals a and b (t a temporary of their type) when D is 1. */
   const swapWhen = (a: number, b: number, t: number): Ex => [
@@ -199,7 +206,8 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
    * rounds up (G above half, or exactly half and S odd).
    */
   const rounded: Ex = [
-    ...set(D, or([...get(G), ...TOP, op.i64GtU], and([...get(G), ...TOP, op.i64Eq], wrap(and64(get(S), k64(1)))))),
+    // G + 2^63 - 1 carries out when G is above half, G + 2^63 when it is at least half.
+    ...set(D, [...add64(get(G), add64(and64(get(S), k64(1)), sub64(TOP, k64(1)))), ...get(G), op.i64LtU]),
     ...set(S, add64(get(S), u64(get(D)))),
     // All ones rounded up: the next power of two.
     ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
@@ -218,8 +226,7 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
       ),
       ...swapWhen(X, Y, G),
       ...swapWhen(EX, EY, SIGN),
-      ...swapWhen(XSE, YSE, SIGN),
-      ...set(SIGN, shrU(get(XSE), k(15))),
+      ...set(SIGN, shrU(select(get(D), get(YSE), get(XSE)), k(15))),
       ...set(D, sub(get(EX), get(EY))),
       // y aligned: Y its part in x's 64 bits, G the 64 bits below them (the lowest sticky).
       ...when(
@@ -293,28 +300,40 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
     ),
   );
 
-  const product = screen(
-    [
-      ...set(SIGN, shrU(productSign, k(15))),
-      ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
-      ...set(LL, mul64(low(get(X)), low(get(Y)))),
-      ...set(LH, mul64(low(get(X)), high(get(Y)))),
-      ...set(HL, mul64(high(get(X)), low(get(Y)))),
-      ...set(HH, mul64(high(get(X)), high(get(Y)))),
-      // X: the middle column with its carries; G the low 64 bits, S the high 64.
-      ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
-      ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
-      ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
-      // A product below 2: LL (1) place left.
-      ...set(LL, sub64(k64(1), shr64(get(S), k64(63)))),
-      ...set(S, or64(shl64(get(S), get(LL)), and64(shr64(get(G), k64(63)), get(LL)))),
-      ...set(G, shl64(get(G), get(LL))),
-      ...set(EX, sub(get(EX), wrap(get(LL)))),
-      ...rounded,
-    ],
-    // A zero factor: a zero with the product's sign.
-    exactly(productSign, k(0), k64(0)),
-  );
+  /** x * y; x * x when `square` (y the same value): its sign is +, its cross products one. */
+  const product = (square: boolean): Ex =>
+    screen(
+      [
+        ...set(SIGN, square ? k(0) : shrU(productSign, k(15))),
+        ...set(EX, sub(add(get(EX), get(EY)), k(16382))),
+        ...set(LL, mul64(low(get(X)), low(get(Y)))),
+        ...set(LH, mul64(low(get(X)), high(get(Y)))),
+        ...set(HL, square ? get(LH) : mul64(high(get(X)), low(get(Y)))),
+        ...set(HH, mul64(high(get(X)), high(get(Y)))),
+        // X: the middle column with its carries; G the low 64 bits, S the high 64.
+        ...set(X, add64(add64(high(get(LL)), low(get(LH))), low(get(HL)))),
+        ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
+        ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
+        // A product below 2: LL (1) place left.
+        ...set(LL, sub64(k64(1), shr64(get(S), k64(63)))),
+        ...set(S, or64(shl64(get(S), get(LL)), and64(shr64(get(G), k64(63)), get(LL)))),
+        ...set(G, shl64(get(G), get(LL))),
+        ...set(EX, sub(get(EX), wrap(get(LL)))),
+        ...rounded,
+      ],
+      // A zero factor: a zero with the product's sign.
+      exactly(square ? k(0) : productSign, k(0), k64(0)),
+    );
+
+  // x + x: x one exponent higher, exactly (a zero stays itself).
+  const twice = [
+    ...set(EX, and(get(XSE), k(0x7fff))),
+    ...when(
+      isNormal(X, EX),
+      exactly(and(get(XSE), k(0x8000)), add(get(EX), k(1)), get(X)),
+      when(isZero(X, EX), exactly(get(XSE), k(0), k64(0)), declined),
+    ),
+  ];
 
   // The quotient x / y: the first bit is 1 once x is scaled to [y, 2y) (x < y: x * 2, one less
   // in the exponent), then two 32-bit digits of the partial remainder times 2^64 over y, each
@@ -379,32 +398,35 @@ function arithmetic(f: ExtendedFrame): { sum: Ex; product: Ex; quotient: Ex; com
   const BELOW = 1 | (1 << 8),
     ABOVE = 1,
     EQUAL = 1 | (64 << 8);
-  const compare = [
-    ...exponents,
-    ...when(eqz(bothTaken), declined, [
-      ...set(D, signOf(X, XSE, EX)),
-      ...set(SIGN, signOf(Y, YSE, EY)),
-      ...set(
-        OUT,
-        select(
-          eq(get(D), get(SIGN)),
-          // Same sign: below when the magnitude is below (positive) or above (negative).
-          select(magnitudeEqual, k(EQUAL), select(xor(get(D), magnitudeBelow), k(BELOW), k(ABOVE))),
-          // Signs differ: x is below when it is the negative one.
-          select(get(D), k(BELOW), k(ABOVE)),
-        ),
+  /** The comparison on the signs (0 or 1) given: they count zeros as +0. */
+  const ordered = (signX: Ex, signY: Ex): Ex => [
+    ...set(D, signX),
+    ...set(SIGN, signY),
+    ...set(
+      OUT,
+      select(
+        eq(get(D), get(SIGN)),
+        // Same sign: below when the magnitude is below (positive) or above (negative).
+        select(magnitudeEqual, k(EQUAL), select(xor(get(D), magnitudeBelow), k(BELOW), k(ABOVE))),
+        // Signs differ: x is below when it is the negative one.
+        select(get(D), k(BELOW), k(ABOVE)),
       ),
-    ]),
+    ),
   ];
-  return { sum, product, quotient, compare };
+  const compare = screen(
+    ordered(shrU(get(XSE), k(15)), shrU(get(YSE), k(15))),
+    ordered(signOf(X, XSE, EX), signOf(Y, YSE, EY)),
+  );
+  return { sum, twice, product, quotient, compare };
 }
 
 /**
  * The code of op (an arithmetic /digit, or 2: compare) on x and y (sign/exponent i32 and
  * significand i64 each) on frame f; its result is then in extendedOut(f); null for another op. A
- * difference adds the negated operand, a reversed division swaps them.
+ * difference adds the negated operand, a reversed division swaps them; `same` says y is x (a sum
+ * is then x doubled, a product x squared).
  */
-export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, yse: Ex, y: Ex): Ex | null {
+export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, yse: Ex, y: Ex, same = false): Ex | null {
   const negated = (se: Ex): Ex => xor(se, k(0x8000));
   const operands = (a: Ex, b: Ex, c: Ex, d: Ex): Ex => [
     ...set(f.XSE, a),
@@ -415,13 +437,13 @@ export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, ys
   const code = arithmetic(f);
   switch (opd) {
     case 0:
-      return [...operands(xse, x, yse, y), ...code.sum];
+      return [...operands(xse, x, yse, y), ...(same ? code.twice : code.sum)];
     case 4:
       return [...operands(xse, x, negated(yse), y), ...code.sum];
     case 5:
       return [...operands(negated(xse), x, yse, y), ...code.sum];
     case 1:
-      return [...operands(xse, x, yse, y), ...code.product];
+      return [...operands(xse, x, yse, y), ...code.product(same)];
     case 6:
       return [...operands(xse, x, yse, y), ...code.quotient];
     case 7:
@@ -438,16 +460,20 @@ export function extendedOut(f: ExtendedFrame): { flags: Ex; se: Ex; sig: Ex } {
   return { flags: get(f.OUT), se: or(shl(get(f.SIGN), k(15)), get(f.EX)), sig: get(f.S) };
 }
 
+/** The flag in `run`'s op for an operation on one value (extendedArith's `same`). */
+const SAME = 8;
+
 /** `run`: the code of its op on the significands put together from their halves, the result stored. */
 function runBody(): Ex {
   // Parameters: op, xse, xhi, xlo, yse, yhi, ylo; then the frame.
   const f = extendedFrame(7);
   const significand = (hi: number, lo: number): Ex => or64(shl64(u64(get(hi)), k64(32)), u64(get(lo)));
   const out = extendedOut(f);
-  const cases = [0, 1, 2, 4, 5, 6, 7].map((opd) =>
+  // SAME | 0 and SAME | 1: a sum or product of x with itself.
+  const cases = [0, 1, 2, 4, 5, 6, 7, SAME, SAME | 1].map((code) =>
     when(
-      [...get(0), ...k(opd), op.i32Eq],
-      extendedInline(f, opd, get(1), significand(2, 3), get(4), significand(5, 6))!,
+      [...get(0), ...k(code), op.i32Eq],
+      extendedInline(f, code & 7, get(1), significand(2, 3), get(4), significand(5, 6), code >= SAME)!,
     ),
   );
   return [...cases.flat(), ...k(0), ...out.se, op.i32Store, 2, 8, ...k(0), ...out.sig, op.i64Store, 3, 0, ...out.flags];

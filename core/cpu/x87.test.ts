@@ -638,6 +638,42 @@ describe('the extended-precision fast path (x87-extended.ts)', () => {
     expect(taken).toBeGreaterThan(57000);
   });
 
+  it('doubles and squares one value (an operation on a register with itself) as the 80-bit code does', () => {
+    const general = new F80();
+    let taken = 0;
+    for (let n = 0; n < 20000; n++) {
+      const a = operand();
+      const op = n % 2;
+      flags.exc = 0;
+      flags.up = 0;
+      if (!extendedArith(op, a.se, a.hi, a.lo, a.se, a.hi, a.lo, true)) continue;
+      taken++;
+      const fast = [extendedResult.se, extendedResult.hi >>> 0, extendedResult.lo >>> 0, flags.exc, flags.up];
+      flags.exc = 0;
+      flags.up = 0;
+      if (op === 1) mul(general, a, a, 0x37f);
+      else add(general, a, a, false, 0x37f);
+      expect(fast, `op ${op} of ${a.se.toString(16)}:${a.hi.toString(16)}:${a.lo.toString(16)}`).toEqual([
+        general.se,
+        general.hi,
+        general.lo,
+        flags.exc,
+        flags.up,
+      ]);
+    }
+    expect(taken).toBe(20000);
+    // Outside the exponents taken, and not normal: declined.
+    for (const [se, hi] of [
+      [0x7ffe, 0x80000000],
+      [1, 0x80000000],
+      [0x3fff, 0x40000000],
+      [0x7fff, 0x80000000],
+    ] as const) {
+      expect(extendedArith(0, se, hi, 0, se, hi, 0, true)).toBe(false);
+      expect(extendedArith(1, se, hi, 0, se, hi, 0, true)).toBe(false);
+    }
+  });
+
   it('declines what it does not serve: denormals, infinities, NaNs, extreme exponents, zero divisors', () => {
     const one = [0x3fff, 0x80000000, 0];
     for (const other of [

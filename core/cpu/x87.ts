@@ -297,11 +297,11 @@ function commitDouble(st: X87State, dest: number, r: number, popAfter: boolean):
 
 /**
  * ST(dest) op y by the extended fast path (x87-extended.ts), committed as the 80-bit code would
- * (then pop); false, with nothing done, when it does not apply.
+ * (then pop); false, with nothing done, when it does not apply. `same`: y is ST(dest) itself.
  */
-function arithExtended(st: X87State, op: number, dest: number, y: F80, popAfter: boolean): boolean {
+function arithExtended(st: X87State, op: number, dest: number, y: F80, popAfter: boolean, same = false): boolean {
   const x = readST(st, dest, A);
-  if (!extendedArith(op, x.se, x.hi, x.lo, y.se, y.hi, y.lo)) return false;
+  if (!extendedArith(op, x.se, x.hi, x.lo, y.se, y.hi, y.lo, same)) return false;
   commitST(st, dest, R.set(extendedResult.se, extendedResult.hi, extendedResult.lo), popAfter);
   return true;
 }
@@ -763,7 +763,8 @@ function arithRegs(st: X87State, dest: number, src: number, op: number, popAfter
       commitDouble(st, dest, r, popAfter);
       return true;
     }
-  } else if (extendedControl(st.control) && arithExtended(st, op, dest, readST(st, src, B), popAfter)) return true;
+  } else if (extendedControl(st.control) && arithExtended(st, op, dest, readST(st, src, B), popAfter, dest === src))
+    return true;
   return arithRegsExact(st, dest, src, op, popAfter);
 }
 
