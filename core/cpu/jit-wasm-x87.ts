@@ -48,7 +48,6 @@ import {
   XPE,
   XS,
   XZT,
-  XR,
   XFRAME,
   F_X87_FLUSH,
   call,
@@ -321,13 +320,12 @@ function fromDouble(c: Code, v: string): void {
 const FRAME = extendedFrame(XFRAME);
 const RESULT = extendedOut(FRAME);
 /**
- * The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b, inline:
- * flags into XR, a result into r's locals; leaves when it declines.
+ * The 80-bit arithmetic (x87-extended.ts) of op (its /digit, or 2: compare) on a and b, inline
+ * (its result in FRAME, see extendedOut), a result into r's locals; leaves when it declines.
  */
 function extended(c: Code, opd: number, a: string, b: string, r: string | null): void {
-  c.emit(extendedInline(FRAME, opd, get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b)), a === b)!);
-  c.set(XR, RESULT.flags);
-  leave(c, eqz(get(XR)));
+  const declined = (depth: number): Ex => c.brFrom('stretch', depth);
+  c.emit(extendedInline(FRAME, opd, declined, get(seOf(a)), get(sigOf(a)), get(seOf(b)), get(sigOf(b)), a === b)!);
   if (r === null) return;
   c.set(seOf(r), RESULT.se);
   c.set(sigOf(r), RESULT.sig);
@@ -352,11 +350,11 @@ const extendedWriter: RunWriter<Line> = {
   },
   compare: (a, b) => (c) => {
     extended(c, 2, a, b, null);
-    c.set(XFL, shrU(get(XR), k(8)));
+    c.set(XFL, RESULT.eflags);
   },
   arith: (r, opd, y, z) => (c) => {
     extended(c, opd, y, z, r);
-    c.set(XPE, or(get(XPE), shl(and(get(XR), k(2)), k(4))));
+    c.set(XPE, or(get(XPE), shl(RESULT.inexact, k(5))));
   },
 };
 
@@ -387,8 +385,8 @@ const EXTENDED_VALUES: WasmRunValues = {
     c.set(LSIG + s, get(sigOf(w)));
     c.set(XZT, or(get(XZT), shl([...get(sigOf(w)), op.i64Eqz], k(2 * s))));
   },
-  // The arithmetic's flags of the last instruction: bit 2, "rounded up".
-  c1: (last) => (last === null ? k(0) : select(and(get(XR), k(4)), k(C1), k(0))),
+  // Whether the last instruction's result was rounded up.
+  c1: (last) => (last === null ? k(0) : select(RESULT.up, k(C1), k(0))),
 };
 
 /** A 16-bit mask (two bits per slot) rotated left by `by` bits (at run time). */

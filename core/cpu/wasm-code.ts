@@ -94,12 +94,11 @@ export const XS = 29,
   FC = FU + 8;
 /**
  * The 80-bit runs' values (see FSLOT): i32 sign/exponents of the slots read at the start and of
- * the run's values, the flags the arithmetic returned, then the i64 significands of the same.
+ * the run's values, then the i64 significands of the same.
  */
 export const XSE_SLOT = FC + 1,
   XSE_VAL = XSE_SLOT + 8,
-  XR = XSE_VAL + RUN_VALUES,
-  XSIG_SLOT = XR + 1,
+  XSIG_SLOT = XSE_VAL + RUN_VALUES,
   XSIG_VAL = XSIG_SLOT + 8,
   X87_LAST = XSIG_VAL + RUN_VALUES - 1;
 /**
@@ -233,7 +232,11 @@ export class Code {
     return this.labels.length - 1 - at;
   }
   br(label: string): void {
-    this.emit([op.br, ...uleb(this.depth(label))]);
+    this.emit(this.brFrom(label, 0));
+  }
+  /** A br to `label` for code `inner` blocks deeper than here (inside code emitted as a whole). */
+  brFrom(label: string, inner: number): Ex {
+    return [op.br, ...uleb(this.depth(label) + inner)];
   }
   brTable(targets: string[], fallback: string): void {
     const depths = new Map<string, number[]>();

@@ -90,10 +90,10 @@ export function extendedArith(
 // the result's significand at bytes 0-7 of its memory and its sign/exponent at bytes 8-11.
 
 /**
- * The locals the arithmetic works in: the operands (sign/exponent i32, significand i64), the
- * result's flags (OUT: 0 when the fast path does not apply, else 1 | 2 inexact | 4 rounded up;
- * for a comparison FCOMI's EFLAGS in bits 8 and up), sign (SIGN, 0 or 1), biased exponent (EX)
- * and significand (S), and working values. XSE, YSE, EX, EY, D, SIGN, OUT are i32, the rest i64.
+ * The locals the arithmetic works in: the operands (sign/exponent i32, significand i64); the
+ * result's sign (SIGN, 0 or 1), biased exponent (EX) and significand (S), with G nonzero when it
+ * is inexact and D 1 when it was rounded up; a comparison's result (OUT: FCOMI's EFLAGS, 1 below,
+ * 0 above, 64 equal); and working values. XSE, YSE, EX, EY, D, SIGN, OUT are i32, the rest i64.
  */
 export interface ExtendedFrame {
   XSE: number;
@@ -152,11 +152,20 @@ const when = (cond: Ex, then: Ex, otherwise: Ex = []): Ex => [
 ];
 
 /**
- * The arithmetic's code on frame f, one piece per kind of operation: each reads the operands
- * from XSE/X and YSE/Y and leaves its result in OUT (and SIGN, EX, S), without returning or
- * branching out (so that it can be inlined anywhere).
+ * Code that leaves inlined arithmetic where the fast path does not apply (a branch out of it, or
+ * a return), for a place `depth` blocks deep inside it.
  */
-function arithmetic(f: ExtendedFrame): {
+export type Decline = (depth: number) => Ex;
+
+/**
+ * The arithmetic's code on frame f, one piece per kind of operation: each reads the operands
+ * from XSE/X and YSE/Y and leaves its result in the frame (see ExtendedFrame), or runs
+ * `declined` where the fast path does not apply.
+ */
+function arithmetic(
+  f: ExtendedFrame,
+  declined: Decline,
+): {
   sum: Ex;
   twice: Ex;
   product: (square: boolean) => Ex;
@@ -170,12 +179,13 @@ function arithmetic(f: ExtendedFrame): {
     ...set(a, select(get(D), get(b), get(a))),
     ...set(b, select(get(D), get(t), get(b))),
   ];
-  /** An exact result: flags 1, sign bit `sign` (0x8000 or 0), exponent and significand. */
+  /** An exact result: sign bit `sign` (0x8000 or 0), exponent and significand. */
   const exactly = (sign: Ex, ex: Ex, sig: Ex): Ex => [
-    ...set(OUT, k(1)),
     ...set(SIGN, shrU(sign, k(15))),
     ...set(EX, ex),
     ...set(S, sig),
+    ...set(G, k64(0)),
+    ...set(D, k(0)),
   ];
   /** The sign bit of a product or quotient. */
   const productSign = and(xor(get(XSE), get(YSE)), k(0x8000));
@@ -187,22 +197,26 @@ function arithmetic(f: ExtendedFrame): {
   const zeroX = isZero(X, EX),
     zeroY = isZero(Y, EY);
   const exponents = [...set(EX, and(get(XSE), k(0x7fff))), ...set(EY, and(get(YSE), k(0x7fff)))];
-  const declined = set(OUT, k(0));
   const bothTaken = and(taken(X, EX), taken(Y, EY));
   /**
    * The exponents into EX and EY, then `main` when both operands are normal within the exponents
-   * taken, `zeros` when they are taken and one is a zero, else OUT 0.
+   * taken, `zeros` when they are taken, one is a zero and `refused` (if given) does not hold,
+   * else `declined`.
    */
-  const screen = (main: Ex, zeros: Ex): Ex => [
+  const screen = (main: Ex, zeros: Ex, refused?: Ex): Ex => [
     ...exponents,
-    ...when(and(isNormal(X, EX), isNormal(Y, EY)), main, when(eqz(bothTaken), declined, zeros)),
+    ...when(
+      and(isNormal(X, EX), isNormal(Y, EY)),
+      main,
+      when(refused === undefined ? eqz(bothTaken) : or(eqz(bothTaken), refused), declined(2), zeros),
+    ),
   ];
   // The data decide most of this arithmetic's choices (which operand is larger, whether a
   // product needs a shift, which way a result rounds), about as often one way as the other: those
   // are computed with selects and shifts by 0 or 1 rather than branches a processor would
   // mispredict. Branches remain where one way is rare.
   /**
-   * Rounds S (with guard bits G) to nearest, ties to even, at 64 bits; sets OUT. D: 1 when it
+   * Rounds S (with guard bits G) to nearest, ties to even, at 64 bits. D: 1 when it
    * rounds up (G above half, or exactly half and S odd).
    */
   const rounded: Ex = [
@@ -211,7 +225,6 @@ function arithmetic(f: ExtendedFrame): {
     ...set(S, add64(get(S), u64(get(D)))),
     // All ones rounded up: the next power of two.
     ...when([...get(S), op.i64Eqz], [...set(S, TOP), ...set(EX, add(get(EX), k(1)))]),
-    ...set(OUT, or(or(k(1), shl([...get(G), ...k64(0), op.i64Ne], k(1))), shl(get(D), k(2)))),
   ];
 
   const sum = screen(
@@ -331,7 +344,7 @@ function arithmetic(f: ExtendedFrame): {
     ...when(
       isNormal(X, EX),
       exactly(and(get(XSE), k(0x8000)), add(get(EX), k(1)), get(X)),
-      when(isZero(X, EX), exactly(get(XSE), k(0), k64(0)), declined),
+      when(isZero(X, EX), exactly(get(XSE), k(0), k64(0)), declined(2)),
     ),
   ];
 
@@ -377,9 +390,10 @@ function arithmetic(f: ExtendedFrame): {
       ...set(S, or64(shr64(get(S), k64(1)), TOP)),
       ...rounded,
     ],
-    // A zero divisor is left to the FPU (it raises ZE or IE); a zero dividend gives a zero with
-    // the quotient's sign.
-    when(zeroY, declined, exactly(productSign, k(0), k64(0))),
+    // A zero dividend gives a zero with the quotient's sign; a zero divisor is left to the FPU
+    // (it raises ZE or IE).
+    exactly(productSign, k(0), k64(0)),
+    zeroY,
   );
 
   // The comparison: zeros count as +0, so that (exponent, significand) orders equal signs by
@@ -395,9 +409,9 @@ function arithmetic(f: ExtendedFrame): {
     and([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64LtU]),
   );
   const magnitudeEqual = and([...get(EX), ...get(EY), op.i32Eq], [...get(X), ...get(Y), op.i64Eq]);
-  const BELOW = 1 | (1 << 8),
-    ABOVE = 1,
-    EQUAL = 1 | (64 << 8);
+  const BELOW = 1,
+    ABOVE = 0,
+    EQUAL = 64;
   /** The comparison on the signs (0 or 1) given: they count zeros as +0. */
   const ordered = (signX: Ex, signY: Ex): Ex => [
     ...set(D, signX),
@@ -422,11 +436,21 @@ function arithmetic(f: ExtendedFrame): {
 
 /**
  * The code of op (an arithmetic /digit, or 2: compare) on x and y (sign/exponent i32 and
- * significand i64 each) on frame f; its result is then in extendedOut(f); null for another op. A
- * difference adds the negated operand, a reversed division swaps them; `same` says y is x (a sum
- * is then x doubled, a product x squared).
+ * significand i64 each) on frame f; its result is then in extendedOut(f), and where the fast path
+ * does not apply `declined` runs (see arithmetic); null for another op. A difference adds the
+ * negated operand, a reversed division swaps them; `same` says y is x (a sum is then x doubled,
+ * a product x squared).
  */
-export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, yse: Ex, y: Ex, same = false): Ex | null {
+export function extendedInline(
+  f: ExtendedFrame,
+  opd: number,
+  declined: Decline,
+  xse: Ex,
+  x: Ex,
+  yse: Ex,
+  y: Ex,
+  same = false,
+): Ex | null {
   const negated = (se: Ex): Ex => xor(se, k(0x8000));
   const operands = (a: Ex, b: Ex, c: Ex, d: Ex): Ex => [
     ...set(f.XSE, a),
@@ -434,7 +458,7 @@ export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, ys
     ...set(f.YSE, c),
     ...set(f.Y, d),
   ];
-  const code = arithmetic(f);
+  const code = arithmetic(f, declined);
   switch (opd) {
     case 0:
       return [...operands(xse, x, yse, y), ...(same ? code.twice : code.sum)];
@@ -455,9 +479,18 @@ export function extendedInline(f: ExtendedFrame, opd: number, xse: Ex, x: Ex, ys
   }
 }
 
-/** The result of extendedInline on frame f: flags (0: declined), sign/exponent, significand. */
-export function extendedOut(f: ExtendedFrame): { flags: Ex; se: Ex; sig: Ex } {
-  return { flags: get(f.OUT), se: or(shl(get(f.SIGN), k(15)), get(f.EX)), sig: get(f.S) };
+/**
+ * The result of extendedInline on frame f: sign/exponent and significand, whether it is inexact
+ * and whether it was rounded up (each 0 or 1), a comparison's EFLAGS.
+ */
+export function extendedOut(f: ExtendedFrame): { se: Ex; sig: Ex; inexact: Ex; up: Ex; eflags: Ex } {
+  return {
+    se: or(shl(get(f.SIGN), k(15)), get(f.EX)),
+    sig: get(f.S),
+    inexact: [...get(f.G), ...k64(0), op.i64Ne],
+    up: get(f.D),
+    eflags: get(f.OUT),
+  };
 }
 
 /** The flag in `run`'s op for an operation on one value (extendedArith's `same`). */
@@ -469,14 +502,21 @@ function runBody(): Ex {
   const f = extendedFrame(7);
   const significand = (hi: number, lo: number): Ex => or64(shl64(u64(get(hi)), k64(32)), u64(get(lo)));
   const out = extendedOut(f);
+  // It returns 0 when the fast path does not apply, else 1 | 2 inexact | 4 rounded up, or for a
+  // comparison 1 | FCOMI's EFLAGS in bits 8 and up.
+  const declined = (): Ex => [...k(0), op.return];
+  const stored = [...k(0), ...out.se, op.i32Store, 2, 8, ...k(0), ...out.sig, op.i64Store, 3, 0];
   // SAME | 0 and SAME | 1: a sum or product of x with itself.
   const cases = [0, 1, 2, 4, 5, 6, 7, SAME, SAME | 1].map((code) =>
-    when(
-      [...get(0), ...k(code), op.i32Eq],
-      extendedInline(f, code & 7, get(1), significand(2, 3), get(4), significand(5, 6), code >= SAME)!,
-    ),
+    when(eq(get(0), k(code)), [
+      ...extendedInline(f, code & 7, declined, get(1), significand(2, 3), get(4), significand(5, 6), code >= SAME)!,
+      ...(code === 2
+        ? or(k(1), shl(out.eflags, k(8)))
+        : [...stored, ...or(or(k(1), shl(out.inexact, k(1))), shl(out.up, k(2)))]),
+      op.return,
+    ]),
   );
-  return [...cases.flat(), ...k(0), ...out.se, op.i32Store, 2, 8, ...k(0), ...out.sig, op.i64Store, 3, 0, ...out.flags];
+  return [...cases.flat(), ...k(0)];
 }
 
 /** The core and the words it writes, or null where there is no WebAssembly (no fast path then). */
