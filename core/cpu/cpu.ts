@@ -11,7 +11,7 @@ import { deliverEvent } from './interrupts';
 import { runDebug, type DebugHook } from './debug-run';
 import { BREAKPOINT_STOP, breakpointPages, changedPages, type BreakpointPages } from './breakpoints';
 import { compileRegion, type Region } from './jit';
-import { isEscape } from './jit-x87';
+import { fastPieceOf, isEscape } from './jit-x87';
 import { ROLE_BRANCH } from './optable';
 import { Mmu } from './mmu';
 import type { PhysicalMemory } from './memory';
@@ -425,6 +425,10 @@ export class I386 implements Cpu {
       if (ins.hits < this.fHot) return false;
       r = this.compileRegionAt(ins);
       if (r === null) return false;
+    } else if (r.x87Pieces !== 0 && ins.hits >= 0 && (r.x87Pieces | fastPieceOf(this.x87.control)) !== r.x87Pieces) {
+      // Its x87 runs lack the fast piece of this control word: compiled again with both (where
+      // that fails, ins is marked as never to try again).
+      r = this.compileRegionAt(ins) ?? r;
     }
     const lin = (this.sbase[SEG_CS]! + this.ip) | 0;
     if (r.linPage !== lin >>> 12 || r.d32 !== this.code32 || r.csBase !== this.sbase[SEG_CS]) return false;
@@ -491,7 +495,8 @@ export class I386 implements Cpu {
     const entries = reuse ? [off0, ...old.region.entries.filter((e) => e !== off0)] : [off0];
     const visited = (off: number): boolean => (arr[off]?.hits ?? 0) !== 0;
     const wasm = this.regionBackend === 'wasm' ? this.mmu.wasm : null;
-    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm, this.x87.control);
+    const pieces = (reuse ? old.region.x87Pieces : 0) | fastPieceOf(this.x87.control);
+    const r = compileRegion(at, visited, linBase, this.sbase[SEG_CS]!, this.code32, entries, wasm, pieces);
     if (r === null || !r.leaders.includes(first)) {
       first.hits = -0x40000000;
       return null;

@@ -87,10 +87,11 @@ import {
   sub,
   tlb,
   tlbHit,
+  localType,
   wrap,
   type Ex,
 } from './wasm-code';
-import { F64, I32, I64, f64Bytes, op, uleb, type FuncType } from './wasm-module';
+import { f64Bytes, op, uleb, type FuncType } from './wasm-module';
 import { extendedFrame, extendedInline, extendedOut } from './x87-extended';
 import { bindShadow, shadowCache, syncRegisters } from './x87-stack';
 
@@ -415,38 +416,41 @@ function goLive(c: Code, rel: number): void {
   c.close();
 }
 
-// The flush function's parameters: the region's locals LM, LB, LT, LTAG, LWR, LS, then the
-// registers by live slot (LD to LSIG), in this order; their types as the region declares them.
-const FLUSH_ARGS = [LM, LB, LT, LTAG, LWR, LS, ...Array.from({ length: LSIG + 8 - LD }, (_, n) => LD + n)];
-const FLUSH_PARAMS = [
-  ...Array<number>(6).fill(I32),
-  ...Array<number>(8).fill(F64),
-  ...Array<number>(8).fill(I32),
-  ...Array<number>(8).fill(I64),
+/** The values of the fast pieces `pieces` (bits of fastPieceOf in jit-x87.ts: a value's mode). */
+const piecesOf = (pieces: number): WasmRunValues[] =>
+  [DOUBLE_VALUES, EXTENDED_VALUES].filter((v) => (pieces & v.mode) !== 0);
+const locals = (first: number, n: number): number[] => Array.from({ length: n }, (_, j) => first + j);
+/**
+ * The flush function's parameters in a region whose runs have the fast pieces `pieces`: the
+ * region's locals LM, LB, LT, LTAG, LWR, LS, then the registers by live slot those pieces hold
+ * (LD; LSE and LSIG), in this order. The other registers' locals are not used at all there.
+ */
+const flushArgs = (pieces: number): number[] => [
+  ...[LM, LB, LT, LTAG, LWR, LS],
+  ...((pieces & DOUBLE_VALUES.mode) !== 0 ? locals(LD, 8) : []),
+  ...((pieces & EXTENDED_VALUES.mode) !== 0 ? locals(LSE, 16) : []),
 ];
-/** The flush function's parameter holding the region's local x. */
-const param = (x: number): number => FLUSH_ARGS.indexOf(x);
-const FLUSH_LOCALS: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
 
 /**
- * The function (at F_X87_FLUSH in region modules with runs) that puts the live x87 state back
- * into the mirror: the registers written, tags, status with TOP.
+ * The function (at F_X87_FLUSH in region modules with runs, which have the fast pieces `pieces`)
+ * that puts the live x87 state back into the mirror: the registers written, tags, status with TOP.
  */
-export function x87FlushFunction(): { type: FuncType; locals: number[]; body: number[] } {
+export function x87FlushFunction(pieces: number): { type: FuncType; locals: number[]; body: number[] } {
   const c = new Code();
+  const args = flushArgs(pieces);
+  const param = (x: number): number => args.indexOf(x);
+  const at: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
   const [lm, lb, lt, ltag, lwr, ls] = [LM, LB, LT, LTAG, LWR, LS].map(param);
-  const back = (values: WasmRunValues): void => {
+  // Registers were written only by a piece of the mode the state went live in (LM).
+  for (const values of piecesOf(pieces)) {
+    c.if(eq(get(lm), k(values.mode)));
     for (let s = 0; s < 8; s++) {
       c.if(and(get(lwr), k(1 << s)));
-      values.toMirror(c, s, FLUSH_LOCALS);
+      values.toMirror(c, s, at);
       c.close();
     }
-  };
-  c.if(eq(get(lm), k(1)));
-  back(DOUBLE_VALUES);
-  c.else();
-  back(EXTENDED_VALUES);
-  c.close();
+    c.close();
+  }
   // x87Written is by physical register: live slot s is register LB + s.
   c.mset(
     M.x87Written,
@@ -454,16 +458,16 @@ export function x87FlushFunction(): { type: FuncType; locals: number[]; body: nu
   );
   c.mset(M.x87Tag, rotl16(get(ltag), shl(get(lb), k(1))));
   c.mset(M.x87Status, or(and(get(ls), k(~TOP)), shl(get(lt), k(11))));
-  return { type: { params: FLUSH_PARAMS, results: [] }, locals: [], body: c.b };
+  return { type: { params: args.map(localType), results: [] }, locals: [], body: c.b };
 }
 
 /**
  * Leaves live, the state back in the mirror: wherever code outside the region may read the
- * mirror (a call out) or the region returns.
+ * mirror (a call out) or the region returns. `pieces`: the region's (see x87FlushFunction).
  */
-export function x87Flush(c: Code): void {
+export function x87Flush(c: Code, pieces: number): void {
   c.if(get(LV));
-  c.emit(call(F_X87_FLUSH, ...FLUSH_ARGS.map(get)));
+  c.emit(call(F_X87_FLUSH, ...flushArgs(pieces).map(get)));
   c.set(LV, k(0));
   c.close();
 }
@@ -568,21 +572,25 @@ function livePiece<F>(
  * from a base LB, tags, status, TOP) and put it back with x87Flush. A run expects its slot 0 at
  * a live slot known when compiling (jit-wasm.ts works it out along the region's control flow);
  * where TOP is elsewhere at run time the state goes back to the mirror and comes live again
- * around the run. Each run has a fast piece on doubles and one on 80-bit values: the mirror's
- * x87Fast, taken when going live, picks the one that applies.
+ * around the run. Each run has the fast pieces `pieces` asks for (bits of fastPieceOf: on
+ * doubles, on 80-bit values): the mirror's x87Fast, taken when going live, picks the one that
+ * applies; under a control word whose piece is not there, runs go through their handlers.
  */
 export function wasmX87Runs<F>(
   block: Instr[],
   eips: number[],
   integerStep: (i: Instr) => F | null,
+  pieces: number,
 ): Map<number, WasmX87Run<F>> {
   const runs = new Map<number, WasmX87Run<F>>();
+  const values = piecesOf(pieces);
+  if (values.length === 0) return runs;
   for (let p = 0; p < block.length; p++) {
-    const plan = planRun(block, p, DOUBLE_VALUES.writer, integerStep, 1);
+    // The instructions planned with each piece's writer (planning does not depend on it).
+    const plans = values.map((v) => planRun(block, p, v.writer, integerStep, 1));
+    const plan = plans[0]!;
     if (plan === null) continue;
     const { n, integer, eflags } = plan;
-    // The same instructions planned again with the other writer (planning does not depend on it).
-    const extended = planRun(block, p, EXTENDED_VALUES.writer, integerStep, 1)!;
     if (plan.st.values > RUN_VALUES) throw new Error('x87 run with more values than locals');
     const last = block[p + n - 1]!;
     const fip = eips[p + n - 1]!,
@@ -590,17 +598,17 @@ export function wasmX87Runs<F>(
     const fast = (c: Code, rel: number): void => {
       c.set(X, k(0));
       c.if(and(get(LV), ne(get(LT), and(add(get(LB), k(rel)), k(7)))));
-      x87Flush(c);
+      x87Flush(c, pieces);
       c.close();
       c.if(eqz(get(LV)));
       goLive(c, rel);
       c.close();
       c.if(get(LV));
-      livePiece(c, plan, DOUBLE_VALUES, fip, fop, rel);
-      c.if(eqz(get(X)));
-      livePiece(c, extended, EXTENDED_VALUES, fip, fop, rel);
-      c.close();
-      c.close();
+      plans.forEach((pl, j) => {
+        if (j > 0) c.if(eqz(get(X)));
+        livePiece(c, pl!, values[j]!, fip, fop, rel);
+      });
+      for (let j = 0; j < plans.length; j++) c.close();
     };
     runs.set(p, { n, integer, eflags, depth: plan.st.depth, fast });
     p += n - 1;

@@ -869,8 +869,8 @@ interface RegionModule {
  */
 const MODULES = new BoundedCache<RegionModule>(8 * 1024 * 1024);
 
-function regionKey(blocks: WasmBlock[], base: number, shared: boolean): string {
-  let key = `${base}:${shared ? 's' : 'p'}`;
+function regionKey(blocks: WasmBlock[], base: number, shared: boolean, x87Pieces: number): string {
+  let key = `${base}:${shared ? 's' : 'p'}:${x87Pieces}`;
   for (const b of blocks) {
     key += `|${b.start}:`;
     for (const i of b.instrs) key += (i.d32 ? 'D' : 'W') + String.fromCharCode(...i.bytes);
@@ -880,7 +880,8 @@ function regionKey(blocks: WasmBlock[], base: number, shared: boolean): string {
 
 /**
  * The run function (Region.run) of a WebAssembly region of `blocks` (page offsets from linear
- * `base`; `list` their instructions in block order), for CPUs whose RAM is in `memory`.
+ * `base`; `list` their instructions in block order), for CPUs whose RAM is in `memory`; its x87
+ * runs have the fast pieces `x87Pieces` (see wasmX87Runs).
  */
 export function compileWasmRegion(
   blocks: WasmBlock[],
@@ -888,12 +889,13 @@ export function compileWasmRegion(
   blockEips: number[][],
   base: number,
   memory: WasmMemory,
+  x87Pieces: number,
 ): (c: I386, limit: number) => number {
   const shared = memory.buffer instanceof SharedArrayBuffer;
-  const key = regionKey(blocks, base, shared);
+  const key = regionKey(blocks, base, shared, x87Pieces);
   let compiled = MODULES.get(key);
   if (compiled === undefined) {
-    compiled = compileModule(blocks, blockEips, base, shared);
+    compiled = compileModule(blocks, blockEips, base, shared, x87Pieces);
     MODULES.set(key, compiled, compiled.bytes);
   }
   const instrs = compiled.handlerAt.map((h) => list[h]!);
@@ -953,7 +955,13 @@ function runSlots<F>(
 }
 
 /** Compiles the module of a region of `blocks` (see compileWasmRegion). */
-function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number, shared: boolean): RegionModule {
+function compileModule(
+  blocks: WasmBlock[],
+  blockEips: number[][],
+  base: number,
+  shared: boolean,
+  x87Pieces: number,
+): RegionModule {
   const starts = blocks.map((b) => b.start);
   const index = new Map<number, number>();
   starts.forEach((o, n) => index.set(o, n));
@@ -962,11 +970,11 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
   let first = 0; // index of the block's first instruction in block order
   const c = new Code();
   const n = blocks.length;
-  const blockRuns = blocks.map(({ instrs }, bn) => wasmX87Runs(instrs, blockEips[bn]!, runInteger));
+  const blockRuns = blocks.map(({ instrs }, bn) => wasmX87Runs(instrs, blockEips[bn]!, runInteger, x87Pieces));
   const x87 = blockRuns.some((runs) => runs.size > 0);
   const runSlot = x87 ? runSlots(blocks, blockRuns, base, blockAt) : [];
   // Calls out of the region see the x87 state in the mirror.
-  if (x87) c.beforeCallOut = x87Flush;
+  if (x87) c.beforeCallOut = (c) => x87Flush(c, x87Pieces);
 
   for (let r = 0; r < 8; r++) c.set(Q(r), mget(r));
   c.set(IC, mget(M.icount));
@@ -1226,7 +1234,7 @@ function compileModule(blocks: WasmBlock[], blockEips: number[][], base: number,
       { type: { params: [I32, I32, I32, I32], results: [] }, locals: [], body: wrecBody() },
       { type: { params: [I32, I32, I32, I32, I32], results: [I32] }, locals: [], body: rcfBody() },
       { type: { params: [I32], results: [I32] }, locals: [], body: findBody(starts) },
-      ...(x87 ? [x87FlushFunction()] : []),
+      ...(x87 ? [x87FlushFunction(x87Pieces)] : []),
     ],
     exportRun: F_RUN,
   });

@@ -99,6 +99,11 @@ export const runsFast = (control: number): boolean => (control & FAST_CONTROL_BI
 const EXTENDED_CONTROL = EXTENDED_NEAREST | ALL_MASKED;
 /** Whether runs take their fast pieces on 80-bit values (see extendedValues) under this control word. */
 export const runsExtended = (control: number): boolean => (control & FAST_CONTROL_BITS) === EXTENDED_CONTROL;
+/**
+ * The fast piece WebAssembly runs take under this control word, as a bit of a region's pieces:
+ * 1 on doubles (runsFast), 2 on 80-bit values (runsExtended), 0 neither.
+ */
+export const fastPieceOf = (control: number): number => (runsFast(control) ? 1 : runsExtended(control) ? 2 : 0);
 
 /** The escape at `eip` run by the FPU itself (flat segments: the linear address is the offset). */
 function fpuCall(i: Instr, eip: number): string {

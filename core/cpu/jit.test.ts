@@ -668,6 +668,65 @@ for (const backend of ['wasm', 'js'] as const)
       expect([joined.getFloat64(0, true), joined.getFloat64(8, true)]).toEqual([17, 8]);
     });
 
+    test('a region compiled under one control word takes the fast piece of the one its runs meet later', () => {
+      // Three times 2000 additions, twice at double precision, then at extended precision; run
+      // in slices as the Launcher runs a guest. The region is compiled with the double piece,
+      // then again with both when it is entered under the other control word.
+      const OUT = DATA + 16;
+      const once = (threshold: number): { state: unknown; out: number[]; handled: number } => {
+        const m = makeMachine();
+        m.load(
+          CODE,
+          asm(`
+    xor ebx, ebx
+  phase:
+    fldcw [ebx*2 + ${DATA}]
+    mov ecx, 2000
+    fldz
+  body:
+    fld1
+    faddp st1, st0
+    dec ecx
+    jnz body
+    fstp qword [ebx*8 + ${OUT}]
+    inc ebx
+    cmp ebx, 3
+    jne phase
+    int 0x1f`),
+        );
+        const dv = m.mem.ramView;
+        dv.setUint16(DATA, 0x027f, true);
+        dv.setUint16(DATA + 2, 0x027f, true);
+        dv.setUint16(DATA + 4, 0x037f, true);
+        // The control word the regions are first compiled under (FNINIT would load 0x037f).
+        m.cpu.x87.control = 0x027f;
+        m.cpu.blockThreshold = threshold;
+        m.cpu.regionBackend = backend;
+        const handlers = countEscapeHandlers();
+        try {
+          let exit = m.cpu.run(1000);
+          while (exit.kind === 'budget') exit = m.cpu.run(1000);
+          expect(exit).toMatchObject({ kind: 'exit', vector: 0x1f });
+          return {
+            state: m.cpu.exportState(),
+            out: [0, 1, 2].map((n) => dv.getFloat64(OUT + 8 * n, true)),
+            handled: handlers.calls,
+          };
+        } finally {
+          handlers.restore();
+        }
+      };
+      const a = once(Infinity),
+        b = once(1);
+      expect(b.state).toEqual(a.state);
+      expect(b.out).toEqual([2000, 2000, 2000]);
+      expect(a.handled).toBeGreaterThan(12000);
+      // Only the code around the loop and the iterations before a region is compiled (again) go
+      // through the escapes' handlers, not the third phase's loop (4000 escapes; the WebAssembly
+      // region runs about 250 iterations under the new control word before it is entered again).
+      expect(b.handled).toBeLessThan(1000);
+    });
+
     test('double arithmetic runs inline, exactly as the interpreter runs it', () => {
       const a = run(Infinity);
       const b = run(1);

@@ -39,7 +39,7 @@ import {
   store,
   type FlagSource,
 } from './jit-forms';
-import { X87_RUNTIME, isEscape, planX87, runsExtended, runsFast } from './jit-x87';
+import { X87_RUNTIME, isEscape, planX87 } from './jit-x87';
 import { compileWasmRegion } from './jit-wasm';
 import type { WasmMemory } from './wasm-module';
 
@@ -70,6 +70,12 @@ export interface Region {
   dead: boolean;
   /** Compiled to WebAssembly (jit-wasm.ts), not to JavaScript. */
   wasm: boolean;
+  /**
+   * The fast pieces (bits of fastPieceOf) its WebAssembly x87 runs have; 0 without runs. Under a
+   * control word whose piece it lacks its runs go through their handlers: the run loop compiles
+   * it again with both (cpu.ts).
+   */
+  x87Pieces: number;
 }
 
 // Inside a region the general registers live in the locals q0..q7: they are written back to
@@ -94,9 +100,9 @@ const FACTORIES = new BoundedCache<RegionFactory>(8 * 1024 * 1024);
  * it first runs; a branch to it leaves the region, and the region grows when it becomes hot.
  * `at(off)` gives the cached instruction at an offset of the page (undefined when none can be
  * cached there). With `wasm` (the memory that holds the CPU's RAM and TLB tables: see memory.ts)
- * the region becomes WebAssembly, unless it has x87 escapes and the control word `x87Control` lets
- * no runs take their fast pieces (see runsFast and runsExtended): JavaScript regions then call the
- * FPU directly. Returns null when no entry starts a compilable block.
+ * the region becomes WebAssembly, its x87 runs with the fast pieces `x87Pieces` (bits of
+ * fastPieceOf), unless it has x87 escapes and no pieces: JavaScript regions then call the FPU
+ * directly. Returns null when no entry starts a compilable block.
  */
 export function compileRegion(
   at: (off: number) => Instr | undefined,
@@ -106,7 +112,7 @@ export function compileRegion(
   d32: boolean,
   entries: number[],
   wasm: WasmMemory | null,
-  x87Control: number,
+  x87Pieces: number,
 ): Region | null {
   const linPage = linBase >>> 12;
   // Pass 1: every instruction reachable from the entries without leaving the page, and the
@@ -186,9 +192,16 @@ export function compileRegion(
     epoch: -1,
     dead: false,
   };
-  const runsTakeFastPieces = runsFast(x87Control) || runsExtended(x87Control);
-  if (wasm !== null && (runsTakeFastPieces || !blocks.some((b) => b.instrs.some(isEscape))))
-    return { ...region, run: compileWasmRegion(blocks, list, blockEips, base, wasm), wasm: true };
+  const escapes = blocks.some((b) => b.instrs.some(isEscape));
+  if (wasm !== null && (x87Pieces !== 0 || !escapes)) {
+    const pieces = escapes ? x87Pieces : 0;
+    return {
+      ...region,
+      run: compileWasmRegion(blocks, list, blockEips, base, wasm, pieces),
+      wasm: true,
+      x87Pieces: pieces,
+    };
+  }
   const loops = chainLoops(blocks, blockAt, base);
   /** Continues at an EIP computed at run time. */
   const gotoAny = (expr: string): string =>
@@ -341,6 +354,7 @@ export function compileRegion(
     ...region,
     run: factory(handlers, instrs, testCond, getCF, recordCF, shiftOp, writeRecord, X87_RUNTIME),
     wasm: false,
+    x87Pieces: 0,
   };
 }
 

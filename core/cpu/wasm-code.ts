@@ -141,6 +141,8 @@ export const runLocals = (x87: boolean): number[] => [
       ]
     : []),
 ];
+/** The type of the region function's local x (with x87 runs). */
+export const localType = (x: number): number => runLocals(true)[x - RUN_PARAMS]!;
 
 // ---- expressions (byte arrays that leave one i32 on the stack) ----
 
