@@ -22,7 +22,8 @@ import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
-import { aluShape, directTarget, fallsThrough, isJcc, recordDead, selfLoop } from './jit-forms';
+import { aluShape, directJump, directTarget, fallsThrough, isJcc, recordDead, selfLoop } from './jit-forms';
+import { loopNest, seenFrom, type BlockLoop } from './region-loops';
 import { wasmX87Runs, x87Flush, x87FlushFunction, x87ToC, x87ToMirror, type WasmX87Run } from './jit-wasm-x87';
 import { EXTENDED_FRAME_LOCALS } from './x87-extended';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
@@ -982,12 +983,27 @@ function compileModule(
   c.set(BLK, call(F_FIND, get(ENTRY)));
   c.set(FK, k(-1));
   c.set(PAST, k(-1));
+  // Blocks that a later one jumps back to are WebAssembly loops (region-loops.ts). Each block b
+  // starts where its label F{b} ends; a loop's head, where the loop starts after it (its other
+  // blocks' labels, and the ones of loops inside it, open at its start). Entering a loop
+  // anywhere but at its head sets BLK to the block: the loop's start dispatches on it.
+  const backEdges: [number, number][] = [];
+  blocks.forEach(({ end, instrs }, bn) => {
+    const last = instrs[instrs.length - 1]!;
+    const m = directJump(last) ? blockAt((base + end + last.imm) >>> 0) : undefined;
+    if (m !== undefined && m < bn) backEdges.push([m, bn]);
+  });
+  const innermost = loopNest(n, backEdges);
+  /** Opens the labels of what `level` holds (its blocks and the loops inside it) after `from`, last first. */
+  const openLabels = (level: BlockLoop | null, from: number, to: number): void => {
+    for (let b = to; b > from; b--) if (seenFrom(innermost, level, b).first === b) c.open('block', `F${b}`);
+  };
   c.open('block', 'exit');
   c.open('loop', 'run');
-  for (let b = n - 1; b >= 0; b--) c.open('block', `F${b}`);
+  openLabels(null, -1, n - 1);
   c.emit(get(BLK));
   c.brTable(
-    starts.map((_, b) => `F${b}`),
+    starts.map((_, b) => `F${seenFrom(innermost, null, b).first}`),
     'exit',
   );
 
@@ -1008,6 +1024,23 @@ function compileModule(
 
   blocks.forEach(({ start, end, instrs: block }, bn) => {
     c.close(); // the end of F{bn}: block bn starts here
+    const loop = innermost[bn] ?? null;
+    if (loop !== null && loop.head === bn) {
+      c.open('loop', `L${bn}`);
+      openLabels(loop, bn, loop.tail);
+      // Entered at another of its blocks: on to it.
+      c.open('block', 'head');
+      c.if(ne(get(BLK), k(bn)));
+      c.emit(sub(get(BLK), k(bn)));
+      c.brTable(
+        Array.from({ length: loop.tail - bn + 1 }, (_, j) =>
+          j === 0 ? 'head' : `F${seenFrom(innermost, loop, bn + j).first}`,
+        ),
+        'head',
+      );
+      c.close();
+      c.close();
+    }
     const len = block.length;
     const entry = (base + start) >>> 0;
     const budget = (): void => {
@@ -1026,9 +1059,16 @@ function compileModule(
       }
       const m = blockAt(t);
       if (m === undefined) return exitAt(k(t | 0), get(IC));
-      if (m > bn) return c.br(`F${m}`);
+      // The innermost loop holding both blocks (null: the region's own).
+      let level = innermost[bn] ?? null;
+      while (level !== null && (m < level.head || m > level.tail)) level = level.parent;
+      const to = seenFrom(innermost, level, m);
+      if (to.first > bn) {
+        if (to.loop) c.set(BLK, k(m));
+        return c.br(`F${to.first}`);
+      }
       c.set(BLK, k(m));
-      c.br('run');
+      c.br(level !== null ? `L${level.head}` : 'run');
     };
     budget();
     if (looping) c.open('loop', 'self');
@@ -1147,6 +1187,7 @@ function compileModule(
     }
     if (looping) c.close();
     c.emit([op.unreachable]);
+    for (let l = loop; l !== null && l.tail === bn; l = l.parent) c.close();
     first += len;
 
     /** The code that ends the block with branch i (see branch() in jit.ts). */

@@ -858,6 +858,45 @@ describe('WebAssembly regions', () => {
     });
   }
 
+  test('loops of several blocks: entered in the middle, nested, left and entered again at any block', () => {
+    // An outer loop whose inner loop is entered at its second block (as compilers rotate
+    // loops), with forward jumps inside both; slices of a few instructions leave the region at
+    // every block, and the next slice enters it there.
+    const loops = `
+    mov esi, 40
+    xor eax, eax
+  outer:
+    mov ecx, esi
+    jmp inner_test
+  inner:
+    add eax, ecx
+    test ecx, 3
+    jz inner_skip
+    xor eax, 0x5a5a
+  inner_skip:
+    rol eax, 3
+  inner_test:
+    dec ecx
+    jnz inner
+    test esi, 1
+    jz outer_skip
+    add eax, esi
+  outer_skip:
+    dec esi
+    jnz outer
+    mov [0x200000], eax
+    int 0x1f`;
+    for (const slice of [1_000_000, 13, 5, 3]) {
+      const a = machineWith(loops, Infinity),
+        b = machineWith(loops, 1);
+      const ta = trace(a, slice),
+        tb = trace(b, slice);
+      expect(b.cpu.wasmBlockCount).toBeGreaterThan(0);
+      expect(tb).toEqual(ta);
+      expect(ta[ta.length - 2]).toMatchObject({ kind: 'exit', vector: 0x1f });
+    }
+  });
+
   test('run on RAM shared between threads (as a networked guest has) exactly like the interpreter', () => {
     const on = (threshold: number): TestMachine => {
       const m = makeMachine({ sharedRam: true });
