@@ -3,7 +3,8 @@
 // bench/harness), side by side on
 //   native  gcc -m32 flat image run as a Linux process (core/cpu/difftest/runner.c)
 //   lguest  this emulator: the harness as an lguest guest through the real Launcher and host
-//   v86     the harness as a multiboot kernel on v86 (npm), SeaBIOS from /usr/share/seabios
+//   v86     the harness as a multiboot kernel on v86 (npm), SeaBIOS from /usr/share/seabios,
+//           in a process of its own kept for every round (v86-run.ts)
 //   qemu    the same multiboot kernel on qemu-system-i386 -accel tcg, where it is installed
 // Systems are interleaved within each round; each emulator boots once per round and runs every
 // program, timed from the host between the harness's start/end console markers (boot excluded).
