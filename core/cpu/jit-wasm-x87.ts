@@ -45,6 +45,7 @@ import {
   X,
   XFDP,
   XFL,
+  XG,
   XPE,
   XS,
   XZT,
@@ -263,6 +264,9 @@ interface WasmRunValues {
   toMirror(c: Code, s: number, at: LiveLocals): void;
   take(c: Code, j: number, s: number): void;
   keep(c: Code, s: number, w: string): void;
+  /** Code at the start of the piece, and before its PE (XPE) is written into the status. */
+  begin(c: Code): void;
+  end(c: Code): void;
   c1(last: string | null): Ex;
 }
 
@@ -291,6 +295,9 @@ const DOUBLE_VALUES: WasmRunValues = {
     c.set(LD + s, get(local(w)));
     c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * s))));
   },
+  // Its arithmetic sets XPE itself.
+  begin: () => undefined,
+  end: () => undefined,
   // "Rounded up": the error of a result is zero or has its sign.
   c1: (last) =>
     last === null
@@ -355,7 +362,7 @@ const extendedWriter: RunWriter<Line> = {
   },
   arith: (r, opd, y, z) => (c) => {
     extended(c, opd, y, z, r);
-    c.set(XPE, or(get(XPE), shl(RESULT.inexact, k(5))));
+    c.set(XG, or64(get(XG), RESULT.guard));
   },
 };
 
@@ -386,6 +393,9 @@ const EXTENDED_VALUES: WasmRunValues = {
     c.set(LSIG + s, get(sigOf(w)));
     c.set(XZT, or(get(XZT), shl([...get(sigOf(w)), op.i64Eqz], k(2 * s))));
   },
+  // PE: one of the results was inexact (XG collects their guard bits).
+  begin: (c) => c.set(XG, k64(0)),
+  end: (c) => c.set(XPE, or(get(XPE), shl([...get(XG), ...k64(0), op.i64Ne], k(5)))),
   // Whether the last instruction's result was rounded up.
   c1: (last) => (last === null ? k(0) : select(RESULT.up, k(C1), k(0))),
 };
@@ -529,6 +539,7 @@ function livePiece<F>(
     ),
   );
   c.set(XPE, and(get(LS), k(32)));
+  values.begin(c);
   for (const j of st.full) values.take(c, j, slot(j));
   // The last line is the last instruction's when that computes a result (st.error).
   st.lines.forEach((line, n) => line(c, st.error !== null && n === st.lines.length - 1));
@@ -547,6 +558,7 @@ function livePiece<F>(
     popped = bySlot(emptied, rel);
   c.set(LTAG, or(or(and(get(LTAG), k(~set)), k(popped)), get(XZT)));
   c.set(LT, and(add(get(LT), k(st.depth)), k(7)));
+  values.end(c);
   c.if(ne(get(XPE), and(get(LS), k(32))));
   c.set(LS, and(or(get(LS), k(32)), k(~SUMMARY)));
   c.close();

@@ -94,13 +94,15 @@ export const XS = 29,
   FC = FU + 8;
 /**
  * The 80-bit runs' values (see FSLOT): i32 sign/exponents of the slots read at the start and of
- * the run's values, then the i64 significands of the same.
+ * the run's values, then the i64 significands of the same, and XG, the guard bits of every
+ * result or'ed together (nonzero: one was inexact).
  */
 export const XSE_SLOT = FC + 1,
   XSE_VAL = XSE_SLOT + 8,
   XSIG_SLOT = XSE_VAL + RUN_VALUES,
   XSIG_VAL = XSIG_SLOT + 8,
-  X87_LAST = XSIG_VAL + RUN_VALUES - 1;
+  XG = XSIG_VAL + RUN_VALUES,
+  X87_LAST = XG;
 /**
  * The x87 state runs keep in locals across one call of the region (jit-wasm-x87.ts, "live"): i32
  * LV (1: live), LM (its x87Fast mode), LB (TOP when it went live: the base of the slots below),

@@ -480,13 +480,15 @@ export function extendedInline(
 }
 
 /**
- * The result of extendedInline on frame f: sign/exponent and significand, whether it is inexact
- * and whether it was rounded up (each 0 or 1), a comparison's EFLAGS.
+ * The result of extendedInline on frame f: sign/exponent and significand, its guard bits (i64,
+ * nonzero when it is inexact), whether it is inexact and whether it was rounded up (each 0 or 1),
+ * a comparison's EFLAGS.
  */
-export function extendedOut(f: ExtendedFrame): { se: Ex; sig: Ex; inexact: Ex; up: Ex; eflags: Ex } {
+export function extendedOut(f: ExtendedFrame): { se: Ex; sig: Ex; guard: Ex; inexact: Ex; up: Ex; eflags: Ex } {
   return {
     se: or(shl(get(f.SIGN), k(15)), get(f.EX)),
     sig: get(f.S),
+    guard: get(f.G),
     inexact: [...get(f.G), ...k64(0), op.i64Ne],
     up: get(f.D),
     eflags: get(f.OUT),
