@@ -514,30 +514,24 @@ function livePiece<F>(
   const slot = (j: number): number => (rel + j) & 7;
   c.open('block', 'stretch');
   leave(c, ne(get(LM), k(values.mode)));
-  // The slots read must hold a value a run can take and not be empty (tag 3); the slots pushed
-  // into must be empty.
-  let full = 0,
-    empty = 0,
+  // The slots read must hold a value a run can take (LOK: not empty, and a zero or a value of
+  // the piece's kind); the slots pushed into must be empty (tag 3).
+  let empty = 0,
     ok = 0;
-  for (const j of st.full) {
-    full |= 3 << (2 * slot(j));
-    ok |= 1 << slot(j);
-  }
+  for (const j of st.full) ok |= 1 << slot(j);
   for (const j of st.emptyAtStart) empty |= 3 << (2 * slot(j));
-  // A slot read comes from the mirror the first time since going live.
+  // A slot read comes from the mirror the first time since going live (an empty one is not
+  // taken: LOK stays clear).
   for (const j of st.full) {
-    c.if(eqz(and(get(LOK), k(1 << slot(j)))));
-    values.fromMirror(c, slot(j));
+    const s = slot(j);
+    c.if(eqz(and(get(LOK), k(1 << s))));
+    values.fromMirror(c, s);
+    c.if(eq(and(get(LTAG), k(3 << (2 * s))), k(3 << (2 * s))));
+    c.set(LOK, and(get(LOK), k(~(1 << s))));
+    c.close();
     c.close();
   }
-  const read = (): Ex => and(get(LTAG), k(full));
-  leave(
-    c,
-    or(
-      or(ne(and(get(LTAG), k(empty)), k(empty)), ne(and(and(read(), shrU(read(), k(1))), k(0x5555 & full)), k(0))),
-      ne(and(get(LOK), k(ok)), k(ok)),
-    ),
-  );
+  leave(c, or(ne(and(get(LTAG), k(empty)), k(empty)), ne(and(get(LOK), k(ok)), k(ok))));
   c.set(XPE, and(get(LS), k(32)));
   values.begin(c);
   for (const j of st.full) values.take(c, j, slot(j));
@@ -551,11 +545,14 @@ function livePiece<F>(
     slots |= 1 << slot(j);
     values.keep(c, slot(j), w);
   }
-  c.set(LWR, or(get(LWR), k(slots)));
-  c.set(LOK, or(get(LOK), k(slots)));
   const { valid, emptied } = st.tagMasks();
   const set = bySlot(valid | emptied, rel),
     popped = bySlot(emptied, rel);
+  // LOK: the slots written hold values a run can take, the ones popped nothing.
+  let poppedSlots = 0;
+  for (let s = 0; s < 8; s++) if (((popped >>> (2 * s)) & 3) !== 0) poppedSlots |= 1 << s;
+  c.set(LWR, or(get(LWR), k(slots)));
+  c.set(LOK, and(or(get(LOK), k(slots)), k(~poppedSlots)));
   c.set(LTAG, or(or(and(get(LTAG), k(~set)), k(popped)), get(XZT)));
   c.set(LT, and(add(get(LT), k(st.depth)), k(7)));
   values.end(c);
