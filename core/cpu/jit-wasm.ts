@@ -22,8 +22,8 @@ import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
-import { aluShape, directJump, directTarget, fallsThrough, isJcc, recordDead, selfLoop } from './jit-forms';
-import { loopNest, seenFrom, type BlockLoop } from './region-loops';
+import { aluShape, directTarget, fallsThrough, isJcc, recordDead, selfLoop } from './jit-forms';
+import { backEdges, loopNest, seenFrom, type BlockLoop } from './region-loops';
 import { wasmX87Runs, x87Flush, x87FlushFunction, x87ToC, x87ToMirror, type WasmX87Run } from './jit-wasm-x87';
 import { EXTENDED_FRAME_LOCALS } from './x87-extended';
 import { MIRROR_BYTES, RAM_BASE } from './memory';
@@ -987,13 +987,7 @@ function compileModule(
   // starts where its label F{b} ends; a loop's head, where the loop starts after it (its other
   // blocks' labels, and the ones of loops inside it, open at its start). Entering a loop
   // anywhere but at its head sets BLK to the block: the loop's start dispatches on it.
-  const backEdges: [number, number][] = [];
-  blocks.forEach(({ end, instrs }, bn) => {
-    const last = instrs[instrs.length - 1]!;
-    const m = directJump(last) ? blockAt((base + end + last.imm) >>> 0) : undefined;
-    if (m !== undefined && m < bn) backEdges.push([m, bn]);
-  });
-  const innermost = loopNest(n, backEdges);
+  const innermost = loopNest(n, backEdges(blocks, blockAt, base));
   /** Opens the labels of what `level` holds (its blocks and the loops inside it) after `from`, last first. */
   const openLabels = (level: BlockLoop | null, from: number, to: number): void => {
     for (let b = to; b > from; b--) if (seenFrom(innermost, level, b).first === b) c.open('block', `F${b}`);

@@ -24,7 +24,6 @@ import {
   RECORD_OUT,
   SPILL,
   condition,
-  directJump,
   directTarget,
   eaOf,
   fallsThrough,
@@ -41,6 +40,7 @@ import {
 } from './jit-forms';
 import { X87_RUNTIME, isEscape, planX87 } from './jit-x87';
 import { compileWasmRegion } from './jit-wasm';
+import { backEdges } from './region-loops';
 import type { WasmMemory } from './wasm-module';
 
 /** A compiled region: all blocks reachable from its entry points inside one linear code page. */
@@ -383,14 +383,7 @@ interface Block {
  * in a jump). Loops that overlap are merged into one.
  */
 function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefined, base: number): Map<number, number> {
-  const found: [number, number][] = [];
-  blocks.forEach((b, n) => {
-    const last = b.instrs[b.instrs.length - 1]!;
-    if (!directJump(last)) return;
-    const m = blockAt((base + b.end + last.imm) >>> 0);
-    if (m !== undefined && m < n) found.push([m, n]);
-  });
-  found.sort((x, y) => x[0] - y[0]);
+  const found = backEdges(blocks, blockAt, base).sort((x, y) => x[0] - y[0]);
   const loops = new Map<number, number>();
   let head = -1;
   for (const [m, n] of found) {

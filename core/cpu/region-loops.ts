@@ -4,6 +4,29 @@
 // instead of going round the region's dispatch over every block. Loops that overlap without one
 // holding the other, or that share their head, are one loop: any two are then apart or nested.
 
+import type { Instr } from './instr';
+import { directJump } from './jit-forms';
+
+/**
+ * The back edges of a region's `blocks` (address order, page offsets from linear `base`;
+ * `blockAt` numbers them by start EIP): [m, n] where block n ends in a JMP or Jcc to an earlier
+ * block m. Both region compilers make their loops from these.
+ */
+export function backEdges(
+  blocks: { end: number; instrs: Instr[] }[],
+  blockAt: (eip: number) => number | undefined,
+  base: number,
+): [number, number][] {
+  const edges: [number, number][] = [];
+  blocks.forEach(({ end, instrs }, n) => {
+    const last = instrs[instrs.length - 1]!;
+    if (!directJump(last)) return;
+    const m = blockAt((base + end + last.imm) >>> 0);
+    if (m !== undefined && m < n) edges.push([m, n]);
+  });
+  return edges;
+}
+
 /** A loop of blocks head..tail, inside `parent` (null: at the top). */
 export interface BlockLoop {
   head: number;
