@@ -90,52 +90,36 @@ export function extendedArith(
 // the result's significand at bytes 0-7 of its memory and its sign/exponent at bytes 8-11.
 
 /**
- * The locals the arithmetic works in: the operands (sign/exponent i32, significand i64); the
- * result's sign (SIGN, 0 or 1), biased exponent (EX) and significand (S), with G nonzero when it
- * is inexact and D 1 when it was rounded up; a comparison's result (OUT: FCOMI's EFLAGS, 1 below,
- * 0 above, 64 equal); and working values. XSE, YSE, EX, EY, D, SIGN, OUT are i32, the rest i64.
+ * The locals the arithmetic works in (an ExtendedFrame), in order with their types: the operands
+ * (sign/exponent i32, significand i64); the result's sign (SIGN, 0 or 1), biased exponent (EX)
+ * and significand (S), with G nonzero when it is inexact and D 1 when it was rounded up; a
+ * comparison's result (OUT: FCOMI's EFLAGS, 1 below, 0 above, 64 equal); and working values.
  */
-export interface ExtendedFrame {
-  XSE: number;
-  X: number;
-  YSE: number;
-  Y: number;
-  S: number;
-  G: number;
-  LL: number;
-  LH: number;
-  HL: number;
-  HH: number;
-  EX: number;
-  EY: number;
-  D: number;
-  SIGN: number;
-  OUT: number;
-}
+const FRAME_LAYOUT = [
+  ['XSE', I32],
+  ['YSE', I32],
+  ['EX', I32],
+  ['EY', I32],
+  ['D', I32],
+  ['SIGN', I32],
+  ['OUT', I32],
+  ['X', I64],
+  ['Y', I64],
+  ['S', I64],
+  ['G', I64],
+  ['LL', I64],
+  ['LH', I64],
+  ['HL', I64],
+  ['HH', I64],
+] as const;
+export type ExtendedFrame = Record<(typeof FRAME_LAYOUT)[number][0], number>;
 
-/** A frame on locals from `first` on: the seven i32 locals, then the eight i64 ones. */
+/** A frame on locals from `first` on, in FRAME_LAYOUT's order. */
 export function extendedFrame(first: number): ExtendedFrame {
-  const at = (n: number): number => first + n;
-  return {
-    XSE: at(0),
-    YSE: at(1),
-    EX: at(2),
-    EY: at(3),
-    D: at(4),
-    SIGN: at(5),
-    OUT: at(6),
-    X: at(7),
-    Y: at(8),
-    S: at(9),
-    G: at(10),
-    LL: at(11),
-    LH: at(12),
-    HL: at(13),
-    HH: at(14),
-  };
+  return Object.fromEntries(FRAME_LAYOUT.map(([name], n) => [name, first + n])) as ExtendedFrame;
 }
 /** The types of extendedFrame's locals, in order. */
-export const EXTENDED_FRAME_LOCALS = [...Array<number>(7).fill(I32), ...Array<number>(8).fill(I64)];
+export const EXTENDED_FRAME_LOCALS: number[] = FRAME_LAYOUT.map(([, type]) => type);
 
 const set = (n: number, v: Ex): Ex => [...v, op.localSet, ...uleb(n)];
 const low = (a: Ex): Ex => u64(wrap(a));
@@ -481,15 +465,13 @@ export function extendedInline(
 
 /**
  * The result of extendedInline on frame f: sign/exponent and significand, its guard bits (i64,
- * nonzero when it is inexact), whether it is inexact and whether it was rounded up (each 0 or 1),
- * a comparison's EFLAGS.
+ * nonzero when it is inexact), whether it was rounded up (0 or 1), a comparison's EFLAGS.
  */
-export function extendedOut(f: ExtendedFrame): { se: Ex; sig: Ex; guard: Ex; inexact: Ex; up: Ex; eflags: Ex } {
+export function extendedOut(f: ExtendedFrame): { se: Ex; sig: Ex; guard: Ex; up: Ex; eflags: Ex } {
   return {
     se: or(shl(get(f.SIGN), k(15)), get(f.EX)),
     sig: get(f.S),
     guard: get(f.G),
-    inexact: [...get(f.G), ...k64(0), op.i64Ne],
     up: get(f.D),
     eflags: get(f.OUT),
   };
@@ -514,7 +496,7 @@ function runBody(): Ex {
       ...extendedInline(f, code & 7, declined, get(1), significand(2, 3), get(4), significand(5, 6), code >= SAME)!,
       ...(code === 2
         ? or(k(1), shl(out.eflags, k(8)))
-        : [...stored, ...or(or(k(1), shl(out.inexact, k(1))), shl(out.up, k(2)))]),
+        : [...stored, ...or(or(k(1), shl([...out.guard, ...k64(0), op.i64Ne], k(1))), shl(out.up, k(2)))]),
       op.return,
     ]),
   );
