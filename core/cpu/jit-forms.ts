@@ -505,6 +505,13 @@ export function isJcc(op: number): boolean {
   return (op & 0x1f0) === 0x70 || (op & 0x1f0) === 0x180;
 }
 
+/** A block of a region as compileRegion finds it: page offsets of its start and end, its instructions. */
+export interface RegionBlock {
+  start: number;
+  end: number;
+  instrs: Instr[];
+}
+
 const RELATIVE = new Set([0xe8, 0xe9, 0xeb]);
 
 /** The in-page offset the branch i at `ip` goes to directly, or -1 (indirect, another page, 16-bit). */

@@ -22,7 +22,7 @@ import type { I386 } from './cpu';
 import { testCond } from './flags';
 import { shiftOp } from './alu';
 import type { Instr } from './instr';
-import { aluShape, directTarget, fallsThrough, isJcc, recordDead, selfLoop } from './jit-forms';
+import { aluShape, directTarget, fallsThrough, isJcc, recordDead, selfLoop, type RegionBlock } from './jit-forms';
 import { backEdges, loopNest, seenFrom, type BlockLoop } from './region-loops';
 import { wasmX87Runs, x87Flush, x87FlushFunction, x87ToC, x87ToMirror, type WasmX87Run } from './jit-wasm-x87';
 import { EXTENDED_FRAME_LOCALS } from './x87-extended';
@@ -838,12 +838,6 @@ function push(val: Ex): WForm {
 
 // ---- the region ----
 
-export interface WasmBlock {
-  start: number;
-  end: number;
-  instrs: Instr[];
-}
-
 /** The place of an instruction inside an x87 run in a block's forms (the run's code is written apart). */
 const IN_RUN: WForm = { code: () => undefined, faults: true };
 
@@ -870,7 +864,7 @@ interface RegionModule {
  */
 const MODULES = new BoundedCache<RegionModule>(8 * 1024 * 1024);
 
-function regionKey(blocks: WasmBlock[], base: number, shared: boolean, x87Pieces: number): string {
+function regionKey(blocks: RegionBlock[], base: number, shared: boolean, x87Pieces: number): string {
   let key = `${base}:${shared ? 's' : 'p'}:${x87Pieces}`;
   for (const b of blocks) {
     key += `|${b.start}:`;
@@ -885,7 +879,7 @@ function regionKey(blocks: WasmBlock[], base: number, shared: boolean, x87Pieces
  * runs have the fast pieces `x87Pieces` (see wasmX87Runs).
  */
 export function compileWasmRegion(
-  blocks: WasmBlock[],
+  blocks: RegionBlock[],
   list: Instr[],
   blockEips: number[][],
   base: number,
@@ -911,7 +905,7 @@ export function compileWasmRegion(
  * again.
  */
 function runSlots<F>(
-  blocks: WasmBlock[],
+  blocks: RegionBlock[],
   blockRuns: Map<number, WasmX87Run<F>>[],
   base: number,
   blockAt: (t: number) => number | undefined,
@@ -957,7 +951,7 @@ function runSlots<F>(
 
 /** Compiles the module of a region of `blocks` (see compileWasmRegion). */
 function compileModule(
-  blocks: WasmBlock[],
+  blocks: RegionBlock[],
   blockEips: number[][],
   base: number,
   shared: boolean,

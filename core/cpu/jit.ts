@@ -37,6 +37,7 @@ import {
   writeRecord,
   store,
   type FlagSource,
+  type RegionBlock,
 } from './jit-forms';
 import { X87_RUNTIME, isEscape, planX87 } from './jit-x87';
 import { compileWasmRegion } from './jit-wasm';
@@ -367,13 +368,6 @@ const forward = (head: number, k: number): string => `F${head}_${k}`;
  */
 const FALL_THROUGH = '/* into the next block */';
 
-/** A block as pass 2 of compileRegion finds it: page offsets of its start and end, its instructions. */
-interface Block {
-  start: number;
-  end: number;
-  instrs: Instr[];
-}
-
 /**
  * The loops of several blocks in `blocks` (address order, page offsets from `base`; `blockAt`
  * numbers them by start EIP), as head => last block: block n's last instruction jumps back to an
@@ -382,7 +376,11 @@ interface Block {
  * from the others costs nothing; the last one never runs on into the loop's start, as it ends
  * in a jump). Loops that overlap are merged into one.
  */
-function chainLoops(blocks: Block[], blockAt: (eip: number) => number | undefined, base: number): Map<number, number> {
+function chainLoops(
+  blocks: RegionBlock[],
+  blockAt: (eip: number) => number | undefined,
+  base: number,
+): Map<number, number> {
   const found = backEdges(blocks, blockAt, base).sort((x, y) => x[0] - y[0]);
   const loops = new Map<number, number>();
   let head = -1;

@@ -4,8 +4,7 @@
 // instead of going round the region's dispatch over every block. Loops that overlap without one
 // holding the other, or that share their head, are one loop: any two are then apart or nested.
 
-import type { Instr } from './instr';
-import { directJump } from './jit-forms';
+import { directJump, type RegionBlock } from './jit-forms';
 
 /**
  * The back edges of a region's `blocks` (address order, page offsets from linear `base`;
@@ -13,7 +12,7 @@ import { directJump } from './jit-forms';
  * block m. Both region compilers make their loops from these.
  */
 export function backEdges(
-  blocks: { end: number; instrs: Instr[] }[],
+  blocks: RegionBlock[],
   blockAt: (eip: number) => number | undefined,
   base: number,
 ): [number, number][] {
