@@ -213,14 +213,9 @@ function arithmetic(
 
   const sum = screen(
     [
-      // x the larger magnitude (D: swap them; G and SIGN hold the values swapped).
-      ...set(
-        D,
-        or(
-          [...get(EY), ...get(EX), op.i32GtU],
-          and([...get(EY), ...get(EX), op.i32Eq], [...get(Y), ...get(X), op.i64GtU]),
-        ),
-      ),
+      // x the one with the larger exponent (D: swap them; G and SIGN hold the values swapped).
+      // With equal exponents a difference may come out negative: it is negated below.
+      ...set(D, [...get(EY), ...get(EX), op.i32GtU]),
       ...swapWhen(X, Y, G),
       ...swapWhen(EX, EY, SIGN),
       ...set(SIGN, shrU(select(get(D), get(YSE), get(XSE)), k(15))),
@@ -229,7 +224,8 @@ function arithmetic(
       ...when(
         [...get(D), ...k(64), op.i32LtU],
         [
-          ...set(G, select(eqz(get(D)), k64(0), shl64(get(Y), u64(sub(k(64), get(D)))))),
+          // (By 64 - D in two steps: a shift by 64 is none in WebAssembly.)
+          ...set(G, shl64(shl64(get(Y), u64(sub(k(63), get(D)))), k64(1))),
           ...set(Y, shr64(get(Y), u64(get(D)))),
         ],
         [
@@ -264,20 +260,24 @@ function arithmetic(
           ...rounded,
         ],
         [
-          ...set(S, sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne]))),
+          // y above x (equal exponents, so G is 0): y - x, with y's sign.
+          ...set(LL, u64([...get(X), ...get(Y), op.i64LtU])),
+          ...set(SIGN, xor(get(SIGN), wrap(get(LL)))),
+          ...set(
+            S,
+            select(
+              wrap(get(LL)),
+              sub64(get(Y), get(X)),
+              sub64(sub64(get(X), get(Y)), u64([...get(G), ...k64(0), op.i64Ne])),
+            ),
+          ),
           ...set(G, sub64(k64(0), get(G))),
           // Exact cancellation: +0 under round to nearest.
           ...when([...or64(get(S), get(G)), op.i64Eqz], exactly(k(0), k(0), k64(0)), [
             ...when([...get(S), op.i64Eqz], [...set(S, get(G)), ...set(G, k64(0)), ...set(EX, sub(get(EX), k(64)))]),
             // Normalised: LL places left.
             ...set(LL, [...get(S), op.i64Clz]),
-            ...set(
-              S,
-              or64(
-                shl64(get(S), get(LL)),
-                select([...get(LL), op.i64Eqz], k64(0), shr64(get(G), sub64(k64(64), get(LL)))),
-              ),
-            ),
+            ...set(S, or64(shl64(get(S), get(LL)), shr64(shr64(get(G), k64(1)), sub64(k64(63), get(LL))))),
             ...set(G, shl64(get(G), get(LL))),
             ...set(EX, sub(get(EX), wrap(get(LL)))),
             ...rounded,
@@ -312,7 +312,7 @@ function arithmetic(
         ...set(G, or64(shl64(get(X), k64(32)), low(get(LL)))),
         ...set(S, add64(add64(add64(get(HH), high(get(LH))), high(get(HL))), high(get(X)))),
         // A product below 2: LL (1) place left.
-        ...set(LL, sub64(k64(1), shr64(get(S), k64(63)))),
+        ...set(LL, [...get(S), op.i64Clz]),
         ...set(S, or64(shl64(get(S), get(LL)), and64(shr64(get(G), k64(63)), get(LL)))),
         ...set(G, shl64(get(G), get(LL))),
         ...set(EX, sub(get(EX), wrap(get(LL)))),
