@@ -521,7 +521,8 @@ function livePiece<F>(
   for (const j of st.full) ok |= 1 << slot(j);
   for (const j of st.emptyAtStart) empty |= 3 << (2 * slot(j));
   // A slot read comes from the mirror the first time since going live (an empty one is not
-  // taken: LOK stays clear).
+  // taken: LOK stays clear). Once they are all in, one test passes them all.
+  if (ok !== 0) c.if(ne(and(get(LOK), k(ok)), k(ok)));
   for (const j of st.full) {
     const s = slot(j);
     c.if(eqz(and(get(LOK), k(1 << s))));
@@ -531,6 +532,7 @@ function livePiece<F>(
     c.close();
     c.close();
   }
+  if (ok !== 0) c.close();
   leave(c, or(ne(and(get(LTAG), k(empty)), k(empty)), ne(and(get(LOK), k(ok)), k(ok))));
   c.set(XPE, and(get(LS), k(32)));
   values.begin(c);
