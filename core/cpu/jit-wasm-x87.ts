@@ -54,7 +54,6 @@ import {
   call,
   LB,
   LD,
-  LM,
   LOK,
   LS,
   LSE,
@@ -415,8 +414,7 @@ const bySlot = (mask: number, rel: number): number => ((mask << (2 * rel)) | (ma
 function goLive(c: Code, rel: number): void {
   c.set(XS, mget(M.x87Status));
   c.if(and(eqz(and(get(XS), k(128))), ne(mget(M.x87Fast), k(0))));
-  c.set(LV, k(1));
-  c.set(LM, mget(M.x87Fast));
+  c.set(LV, mget(M.x87Fast));
   c.set(LS, get(XS));
   c.set(LT, and(shrU(get(XS), k(11)), k(7)));
   c.set(LB, and(sub(get(LT), k(rel)), k(7)));
@@ -432,11 +430,11 @@ const piecesOf = (pieces: number): WasmRunValues[] =>
 const locals = (first: number, n: number): number[] => Array.from({ length: n }, (_, j) => first + j);
 /**
  * The flush function's parameters in a region whose runs have the fast pieces `pieces`: the
- * region's locals LM, LB, LT, LTAG, LWR, LS, then the registers by live slot those pieces hold
+ * region's locals LV, LB, LT, LTAG, LWR, LS, then the registers by live slot those pieces hold
  * (LD; LSE and LSIG), in this order. The other registers' locals are not used at all there.
  */
 const flushArgs = (pieces: number): number[] => [
-  ...[LM, LB, LT, LTAG, LWR, LS],
+  ...[LV, LB, LT, LTAG, LWR, LS],
   ...((pieces & DOUBLE_VALUES.mode) !== 0 ? locals(LD, 8) : []),
   ...((pieces & EXTENDED_VALUES.mode) !== 0 ? locals(LSE, 16) : []),
 ];
@@ -450,10 +448,10 @@ export function x87FlushFunction(pieces: number): { type: FuncType; locals: numb
   const args = flushArgs(pieces);
   const param = (x: number): number => args.indexOf(x);
   const at: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
-  const [lm, lb, lt, ltag, lwr, ls] = [LM, LB, LT, LTAG, LWR, LS].map(param);
-  // Registers were written only by a piece of the mode the state went live in (LM).
+  const [lv, lb, lt, ltag, lwr, ls] = [LV, LB, LT, LTAG, LWR, LS].map(param);
+  // Registers were written only by a piece of the mode the state went live in (LV).
   for (const values of piecesOf(pieces)) {
-    c.if(eq(get(lm), k(values.mode)));
+    c.if(eq(get(lv), k(values.mode)));
     for (let s = 0; s < 8; s++) {
       c.if(and(get(lwr), k(1 << s)));
       values.toMirror(c, s, at);
@@ -513,7 +511,7 @@ function livePiece<F>(
   const { st, eflags, mem } = plan;
   const slot = (j: number): number => (rel + j) & 7;
   c.open('block', 'stretch');
-  leave(c, ne(get(LM), k(values.mode)));
+  leave(c, ne(get(LV), k(values.mode)));
   // The slots read must hold a value a run can take (LOK: not empty, and a zero or a value of
   // the piece's kind); the slots pushed into must be empty (tag 3).
   let empty = 0,
@@ -522,18 +520,22 @@ function livePiece<F>(
   for (const j of st.emptyAtStart) empty |= 3 << (2 * slot(j));
   // A slot read comes from the mirror the first time since going live (an empty one is not
   // taken: LOK stays clear). Once they are all in, one test passes them all.
-  if (ok !== 0) c.if(ne(and(get(LOK), k(ok)), k(ok)));
-  for (const j of st.full) {
-    const s = slot(j);
-    c.if(eqz(and(get(LOK), k(1 << s))));
-    values.fromMirror(c, s);
-    c.if(eq(and(get(LTAG), k(3 << (2 * s))), k(3 << (2 * s))));
-    c.set(LOK, and(get(LOK), k(~(1 << s))));
-    c.close();
+  const missing = ne(and(get(LOK), k(ok)), k(ok));
+  if (ok !== 0) {
+    c.if(missing);
+    for (const j of st.full) {
+      const s = slot(j);
+      c.if(eqz(and(get(LOK), k(1 << s))));
+      values.fromMirror(c, s);
+      c.if(eq(and(get(LTAG), k(3 << (2 * s))), k(3 << (2 * s))));
+      c.set(LOK, and(get(LOK), k(~(1 << s))));
+      c.close();
+      c.close();
+    }
+    leave(c, missing);
     c.close();
   }
-  if (ok !== 0) c.close();
-  leave(c, or(ne(and(get(LTAG), k(empty)), k(empty)), ne(and(get(LOK), k(ok)), k(ok))));
+  if (empty !== 0) leave(c, ne(and(get(LTAG), k(empty)), k(empty)));
   c.set(XPE, and(get(LS), k(32)));
   values.begin(c);
   for (const j of st.full) values.take(c, j, slot(j));
@@ -608,18 +610,23 @@ export function wasmX87Runs<F>(
       fop = ((last.op & 7) << 8) | last.modrm;
     const fast = (c: Code, rel: number): void => {
       c.set(X, k(0));
-      c.if(and(get(LV), ne(get(LT), and(add(get(LB), k(rel)), k(7)))));
+      // Live with TOP where the run expects it (and in the mode of the one piece there is): on
+      // at once; else the state goes back to the mirror where TOP is elsewhere, and comes live
+      // (each piece then checks the mode).
+      const topThere = eq(get(LT), and(add(get(LB), k(rel)), k(7)));
+      c.if(eqz(and(values.length === 1 ? eq(get(LV), k(values[0]!.mode)) : ne(get(LV), k(0)), topThere)));
+      c.if(and(ne(get(LV), k(0)), eqz(topThere)));
       x87Flush(c, pieces);
       c.close();
       c.if(eqz(get(LV)));
       goLive(c, rel);
       c.close();
-      c.if(get(LV));
+      c.close();
       plans.forEach((pl, j) => {
         if (j > 0) c.if(eqz(get(X)));
         livePiece(c, pl!, values[j]!, fip, fop, rel);
       });
-      for (let j = 0; j < plans.length; j++) c.close();
+      for (let j = 1; j < plans.length; j++) c.close();
     };
     runs.set(p, { n, integer, eflags, depth: plan.st.depth, fast });
     p += n - 1;

@@ -105,20 +105,20 @@ export const XSE_SLOT = FC + 1,
   X87_LAST = XG;
 /**
  * The x87 state runs keep in locals across one call of the region (jit-wasm-x87.ts, "live"): i32
- * LV (1: live), LM (its x87Fast mode), LB (TOP when it went live: the base of the slots below),
- * LT (TOP now), LTAG (the tag word by slot from LB), LOK (slots holding a value a run can take),
- * LWR (slots written since), LS (the status word, its TOP field stale); then by slot from LB the
- * registers as doubles (f64, mode 1), or sign/exponents (i32) and significands (i64, mode 2).
+ * LV (0: not live, else the x87Fast mode it went live in), LB (TOP when it went live: the base
+ * of the slots below), LT (TOP now), LTAG (the tag word by slot from LB), LOK (slots holding a
+ * value a run can take), LWR (slots written since), LS (the status word, its TOP field stale);
+ * then by slot from LB the registers as doubles (f64, mode 1), or sign/exponents (i32) and
+ * significands (i64, mode 2).
  */
 export const LV = X87_LAST + 1,
-  LM = LV + 1,
-  LB = LV + 2,
-  LT = LV + 3,
-  LTAG = LV + 4,
-  LOK = LV + 5,
-  LWR = LV + 6,
-  LS = LV + 7,
-  LD = LV + 8,
+  LB = LV + 1,
+  LT = LV + 2,
+  LTAG = LV + 3,
+  LOK = LV + 4,
+  LWR = LV + 5,
+  LS = LV + 6,
+  LD = LV + 7,
   LSE = LD + 8,
   LSIG = LSE + 8;
 /** The index of jit-wasm-x87.ts's flush function in a region module with x87 runs (jit-wasm.ts puts it there). */
