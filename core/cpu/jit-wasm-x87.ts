@@ -48,7 +48,6 @@ import {
   XG,
   XPE,
   XS,
-  XZT,
   XFRAME,
   F_X87_FLUSH,
   call,
@@ -253,8 +252,8 @@ const doubleWriter: RunWriter<Line> = {
  * How a run holds its values (as RunValues in jit-x87.ts): the mirror's x87Fast it needs, the
  * writer of its computing steps, how the live locals take register s (by slot from LB) from the
  * mirror (its LOK bit set when a run can take it) and put it back, how run slot j's start value
- * comes from live slot s and a run value goes to live slot s (a zero's tag into XZT), and the
- * last instruction's C1.
+ * comes from live slot s and a run value goes to live slot s, whether the value of live slot s
+ * (in `at`) is a zero, and the last instruction's C1.
  */
 interface WasmRunValues {
   mode: number;
@@ -263,6 +262,7 @@ interface WasmRunValues {
   toMirror(c: Code, s: number, at: LiveLocals): void;
   take(c: Code, j: number, s: number): void;
   keep(c: Code, s: number, w: string): void;
+  isZero(s: number, at: LiveLocals): Ex;
   /** Code at the start of the piece, and before its PE (XPE) is written into the status. */
   begin(c: Code): void;
   end(c: Code): void;
@@ -290,10 +290,8 @@ const DOUBLE_VALUES: WasmRunValues = {
   },
   toMirror: (c, s, at) => c.emit(shl(physOfSlot(s, at), k(3)), get(at.LD + s), [op.f64Store, 3, ...uleb(DOUBLES)]),
   take: (c, j, s) => c.set(FSLOT + j, get(LD + s)),
-  keep: (c, s, w) => {
-    c.set(LD + s, get(local(w)));
-    c.set(XZT, or(get(XZT), shl(feq(get(local(w)), f(0)), k(2 * s))));
-  },
+  keep: (c, s, w) => c.set(LD + s, get(local(w))),
+  isZero: (s, at) => feq(get(at.LD + s), f(0)),
   // Its arithmetic sets XPE itself.
   begin: () => undefined,
   end: () => undefined,
@@ -390,8 +388,8 @@ const EXTENDED_VALUES: WasmRunValues = {
   keep: (c, s, w) => {
     c.set(LSE + s, get(seOf(w)));
     c.set(LSIG + s, get(sigOf(w)));
-    c.set(XZT, or(get(XZT), shl([...get(sigOf(w)), op.i64Eqz], k(2 * s))));
   },
+  isZero: (s, at) => [...get(at.LSIG + s), op.i64Eqz],
   // PE: one of the results was inexact (XG collects their guard bits).
   begin: (c) => c.set(XG, k64(0)),
   end: (c) => c.set(XPE, or(get(XPE), shl([...get(XG), ...k64(0), op.i64Ne], k(5)))),
@@ -449,12 +447,16 @@ export function x87FlushFunction(pieces: number): { type: FuncType; locals: numb
   const param = (x: number): number => args.indexOf(x);
   const at: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
   const [lv, lb, lt, ltag, lwr, ls] = [LV, LB, LT, LTAG, LWR, LS].map(param);
-  // Registers were written only by a piece of the mode the state went live in (LV).
+  // Registers were written only by a piece of the mode the state went live in (LV). A written
+  // one not empty now is "zero" or "valid" (runs leave only zeros and normal values), by its value.
   for (const values of piecesOf(pieces)) {
     c.if(eq(get(lv), k(values.mode)));
     for (let s = 0; s < 8; s++) {
       c.if(and(get(lwr), k(1 << s)));
       values.toMirror(c, s, at);
+      c.if(ne(and(get(ltag), k(3 << (2 * s))), k(3 << (2 * s))));
+      c.set(ltag, or(and(get(ltag), k(~(3 << (2 * s)))), shl(values.isZero(s, at), k(2 * s))));
+      c.close();
       c.close();
     }
     c.close();
@@ -541,9 +543,8 @@ function livePiece<F>(
   for (const j of st.full) values.take(c, j, slot(j));
   // The last line is the last instruction's when that computes a result (st.error).
   st.lines.forEach((line, n) => line(c, st.error !== null && n === st.lines.length - 1));
-  // Nothing can fail from here on. Each written slot gets its last value (a zero: tag "zero",
-  // collected by live slot in XZT); the tags are set by live slot.
-  c.set(XZT, k(0));
+  // Nothing can fail from here on. Each written slot gets its last value; the tags are set by
+  // live slot, a written one's as "valid" (the flush tells zeros by their values).
   let slots = 0;
   for (const [j, w] of st.written) {
     slots |= 1 << slot(j);
@@ -557,7 +558,7 @@ function livePiece<F>(
   for (let s = 0; s < 8; s++) if (((popped >>> (2 * s)) & 3) !== 0) poppedSlots |= 1 << s;
   c.set(LWR, or(get(LWR), k(slots)));
   c.set(LOK, and(or(get(LOK), k(slots)), k(~poppedSlots)));
-  c.set(LTAG, or(or(and(get(LTAG), k(~set)), k(popped)), get(XZT)));
+  c.set(LTAG, or(and(get(LTAG), k(~set)), k(popped)));
   c.set(LT, and(add(get(LT), k(st.depth)), k(7)));
   values.end(c);
   c.if(ne(get(XPE), and(get(LS), k(32))));

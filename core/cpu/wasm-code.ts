@@ -69,18 +69,17 @@ export const IC = 13,
   BLK = 26,
   PAST = 27,
   W64 = 28;
-// The x87 runs' locals: i32 (status, PE, EFLAGS bits, FDP, zero tags), then f64: the stack
+// The x87 runs' locals: i32 (status, PE, EFLAGS bits, FDP), then f64: the stack
 // slots read at the start of a run, the run's values, and scratch.
 export const XS = 29,
   XPE = 30,
   XFL = 31,
   XFDP = 32,
-  XZT = 33,
   /**
    * f64: 8 slots read at the start, then RUN_VALUES values (a run of at most 16 instructions
    * computes two values each at most, and its planner may name one more it then drops).
    */
-  FSLOT = 34,
+  FSLOT = 33,
   RUN_VALUES = 34,
   FVAL = FSLOT + 8,
   FU = FVAL + RUN_VALUES,
