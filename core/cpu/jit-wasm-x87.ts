@@ -53,6 +53,10 @@ import {
   call,
   LB,
   LD,
+  CK,
+  CA,
+  CB,
+  CR,
   LOK,
   LS,
   LSE,
@@ -90,7 +94,7 @@ import {
   wrap,
   type Ex,
 } from './wasm-code';
-import { f64Bytes, op, uleb, type FuncType } from './wasm-module';
+import { F64, f64Bytes, op, uleb, type FuncType } from './wasm-module';
 import { extendedFrame, extendedInline, extendedOut } from './x87-extended';
 import { bindShadow, shadowCache, syncRegisters } from './x87-stack';
 
@@ -136,20 +140,61 @@ function leave(c: Code, cond: Ex): void {
 /** Whether 2^-400 <= |v| <= 2^400. */
 const safe = (v: Ex): Ex => and(fge(fabs(v), f(2 ** -400)), fle(fabs(v), f(2 ** 400)));
 
+/** The f64 locals an arithmetic error is worked out in (the region's, or the flush function's). */
+interface Scratch {
+  FU: number;
+  FH: number;
+  FERR: number;
+  FC: number;
+  FAH: number;
+  FAL: number;
+  FBH: number;
+  FBL: number;
+}
+const REGION_SCRATCH: Scratch = { FU, FH, FERR, FC, FAH, FAL, FBH, FBL };
+
 /** FERR = the exact a*b minus its rounded value p: Dekker's product error, in productError's order (x87-fast.ts). */
-function productError(c: Code, a: Ex, b: Ex, p: Ex): void {
-  split(c, a, FAH, FAL);
-  split(c, b, FBH, FBL);
+function productError(c: Code, a: Ex, b: Ex, p: Ex, t: Scratch): void {
+  split(c, a, t.FAH, t.FAL, t);
+  split(c, b, t.FBH, t.FBL, t);
   const m = (x: number, y: number): Ex => fmul(get(x), get(y));
-  c.set(FERR, fadd(fadd(fadd(fsub(m(FAH, FBH), p), m(FAH, FBL)), m(FAL, FBH)), m(FAL, FBL)));
+  c.set(t.FERR, fadd(fadd(fadd(fsub(m(t.FAH, t.FBH), p), m(t.FAH, t.FBL)), m(t.FAL, t.FBH)), m(t.FAL, t.FBL)));
 }
 
 /** hi and lo of Veltkamp's split of x (hi + lo = x, each with at most 26 significant bits). */
-function split(c: Code, x: Ex, hi: number, lo: number): void {
-  c.set(FC, fmul(f(134217729), x));
-  c.set(hi, fsub(get(FC), fsub(get(FC), x)));
+function split(c: Code, x: Ex, hi: number, lo: number, t: Scratch): void {
+  c.set(t.FC, fmul(f(134217729), x));
+  c.set(hi, fsub(get(t.FC), fsub(get(t.FC), x)));
   c.set(lo, fsub(x, get(hi)));
 }
+
+/** The kinds of double arithmetic whose error C1 is worked out from (see `errorOf`). */
+const SUM = 1,
+  PRODUCT = 2,
+  QUOTIENT = 3;
+/**
+ * FERR = the error of a double result r of `kind` (exact minus rounded; sign as x87-fast.ts
+ * gives it): of the sum a + b (TwoSum), the product a * b (Dekker), the quotient a / b.
+ */
+function errorOf(c: Code, kind: number, a: Ex, b: Ex, r: Ex, t: Scratch): void {
+  if (kind === SUM) {
+    c.set(t.FH, fsub(r, a));
+    c.set(t.FERR, fadd(fsub(a, fsub(r, get(t.FH))), fsub(b, get(t.FH))));
+  } else if (kind === PRODUCT) {
+    productError(c, a, b, r, t);
+  } else {
+    // The remainder a - r*b, exact; over b its sign is the error's.
+    c.set(t.FU, fmul(r, b));
+    productError(c, r, b, get(t.FU), t);
+    c.set(t.FERR, fsub(fsub(a, get(t.FU)), get(t.FERR)));
+    c.if(fle(b, f(0)));
+    c.set(t.FERR, fneg(get(t.FERR)));
+    c.close();
+  }
+}
+/** C1 ("rounded up") of a double result r with error FERR: the error is nonzero and has its sign. */
+const roundedUp = (r: Ex, t: Scratch): Ex =>
+  select(and(fne(get(t.FERR), f(0)), eq(fgt(r, f(0)), flt(get(t.FERR), f(0)))), k(C1), k(0));
 
 /**
  * The number at i's memory operand (a float of 4 bytes or 8, or an int32 as FILD converts it) as
@@ -197,22 +242,17 @@ const doubleWriter: RunWriter<Line> = {
     const res = local(r),
       yv = get(local(y)),
       zv = get(local(z));
-    let error: () => void;
+    // The error (see errorOf) of the result, from `kind`'s operands a and b; `exact`: code that
+    // leaves where that error term would not be exact.
+    let kind: number, a: Ex, b: Ex;
+    let exact = (): void => undefined;
     if (opd >= 6) {
-      // fastDouble's division: operands and quotient within 2^±400 (no zeros); the error has
-      // the sign of the remainder over the divisor.
-      const [x, d] = opd === 6 ? [yv, zv] : [zv, yv];
-      leave(c, eqz(and(safe(x), safe(d))));
-      c.set(res, fdiv(x, d));
+      // fastDouble's division: operands and quotient within 2^±400 (no zeros).
+      [a, b] = opd === 6 ? [yv, zv] : [zv, yv];
+      leave(c, eqz(and(safe(a), safe(b))));
+      c.set(res, fdiv(a, b));
       leave(c, eqz(safe(get(res))));
-      error = () => {
-        c.set(FU, fmul(get(res), d));
-        productError(c, get(res), d, get(FU));
-        c.set(FERR, fsub(fsub(x, get(FU)), get(FERR)));
-        c.if(fle(d, f(0)));
-        c.set(FERR, fneg(get(FERR)));
-        c.close();
-      };
+      kind = QUOTIENT;
     } else if (opd === 1) {
       // The rounded product is the x87's when it is at least 2^-1021 (no rounding below the
       // normal range) and finite, or when an operand is zero. Its error term is exact for operands
@@ -221,26 +261,31 @@ const doubleWriter: RunWriter<Line> = {
       const r = fabs(get(res));
       leave(c, eqz(or(and(fge(r, f(2 ** -1021)), fle(r, f(Number.MAX_VALUE))), or(feq(yv, f(0)), feq(zv, f(0))))));
       const safeOrZero = (v: Ex): Ex => or(feq(v, f(0)), safe(v));
-      error = () => {
-        leave(c, eqz(y === z ? safeOrZero(yv) : and(safeOrZero(yv), safeOrZero(zv))));
-        productError(c, yv, zv, get(res));
-      };
+      exact = () => leave(c, eqz(y === z ? safeOrZero(yv) : and(safeOrZero(yv), safeOrZero(zv))));
+      [a, b] = [yv, zv];
+      kind = PRODUCT;
     } else {
-      // TwoSum: the exact error of the sum.
       const [u, w] = opd === 0 ? [yv, zv] : opd === 4 ? [yv, fneg(zv)] : [zv, fneg(yv)];
       c.set(FU, u);
       c.set(FW, w);
       c.set(res, fadd(get(FU), get(FW)));
-      error = () => {
-        c.set(FH, fsub(get(res), get(FU)));
-        c.set(FERR, fadd(fsub(get(FU), fsub(get(res), get(FH))), fsub(get(FW), get(FH))));
-      };
+      leave(c, eqz(normalOrZero(get(res), MIN_NORMAL)));
+      [a, b] = [get(FU), get(FW)];
+      kind = SUM;
     }
-    // (A product's range is checked above; a quotient within 2^±400 is a normal double.)
-    if (opd === 0 || opd === 4 || opd === 5) leave(c, eqz(normalOrZero(get(res), MIN_NORMAL)));
-    if (last) error();
+    // The last instruction's C1 is owed: worked out from these when the state goes back to the
+    // mirror (x87FlushFunction), as the next run writes over it.
+    if (last) {
+      exact();
+      c.set(CK, k(kind));
+      c.set(CA, a);
+      c.set(CB, b);
+      c.set(CR, get(res));
+    }
+    // PE, while it is clear.
     c.if(eqz(get(XPE)));
-    if (!last) error();
+    if (!last) exact();
+    errorOf(c, kind, a, b, get(res), REGION_SCRATCH);
     c.if(fne(get(FERR), f(0)));
     c.set(XPE, k(32));
     c.close();
@@ -253,7 +298,7 @@ const doubleWriter: RunWriter<Line> = {
  * writer of its computing steps, how the live locals take register s (by slot from LB) from the
  * mirror (its LOK bit set when a run can take it) and put it back, how run slot j's start value
  * comes from live slot s and a run value goes to live slot s, whether the value of live slot s
- * (in `at`) is a zero, and the last instruction's C1.
+ * (in `at`) is a zero, and how the status gets the last instruction's C1.
  */
 interface WasmRunValues {
   mode: number;
@@ -266,7 +311,7 @@ interface WasmRunValues {
   /** Code at the start of the piece, and before its PE (XPE) is written into the status. */
   begin(c: Code): void;
   end(c: Code): void;
-  c1(last: string | null): Ex;
+  c1(c: Code, last: string | null): void;
 }
 
 /** Where the live base and registers are: the region's locals, or the flush function's parameters. */
@@ -295,11 +340,12 @@ const DOUBLE_VALUES: WasmRunValues = {
   // Its arithmetic sets XPE itself.
   begin: () => undefined,
   end: () => undefined,
-  // "Rounded up": the error of a result is zero or has its sign.
-  c1: (last) =>
-    last === null
-      ? k(0)
-      : select(and(fne(get(FERR), f(0)), eq(fgt(get(local(last)), f(0)), flt(get(FERR), f(0)))), k(C1), k(0)),
+  // Owed by the last instruction's arithmetic (see doubleWriter), or clear.
+  c1: (c, last) => {
+    if (last !== null) return;
+    c.set(CK, k(0));
+    c.set(LS, and(get(LS), k(~C1)));
+  },
 };
 
 // ---- 80-bit values: an i32 sign/exponent and an i64 significand per value ----
@@ -394,7 +440,7 @@ const EXTENDED_VALUES: WasmRunValues = {
   begin: (c) => c.set(XG, k64(0)),
   end: (c) => c.set(XPE, or(get(XPE), shl([...get(XG), ...k64(0), op.i64Ne], k(5)))),
   // Whether the last instruction's result was rounded up.
-  c1: (last) => (last === null ? k(0) : select(RESULT.up, k(C1), k(0))),
+  c1: (c, last) => c.set(LS, or(and(get(LS), k(~C1)), last === null ? k(0) : select(RESULT.up, k(C1), k(0)))),
 };
 
 /** A 16-bit mask (two bits per slot) rotated left by `by` bits (at run time). */
@@ -419,6 +465,7 @@ function goLive(c: Code, rel: number): void {
   c.set(LTAG, rotr16(mget(M.x87Tag), shl(get(LB), k(1))));
   c.set(LWR, k(0));
   c.set(LOK, k(0));
+  c.set(CK, k(0));
   c.close();
 }
 
@@ -429,11 +476,12 @@ const locals = (first: number, n: number): number[] => Array.from({ length: n },
 /**
  * The flush function's parameters in a region whose runs have the fast pieces `pieces`: the
  * region's locals LV, LB, LT, LTAG, LWR, LS, then the registers by live slot those pieces hold
- * (LD; LSE and LSIG), in this order. The other registers' locals are not used at all there.
+ * (LD and the owed C1 of a double run, CK, CA, CB, CR; LSE and LSIG), in this order. The other
+ * registers' locals are not used at all there.
  */
 const flushArgs = (pieces: number): number[] => [
   ...[LV, LB, LT, LTAG, LWR, LS],
-  ...((pieces & DOUBLE_VALUES.mode) !== 0 ? locals(LD, 8) : []),
+  ...((pieces & DOUBLE_VALUES.mode) !== 0 ? [...locals(LD, 8), CK, CA, CB, CR] : []),
   ...((pieces & EXTENDED_VALUES.mode) !== 0 ? locals(LSE, 16) : []),
 ];
 
@@ -447,6 +495,20 @@ export function x87FlushFunction(pieces: number): { type: FuncType; locals: numb
   const param = (x: number): number => args.indexOf(x);
   const at: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
   const [lv, lb, lt, ltag, lwr, ls] = [LV, LB, LT, LTAG, LWR, LS].map(param);
+  // Its own f64 locals, after the parameters: where an owed C1's error is worked out.
+  const n = args.length;
+  const scratch: Scratch = { FU: n, FH: n + 1, FERR: n + 2, FC: n + 3, FAH: n + 4, FAL: n + 5, FBH: n + 6, FBL: n + 7 };
+  if ((pieces & DOUBLE_VALUES.mode) !== 0) {
+    const [ck, ca, cb, cr] = [CK, CA, CB, CR].map(param);
+    c.if(and(eq(get(lv), k(DOUBLE_VALUES.mode)), ne(get(ck), k(0))));
+    for (const kind of [SUM, PRODUCT, QUOTIENT]) {
+      c.if(eq(get(ck), k(kind)));
+      errorOf(c, kind, get(ca), get(cb), get(cr), scratch);
+      c.close();
+    }
+    c.set(ls, or(and(get(ls), k(~C1)), roundedUp(get(cr), scratch)));
+    c.close();
+  }
   // Registers were written only by a piece of the mode the state went live in (LV). A written
   // one not empty now is "zero" or "valid" (runs leave only zeros and normal values), by its value.
   for (const values of piecesOf(pieces)) {
@@ -468,7 +530,12 @@ export function x87FlushFunction(pieces: number): { type: FuncType; locals: numb
   );
   c.mset(M.x87Tag, rotl16(get(ltag), shl(get(lb), k(1))));
   c.mset(M.x87Status, or(and(get(ls), k(~TOP)), shl(get(lt), k(11))));
-  return { type: { params: args.map(localType), results: [] }, locals: [], body: c.b };
+  const doubles = (pieces & DOUBLE_VALUES.mode) !== 0;
+  return {
+    type: { params: args.map(localType), results: [] },
+    locals: doubles ? Array<number>(8).fill(F64) : [],
+    body: c.b,
+  };
 }
 
 /**
@@ -564,7 +631,7 @@ function livePiece<F>(
   c.if(ne(get(XPE), and(get(LS), k(32))));
   c.set(LS, and(or(get(LS), k(32)), k(~SUMMARY)));
   c.close();
-  c.set(LS, or(and(get(LS), k(~C1)), values.c1(st.error)));
+  values.c1(c, st.error);
   c.mset(M.fip, k(fip | 0));
   c.mset(M.fop, k(fop));
   if (mem) c.mset(M.fdp, get(XFDP));

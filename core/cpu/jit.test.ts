@@ -531,24 +531,33 @@ for (const backend of ['wasm', 'js'] as const)
         [6361 * 2 ** -537, 1416003655831 * 2 ** -538], // 2^-1022 - 2^-1075: a double rounds it to 2^-1022
         [0, -(2 ** -1000)], // a signed zero
         [3, 2 ** 700 + 2 ** 648], // a large inexact product
+        // Operands past 2^±400 with a product a double holds: where the product is the run's
+        // last instruction, its C1 needs an error term that would not be exact (the first rounds
+        // up, the others down).
+        [1.9 * 2 ** 1010, 1.6 * 2 ** -990],
+        [1.7 * 2 ** -900, 1.9 * 2 ** 850],
+        [1.2345678901234567 * 2 ** 1000, 1.7654321098765433 * 2 ** -700],
       ];
+      // Each pair with PE clear or set, and its product followed by a sum or last in its run.
       const variants = pairs.flatMap((_, i) =>
-        [false, true].map((peSet) => {
-          const k = 2 * i + (peSet ? 1 : 0);
-          return `
+        [false, true].flatMap((peSet) =>
+          [false, true].map((productLast) => {
+            const k = 4 * i + (productLast ? 2 : 0) + (peSet ? 1 : 0);
+            return `
     fnclex
     ${peSet ? `fld1\n    fidiv dword [${DATA + 4}]\n    fstp st0` : ''}
     fldz
     fld qword [${DATA + 16 + 16 * i}]
     fld qword [${DATA + 24 + 16 * i}]
     fmul st0, st1
-    fadd st0, st2
-    fstp qword [${OUT + 8 * k}]
+    ${productLast ? '' : 'fadd st0, st2'}
     fnstsw ax
+    fstp qword [${OUT + 8 * k}]
     mov [${OUT + 0x800 + 4 * k}], eax
     fstp st0
     fstp st0`;
-        }),
+          }),
+        ),
       );
       const once = (
         threshold: number,

@@ -119,11 +119,19 @@ export const LV = X87_LAST + 1,
   LS = LV + 6,
   LD = LV + 7,
   LSE = LD + 8,
-  LSIG = LSE + 8;
+  LSIG = LSE + 8,
+  /**
+   * The C1 a double run owes the status (jit-wasm-x87.ts): CK its arithmetic's kind (0: none
+   * owed), CA and CB the operands, CR the result (f64).
+   */
+  CK = LSIG + 8,
+  CA = CK + 1,
+  CB = CK + 2,
+  CR = CK + 3;
 /** The index of jit-wasm-x87.ts's flush function in a region module with x87 runs (jit-wasm.ts puts it there). */
 export const F_X87_FLUSH = 9;
 /** Where runs inline the 80-bit arithmetic: x87-extended.ts's frame, after the locals above. */
-export const XFRAME = LSIG + 8;
+export const XFRAME = CR + 1;
 const RUN_PARAMS = 5;
 /** The region function's locals after its parameters; the x87 runs' only when it has runs. */
 export const runLocals = (x87: boolean): number[] => [
@@ -139,6 +147,10 @@ export const runLocals = (x87: boolean): number[] => [
         ...Array<number>(8).fill(F64),
         ...Array<number>(8).fill(I32),
         ...Array<number>(8).fill(I64),
+        I32,
+        F64,
+        F64,
+        F64,
       ]
     : []),
 ];
