@@ -124,9 +124,22 @@ const fabs = (x: Ex): Ex => [...x, op.f64Abs];
 const fneg = (x: Ex): Ex => [...x, op.f64Neg];
 /** Physical register p's double in the mirror. */
 const double = (p: Ex): Ex => [...shl(p, k(3)), op.f64Load, 3, ...uleb(DOUBLES)];
-/** Whether the double v is a normal value of at least `min` in magnitude (and a double's at most) or a zero. */
-const normalOrZero = (v: Ex, min: number): Ex =>
-  or(and(fge(fabs(v), f(min)), fle(fabs(v), f(Number.MAX_VALUE))), feq(v, f(0)));
+/**
+ * Whether the double v is normal, at least `min` (a power of two) in magnitude (and a double's
+ * at most): on its bits, whose biased exponent is then from min's to 2046 (an integer test, off
+ * the floating-point units the run's arithmetic keeps busy).
+ */
+const inRange = (v: Ex, min: number): Ex => {
+  const lowest = Math.log2(min) + 1023;
+  const exponent = wrap(shr64(shl64([...v, op.i64ReinterpretF64], k64(1)), k64(53)));
+  return [...sub(exponent, k(lowest)), ...k(2047 - lowest), op.i32LtU];
+};
+/** Leaves unless the double v is inRange or a zero (zeros are rarer: tested only outside the range). */
+function leaveUnlessNormalOrZero(c: Code, v: Ex, min: number): void {
+  c.if(eqz(inRange(v, min)));
+  leave(c, fne(v, f(0)));
+  c.close();
+}
 /** A run value's local (see RunStack: `e<slot>` read at the start, `v<n>` computed). */
 const local = (name: string): number => (name[0] === 'e' ? FSLOT : FVAL) + Number(name.slice(1));
 
@@ -225,7 +238,7 @@ type Line = (c: Code, last: boolean) => void;
 const doubleWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
     loadNumber(c, i, single ? 'single' : 'double', local(v));
-    leave(c, eqz(normalOrZero(get(local(v)), single ? MIN_SINGLE : MIN_NORMAL)));
+    leaveUnlessNormalOrZero(c, get(local(v)), single ? MIN_SINGLE : MIN_NORMAL);
     c.set(XFDP, get(L));
   },
   loadInt: (v, i) => (c) => {
@@ -258,8 +271,9 @@ const doubleWriter: RunWriter<Line> = {
       // normal range) and finite, or when an operand is zero. Its error term is exact for operands
       // within 2^±400 (or zero): checked only where the error is needed.
       c.set(res, fmul(yv, zv));
-      const r = fabs(get(res));
-      leave(c, eqz(or(and(fge(r, f(2 ** -1021)), fle(r, f(Number.MAX_VALUE))), or(feq(yv, f(0)), feq(zv, f(0))))));
+      c.if(eqz(inRange(get(res), 2 ** -1021)));
+      leave(c, eqz(or(feq(yv, f(0)), feq(zv, f(0)))));
+      c.close();
       const safeOrZero = (v: Ex): Ex => or(feq(v, f(0)), safe(v));
       exact = () => leave(c, eqz(y === z ? safeOrZero(yv) : and(safeOrZero(yv), safeOrZero(zv))));
       [a, b] = [yv, zv];
@@ -269,7 +283,7 @@ const doubleWriter: RunWriter<Line> = {
       c.set(FU, u);
       c.set(FW, w);
       c.set(res, fadd(get(FU), get(FW)));
-      leave(c, eqz(normalOrZero(get(res), MIN_NORMAL)));
+      leaveUnlessNormalOrZero(c, get(res), MIN_NORMAL);
       [a, b] = [get(FU), get(FW)];
       kind = SUM;
     }
@@ -386,7 +400,7 @@ function extended(c: Code, opd: number, a: string, b: string, r: string | null):
 const extendedWriter: RunWriter<Line> = {
   load: (v, i, single) => (c) => {
     loadNumber(c, i, single ? 'single' : 'double', FC);
-    leave(c, eqz(normalOrZero(get(FC), single ? MIN_SINGLE : MIN_NORMAL)));
+    leaveUnlessNormalOrZero(c, get(FC), single ? MIN_SINGLE : MIN_NORMAL);
     fromDouble(c, v);
     c.set(XFDP, get(L));
   },

@@ -538,7 +538,8 @@ for (const backend of ['wasm', 'js'] as const)
         [1.7 * 2 ** -900, 1.9 * 2 ** 850],
         [1.2345678901234567 * 2 ** 1000, 1.7654321098765433 * 2 ** -700],
       ];
-      // Each pair with PE clear or set, and its product followed by a sum or last in its run.
+      // Each pair with PE clear or set, and its product followed by a sum (the status read after
+      // the store) or last in its run (the status read before the store, which sets C1 itself).
       const variants = pairs.flatMap((_, i) =>
         [false, true].flatMap((peSet) =>
           [false, true].map((productLast) => {
@@ -550,9 +551,7 @@ for (const backend of ['wasm', 'js'] as const)
     fld qword [${DATA + 16 + 16 * i}]
     fld qword [${DATA + 24 + 16 * i}]
     fmul st0, st1
-    ${productLast ? '' : 'fadd st0, st2'}
-    fnstsw ax
-    fstp qword [${OUT + 8 * k}]
+    ${productLast ? `fnstsw ax\n    fstp qword [${OUT + 8 * k}]` : `fadd st0, st2\n    fstp qword [${OUT + 8 * k}]\n    fnstsw ax`}
     mov [${OUT + 0x800 + 4 * k}], eax
     fstp st0
     fstp st0`;
@@ -595,6 +594,61 @@ for (const backend of ['wasm', 'js'] as const)
       // Runs took their fast pieces where they apply: at least the runs (FLDZ, FLD, FLD, FMUL,
       // FADD) of the four pairs whose products a double holds, in both variants of each.
       expect(a.handled - b.handled).toBeGreaterThanOrEqual(4 * 2 * 5);
+    });
+
+    test('sums and loads at the ends of the double range, as the interpreter computes them', () => {
+      const DATA = 0x200000,
+        OUT = DATA + 0x1000;
+      // Each case: a, b as m64; a + b, then that times c, stored, with the status and the tag
+      // word (FNSTENV) after each step.
+      const cases = [
+        [Number.MAX_VALUE, Number.MAX_VALUE, 0.5], // a sum past the double range, and back
+        [1.5 * 2 ** -1022, -(2 ** -1022), 1 + 2 ** -52], // a sum below the normal range: x87 keeps 53 bits
+        [2 ** -1074, 1, 1], // a denormal operand (DE)
+        [Infinity, 1, 2], // an infinity (tag "special")
+        [NaN, 1, 2], // a NaN
+        [1 + 2 ** -52, 2 ** -53, 3], // ordinary, inexact
+      ];
+      const steps = cases
+        .map((_, i) => {
+          const at = DATA + 16 + 32 * i,
+            out = OUT + 128 * i;
+          return `
+    fnclex
+    fld qword [${at}]
+    fld qword [${at + 8}]
+    fadd st0, st1
+    fnstenv [${out}]
+    fldenv [${out}]
+    fmul qword [${at + 16}]
+    fnstenv [${out + 32}]
+    fldenv [${out + 32}]
+    fstp qword [${out + 64}]
+    fstp st0
+    fnstsw ax
+    mov [${out + 72}], eax`;
+        })
+        .join('');
+      const once = (threshold: number): { state: unknown; out: Uint8Array; handled: number } => {
+        const m = makeMachine();
+        m.load(CODE, asm(`fninit\n    fldcw [${DATA}]\n    jmp body\n  body:${steps}\n    int 0x1f`));
+        const dv = m.mem.ramView;
+        dv.setUint16(DATA, 0x027f, true);
+        cases.forEach((c, i) => c.forEach((v, j) => dv.setFloat64(DATA + 16 + 32 * i + 8 * j, v!, true)));
+        m.cpu.blockThreshold = threshold;
+        m.cpu.regionBackend = backend;
+        const handlers = countEscapeHandlers();
+        const exit = m.cpu.run(1_000_000);
+        handlers.restore();
+        expect(exit).toMatchObject({ kind: 'exit', vector: 0x1f });
+        return { state: m.cpu.exportState(), out: m.mem.ram.slice(OUT, OUT + 0x1000), handled: handlers.calls };
+      };
+      const a = once(Infinity),
+        b = once(1);
+      expect(b.state).toEqual(a.state);
+      expect(Buffer.from(b.out).equals(Buffer.from(a.out))).toBe(true);
+      // The ordinary case's loads and sum took a fast piece.
+      expect(a.handled - b.handled).toBeGreaterThanOrEqual(3);
     });
 
     test('runs meeting TOP where they did not expect it, as the interpreter runs them', () => {
