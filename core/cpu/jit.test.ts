@@ -651,6 +651,43 @@ for (const backend of ['wasm', 'js'] as const)
       expect(a.handled - b.handled).toBeGreaterThanOrEqual(3);
     });
 
+    test('a run that faults after the FPU changed C1 outside runs leaves C1 as the FPU left it', () => {
+      const A = DATA + 16,
+        B = DATA + 24,
+        UNMAPPED = 0x300000;
+      // The product rounds up (C1 1, owed by its run); FXAM, outside runs, sets C1 to ST0's sign
+      // (0); the load faults (#PF) in a run that went live, and a fault leaves the FPU as it was.
+      const program = `
+    fninit
+    fldcw [${DATA}]
+    fld qword [${A}]
+    fld qword [${B}]
+    fmul st0, st1
+    fxam
+    fld qword [${UNMAPPED}]
+    int 0x1f`;
+      const once = (threshold: number): { exit: unknown; status: number; state: unknown } => {
+        const m = makeMachine();
+        m.load(CODE, asm(program));
+        const dv = m.mem.ramView;
+        dv.setUint16(DATA, 0x027f, true);
+        dv.setFloat64(A, 1.9 * 2 ** 10, true);
+        dv.setFloat64(B, 1.6 * 2 ** -10, true);
+        m.setPte(UNMAPPED, 0);
+        m.cpu.x87.control = 0x027f;
+        m.cpu.blockThreshold = threshold;
+        m.cpu.regionBackend = backend;
+        const exit = m.cpu.run(100_000);
+        return { exit, status: m.cpu.x87.status, state: m.cpu.exportState() };
+      };
+      const a = once(Infinity),
+        b = once(1);
+      expect(a.exit).toMatchObject({ kind: 'exit', vector: 14, cr2: UNMAPPED });
+      expect(a.status & 0x200).toBe(0);
+      expect(b.exit).toEqual(a.exit);
+      expect(b.state).toEqual(a.state);
+    });
+
     test('runs meeting TOP where they did not expect it, as the interpreter runs them', () => {
       const OUT = DATA + 16;
       const once = (program: string, threshold: number): { state: unknown; out: DataView; wasm: number } => {
