@@ -105,10 +105,11 @@ export const XSE_SLOT = FC + 1,
 /**
  * The x87 state runs keep in locals across one call of the region (jit-wasm-x87.ts, "live"): i32
  * LV (0: not live, else the x87Fast mode it went live in), LB (TOP when it went live: the base
- * of the slots below), LT (TOP now), LTAG (the tag word by slot from LB), LOK (slots holding a
- * value a run can take), LWR (slots written since), LS (the status word, its TOP field stale);
- * then by slot from LB the registers as doubles (f64, mode 1), or sign/exponents (i32) and
- * significands (i64, mode 2).
+ * of the slots below), LT (TOP now), LTAG (the tag word by slot from LB; a register written
+ * since is "valid" there even when it holds a zero, which the flush tells by its value), LOK
+ * (slots holding a value a run can take), LWR (slots written since), LS (the status word, its TOP
+ * field stale); then by slot from LB the registers as doubles (f64, mode 1), or sign/exponents
+ * (i32) and significands (i64, mode 2).
  */
 export const LV = X87_LAST + 1,
   LB = LV + 1,
