@@ -18,7 +18,7 @@
 
 import type { I386 } from './cpu';
 import type { Instr } from './instr';
-import { planRun, runsExtended, runsFast, type RunPlan, type RunWriter } from './jit-x87';
+import { fastPieceOf, planRun, type RunPlan, type RunWriter } from './jit-x87';
 import { RAM_BASE } from './memory';
 import {
   ARITH,
@@ -722,7 +722,7 @@ export function wasmX87Runs<F>(
  */
 export function x87ToMirror(c: I386, m: Int32Array, doubles: Float64Array): void {
   const x = c.x87;
-  const mode = (c.cr0 & 12) !== 0 ? 0 : runsFast(x.control) ? 1 : runsExtended(x.control) ? 2 : 0;
+  const mode = (c.cr0 & 12) !== 0 ? 0 : fastPieceOf(x.control);
   m[M.x87Fast] = mode;
   // Otherwise every fast piece leaves at once, and nothing else reads the x87 state here.
   if (mode === 0) return;
