@@ -509,10 +509,20 @@ export function x87FlushFunction(pieces: number): { type: FuncType; locals: numb
   const param = (x: number): number => args.indexOf(x);
   const at: LiveLocals = { LB: param(LB), LD: param(LD), LSE: param(LSE), LSIG: param(LSIG) };
   const [lv, lb, lt, ltag, lwr, ls] = [LV, LB, LT, LTAG, LWR, LS].map(param);
-  // Its own f64 locals, after the parameters: where an owed C1's error is worked out.
-  const n = args.length;
-  const scratch: Scratch = { FU: n, FH: n + 1, FERR: n + 2, FC: n + 3, FAH: n + 4, FAL: n + 5, FBH: n + 6, FBL: n + 7 };
-  if ((pieces & DOUBLE_VALUES.mode) !== 0) {
+  const doubles = (pieces & DOUBLE_VALUES.mode) !== 0;
+  if (doubles) {
+    // Its own f64 locals, after the parameters: where an owed C1's error is worked out.
+    const n = args.length;
+    const scratch: Scratch = {
+      FU: n,
+      FH: n + 1,
+      FERR: n + 2,
+      FC: n + 3,
+      FAH: n + 4,
+      FAL: n + 5,
+      FBH: n + 6,
+      FBL: n + 7,
+    };
     const [ck, ca, cb, cr] = [CK, CA, CB, CR].map(param);
     c.if(and(eq(get(lv), k(DOUBLE_VALUES.mode)), ne(get(ck), k(0))));
     for (const kind of [SUM, PRODUCT, QUOTIENT]) {
@@ -544,7 +554,6 @@ export function x87FlushFunction(pieces: number): { type: FuncType; locals: numb
   );
   c.mset(M.x87Tag, rotl16(get(ltag), shl(get(lb), k(1))));
   c.mset(M.x87Status, or(and(get(ls), k(~TOP)), shl(get(lt), k(11))));
-  const doubles = (pieces & DOUBLE_VALUES.mode) !== 0;
   return {
     type: { params: args.map(localType), results: [] },
     locals: doubles ? Array<number>(8).fill(F64) : [],
