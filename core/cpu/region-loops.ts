@@ -58,7 +58,7 @@ export function loopNest(count: number, backEdges: [number, number][]): (BlockLo
   spans.sort((x, y) => x.head - y.head || y.tail - x.tail);
   const innermost: (BlockLoop | null)[] = Array<BlockLoop | null>(count).fill(null);
   for (const { head, tail } of spans) {
-    const loop: BlockLoop = { head, tail, parent: innermost[head]! };
+    const loop: BlockLoop = { head, tail, parent: innermost[head] ?? null };
     for (let b = head; b <= tail; b++) innermost[b] = loop;
   }
   return innermost;
